@@ -1,0 +1,84 @@
+"""Settings of a foxden server: defaults, then an optional TOML file, then FOXDEN_* variables.
+
+Command-line flags override all three.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from foxden.protocol import limits
+
+ENV_PREFIX = "FOXDEN_"
+DEFAULT_DATA_DIR = "./foxden-data"
+
+
+class ConfigError(Exception):
+    """A setting could not be read: names the setting and where it came from."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a server needs to know that is not in its database."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: str = DEFAULT_DATA_DIR
+    database_url: str = ""
+    timestamp_window_s: float = 300.0
+    rate_per_second: float = 10.0
+    rate_burst: int = 20
+    daily_quota_per_device: int = limits.DAILY_QUOTA_PER_DEVICE
+    quota_flush_s: float = 1.0
+    log_level: str = "info"
+
+    def database(self) -> str:
+        """The database URL in force: the explicit one, else SQLite in the data dir."""
+        from foxden.store import url_for
+
+        return self.database_url or url_for(self.data_dir)
+
+
+def _coerce(name: str, raw: Any, kind: type, source: str) -> Any:
+    try:
+        if kind is bool:
+            return str(raw).lower() in ("1", "true", "yes", "on")
+        return kind(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"{source}: setting {name!r} must be {kind.__name__}, got {raw!r}"
+        ) from exc
+
+
+def load(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Settings from defaults, a TOML file (``FOXDEN_CONFIG`` or the argument), the
+    environment, then keyword overrides (None values are ignored)."""
+    settings = Settings()
+    kinds = {f.name: type(getattr(settings, f.name)) for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    path = config_file or os.environ.get(ENV_PREFIX + "CONFIG")
+    if path:
+        try:
+            data = tomllib.loads(Path(path).read_text("utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"config file {path}: {exc}") from exc
+        table = data.get("foxden", data)
+        for key, raw in table.items():
+            name = key.replace("-", "_")
+            if name not in kinds:
+                raise ConfigError(f"config file {path}: unknown setting {key!r}")
+            values[name] = _coerce(name, raw, kinds[name], f"config file {path}")
+    for name, kind in kinds.items():
+        env = os.environ.get(ENV_PREFIX + name.upper())
+        if env is not None:
+            values[name] = _coerce(name, env, kind, f"environment {ENV_PREFIX}{name.upper()}")
+    for name, raw in overrides.items():
+        if raw is not None:
+            if name not in kinds:
+                raise ConfigError(f"unknown setting {name!r}")
+            values[name] = raw
+    return replace(settings, **values)

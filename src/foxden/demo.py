@@ -1,0 +1,93 @@
+"""The demo account a fresh data dir gets, so the first ``foxden serve`` has something to show."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from foxden import accounts
+from foxden.store import Plant, Store
+
+DEMO_ACCOUNT = "demo"
+KEY_FILE = "demo-api-key"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPlant:
+    name: str
+    country: str
+    city: str
+    timezone: str
+    latitude: float
+    longitude: float
+    devices: tuple[tuple[str, str], ...]
+
+
+DEMO_PLANTS = (
+    DemoPlant(
+        "Cheshire Home",
+        "GB",
+        "Lymm",
+        "Europe/London",
+        53.38,
+        -2.47,
+        (("60DEMOH1500001", "H1-5.0-E"), ("60DEMOF3000001", "F3000")),
+    ),
+    DemoPlant(
+        "Berlin Workshop",
+        "DE",
+        "Berlin",
+        "Europe/Berlin",
+        52.52,
+        13.40,
+        (("60DEMOH3100001", "H3-10.0-E"), ("60DEMOAIO10001", "AIO-H3-10.0")),
+    ),
+    DemoPlant(
+        "Sydney House",
+        "AU",
+        "Sydney",
+        "Australia/Sydney",
+        -33.87,
+        151.21,
+        (("60DEMOKH800001", "KH8"), ("60DEMOH1370001", "H1-3.7-E")),
+    ),
+)
+
+
+def seed_demo(store: Store, data_dir: Path, now_ms: int) -> str | None:
+    """Create the demo account, plants and inverters if the store has no accounts yet.
+
+    Returns the new API key (also written alone to ``data_dir/demo-api-key``, mode 0600),
+    or None when the store was not empty.
+    """
+    if store.accounts():
+        return None
+    account, key = accounts.create_account(store, DEMO_ACCOUNT, now_ms)
+    for i, spec in enumerate(DEMO_PLANTS):
+        plant = Plant(
+            id=str(uuid.UUID(int=i + 1)),
+            account_id=account.id,
+            name=spec.name,
+            type=2,
+            country_code=spec.country,
+            city=spec.city,
+            address="1 Demo Street",
+            postcode="",
+            timezone=spec.timezone,
+            created_ms=now_ms,
+            latitude=spec.latitude,
+            longitude=spec.longitude,
+        )
+        store.insert_plant(plant)
+        for sn, model in spec.devices:
+            accounts.add_device(store, DEMO_ACCOUNT, sn, model, now_ms)
+            store.bind_device(sn, plant.id)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / KEY_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key + "\n")
+    os.chmod(path, 0o600)
+    return key

@@ -1,0 +1,32 @@
+"""Numeric limits of the Open API, as the vendor document states them (and fixes to it)."""
+
+from __future__ import annotations
+
+PAGE_MIN = 1
+PAGE_SIZE_MIN = 10
+PAGE_SIZE_MAX = 1000
+
+REAL_QUERY_MAX_SNS = 50
+HISTORY_MAX_SPAN_MS = 24 * 3600 * 1000
+HISTORY_DEFAULT_SPAN_MS = 3 * 24 * 3600 * 1000
+
+REPORT_MIN_YEAR = 2020
+
+SOC_MIN = 10
+SOC_MAX = 100
+
+SCHEDULER_MAX_GROUPS = 8
+SCHEDULER_MIN_SOC_ON_GRID = 10
+SCHEDULER_FD_SOC_MAX = 100
+
+# The document swaps the ranges of the time/set fields; these are the real ones.
+TIME_RANGES: dict[str, tuple[int, int]] = {
+    "year": (0, 99),
+    "month": (1, 12),
+    "day": (1, 31),
+    "hour": (0, 23),
+    "minute": (0, 59),
+    "second": (0, 59),
+}
+
+DAILY_QUOTA_PER_DEVICE = 1440

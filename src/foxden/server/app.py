@@ -1,0 +1,160 @@
+"""The ASGI app: ``create_app(settings, store, clock)``.
+
+Each /op/ route parses its request into the protocol struct, runs the area's handler
+and renders the envelope. Any failure becomes an errno envelope with HTTP 200, as the
+vendor cloud answers; an unexpected exception is logged and answered 41200, never 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from foxden.clock import Clock, RealClock
+from foxden.config import Settings
+from foxden.protocol.endpoints import ENDPOINTS, Endpoint
+from foxden.protocol.errno import Errno
+from foxden.server import envelope
+from foxden.server.areas import HANDLERS
+from foxden.server.auth import Authenticator
+from foxden.server.context import Ctx, Handler
+from foxden.server.errors import ApiError, invalid
+from foxden.server.limits import QuotaKeeper, RateLimiter
+from foxden.server.openapi import openapi_document
+from foxden.store import Store
+
+log = logging.getLogger("foxden.server")
+
+
+def describe_validation(exc: msgspec.MsgspecError) -> ApiError:
+    """A decoder error as errno 40257 naming the field."""
+    text = str(exc)
+    field = ""
+    if " - at `$." in text:
+        text, _, where = text.rpartition(" - at `$.")
+        field = where.rstrip("`")
+    elif " - at `$[" in text:
+        text, _, where = text.rpartition(" - at `$")
+        field = where.rstrip("`")
+    if text.startswith("Object missing required field `"):
+        missing = text.split("`")[1]
+        return invalid(f"{field}.{missing}" if field else missing, "required")
+    if text.startswith("Object contains unknown field `"):
+        unknown = text.split("`")[1]
+        return invalid(f"{field}.{unknown}" if field else unknown, "unknown field")
+    if not field:
+        if isinstance(exc, msgspec.DecodeError) and not isinstance(exc, msgspec.ValidationError):
+            return invalid("body", "must be a JSON object")
+        return invalid("body", text.replace("`", ""))
+    return invalid(field, text.replace("`", "").replace("Expected", "expected"))
+
+
+def _decoder(endpoint: Endpoint) -> Callable[[Request], Awaitable[Any]]:
+    request_type = endpoint.request
+    if request_type is None:
+
+        async def none(request: Request) -> Any:
+            return None
+
+        return none
+    if endpoint.params_in_query:
+
+        async def from_query(request: Request) -> Any:
+            try:
+                return msgspec.convert(dict(request.query_params), request_type, strict=False)
+            except msgspec.ValidationError as exc:
+                raise describe_validation(exc) from None
+
+        return from_query
+    decoder = msgspec.json.Decoder(request_type, strict=False)
+
+    async def from_body(request: Request) -> Any:
+        body = await request.body()
+        try:
+            return decoder.decode(body or b"{}")
+        except msgspec.DecodeError as exc:
+            raise describe_validation(exc) from None
+
+    return from_body
+
+
+class FoxdenApp:
+    """Holds the server's state; ``app`` is the Starlette application."""
+
+    def __init__(self, settings: Settings, store: Store, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock or RealClock()
+        self.quota = QuotaKeeper(store, settings.daily_quota_per_device)
+        self.rate = RateLimiter(settings.rate_per_second, settings.rate_burst)
+        self.auth = Authenticator(
+            store, round(settings.timestamp_window_s * 1000), self.rate, self.quota
+        )
+        routes = [Route("/openapi.json", self._openapi, methods=["GET"])]
+        for endpoint in ENDPOINTS:
+            handler = HANDLERS.get(endpoint.name)
+            if handler is None:
+                continue
+            view = self._view(endpoint, handler)
+            for path in (endpoint.path, *endpoint.aliases):
+                routes.append(Route(path, view, methods=[endpoint.method]))
+        self.app = Starlette(routes=routes, lifespan=self._lifespan)
+        self.app.state.foxden = self
+        self._openapi_body = msgspec.json.encode(openapi_document())
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(self._flush_loop())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            self.quota.flush()
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.quota_flush_s)
+            try:
+                self.quota.flush()
+            except Exception:  # keep counting in memory; try again next time
+                log.exception("could not save quota use")
+
+    async def _openapi(self, request: Request) -> Response:
+        return Response(self._openapi_body, media_type="application/json")
+
+    def _view(
+        self, endpoint: Endpoint, handler: Handler
+    ) -> Callable[[Request], Awaitable[Response]]:
+        decode = _decoder(endpoint)
+        path_checked = endpoint.path
+
+        async def view(request: Request) -> Response:
+            try:
+                now = self.clock.now_ms()
+                account = self.auth.check(request.url.path, request.headers, now, endpoint.counted)
+                parsed = await decode(request)
+                ctx = Ctx(self.store, self.clock, account, self.quota, request.headers["lang"])
+                return envelope.ok(handler(ctx, parsed))
+            except ApiError as exc:
+                return envelope.error(exc.errno, exc.msg)
+            except Exception:
+                log.exception("unexpected failure in %s", path_checked)
+                return envelope.error(Errno.QUERY_FAILED, "Query data failed")
+
+        return view
+
+
+def create_app(settings: Settings, store: Store, clock: Clock | None = None) -> Starlette:
+    """The ASGI application serving the Open API from ``store``."""
+    return FoxdenApp(settings, store, clock).app

@@ -1,0 +1,16 @@
+"""One module per API area; each exposes HANDLERS: endpoint name -> handler."""
+
+from __future__ import annotations
+
+from foxden.server.areas import battery, device, module, plant, scheduler, settings, user
+from foxden.server.context import Handler
+
+HANDLERS: dict[str, Handler] = {
+    **plant.HANDLERS,
+    **device.HANDLERS,
+    **module.HANDLERS,
+    **battery.HANDLERS,
+    **settings.HANDLERS,
+    **scheduler.HANDLERS,
+    **user.HANDLERS,
+}

@@ -1,0 +1,86 @@
+"""Per-key request rate and per-account daily quota, exact within one server process.
+
+The server runs one event loop, so counters change without interleaving; quota use is
+written to the store every ``flush_s`` seconds and at shutdown, so a restart keeps it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from foxden.limits_policy import quota_total
+from foxden.store import Store
+
+
+def utc_day(ms: int) -> str:
+    """The UTC day a quota counts in; the quota resets at 00:00 UTC."""
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    stamp_ms: int
+
+
+class RateLimiter:
+    """A token bucket per key: ``rate`` tokens a second, at most ``burst`` saved up."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = max(1, burst)
+        self._buckets: dict[int, _Bucket] = {}
+
+    def allow(self, key: int, now_ms: int) -> bool:
+        if self.rate <= 0:
+            return True
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(float(self.burst), now_ms)
+        elapsed = max(0, now_ms - bucket.stamp_ms) / 1000.0
+        bucket.tokens = min(float(self.burst), bucket.tokens + elapsed * self.rate)
+        bucket.stamp_ms = now_ms
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return True
+        return False
+
+
+class QuotaKeeper:
+    """Daily call counts per account, kept in memory and flushed to the store."""
+
+    def __init__(self, store: Store, per_device: int) -> None:
+        self.store = store
+        self.per_device = per_device
+        self._counts: dict[tuple[int, str], int] = {}
+        self._dirty: set[tuple[int, str]] = set()
+
+    def total(self, device_count: int) -> int:
+        return quota_total(self.per_device, device_count)
+
+    def used(self, account_id: int, now_ms: int) -> int:
+        key = (account_id, utc_day(now_ms))
+        if key not in self._counts:
+            self._counts[key] = self.store.usage(*key)
+        return self._counts[key]
+
+    def try_spend(self, account_id: int, device_count: int, now_ms: int) -> bool:
+        """Count one call; False (and nothing counted) when the day's quota is spent."""
+        key = (account_id, utc_day(now_ms))
+        used = self.used(account_id, now_ms)
+        if used >= self.total(device_count):
+            return False
+        self._counts[key] = used + 1
+        self._dirty.add(key)
+        return True
+
+    def flush(self) -> None:
+        if not self._dirty:
+            return
+        batch = {k: self._counts[k] for k in self._dirty}
+        self._dirty.clear()
+        self.store.save_usage(batch)
+        today = max(day for _, day in self._counts)
+        for key in [k for k in self._counts if k[1] < today and k not in self._dirty]:
+            del self._counts[key]

@@ -1,0 +1,64 @@
+-- foxden schema, version 1. Applied by foxden.store.sqlite on open.
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+CREATE TABLE IF NOT EXISTS accounts (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    key_hash TEXT NOT NULL UNIQUE,
+    created_ms INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS usage (
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    day TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (account_id, day)
+);
+
+CREATE TABLE IF NOT EXISTS plants (
+    id TEXT PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    type INTEGER NOT NULL,
+    country_code TEXT NOT NULL,
+    city TEXT NOT NULL,
+    address TEXT NOT NULL,
+    postcode TEXT NOT NULL,
+    timezone TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    price REAL,
+    currency TEXT,
+    capacity REAL,
+    latitude REAL,
+    longitude REAL,
+    extra TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS plants_account ON plants(account_id, created_ms);
+
+CREATE TABLE IF NOT EXISTS loggers (
+    sn TEXT PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    signal INTEGER NOT NULL DEFAULT 100,
+    status INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS loggers_account ON loggers(account_id);
+
+CREATE TABLE IF NOT EXISTS devices (
+    sn TEXT PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    logger_sn TEXT NOT NULL REFERENCES loggers(sn),
+    plant_id TEXT REFERENCES plants(id) ON DELETE SET NULL,
+    status INTEGER NOT NULL DEFAULT 1,
+    created_ms INTEGER NOT NULL,
+    batteries TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS devices_account ON devices(account_id, created_ms);
+CREATE INDEX IF NOT EXISTS devices_plant ON devices(plant_id);
+
+CREATE TABLE IF NOT EXISTS device_settings (
+    sn TEXT NOT NULL REFERENCES devices(sn) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (sn, key)
+);

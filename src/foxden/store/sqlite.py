@@ -1,0 +1,283 @@
+"""The embedded SQLite backend of :class:`foxden.store.base.Store`."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from foxden.store.base import Account, Device, Logger, Plant, StoreError
+
+SCHEMA_VERSION = "1"
+
+_ACCOUNT_SELECT = (
+    "SELECT a.id, a.name, a.created_ms, "
+    "(SELECT COUNT(*) FROM devices d WHERE d.account_id = a.id) FROM accounts a "
+)
+
+
+class SQLiteStore:
+    """One connection in WAL mode, shared by the event loop; writes are transactions."""
+
+    def __init__(self, path: str) -> None:
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(
+                path, check_same_thread=False, isolation_level=None, timeout=10.0
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from exc
+        self._lock = threading.RLock()
+        self._db.execute("PRAGMA foreign_keys = ON")
+        if path != ":memory:":
+            self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.execute("PRAGMA busy_timeout = 10000")
+        schema = resources.files("foxden.store").joinpath("schema.sql").read_text("utf-8")
+        with self._lock:
+            self._db.executescript(schema)
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                (SCHEMA_VERSION,),
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                cur = self._db.execute(sql, params)
+                self._db.execute("COMMIT")
+            except sqlite3.IntegrityError as exc:
+                self._db.execute("ROLLBACK")
+                raise StoreError(str(exc)) from exc
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            return cur
+
+    def _many(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                for sql, params in statements:
+                    self._db.execute(sql, params)
+                self._db.execute("COMMIT")
+            except sqlite3.IntegrityError as exc:
+                self._db.execute("ROLLBACK")
+                raise StoreError(str(exc)) from exc
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    # ------------------------------------------------------------ accounts
+
+    def create_account(self, name: str, key_hash: str, now_ms: int) -> Account:
+        self._write(
+            "INSERT INTO accounts(name, key_hash, created_ms) VALUES (?, ?, ?)",
+            (name, key_hash, now_ms),
+        )
+        account = self.account_by_name(name)
+        assert account is not None
+        return account
+
+    def set_key_hash(self, name: str, key_hash: str) -> Account:
+        cur = self._write("UPDATE accounts SET key_hash = ? WHERE name = ?", (key_hash, name))
+        if cur.rowcount != 1:
+            raise StoreError(f"no account named {name!r}")
+        account = self.account_by_name(name)
+        assert account is not None
+        return account
+
+    def account_by_key_hash(self, key_hash: str) -> Account | None:
+        rows = self._rows(_ACCOUNT_SELECT + "WHERE a.key_hash = ?", (key_hash,))
+        return Account(*rows[0]) if rows else None
+
+    def account_by_name(self, name: str) -> Account | None:
+        rows = self._rows(_ACCOUNT_SELECT + "WHERE a.name = ?", (name,))
+        return Account(*rows[0]) if rows else None
+
+    def accounts(self) -> list[Account]:
+        return [Account(*r) for r in self._rows(_ACCOUNT_SELECT + "ORDER BY a.id")]
+
+    def usage(self, account_id: int, day: str) -> int:
+        rows = self._rows(
+            "SELECT count FROM usage WHERE account_id = ? AND day = ?", (account_id, day)
+        )
+        return int(rows[0][0]) if rows else 0
+
+    def save_usage(self, counts: dict[tuple[int, str], int]) -> None:
+        self._many(
+            [
+                (
+                    "INSERT INTO usage(account_id, day, count) VALUES (?, ?, ?) "
+                    "ON CONFLICT(account_id, day) DO UPDATE SET count = excluded.count",
+                    (account_id, day, count),
+                )
+                for (account_id, day), count in counts.items()
+            ]
+        )
+
+    # ------------------------------------------------------------ plants
+
+    _PLANT_COLUMNS = (
+        "id, account_id, name, type, country_code, city, address, postcode, timezone, "
+        "created_ms, price, currency, capacity, latitude, longitude, extra"
+    )
+
+    @staticmethod
+    def _plant_params(p: Plant) -> tuple[Any, ...]:
+        return (
+            p.id,
+            p.account_id,
+            p.name,
+            p.type,
+            p.country_code,
+            p.city,
+            p.address,
+            p.postcode,
+            p.timezone,
+            p.created_ms,
+            p.price,
+            p.currency,
+            p.capacity,
+            p.latitude,
+            p.longitude,
+            json.dumps(p.extra),
+        )
+
+    @staticmethod
+    def _plant(row: tuple[Any, ...]) -> Plant:
+        return Plant(*row[:-1], extra=json.loads(row[-1]))  # type: ignore[misc]
+
+    def insert_plant(self, plant: Plant) -> None:
+        self._write(
+            f"INSERT INTO plants({self._PLANT_COLUMNS}) VALUES ({', '.join('?' * 16)})",
+            self._plant_params(plant),
+        )
+
+    def update_plant(self, plant: Plant) -> None:
+        columns = self._PLANT_COLUMNS.split(", ")
+        assignments = ", ".join(f"{c} = ?" for c in columns[2:])
+        params = self._plant_params(plant)
+        self._write(
+            f"UPDATE plants SET {assignments} WHERE id = ? AND account_id = ?",
+            (*params[2:], plant.id, plant.account_id),
+        )
+
+    def delete_plant(self, account_id: int, plant_id: str) -> bool:
+        cur = self._write(
+            "DELETE FROM plants WHERE id = ? AND account_id = ?", (plant_id, account_id)
+        )
+        return cur.rowcount == 1
+
+    def plant(self, account_id: int, plant_id: str) -> Plant | None:
+        rows = self._rows(
+            f"SELECT {self._PLANT_COLUMNS} FROM plants WHERE id = ? AND account_id = ?",
+            (plant_id, account_id),
+        )
+        return self._plant(rows[0]) if rows else None
+
+    def plants(self, account_id: int, offset: int, limit: int) -> tuple[list[Plant], int]:
+        rows = self._rows(
+            f"SELECT {self._PLANT_COLUMNS} FROM plants WHERE account_id = ? "
+            "ORDER BY created_ms, id LIMIT ? OFFSET ?",
+            (account_id, limit, offset),
+        )
+        total = self._rows("SELECT COUNT(*) FROM plants WHERE account_id = ?", (account_id,))
+        return [self._plant(r) for r in rows], int(total[0][0])
+
+    # ------------------------------------------------------------ devices and loggers
+
+    _DEVICE_COLUMNS = "sn, account_id, model, logger_sn, created_ms, plant_id, status, batteries"
+
+    @staticmethod
+    def _device(row: tuple[Any, ...]) -> Device:
+        return Device(*row[:-1], batteries=json.loads(row[-1]))  # type: ignore[misc]
+
+    def insert_device(self, device: Device, logger: Logger) -> None:
+        self._many(
+            [
+                (
+                    "INSERT INTO loggers(sn, account_id, signal, status) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT(sn) DO NOTHING",
+                    (logger.sn, logger.account_id, logger.signal, logger.status),
+                ),
+                (
+                    f"INSERT INTO devices({self._DEVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        device.sn,
+                        device.account_id,
+                        device.model,
+                        device.logger_sn,
+                        device.created_ms,
+                        device.plant_id,
+                        device.status,
+                        json.dumps(device.batteries),
+                    ),
+                ),
+            ]
+        )
+
+    def device(self, sn: str) -> Device | None:
+        rows = self._rows(f"SELECT {self._DEVICE_COLUMNS} FROM devices WHERE sn = ?", (sn,))
+        return self._device(rows[0]) if rows else None
+
+    def devices(
+        self, account_id: int, offset: int = 0, limit: int = -1
+    ) -> tuple[list[Device], int]:
+        rows = self._rows(
+            f"SELECT {self._DEVICE_COLUMNS} FROM devices WHERE account_id = ? "
+            "ORDER BY created_ms, sn LIMIT ? OFFSET ?",
+            (account_id, limit, offset),
+        )
+        total = self._rows("SELECT COUNT(*) FROM devices WHERE account_id = ?", (account_id,))
+        return [self._device(r) for r in rows], int(total[0][0])
+
+    def devices_of_plant(self, plant_id: str) -> list[Device]:
+        rows = self._rows(
+            f"SELECT {self._DEVICE_COLUMNS} FROM devices WHERE plant_id = ? ORDER BY sn",
+            (plant_id,),
+        )
+        return [self._device(r) for r in rows]
+
+    def bind_device(self, sn: str, plant_id: str | None) -> None:
+        self._write("UPDATE devices SET plant_id = ? WHERE sn = ?", (plant_id, sn))
+
+    def loggers(self, account_id: int, offset: int, limit: int) -> tuple[list[Logger], int]:
+        rows = self._rows(
+            "SELECT l.sn, l.account_id, l.signal, l.status FROM loggers l "
+            "WHERE l.account_id = ? ORDER BY l.sn LIMIT ? OFFSET ?",
+            (account_id, limit, offset),
+        )
+        total = self._rows("SELECT COUNT(*) FROM loggers WHERE account_id = ?", (account_id,))
+        return [Logger(*r) for r in rows], int(total[0][0])
+
+    # ------------------------------------------------------------ settings
+
+    def settings(self, sn: str) -> dict[str, Any]:
+        rows = self._rows("SELECT key, value FROM device_settings WHERE sn = ?", (sn,))
+        return {k: json.loads(v) for k, v in rows}
+
+    def put_settings(self, sn: str, values: dict[str, Any]) -> None:
+        self._many(
+            [
+                (
+                    "INSERT INTO device_settings(sn, key, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT(sn, key) DO UPDATE SET value = excluded.value",
+                    (sn, key, json.dumps(value)),
+                )
+                for key, value in values.items()
+            ]
+        )
