@@ -1,0 +1,5 @@
+"""``python -m foxden`` runs the command line."""
+
+from foxden.cli.main import main
+
+main()

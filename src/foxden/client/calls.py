@@ -1,0 +1,117 @@
+"""One function per Open API endpoint, building its :class:`Call`. No I/O.
+
+``Client`` and ``AsyncClient`` expose the same names with the same parameters; a test
+checks that they do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from foxden.client.core import Call, call
+from foxden.protocol import structs as s
+
+
+def plant_create(request: s.PlantCreate) -> Call[s.PlantWriteResult]:
+    return call("plant.create", s.PlantWriteResult, **_fields(request))
+
+
+def plant_update(request: s.PlantUpdate) -> Call[s.PlantWriteResult]:
+    return call("plant.update", s.PlantWriteResult, **_fields(request))
+
+
+def plant_delete(station_id: str) -> Call[None]:
+    return call("plant.delete", stationID=station_id)
+
+
+def plant_detail(station_id: str) -> Call[s.PlantDetail]:
+    return call("plant.detail", s.PlantDetail, id=station_id)
+
+
+def plant_list(current_page: int = 1, page_size: int = 100) -> Call[s.PageResult[s.PlantSummary]]:
+    return call(
+        "plant.list", s.PageResult[s.PlantSummary], currentPage=current_page, pageSize=page_size
+    )
+
+
+def device_list(current_page: int = 1, page_size: int = 100) -> Call[s.PageResult[s.DeviceSummary]]:
+    return call(
+        "device.list", s.PageResult[s.DeviceSummary], currentPage=current_page, pageSize=page_size
+    )
+
+
+def device_detail(sn: str) -> Call[s.DeviceDetail]:
+    return call("device.detail", s.DeviceDetail, sn=sn)
+
+
+def module_list(current_page: int = 1, page_size: int = 100) -> Call[s.PageResult[s.ModuleSummary]]:
+    return call(
+        "module.list", s.PageResult[s.ModuleSummary], currentPage=current_page, pageSize=page_size
+    )
+
+
+def variables() -> Call[list[dict[str, Any]]]:
+    return call("device.variables", list[dict[str, Any]])
+
+
+def faults() -> Call[list[dict[str, Any]]]:
+    return call("device.faults", list[dict[str, Any]])
+
+
+def battery_soc(sn: str) -> Call[s.SocSettings]:
+    return call("battery.soc_get", s.SocSettings, sn=sn)
+
+
+def set_battery_soc(sn: str, min_soc: int, min_soc_on_grid: int) -> Call[None]:
+    return call("battery.soc_set", sn=sn, minSoc=min_soc, minSocOnGrid=min_soc_on_grid)
+
+
+def charge_times(sn: str) -> Call[s.ForceChargeTimes]:
+    return call("battery.charge_times_get", s.ForceChargeTimes, sn=sn)
+
+
+def set_charge_times(sn: str, times: s.ForceChargeTimes) -> Call[None]:
+    return call("battery.charge_times_set", sn=sn, **_fields(times))
+
+
+def setting(sn: str, key: str) -> Call[s.SettingValue]:
+    return call("settings.get", s.SettingValue, sn=sn, key=key)
+
+
+def set_setting(sn: str, key: str, value: str | int | float) -> Call[None]:
+    return call("settings.set", sn=sn, key=key, value=str(value))
+
+
+def device_time(sn: str) -> Call[s.DeviceTime]:
+    return call("settings.time_get", s.DeviceTime, sn=sn)
+
+
+def set_device_time(sn: str, time: s.DeviceTime) -> Call[None]:
+    return call("settings.time_set", sn=sn, **_fields(time))
+
+
+def scheduler_flag(sn: str) -> Call[s.SchedulerFlag]:
+    return call("scheduler.get_flag", s.SchedulerFlag, deviceSN=sn)
+
+
+def set_scheduler_flag(sn: str, enable: bool) -> Call[None]:
+    return call("scheduler.set_flag", deviceSN=sn, enable=int(enable))
+
+
+def scheduler(sn: str) -> Call[s.SchedulerInfo]:
+    return call("scheduler.get", s.SchedulerInfo, deviceSN=sn)
+
+
+def set_scheduler(sn: str, groups: list[s.SchedulerGroup]) -> Call[None]:
+    return call("scheduler.enable", deviceSN=sn, groups=groups)
+
+
+def access_count() -> Call[s.AccessCount]:
+    return call("user.access_count", s.AccessCount)
+
+
+def _fields(struct: Any) -> dict[str, Any]:
+    data: dict[str, Any] = msgspec.to_builtins(struct)
+    return data

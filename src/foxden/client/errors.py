@@ -1,0 +1,111 @@
+"""The client's exceptions, one tree:
+
+    FoxError
+    ├── TransportError            the request did not get an answer (network, timeout, non-JSON)
+    │   └── TimeoutError
+    └── ApiError                  the server answered with a non-zero errno
+        ├── AuthError             40256 headers, 41808/41809 token invalid
+        ├── InvalidParameterError 40257 (and 42023 TimeOverlapError)
+        │   └── TimeOverlapError
+        ├── DeviceNotFoundError   40261 / 41930
+        ├── RateLimitedError      40400 (retried by the client)
+        ├── QuotaExceededError    40402
+        ├── UnsupportedError      42015 / 44096
+        └── TransientError        41200 / 44098 (retried by the client)
+
+Every ApiError carries errno, the server's msg, the errno's meaning from the protocol
+table, the path and the request id when the server sent one.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from foxden.protocol import errno as errno_table
+
+
+class FoxError(Exception):
+    """Anything this client raises."""
+
+
+class TransportError(FoxError):
+    """No usable answer: the network failed, the server timed out, or the body was not JSON."""
+
+
+class TimeoutError(TransportError):
+    """The request timed out."""
+
+
+class ApiError(FoxError):
+    """The Open API answered with a non-zero errno."""
+
+    def __init__(self, errno: int, msg: str, path: str, request_id: str | None = None) -> None:
+        entry = errno_table.info(errno)
+        self.errno = errno
+        self.msg = msg
+        self.path = path
+        self.request_id = request_id
+        self.meaning = entry.meaning if entry else "undocumented errno"
+        self.advice = entry.advice if entry else ""
+        super().__init__(f"{path}: errno {errno}: {msg}")
+
+
+class AuthError(ApiError):
+    """Missing or bad headers, unknown or rotated key, bad signature."""
+
+
+class InvalidParameterError(ApiError):
+    """The request's parameters broke a rule; the message names the field."""
+
+
+class TimeOverlapError(InvalidParameterError):
+    """Scheduler segments (or force-charge periods) overlap."""
+
+
+class DeviceNotFoundError(ApiError):
+    """The serial number is unknown to this account."""
+
+
+class RateLimitedError(ApiError):
+    """Too many requests; slow down."""
+
+
+class QuotaExceededError(ApiError):
+    """The day's call quota is spent."""
+
+
+class UnsupportedError(ApiError):
+    """The device does not support this feature or setting now."""
+
+
+class TransientError(ApiError):
+    """The server failed for now; try again later."""
+
+
+_BY_ERRNO: dict[int, type[ApiError]] = {
+    40256: AuthError,
+    41808: AuthError,
+    41809: AuthError,
+    40257: InvalidParameterError,
+    42023: TimeOverlapError,
+    40261: DeviceNotFoundError,
+    41930: DeviceNotFoundError,
+    40400: RateLimitedError,
+    40402: QuotaExceededError,
+    42015: UnsupportedError,
+    44096: UnsupportedError,
+    41200: TransientError,
+    44098: TransientError,
+}
+
+
+def api_error(errno: int, msg: str, path: str, request_id: str | None = None) -> ApiError:
+    """The most specific ApiError for an errno."""
+    return _BY_ERRNO.get(errno, ApiError)(errno, msg, path, request_id)
+
+
+def from_httpx(exc: httpx.HTTPError, path: str) -> TransportError:
+    """The one place foreign transport errors become ours."""
+    if isinstance(exc, httpx.TimeoutException):
+        return TimeoutError(f"{path}: timed out: {exc}")
+    return TransportError(f"{path}: {type(exc).__name__}: {exc}")

@@ -1,0 +1,102 @@
+"""Fixtures that start the real server on a loopback port and give real clients."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from foxden import accounts
+from foxden.client import Client, RetryPolicy
+from foxden.clock import RealClock
+from foxden.config import Settings
+from foxden.server.app import FoxdenApp
+from foxden.store import Store, open_store, url_for
+
+NO_RETRY = RetryPolicy(max_retries=0)
+
+
+@dataclass
+class LiveServer:
+    """A foxden server running in a thread on 127.0.0.1, with its store for set-up."""
+
+    url: str
+    store: Store
+    foxden: FoxdenApp
+    data_dir: Path
+    server: uvicorn.Server
+    thread: threading.Thread
+    clients: list[Client] = field(default_factory=list)
+
+    def account(self, name: str) -> str:
+        """Create an account; its API key."""
+        _, key = accounts.create_account(self.store, name, RealClock().now_ms())
+        return key
+
+    def device(self, account: str, sn: str, model: str = "H1-5.0-E") -> None:
+        accounts.add_device(self.store, account, sn, model, RealClock().now_ms())
+
+    def client(self, key: str, **options: Any) -> Client:
+        options.setdefault("retry", NO_RETRY)
+        c = Client(key, self.url, **options)
+        self.clients.append(c)
+        return c
+
+    def stop(self) -> None:
+        for c in self.clients:
+            c.close()
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def start_server(data_dir: Path, **overrides: Any) -> LiveServer:
+    settings = replace(Settings(data_dir=str(data_dir)), **overrides)
+    store = open_store(url_for(data_dir))
+    foxden = FoxdenApp(settings, store)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(foxden.app, log_level="warning", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("server did not start")
+        time.sleep(0.01)
+    return LiveServer(f"http://127.0.0.1:{port}", store, foxden, data_dir, server, thread)
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[LiveServer]:
+    """A server with generous limits (the limit tests start their own)."""
+    server = start_server(tmp_path, rate_per_second=10_000.0, rate_burst=10_000)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def alice(live: LiveServer) -> Client:
+    """Account alice with a single-phase hybrid, a three-phase hybrid and a grid-tied inverter."""
+    key = live.account("alice")
+    live.device("alice", "ALICEH1000001", "H1-5.0-E")
+    live.device("alice", "ALICEH3000001", "H3-10.0-E")
+    live.device("alice", "ALICEF3000001", "F3000")
+    return live.client(key)
+
+
+@pytest.fixture
+def bob(live: LiveServer) -> Client:
+    """Account bob with one KH8."""
+    key = live.account("bob")
+    live.device("bob", "BOBKH80000001", "KH8")
+    return live.client(key)
