@@ -6,6 +6,7 @@ foxden server, ``api_key=`` or ``FOXDEN_API_KEY`` gives the key.
 
 from __future__ import annotations
 
+from foxden.client import calls
 from foxden.client.core import Pacer, RetryPolicy
 from foxden.client.errors import (
     ApiError,
@@ -38,4 +39,5 @@ __all__ = [
     "TransientError",
     "TransportError",
     "UnsupportedError",
+    "calls",
 ]

@@ -64,8 +64,13 @@ def openapi_document() -> dict[str, Any]:
                     "required": True,
                     "content": {"application/json": {"schema": request_schema}},
                 }
-        for path in (e.path, *e.aliases):
-            paths.setdefault(path, {})[e.method.lower()] = operation
+        paths.setdefault(e.path, {})[e.method.lower()] = operation
+        for n, alias in enumerate(e.aliases, start=1):
+            paths.setdefault(alias, {})[e.method.lower()] = {
+                **operation,
+                "operationId": f"{e.name}.alias{n}",
+                "summary": f"{e.summary} (alias of {e.path}, used by the vendor's sample client)",
+            }
     return {
         "openapi": "3.1.0",
         "info": {
