@@ -143,7 +143,7 @@ def write_everything(client: Client) -> str:
     return created.stationID
 
 
-def read_everything(client: Client, station: str) -> object:
+def read_everything(client: Client, station: str) -> tuple[object, ...]:
     return (
         client.plant_detail(station).stationName,
         client.device_list().data[0].stationID,
