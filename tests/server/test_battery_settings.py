@@ -132,14 +132,18 @@ def test_out_of_range_soc_is_refused(alice: Client, bad: int, which: str) -> Non
     assert alice.battery_soc(H1) == before
 
 
-@pytest.mark.parametrize(
-    ("min_soc", "on_grid", "field"),
-    [(9, 50, "minSoc"), (101, 100, "minSoc"), (50, 40, "minSocOnGrid"), (10, 101, "minSocOnGrid")],
-)
-def test_soc_set_validation(alice: Client, min_soc: int, on_grid: int, field: str) -> None:
-    with pytest.raises(InvalidParameterError) as info:
-        alice.set_battery_soc(H1, min_soc, on_grid)
-    assert_names(info.value, field)
+def test_soc_set_validation(alice: Client) -> None:
+    cases = [
+        (9, 50, "minSoc"),
+        (101, 100, "minSoc"),
+        (50, 40, "minSocOnGrid"),
+        (10, 101, "minSocOnGrid"),
+        (10, 9, "minSocOnGrid"),
+    ]
+    for min_soc, on_grid, field in cases:
+        with pytest.raises(InvalidParameterError) as info:
+            alice.set_battery_soc(H1, min_soc, on_grid)
+        assert_names(info.value, field)
     assert alice.battery_soc(H1) == s.SocSettings(minSoc=10, minSocOnGrid=10)
 
 
@@ -152,22 +156,24 @@ def test_soc_on_grid_above_max_soc_is_refused(alice: Client) -> None:
     assert alice.battery_soc(H1) == s.SocSettings(minSoc=20, minSocOnGrid=80)
 
 
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
+def test_soc_set_malformed_body(live: LiveServer) -> None:
+    key = live.account("carol")
+    live.device("carol", "CAROLH1000001", "H1-5.0-E")
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"minSoc": 20}, "minSocOnGrid"),
         ({"minSocOnGrid": 20}, "minSoc"),
         ({"minSoc": "abc", "minSocOnGrid": 20}, "minSoc"),
         ({"minSoc": 20, "minSocOnGrid": "abc"}, "minSocOnGrid"),
-    ],
-)
-def test_soc_set_malformed_body(live: LiveServer, body: dict[str, Any], field: str) -> None:
-    key = live.account("carol")
-    live.device("carol", "CAROLH1000001", "H1-5.0-E")
-    answer = raw_post(live, key, "/op/v0/device/battery/soc/set", {"sn": "CAROLH1000001", **body})
-    assert answer["errno"] == 40257
-    assert f"{field}:" in answer["msg"]
-    assert answer["result"] is None
+        ({"minSoc": 20.5, "minSocOnGrid": 30}, "minSoc"),
+    ]
+    for body, field in cases:
+        path = "/op/v0/device/battery/soc/set"
+        answer = raw_post(live, key, path, {"sn": "CAROLH1000001", **body})
+        assert answer["errno"] == 40257, body
+        assert f"{field}:" in answer["msg"], (body, answer["msg"])
+        assert answer["result"] is None
+    client = live.client(key)
+    assert client.battery_soc("CAROLH1000001") == s.SocSettings(minSoc=10, minSocOnGrid=10)
 
 
 def test_soc_on_grid_tied_inverter_is_unsupported(alice: Client) -> None:
@@ -210,51 +216,49 @@ def test_disabled_periods_round_trip_in_any_order(
     assert alice.charge_times(H1) == times
 
 
-@pytest.mark.parametrize("missing", ["endTime2", "startTime1", "enable2"])
-def test_charge_times_missing_period(live: LiveServer, missing: str) -> None:
+def test_charge_times_missing_period(live: LiveServer) -> None:
     key = live.account("carol")
     live.device("carol", "CAROLH1000001", "H1-5.0-E")
-    body = charge_body("CAROLH1000001", periods(True, (1, 0, 2, 0), True, (3, 0, 4, 0)))
-    del body[missing]
-    answer = raw_post(live, key, "/op/v0/device/battery/forceChargeTime/set", body)
-    assert answer["errno"] == 40257
-    assert f"{missing}:" in answer["msg"]
+    for missing in ["endTime2", "startTime1", "enable2", "endTime1.minute"]:
+        body = charge_body("CAROLH1000001", periods(True, (1, 0, 2, 0), True, (3, 0, 4, 0)))
+        if "." in missing:
+            outer, inner = missing.split(".")
+            del body[outer][inner]
+        else:
+            del body[missing]
+        answer = raw_post(live, key, "/op/v0/device/battery/forceChargeTime/set", body)
+        assert answer["errno"] == 40257, missing
+        assert f"{missing}:" in answer["msg"], answer["msg"]
 
 
-@pytest.mark.parametrize(
-    ("times", "field"),
-    [
+def test_charge_times_out_of_range_clock(alice: Client) -> None:
+    cases = [
         (periods(True, (24, 0, 23, 0), False, (0, 0, 0, 0)), "startTime1.hour"),
         (periods(True, (1, 60, 2, 0), False, (0, 0, 0, 0)), "startTime1.minute"),
         (periods(False, (0, 0, 0, 0), False, (1, 0, 2, 60)), "endTime2.minute"),
         (periods(False, (0, 0, 0, 0), True, (1, 0, 24, 0)), "endTime2.hour"),
         (periods(False, (0, 0, 0, 0), False, (-1, 0, 2, 0)), "startTime2.hour"),
-    ],
-)
-def test_charge_times_out_of_range_clock(
-    alice: Client, times: s.ForceChargeTimes, field: str
-) -> None:
-    with pytest.raises(InvalidParameterError) as info:
-        alice.set_charge_times(H1, times)
-    assert_names(info.value, field)
+    ]
+    for times, field in cases:
+        with pytest.raises(InvalidParameterError) as info:
+            alice.set_charge_times(H1, times)
+        assert_names(info.value, field)
+    assert alice.charge_times(H1) == periods(False, (0, 0, 0, 0), False, (0, 0, 0, 0))
 
 
-@pytest.mark.parametrize(
-    ("times", "period"),
-    [
+def test_enabled_period_must_end_after_it_starts(alice: Client) -> None:
+    cases = [
         (periods(True, (5, 0, 5, 0), False, (0, 0, 0, 0)), 1),
         (periods(True, (5, 30, 5, 0), False, (0, 0, 0, 0)), 1),
         (periods(False, (0, 0, 0, 0), True, (23, 0, 1, 0)), 2),
         (periods(True, (1, 0, 2, 0), True, (4, 0, 3, 59)), 2),
-    ],
-)
-def test_enabled_period_must_end_after_it_starts(
-    alice: Client, times: s.ForceChargeTimes, period: int
-) -> None:
-    with pytest.raises(InvalidParameterError) as info:
-        alice.set_charge_times(H1, times)
-    assert info.value.errno == 40257
-    assert f"endTime{period}:" in info.value.msg or f"startTime{period}:" in info.value.msg
+    ]
+    for times, period in cases:
+        with pytest.raises(InvalidParameterError) as info:
+            alice.set_charge_times(H1, times)
+        assert info.value.errno == 40257
+        msg = info.value.msg
+        assert f"endTime{period}:" in msg or f"startTime{period}:" in msg, msg
     assert alice.charge_times(H1) == periods(False, (0, 0, 0, 0), False, (0, 0, 0, 0))
 
 
@@ -283,11 +287,15 @@ def test_charge_times_on_grid_tied_inverter(alice: Client) -> None:
 # ---------------------------------------------------------------- settings by key
 
 
-@pytest.mark.parametrize("model", sorted(RATED_W))
-def test_setting_get_every_key_of_every_model(live: LiveServer, model: str) -> None:
+def test_setting_get_every_key_of_every_model(live: LiveServer) -> None:
     client = live.client(live.account("carol"))
-    sn = "CAROL" + "".join(c for c in model if c.isalnum())[:8].ljust(8, "0")
-    live.device("carol", sn, model)
+    for model in sorted(RATED_W):
+        sn = "CAROL" + "".join(c for c in model if c.isalnum())[:8].ljust(8, "0")
+        live.device("carol", sn, model)
+        check_model_settings(client, sn, model)
+
+
+def check_model_settings(client: Client, sn: str, model: str) -> None:
     rated = RATED_W[model]
 
     export = client.setting(sn, "ExportLimit")
@@ -332,25 +340,26 @@ def test_setting_get_battery_key_on_grid_tied(alice: Client) -> None:
     assert info.value.errno == 42015
 
 
-@pytest.mark.parametrize(
-    ("sn", "key", "value", "expected"),
-    [
+def test_setting_set_then_get(alice: Client) -> None:
+    cases: list[tuple[str, str, str | int, str]] = [
         (H1, "ExportLimit", 3000, "3000"),
-        (H1, "ExportLimit", "0", "0"),
+        (H3, "ExportLimit", "0", "0"),
         (F3, "ExportLimit", "3000", "3000"),
         (H1, "MaxSoc", "90", "90"),
         (H1, "MinSocOnGrid", 25, "25"),
+        (H1, "MinSoc", "20", "20"),
         (H3, "GridCode", "VDE4105", "VDE4105"),
         (F3, "GridCode", "UK G99", "UK G99"),
         (H1, "WorkMode", "Feedin", "Feedin"),
         (H3, "WorkMode", "ForceDischarge", "ForceDischarge"),
-    ],
-)
-def test_setting_set_then_get(
-    alice: Client, sn: str, key: str, value: str | int, expected: str
-) -> None:
-    alice.set_setting(sn, key, value)
-    assert alice.setting(sn, key).value == expected
+    ]
+    for sn, key, value, expected in cases:
+        alice.set_setting(sn, key, value)
+        assert alice.setting(sn, key).value == expected, (sn, key)
+    # each write kept its own value
+    for sn, key, _, expected in cases:
+        assert alice.setting(sn, key).value == expected, (sn, key)
+    assert alice.battery_soc(H1) == s.SocSettings(minSoc=20, minSocOnGrid=25)
 
 
 def test_setting_set_with_a_json_number(live: LiveServer) -> None:
@@ -372,28 +381,28 @@ def test_peak_shaving_only_on_kh8(alice: Client, bob: Client) -> None:
     assert bob.setting(KH8, "WorkMode").value == "PeakShaving"
 
 
-@pytest.mark.parametrize(
-    ("sn", "key", "value"),
-    [
+def test_setting_set_bad_value(alice: Client) -> None:
+    cases = [
         (H1, "ExportLimit", "5001"),
         (H1, "ExportLimit", "-1"),
         (F3, "ExportLimit", "3001"),
         (H1, "ExportLimit", "abc"),
         (H1, "ExportLimit", ""),
+        (H1, "ExportLimit", "2500.5"),
+        (H1, "ExportLimit", "nan"),
         (H1, "MaxSoc", "101"),
         (H1, "MinSoc", "9"),
         (H1, "MinSoc", "ten"),
         (H1, "GridCode", "Mars"),
         (H1, "WorkMode", "selfuse"),
         (H1, "WorkMode", "Invalid"),
-    ],
-)
-def test_setting_set_bad_value(alice: Client, sn: str, key: str, value: str) -> None:
-    before = alice.setting(sn, key).value
-    with pytest.raises(InvalidParameterError) as info:
-        alice.set_setting(sn, key, value)
-    assert_names(info.value, "value")
-    assert alice.setting(sn, key).value == before
+    ]
+    for sn, key, value in cases:
+        before = alice.setting(sn, key).value
+        with pytest.raises(InvalidParameterError) as info:
+            alice.set_setting(sn, key, value)
+        assert_names(info.value, "value")
+        assert alice.setting(sn, key).value == before, (sn, key, value)
 
 
 def test_setting_set_unknown_key_and_unsupported_key(alice: Client) -> None:
@@ -539,9 +548,8 @@ def test_time_set_leap_day(alice: Client) -> None:
     assert_clock_reads(alice, H1, datetime(2028, 2, 29, 10, 20, 30))
 
 
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [
+def test_time_set_out_of_range(alice: Client) -> None:
+    cases = [
         ("month", "13"),
         ("month", "0"),
         ("day", "32"),
@@ -552,21 +560,36 @@ def test_time_set_leap_day(alice: Client) -> None:
         ("year", "2100"),
         ("year", "abc"),
         ("hour", "-1"),
-    ],
-)
-def test_time_set_out_of_range(alice: Client, field: str, value: str) -> None:
-    with pytest.raises(InvalidParameterError) as info:
-        alice.set_device_time(H1, device_time(**{field: value}))
-    assert_names(info.value, field)
+    ]
+    for field, value in cases:
+        with pytest.raises(InvalidParameterError) as info:
+            alice.set_device_time(H1, device_time(**{field: value}))
+        assert_names(info.value, field)
     # the clock was not moved
     assert abs(wall(alice.device_time(H1)) - utc_now()) <= timedelta(seconds=5)
 
 
-@pytest.mark.parametrize(("year", "day"), [("26", "30"), ("26", "29"), ("2028", "30")])
-def test_time_set_day_past_end_of_february(alice: Client, year: str, day: str) -> None:
+def test_time_set_day_past_end_of_february(alice: Client) -> None:
+    for year, day in [("26", "30"), ("26", "29"), ("2028", "30")]:
+        with pytest.raises(InvalidParameterError) as info:
+            alice.set_device_time(H1, device_time(year=year, month="2", day=day))
+        assert_names(info.value, "day")
+
+
+@FEW
+@given(
+    case=st.one_of(
+        st.tuples(st.just("hour"), st.integers(max_value=-1) | st.integers(min_value=24)),
+        st.tuples(st.just("minute"), st.integers(max_value=-1) | st.integers(min_value=60)),
+        st.tuples(st.just("second"), st.integers(max_value=-1) | st.integers(min_value=60)),
+        st.tuples(st.just("month"), st.integers(max_value=0) | st.integers(min_value=13)),
+    )
+)
+def test_invalid_clock_fields_are_refused(alice: Client, case: tuple[str, int]) -> None:
+    field, value = case
     with pytest.raises(InvalidParameterError) as info:
-        alice.set_device_time(H1, device_time(year=year, month="2", day=day))
-    assert_names(info.value, "day")
+        alice.set_device_time(H1, device_time(**{field: str(value)}))
+    assert_names(info.value, field)
 
 
 def test_time_of_unknown_and_foreign_device(alice: Client, bob: Client) -> None:

@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from foxden.client import Client, InvalidParameterError
 from foxden.protocol import signing, timefmt
@@ -232,6 +234,52 @@ def test_update_without_devices_keeps_the_bound_set(alice: Client) -> None:
     )
     assert stations(alice)[H1] == plant.stationID
     assert alice.plant_detail(plant.stationID).stationName == "Renamed"
+
+
+def test_update_with_empty_devices_unbinds_all(alice: Client) -> None:
+    plant = create(alice, "Home", (H1, H3))
+    result = alice.plant_update(
+        s.PlantUpdate(
+            details=s.PlantDetailsUpdate(stationID=plant.stationID, **_detail_fields("Home")),
+            timezone="Europe/London",
+            devices=[],
+        )
+    )
+    assert result.devices == []
+    assert stations(alice) == {H1: "", H3: "", F3: ""}
+    assert alice.plant_detail(plant.stationID).modules == []
+
+
+def test_update_refuses_a_device_of_another_plant(alice: Client) -> None:
+    first = create(alice, "First", (H1,))
+    second = create(alice, "Second", (H3,))
+    result = alice.plant_update(
+        s.PlantUpdate(
+            details=s.PlantDetailsUpdate(stationID=second.stationID, **_detail_fields("Second")),
+            timezone="Europe/London",
+            devices=[s.PlantDeviceRef(sn=H3), s.PlantDeviceRef(sn=H1)],
+        )
+    )
+    assert [(d.sn, d.errno) for d in result.devices] == [(H3, 0), (H1, 41930)]
+    assert stations(alice)[H1] == first.stationID
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    name=st.text(min_size=1, max_size=128),
+    city=st.text(max_size=40),
+    zone=st.sampled_from(["Europe/London", "Asia/Kolkata", "America/St_Johns", "UTC"]),
+)
+def test_any_name_and_city_round_trip(alice: Client, name: str, city: str, zone: str) -> None:
+    request = s.PlantCreate(details=details(name, city=city), timezone=zone)
+    station = alice.plant_create(request).stationID
+    detail = alice.plant_detail(station)
+    assert (detail.stationName, detail.city, detail.timezone) == (name, city, zone)
+    assert CREATE_DATE.match(detail.createDate), detail.createDate
+    listed = {p.stationID: p.name for p in alice.plant_list(1, 1000).data}
+    assert listed[station] == name
 
 
 def test_update_unknown_plant_names_station_id(alice: Client) -> None:
