@@ -40,6 +40,11 @@ def details(name: str = "Home", **changes: Any) -> s.PlantDetails:
     return s.PlantDetails(**fields)
 
 
+def _detail_fields(name: str, **changes: Any) -> dict[str, Any]:
+    d = details(name, **changes)
+    return {f: getattr(d, f) for f in d.__struct_fields__}
+
+
 def create(
     client: Client,
     name: str = "Home",
@@ -178,11 +183,6 @@ def test_detail_capacity_is_system_capacity_when_given(alice: Client) -> None:
 
 
 # ---------------------------------------------------------------- update
-
-
-def _detail_fields(name: str, **changes: Any) -> dict[str, Any]:
-    d = details(name, **changes)
-    return {f: getattr(d, f) for f in d.__struct_fields__}
 
 
 def test_update_changes_read_back_exactly(alice: Client) -> None:

@@ -9,15 +9,32 @@ from __future__ import annotations
 from pathlib import Path
 
 from foxden.store.base import (
+    SLOT_MS,
     Account,
     Device,
+    DeviceSamples,
+    Latest,
     Logger,
     Plant,
+    Series,
     Store,
     StoreError,
 )
 
-__all__ = ["Account", "Device", "Logger", "Plant", "Store", "StoreError", "open_store", "url_for"]
+__all__ = [
+    "SLOT_MS",
+    "Account",
+    "Device",
+    "DeviceSamples",
+    "Latest",
+    "Logger",
+    "Plant",
+    "Series",
+    "Store",
+    "StoreError",
+    "open_store",
+    "url_for",
+]
 
 
 def url_for(data_dir: Path | str) -> str:

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
 
 
 class StoreError(Exception):
@@ -58,6 +65,44 @@ class Device:
     batteries: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceSamples:
+    """Samples of one device: ``values[i, j]`` is ``variables[j]`` at ``times_ms[i]``.
+
+    NaN means "not reported in this sample". The store keeps each value at its variable's
+    resolution (``foxden.protocol.telemetry``).
+    """
+
+    sn: str
+    variables: tuple[str, ...]
+    times_ms: I64
+    values: F64
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """Stored samples of one device over a time range, oldest first."""
+
+    variables: tuple[str, ...]
+    times_ms: I64
+    values: F64
+
+
+@dataclass(frozen=True, slots=True)
+class Latest:
+    """The newest sample of one device."""
+
+    sn: str
+    time_ms: int
+    values: dict[str, float]
+
+
+SLOT_MS = 15 * 60 * 1000
+"""Energy rollups keep every counter at the last sample of each 15-minute UTC slot, so the
+difference over any bucket that starts and ends on a quarter hour (every time zone's hours,
+days and months) is two look-ups, whatever the plant's zone is or later becomes."""
+
+
 class Store(Protocol):
     """Everything the server, the CLI and the simulator keep."""
 
@@ -94,3 +139,26 @@ class Store(Protocol):
     # device settings, one JSON value per (device, key)
     def settings(self, sn: str) -> dict[str, Any]: ...
     def put_settings(self, sn: str, values: dict[str, Any]) -> None: ...
+
+    # telemetry
+    def ingest(self, batch: Sequence[DeviceSamples]) -> int:
+        """Store samples of many devices at once: atomic per batch, idempotent on
+        (device, time) (a sample sent again replaces the stored one). Returns the count."""
+        ...
+
+    def latest(self, sns: Sequence[str]) -> dict[str, Latest]: ...
+
+    def history(self, sn: str, begin_ms: int, end_ms: int) -> Series:
+        """Samples with ``begin_ms <= time <= end_ms``."""
+        ...
+
+    def counters_before(self, sn: str, boundaries_ms: Sequence[int]) -> F64:
+        """Each energy counter (``telemetry.COUNTERS``) at the last sample before each
+        boundary (a multiple of ``SLOT_MS``); before the first sample, the first reading;
+        NaN where the device has no such counter or no data at all. Shape
+        ``(len(boundaries_ms), len(COUNTERS))``."""
+        ...
+
+    def prune(self, before_ms: int) -> int:
+        """Drop raw samples of UTC days wholly before ``before_ms``; rollups stay."""
+        ...

@@ -62,3 +62,41 @@ CREATE TABLE IF NOT EXISTS device_settings (
     value TEXT NOT NULL,
     PRIMARY KEY (sn, key)
 );
+
+-- telemetry: one row per device and UTC day, values packed by foxden.store.codec
+CREATE TABLE IF NOT EXISTS telemetry_schemas (
+    id INTEGER PRIMARY KEY,
+    variables TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE IF NOT EXISTS telemetry_chunks (
+    sn TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    schema_id INTEGER NOT NULL REFERENCES telemetry_schemas(id),
+    n INTEGER NOT NULL,
+    times BLOB NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (sn, day)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS telemetry_latest (
+    sn TEXT PRIMARY KEY,
+    time_ms INTEGER NOT NULL,
+    schema_id INTEGER NOT NULL REFERENCES telemetry_schemas(id),
+    data BLOB NOT NULL
+) WITHOUT ROWID;
+
+-- energy rollups: every counter at the last sample of each 15-minute UTC slot, kept forever
+CREATE TABLE IF NOT EXISTS energy_slots (
+    sn TEXT NOT NULL,
+    slot INTEGER NOT NULL,
+    generation REAL,
+    feedin REAL,
+    gridConsumption REAL,
+    loads REAL,
+    chargeEnergyToTal REAL,
+    dischargeEnergyToTal REAL,
+    PVEnergyTotal REAL,
+    energyThroughput REAL,
+    PRIMARY KEY (sn, slot)
+) WITHOUT ROWID;

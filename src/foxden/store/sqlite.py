@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from foxden.store.base import Account, Device, Logger, Plant, StoreError
+from foxden.store.sqlite_telemetry import TelemetryMixin
 
 SCHEMA_VERSION = "1"
 
@@ -19,7 +20,7 @@ _ACCOUNT_SELECT = (
 )
 
 
-class SQLiteStore:
+class SQLiteStore(TelemetryMixin):
     """One connection in WAL mode, shared by the event loop; writes are transactions."""
 
     def __init__(self, path: str) -> None:
@@ -44,6 +45,7 @@ class SQLiteStore:
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
                 (SCHEMA_VERSION,),
             )
+            self._init_telemetry()
 
     def close(self) -> None:
         with self._lock:

@@ -1,0 +1,270 @@
+"""Telemetry of the SQLite backend: day chunks, the latest sample, and 15-minute energy slots."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+
+from foxden.protocol import telemetry
+from foxden.store import codec
+from foxden.store.base import (
+    F64,
+    I64,
+    SLOT_MS,
+    DeviceSamples,
+    Latest,
+    Series,
+    StoreError,
+)
+
+DAY_MS = 86_400_000
+_COUNTER_COLUMNS = ", ".join(telemetry.COUNTERS)
+_SLOT_INSERT = (
+    f"INSERT OR REPLACE INTO energy_slots(sn, slot, {_COUNTER_COLUMNS}) "
+    f"VALUES (?, ?, {', '.join('?' * len(telemetry.COUNTERS))})"
+)
+
+
+class TelemetryMixin:
+    _db: sqlite3.Connection
+    _lock: threading.RLock
+
+    def _init_telemetry(self) -> None:
+        self._schemas: dict[int, tuple[str, ...]] = {}
+        self._schema_ids: dict[tuple[str, ...], int] = {}
+        self._quanta: dict[int, F64] = {}
+        for sid, text in self._db.execute("SELECT id, variables FROM telemetry_schemas"):
+            self._remember_schema(int(sid), tuple(text.split(",")))
+
+    def _remember_schema(self, sid: int, variables: tuple[str, ...]) -> None:
+        self._schemas[sid] = variables
+        self._schema_ids[variables] = sid
+        self._quanta[sid] = codec.quanta(variables)
+
+    def _schema_id(self, variables: tuple[str, ...]) -> int:
+        sid = self._schema_ids.get(variables)
+        if sid is None:
+            cur = self._db.execute(
+                "INSERT INTO telemetry_schemas(variables) VALUES (?)", (",".join(variables),)
+            )
+            sid = int(cur.lastrowid or 0)
+            self._remember_schema(sid, variables)
+        return sid
+
+    # ------------------------------------------------------------ ingest
+
+    def _check(self, item: DeviceSamples, known_sns: set[str]) -> None:
+        if item.sn not in known_sns:
+            raise StoreError(f"unknown device {item.sn!r}")
+        catalogue = telemetry.variables()
+        unknown = [v for v in item.variables if v not in catalogue]
+        if unknown:
+            raise StoreError(f"unknown variables {unknown} for {item.sn}")
+        if len(set(item.variables)) != len(item.variables):
+            raise StoreError(f"repeated variables for {item.sn}")
+        n = len(item.times_ms)
+        if item.values.shape != (n, len(item.variables)):
+            raise StoreError(
+                f"{item.sn}: values shape {item.values.shape} does not match "
+                f"{n} times x {len(item.variables)} variables"
+            )
+
+    def ingest(self, batch: Sequence[DeviceSamples]) -> int:
+        if not batch:
+            return 0
+        with self._lock:
+            sns = {item.sn for item in batch}
+            marks = ",".join("?" * len(sns))
+            known = {
+                r[0]
+                for r in self._db.execute(
+                    f"SELECT sn FROM devices WHERE sn IN ({marks})", tuple(sns)
+                )
+            }
+            for item in batch:
+                self._check(item, known)
+            written = 0
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for item in batch:
+                    written += self._ingest_one(item)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            return written
+
+    def _ingest_one(self, item: DeviceSamples) -> int:
+        times = np.asarray(item.times_ms, dtype=np.int64)
+        if len(times) == 0:
+            return 0
+        values = np.asarray(item.values, dtype=np.float64)
+        order = np.argsort(times, kind="stable")
+        times, values = times[order], values[order]
+        days = times // DAY_MS
+        bounds = np.flatnonzero(np.diff(days)) + 1
+        starts = np.r_[0, bounds]
+        ends = np.r_[bounds, len(times)]
+        last_t, last_v, last_vars = 0, values[0], item.variables
+        for a, b in zip(starts, ends, strict=True):
+            day = int(days[a])
+            t, v, variables = self._merge(item.sn, day, times[a:b], values[a:b], item.variables)
+            sid = self._schema_id(variables)
+            tb, vb = codec.encode(t, v, self._quanta[sid])
+            self._db.execute(
+                "INSERT OR REPLACE INTO telemetry_chunks(sn, day, schema_id, n, times, data) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (item.sn, day, sid, len(t), tb, vb),
+            )
+            self._write_slots(item.sn, t, v, variables)
+            last_t, last_v, last_vars = int(t[-1]), v[-1], variables
+        self._update_latest(item.sn, last_t, last_v, last_vars)
+        return len(times)
+
+    def _merge(
+        self, sn: str, day: int, times: I64, values: F64, variables: tuple[str, ...]
+    ) -> tuple[I64, F64, tuple[str, ...]]:
+        row = self._db.execute(
+            "SELECT schema_id, n, times, data FROM telemetry_chunks WHERE sn = ? AND day = ?",
+            (sn, day),
+        ).fetchone()
+        if row is None:
+            return self._dedupe(times, values, variables)
+        sid, n, tb, vb = row
+        old_vars = self._schemas[sid]
+        old_t, old_v = codec.decode(tb, vb, n, self._quanta[sid])
+        if old_vars != variables:
+            union = old_vars + tuple(v for v in variables if v not in old_vars)
+            old_v = _widen(old_v, old_vars, union)
+            values = _widen(values, variables, union)
+            variables = union
+        return self._dedupe(np.r_[old_t, times], np.vstack([old_v, values]), variables)
+
+    @staticmethod
+    def _dedupe(
+        times: I64, values: F64, variables: tuple[str, ...]
+    ) -> tuple[I64, F64, tuple[str, ...]]:
+        order = np.argsort(times, kind="stable")
+        times, values = times[order], values[order]
+        keep = np.r_[times[1:] != times[:-1], True]  # the later of equal times wins
+        return times[keep], values[keep], variables
+
+    def _write_slots(self, sn: str, times: I64, values: F64, variables: tuple[str, ...]) -> None:
+        index = {v: i for i, v in enumerate(variables)}
+        columns = [index.get(c) for c in telemetry.COUNTERS]
+        if all(c is None for c in columns):
+            return
+        slots = times // SLOT_MS
+        last = np.flatnonzero(np.r_[slots[1:] != slots[:-1], True])
+        rows = []
+        for i in last:
+            readings = [
+                None if c is None or np.isnan(values[i, c]) else float(values[i, c])
+                for c in columns
+            ]
+            rows.append((sn, int(slots[i]), *readings))
+        self._db.executemany(_SLOT_INSERT, rows)
+
+    def _update_latest(
+        self, sn: str, time_ms: int, values: F64, variables: tuple[str, ...]
+    ) -> None:
+        row = self._db.execute(
+            "SELECT time_ms FROM telemetry_latest WHERE sn = ?", (sn,)
+        ).fetchone()
+        if row is not None and int(row[0]) > time_ms:
+            return
+        sid = self._schema_id(variables)
+        self._db.execute(
+            "INSERT OR REPLACE INTO telemetry_latest(sn, time_ms, schema_id, data) "
+            "VALUES (?, ?, ?, ?)",
+            (sn, time_ms, sid, np.ascontiguousarray(values, dtype=np.float64).tobytes()),
+        )
+
+    # ------------------------------------------------------------ queries
+
+    def latest(self, sns: Sequence[str]) -> dict[str, Latest]:
+        if not sns:
+            return {}
+        marks = ",".join("?" * len(sns))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT sn, time_ms, schema_id, data FROM telemetry_latest WHERE sn IN ({marks})",
+                tuple(sns),
+            ).fetchall()
+        found = {}
+        for sn, time_ms, sid, blob in rows:
+            values = np.frombuffer(blob, dtype=np.float64)
+            found[sn] = Latest(
+                sn,
+                int(time_ms),
+                {
+                    v: float(x)
+                    for v, x in zip(self._schemas[sid], values, strict=True)
+                    if not np.isnan(x)
+                },
+            )
+        return found
+
+    def history(self, sn: str, begin_ms: int, end_ms: int) -> Series:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT schema_id, n, times, data FROM telemetry_chunks "
+                "WHERE sn = ? AND day BETWEEN ? AND ? ORDER BY day",
+                (sn, begin_ms // DAY_MS, end_ms // DAY_MS),
+            ).fetchall()
+        if not rows:
+            return Series((), np.zeros(0, dtype=np.int64), np.zeros((0, 0)))
+        parts = []
+        variables: tuple[str, ...] = ()
+        for sid, n, tb, vb in rows:
+            t, v = codec.decode(tb, vb, n, self._quanta[sid])
+            chunk_vars = self._schemas[sid]
+            parts.append((t, v, chunk_vars))
+            variables += tuple(x for x in chunk_vars if x not in variables)
+        times = np.concatenate([p[0] for p in parts])
+        values = np.vstack([_widen(v, vs, variables) for _, v, vs in parts])
+        keep = (times >= begin_ms) & (times <= end_ms)
+        return Series(variables, times[keep], values[keep])
+
+    def counters_before(self, sn: str, boundaries_ms: Sequence[int]) -> F64:
+        out = np.full((len(boundaries_ms), len(telemetry.COUNTERS)), np.nan)
+        with self._lock:
+            first = self._db.execute(
+                f"SELECT {_COUNTER_COLUMNS} FROM energy_slots WHERE sn = ? ORDER BY slot LIMIT 1",
+                (sn,),
+            ).fetchone()
+            if first is None:
+                return out
+            for i, boundary in enumerate(boundaries_ms):
+                if boundary % SLOT_MS:
+                    raise ValueError(f"boundary {boundary} is not on a quarter hour")
+                row = self._db.execute(
+                    f"SELECT {_COUNTER_COLUMNS} FROM energy_slots WHERE sn = ? AND slot < ? "
+                    "ORDER BY slot DESC LIMIT 1",
+                    (sn, boundary // SLOT_MS),
+                ).fetchone()
+                out[i] = [np.nan if x is None else x for x in (row or first)]
+        return out
+
+    def prune(self, before_ms: int) -> int:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            cur = self._db.execute(
+                "DELETE FROM telemetry_chunks WHERE day < ?", (before_ms // DAY_MS,)
+            )
+            self._db.execute("COMMIT")
+            return cur.rowcount
+
+
+def _widen(values: F64, have: tuple[str, ...], want: tuple[str, ...]) -> F64:
+    """``values`` with columns ``have`` rearranged to ``want`` (NaN for absent ones)."""
+    if have == want:
+        return values
+    out = np.full((values.shape[0], len(want)), np.nan)
+    index = {v: i for i, v in enumerate(want)}
+    for j, v in enumerate(have):
+        out[:, index[v]] = values[:, j]
+    return out
