@@ -390,6 +390,8 @@ def test_setting_set_bad_value(alice: Client) -> None:
         (H1, "ExportLimit", ""),
         (H1, "ExportLimit", "2500.5"),
         (H1, "ExportLimit", "nan"),
+        (H1, "ExportLimit", "1_000"),
+        (H1, "ExportLimit", "1e3"),
         (H1, "MaxSoc", "101"),
         (H1, "MinSoc", "9"),
         (H1, "MinSoc", "ten"),

@@ -267,3 +267,10 @@ def test_catalogues_need_no_devices(live: LiveServer) -> None:
     client = live.client(live.account("carol"))
     assert len(client.variables()) == 113
     assert len(client.faults()) == 771
+
+
+def test_grid_tied_detail_sends_an_empty_battery_list(live: LiveServer, alice: Client) -> None:
+    path = "/op/v0/device/detail"
+    headers = signing.headers(path, alice.api_key, int(time.time() * 1000))
+    body = httpx.get(live.url + path, params={"sn": "ALICEF3000001"}, headers=headers).json()
+    assert body["result"]["batteryList"] == []

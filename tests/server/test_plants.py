@@ -470,3 +470,16 @@ def test_bob_cannot_see_update_or_delete_alices_plant(alice: Client, bob: Client
     assert detail.stationName == "Alice's"
     assert [m.deviceSN for m in detail.modules] == [H1]
     assert stations(bob)[KH8] == ""
+
+
+def test_position_as_json_numbers_is_accepted(alice: Client) -> None:
+    created = alice.plant_create(
+        s.PlantCreate(
+            details=s.PlantDetails(
+                name="Numbers", type=1, countryCode="DE", city="Berlin", address="A", postcode="1"
+            ),
+            timezone="Europe/Berlin",
+            position=s.Position(x=13.4, y=52.5),
+        )
+    )
+    assert alice.plant_detail(created.stationID).timezone == "Europe/Berlin"

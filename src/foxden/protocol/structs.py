@@ -76,8 +76,8 @@ class PlantDetailsUpdate(PlantDetails, kw_only=True):
 
 
 class Position(Request):
-    x: str | None = None
-    y: str | None = None
+    x: str | float | None = None
+    y: str | float | None = None
     format: str | None = None
     pid: str | None = None
 
@@ -200,7 +200,7 @@ class DeviceDetail(Result):
     slaveVersion: str
     hardwareVersion: str
     function: DeviceFunction
-    batteryList: list[BatteryInfo] = []
+    batteryList: list[BatteryInfo]
 
 
 class ModuleSummary(Result):
@@ -424,3 +424,48 @@ class ReportQuery(Request):
     variables: list[str]
     month: Annotated[int, Meta(ge=1, le=12)] | None = None
     day: Annotated[int, Meta(ge=1, le=31)] | None = None
+
+
+# ---------------------------------------------------------------- telemetry results
+
+
+class RealValue(Result):
+    variable: str
+    name: str
+    value: float | str
+    unit: str | None = None
+
+
+class RealDevice(Result):
+    deviceSN: str
+    time: str
+    datas: list[RealValue]
+
+
+class HistoryPoint(Result, array_like=False):
+    time: str
+    value: float | str
+
+
+class HistoryVariable(Result):
+    variable: str
+    name: str
+    data: list[HistoryPoint]
+    unit: str | None = None
+
+
+class HistoryDevice(Result):
+    deviceSN: str
+    datas: list[HistoryVariable]
+
+
+class ReportVariable(Result):
+    variable: str
+    unit: str
+    values: list[float]
+
+
+class Generation(Result):
+    today: float
+    month: float
+    cumulative: float

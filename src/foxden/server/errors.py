@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import math
+import re
+
 from foxden.protocol.errno import ERRNO_TABLE, Errno
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
 class ApiError(Exception):
@@ -18,3 +23,13 @@ class ApiError(Exception):
 def invalid(field: str, problem: str) -> ApiError:
     """errno 40257 naming the field."""
     return ApiError(Errno.PARAMETER_INVALID, f"{field}: {problem}")
+
+
+def parse_number(raw: str | int | float) -> float:
+    """A JSON number or a plain decimal string ("12", "-3.5"); NaN for anything else."""
+    if isinstance(raw, bool):
+        return math.nan
+    if isinstance(raw, int | float):
+        return float(raw)
+    text = raw.strip()
+    return float(text) if _NUMBER.match(text) else math.nan

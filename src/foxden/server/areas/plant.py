@@ -9,7 +9,7 @@ from foxden.protocol import models, timefmt
 from foxden.protocol import structs as s
 from foxden.protocol.errno import Errno
 from foxden.server.context import Ctx, Handler
-from foxden.server.errors import invalid
+from foxden.server.errors import invalid, parse_number
 from foxden.store import Plant
 
 
@@ -25,10 +25,7 @@ def _coordinate(position: s.Position | None, attr: str, limit: float) -> float |
     raw = getattr(position, attr) if position else None
     if raw is None or raw == "":
         return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
+    value = parse_number(raw)
     if not -limit <= value <= limit:
         what = "longitude" if attr == "x" else "latitude"
         raise invalid(f"position.{attr}", f"{what} must be a number from {-limit:g} to {limit:g}")

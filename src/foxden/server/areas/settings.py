@@ -4,6 +4,7 @@ and the device clock."""
 from __future__ import annotations
 
 import calendar
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from foxden.protocol import structs as s
 from foxden.protocol.errno import Errno
 from foxden.protocol.limits import TIME_RANGES
 from foxden.server.context import Ctx, Handler
-from foxden.server.errors import ApiError, invalid
+from foxden.server.errors import ApiError, invalid, parse_number
 
 KNOWN_KEYS = (*models.SETTING_KEYS, "WorkMode")
 
@@ -51,10 +52,9 @@ def get(ctx: Ctx, req: s.SettingGet) -> s.SettingValue:
 
 
 def _number(spec: models.SettingSpec, raw: str | int | float) -> int | float:
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise invalid("value", f"{spec.key} must be a number") from None
+    value = parse_number(raw)
+    if math.isnan(value):
+        raise invalid("value", f"{spec.key} must be a number")
     assert spec.minimum is not None and spec.maximum is not None
     if not spec.minimum <= value <= spec.maximum:
         raise invalid(
@@ -117,10 +117,10 @@ def time_get(ctx: Ctx, req: s.DeviceTimeGet) -> s.DeviceTime:
 
 def _field(req: s.DeviceTimeSet, name: str) -> int:
     raw = getattr(req, name)
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        raise invalid(name, f"must be a whole number, got {raw!r}") from None
+    number = parse_number(raw)
+    if math.isnan(number) or not number.is_integer():
+        raise invalid(name, f"must be a whole number, got {raw!r}")
+    value = int(number)
     low, high = TIME_RANGES[name]
     if name == "year" and 2000 <= value <= 2099:
         value -= 2000
