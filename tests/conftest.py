@@ -15,7 +15,7 @@ import uvicorn
 
 from foxden import accounts
 from foxden.client import Client, RetryPolicy
-from foxden.clock import RealClock
+from foxden.clock import Clock, RealClock
 from foxden.config import Settings
 from foxden.server.app import FoxdenApp
 from foxden.store import Store, open_store, url_for
@@ -56,10 +56,10 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
-def start_server(data_dir: Path, **overrides: Any) -> LiveServer:
+def start_server(data_dir: Path, clock: Clock | None = None, **overrides: Any) -> LiveServer:
     settings = replace(Settings(data_dir=str(data_dir)), **overrides)
     store = open_store(url_for(data_dir))
-    foxden = FoxdenApp(settings, store)
+    foxden = FoxdenApp(settings, store, clock)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

@@ -60,6 +60,57 @@ def faults() -> Call[list[dict[str, Any]]]:
     return call("device.faults", list[dict[str, Any]])
 
 
+def real_time(
+    sn: str | None = None, variables: list[str] | None = None
+) -> Call[list[s.RealDevice]]:
+    return call("device.real_v0", list[s.RealDevice], sn=sn, variables=variables)
+
+
+def real_time_v1(sns: list[str], variables: list[str] | None = None) -> Call[list[s.RealDevice]]:
+    return call("device.real_v1", list[s.RealDevice], sns=sns, variables=variables)
+
+
+def history(
+    sn: str,
+    begin_ms: int | None = None,
+    end_ms: int | None = None,
+    variables: list[str] | None = None,
+) -> Call[list[s.HistoryDevice]]:
+    return call(
+        "device.history",
+        list[s.HistoryDevice],
+        sn=sn,
+        begin=begin_ms,
+        end=end_ms,
+        variables=variables,
+    )
+
+
+def report(
+    sn: str,
+    dimension: str,
+    year: int,
+    month: int | None = None,
+    day: int | None = None,
+    variables: list[str] | None = None,
+) -> Call[list[s.ReportVariable]]:
+    return call(
+        "device.report",
+        list[s.ReportVariable],
+        sn=sn,
+        dimension=dimension,
+        year=year,
+        month=month,
+        day=day,
+        variables=variables
+        or ["generation", "feedin", "gridConsumption", "chargeEnergyToTal", "dischargeEnergyToTal"],
+    )
+
+
+def generation(sn: str) -> Call[s.Generation]:
+    return call("device.generation", s.Generation, sn=sn)
+
+
 def battery_soc(sn: str) -> Call[s.SocSettings]:
     return call("battery.soc_get", s.SocSettings, sn=sn)
 

@@ -67,6 +67,48 @@ class Client(SyncBase):
         """The fault code table."""
         return self._run(calls.faults())
 
+    def real_time(
+        self,
+        sn: str | None = None,
+        variables: list[str] | None = None,
+    ) -> list[s.RealDevice]:
+        """Latest real-time data of one or all inverters."""
+        return self._run(calls.real_time(sn, variables))
+
+    def real_time_v1(
+        self,
+        sns: list[str],
+        variables: list[str] | None = None,
+    ) -> list[s.RealDevice]:
+        """Latest real-time data of up to 50 inverters."""
+        return self._run(calls.real_time_v1(sns, variables))
+
+    def history(
+        self,
+        sn: str,
+        begin_ms: int | None = None,
+        end_ms: int | None = None,
+        variables: list[str] | None = None,
+    ) -> list[s.HistoryDevice]:
+        """History of an inverter over at most 24 hours."""
+        return self._run(calls.history(sn, begin_ms, end_ms, variables))
+
+    def report(
+        self,
+        sn: str,
+        dimension: str,
+        year: int,
+        month: int | None = None,
+        day: int | None = None,
+        variables: list[str] | None = None,
+    ) -> list[s.ReportVariable]:
+        """Energy report by day, month or year."""
+        return self._run(calls.report(sn, dimension, year, month, day, variables))
+
+    def generation(self, sn: str) -> s.Generation:
+        """Generation today, this month and cumulative."""
+        return self._run(calls.generation(sn))
+
     def battery_soc(self, sn: str) -> s.SocSettings:
         """Minimum SoC settings."""
         return self._run(calls.battery_soc(sn))
@@ -174,6 +216,48 @@ class AsyncClient(AsyncBase):
     async def faults(self) -> list[dict[str, Any]]:
         """The fault code table."""
         return await self._run(calls.faults())
+
+    async def real_time(
+        self,
+        sn: str | None = None,
+        variables: list[str] | None = None,
+    ) -> list[s.RealDevice]:
+        """Latest real-time data of one or all inverters."""
+        return await self._run(calls.real_time(sn, variables))
+
+    async def real_time_v1(
+        self,
+        sns: list[str],
+        variables: list[str] | None = None,
+    ) -> list[s.RealDevice]:
+        """Latest real-time data of up to 50 inverters."""
+        return await self._run(calls.real_time_v1(sns, variables))
+
+    async def history(
+        self,
+        sn: str,
+        begin_ms: int | None = None,
+        end_ms: int | None = None,
+        variables: list[str] | None = None,
+    ) -> list[s.HistoryDevice]:
+        """History of an inverter over at most 24 hours."""
+        return await self._run(calls.history(sn, begin_ms, end_ms, variables))
+
+    async def report(
+        self,
+        sn: str,
+        dimension: str,
+        year: int,
+        month: int | None = None,
+        day: int | None = None,
+        variables: list[str] | None = None,
+    ) -> list[s.ReportVariable]:
+        """Energy report by day, month or year."""
+        return await self._run(calls.report(sn, dimension, year, month, day, variables))
+
+    async def generation(self, sn: str) -> s.Generation:
+        """Generation today, this month and cumulative."""
+        return await self._run(calls.generation(sn))
 
     async def battery_soc(self, sn: str) -> s.SocSettings:
         """Minimum SoC settings."""

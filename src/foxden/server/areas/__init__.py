@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from foxden.server.areas import battery, device, module, plant, scheduler, settings, user
+from foxden.server.areas import (
+    battery,
+    device,
+    module,
+    plant,
+    scheduler,
+    settings,
+    telemetry,
+    user,
+)
 from foxden.server.context import Handler
 
 HANDLERS: dict[str, Handler] = {
@@ -13,4 +22,5 @@ HANDLERS: dict[str, Handler] = {
     **settings.HANDLERS,
     **scheduler.HANDLERS,
     **user.HANDLERS,
+    **telemetry.HANDLERS,
 }
