@@ -34,6 +34,8 @@ class Settings:
     rate_burst: int = 20
     daily_quota_per_device: int = limits.DAILY_QUOTA_PER_DEVICE
     quota_flush_s: float = 1.0
+    raw_retention_days: int = 0
+    """Keep raw samples this many days (0: forever); energy rollups are kept forever."""
     log_level: str = "info"
 
     def database(self) -> str:

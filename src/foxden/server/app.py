@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -123,12 +125,23 @@ class FoxdenApp:
             self.quota.flush()
 
     async def _flush_loop(self) -> None:
+        last_prune = -math.inf
         while True:
             await asyncio.sleep(self.settings.quota_flush_s)
             try:
                 self.quota.flush()
             except Exception:  # keep counting in memory; try again next time
                 log.exception("could not save quota use")
+            if self.settings.raw_retention_days > 0 and time.monotonic() - last_prune > 3600:
+                last_prune = time.monotonic()
+                self.prune()
+
+    def prune(self) -> int:
+        """Drop raw samples older than the retention; rollups stay, so reports still work."""
+        days = self.settings.raw_retention_days
+        if days <= 0:
+            return 0
+        return self.store.prune(self.clock.now_ms() - days * 86_400_000)
 
     async def _openapi(self, request: Request) -> Response:
         return Response(self._openapi_body, media_type="application/json")

@@ -1,0 +1,137 @@
+"""The telemetry store: codec round trip, idempotent and atomic ingest, rollups, retention."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from foxden import accounts
+from foxden.protocol import telemetry
+from foxden.store import SLOT_MS, DeviceSamples, Store, StoreError, codec, open_store
+from tests.telemetry.data import samples
+
+DAY = 86_400_000
+T0 = 1_711_929_600_000  # 2024-04-01 00:00 UTC
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = open_store(f"sqlite:///{tmp_path / 't.db'}")
+    accounts.create_account(s, "a", 0)
+    accounts.add_device(s, "a", "DEVICE0001", "H1-5.0-E", 0)
+    accounts.add_device(s, "a", "DEVICE0002", "F3000", 0)
+    return s
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(min_value=1, max_value=40).flatmap(
+        lambda n: st.tuples(
+            hnp.arrays(np.int64, n, elements=st.integers(0, 10**13), unique=True),
+            hnp.arrays(
+                np.float64,
+                (n, 4),
+                elements=st.one_of(st.floats(-1e5, 1e5, allow_nan=False), st.just(float("nan"))),
+            ),
+        )
+    )
+)
+def test_codec_round_trip(data: tuple[np.ndarray, np.ndarray]) -> None:
+    times, values = data
+    variables = ("pvPower", "RVolt", "generation", "SoC")
+    q = codec.quanta(variables)
+    tb, vb = codec.encode(times, values, q)
+    t2, v2 = codec.decode(tb, vb, len(times), q)
+    assert (t2 == times).all()
+    assert (np.isnan(v2) == np.isnan(values)).all()
+    ok = ~np.isnan(values)
+    assert np.all(np.abs(v2[ok] - values[ok]) <= np.broadcast_to(q / 2 + 1e-9, values.shape)[ok])
+
+
+def test_ingest_is_idempotent_and_replaces(store: Store) -> None:
+    batch = samples("DEVICE0001", "H1-5.0-E", T0, 300)
+    assert store.ingest([batch]) == 300
+    assert store.ingest([batch]) == 300
+    series = store.history("DEVICE0001", T0, T0 + 2 * DAY)
+    assert len(series.times_ms) == 300
+    changed = batch.values.copy()
+    j = batch.variables.index("SoC")
+    changed[10, j] = 77
+    store.ingest(
+        [DeviceSamples("DEVICE0001", batch.variables, batch.times_ms[10:11], changed[10:11])]
+    )
+    series = store.history("DEVICE0001", T0, T0 + 2 * DAY)
+    assert len(series.times_ms) == 300
+    assert series.values[10, series.variables.index("SoC")] == 77
+
+
+def test_batch_is_atomic(store: Store) -> None:
+    good = samples("DEVICE0001", "H1-5.0-E", T0, 10)
+    bad = samples("NOSUCHDEV1", "H1-5.0-E", T0, 10)
+    with pytest.raises(StoreError, match="unknown device"):
+        store.ingest([good, bad])
+    assert len(store.history("DEVICE0001", T0, T0 + DAY).times_ms) == 0
+    with pytest.raises(StoreError, match="unknown variables"):
+        store.ingest(
+            [DeviceSamples("DEVICE0001", ("warpSpeed",), good.times_ms, good.values[:, :1])]
+        )
+    with pytest.raises(StoreError, match="shape"):
+        store.ingest([DeviceSamples("DEVICE0001", good.variables, good.times_ms, good.values[:5])])
+
+
+def test_variables_can_change_between_batches(store: Store) -> None:
+    a = DeviceSamples("DEVICE0001", ("SoC",), np.array([T0], dtype=np.int64), np.array([[50.0]]))
+    b = DeviceSamples(
+        "DEVICE0001",
+        ("pvPower", "SoC"),
+        np.array([T0 + 300_000], dtype=np.int64),
+        np.array([[1.234, 51.0]]),
+    )
+    store.ingest([a])
+    store.ingest([b])
+    series = store.history("DEVICE0001", T0, T0 + DAY)
+    assert series.variables == ("SoC", "pvPower")
+    assert np.isnan(series.values[0, 1]) and series.values[1].tolist() == [51.0, 1.234]
+    assert store.latest(["DEVICE0001"])["DEVICE0001"].values == {"pvPower": 1.234, "SoC": 51.0}
+
+
+def test_counters_before_each_boundary(store: Store) -> None:
+    batch = samples("DEVICE0001", "H1-5.0-E", T0, 288 * 2)
+    store.ingest([batch])
+    g = batch.variables.index("generation")
+    boundaries = [T0 - DAY, T0 + SLOT_MS * 5, T0 + DAY, T0 + 10 * DAY]
+    got = store.counters_before("DEVICE0001", boundaries)[:, telemetry.COUNTERS.index("generation")]
+    t, v = batch.times_ms, batch.values[:, g]
+    expected = [v[0]] + [v[t < b][-1] for b in boundaries[1:]]
+    assert got.tolist() == pytest.approx(expected)
+    with pytest.raises(ValueError, match="quarter hour"):
+        store.counters_before("DEVICE0001", [T0 + 1])
+    no_battery = store.counters_before("DEVICE0002", [T0])
+    assert np.isnan(no_battery).all()
+
+
+def test_prune_keeps_rollups(store: Store) -> None:
+    store.ingest([samples("DEVICE0001", "H1-5.0-E", T0, 288 * 3)])
+    before = store.counters_before("DEVICE0001", [T0 + DAY, T0 + 2 * DAY])
+    assert store.prune(T0 + 2 * DAY) == 2
+    assert len(store.history("DEVICE0001", T0, T0 + DAY).times_ms) == 0
+    assert len(store.history("DEVICE0001", T0 + 2 * DAY, T0 + 3 * DAY).times_ms) > 0
+    assert (store.counters_before("DEVICE0001", [T0 + DAY, T0 + 2 * DAY]) == before).all()
+
+
+def test_server_prunes_by_its_retention_setting(store: Store) -> None:
+    from foxden.clock import FrozenClock
+    from foxden.config import Settings
+    from foxden.server.app import FoxdenApp
+
+    store.ingest([samples("DEVICE0001", "H1-5.0-E", T0, 288 * 3)])
+    keep_all = FoxdenApp(Settings(raw_retention_days=0), store, FrozenClock(T0 + 3 * DAY))
+    assert keep_all.prune() == 0
+    one_day = FoxdenApp(Settings(raw_retention_days=1), store, FrozenClock(T0 + 3 * DAY))
+    assert one_day.prune() == 2
+    assert len(store.history("DEVICE0001", T0 + 2 * DAY, T0 + 3 * DAY).times_ms) > 0
