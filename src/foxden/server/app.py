@@ -96,6 +96,9 @@ class FoxdenApp:
         self.settings = settings
         self.store = store
         self.clock = clock or RealClock()
+        """The data clock: "now" for telemetry, reports and device times (simulated time
+        when a fleet runs accelerated). Authentication and quotas use the wall clock."""
+        self.wall: Clock = RealClock()
         self.quota = QuotaKeeper(store, settings.daily_quota_per_device)
         self.rate = RateLimiter(settings.rate_per_second, settings.rate_burst)
         self.auth = Authenticator(
@@ -154,10 +157,12 @@ class FoxdenApp:
 
         async def view(request: Request) -> Response:
             try:
-                now = self.clock.now_ms()
+                now = self.wall.now_ms()
                 account = self.auth.check(request.url.path, request.headers, now, endpoint.counted)
                 parsed = await decode(request)
-                ctx = Ctx(self.store, self.clock, account, self.quota, request.headers["lang"])
+                ctx = Ctx(
+                    self.store, self.clock, self.wall, account, self.quota, request.headers["lang"]
+                )
                 return envelope.ok(handler(ctx, parsed))
             except ApiError as exc:
                 return envelope.error(exc.errno, exc.msg)

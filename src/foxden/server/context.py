@@ -22,6 +22,7 @@ UTC_ZONE = ZoneInfo("UTC")
 class Ctx:
     store: Store
     clock: Clock
+    wall: Clock
     account: Account
     quota: QuotaKeeper
     lang: str = "en"
