@@ -34,6 +34,14 @@ class Settings:
     rate_burst: int = 20
     daily_quota_per_device: int = limits.DAILY_QUOTA_PER_DEVICE
     quota_flush_s: float = 1.0
+    admin_token: str = ""
+    """Token of the /admin API; empty: generated and kept in DATA_DIR/admin-token."""
+    seed: int = 0
+    speed: float = 1.0
+    """Simulated seconds per real second (0 freezes the fleet's clock)."""
+    backfill_days: float = 7.0
+    demo_devices: int = 6
+    random_faults: bool = False
     raw_retention_days: int = 0
     """Keep raw samples this many days (0: forever); energy rollups are kept forever."""
     log_level: str = "info"

@@ -56,8 +56,12 @@ DEMO_PLANTS = (
 )
 
 
-def seed_demo(store: Store, data_dir: Path, now_ms: int) -> str | None:
-    """Create the demo account, plants and inverters if the store has no accounts yet.
+MORE_MODELS = ("H1-5.0-E", "H3-10.0-E", "KH8", "F3000", "AIO-H3-10.0", "H1-3.7-E", "T10-G3")
+
+
+def seed_demo(store: Store, data_dir: Path, now_ms: int, devices: int = 6) -> str | None:
+    """Create the demo account, plants and inverters if the store has no accounts yet:
+    ``devices`` inverters (the six named ones first) spread over the three plants.
 
     Returns the new API key (also written alone to ``data_dir/demo-api-key``, mode 0600),
     or None when the store was not empty.
@@ -81,9 +85,14 @@ def seed_demo(store: Store, data_dir: Path, now_ms: int) -> str | None:
             longitude=spec.longitude,
         )
         store.insert_plant(plant)
-        for sn, model in spec.devices:
-            accounts.add_device(store, DEMO_ACCOUNT, sn, model, now_ms)
-            store.bind_device(sn, plant.id)
+    named = [(sn, model, i) for i, spec in enumerate(DEMO_PLANTS) for sn, model in spec.devices]
+    extra = [
+        (f"60DEMOX{n:07d}", MORE_MODELS[n % len(MORE_MODELS)], n % len(DEMO_PLANTS))
+        for n in range(max(0, devices - len(named)))
+    ]
+    for sn, model, plant_index in (named + extra)[:devices]:
+        accounts.add_device(store, DEMO_ACCOUNT, sn, model, now_ms)
+        store.bind_device(sn, str(uuid.UUID(int=plant_index + 1)))
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / KEY_FILE
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

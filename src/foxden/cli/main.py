@@ -12,17 +12,21 @@ Examples:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from foxden import accounts, config
+from foxden.cli import api
 from foxden.clock import RealClock
 from foxden.protocol import models
 from foxden.server.limits import utc_day
 from foxden.store import Store, StoreError, open_store
+
+if TYPE_CHECKING:
+    from foxden.sim.runner import FleetRunner
 
 app = typer.Typer(
     help="foxden: a self-hostable Fox ESS Cloud Open API server, fleet and client.",
@@ -36,6 +40,8 @@ device_app = typer.Typer(help="Inverters registered to accounts.", no_args_is_he
 app.add_typer(account_app, name="account")
 app.add_typer(key_app, name="key")
 app.add_typer(device_app, name="device")
+sim_app = typer.Typer(help="The simulated fleet: faults.", no_args_is_help=True)
+app.add_typer(sim_app, name="sim")
 
 err = Console(stderr=True)
 out = Console()
@@ -88,39 +94,114 @@ def serve(
     no_demo: Annotated[
         bool, typer.Option("--no-demo", help="Do not create the demo account")
     ] = False,
+    demo_devices: Annotated[
+        int | None, typer.Option(help="Inverters in the demo fleet [default 6]", min=1)
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of all the fleet's randomness [default 0]")
+    ] = None,
+    speed: Annotated[
+        float | None,
+        typer.Option(
+            help="Simulated seconds per real second; 0 freezes the clock [default 1]", min=0
+        ),
+    ] = None,
+    backfill_days: Annotated[
+        float | None, typer.Option(help="Days of history to simulate on start [default 7]", min=0)
+    ] = None,
+    random_faults: Annotated[
+        bool, typer.Option("--random-faults", help="Let rare random faults happen")
+    ] = False,
 ) -> None:
-    """Run the Open API server.
+    """Run the Open API server with its simulated fleet.
 
-    On an empty database it creates a demo account with three plants and six inverters,
-    prints the demo API key once and writes it to DATA_DIR/demo-api-key (mode 0600).
+    On an empty database it creates a demo account with three plants (UK, Germany,
+    Australia) and six inverters, prints the demo API key once and writes it to
+    DATA_DIR/demo-api-key (mode 0600). It then backfills the fleet's history and keeps it
+    live, one sample per inverter about every five simulated minutes. The admin API
+    (/admin/clock, /admin/step, /admin/faults, /admin/reset, /admin/seed) takes the token in
+    DATA_DIR/admin-token.
 
-    Example: foxden serve --port 8080 --data-dir ./foxden-data
+    Example: foxden serve --port 8080 --data-dir ./foxden-data --speed 60 --backfill-days 3
     """
     import uvicorn
 
     from foxden.demo import seed_demo
     from foxden.server.app import create_app
+    from foxden.sim.clock import SimClock
+    from foxden.sim.runner import FleetRunner
 
-    settings = _settings(data_dir, database_url, config_file, host=host, port=port)
+    settings = _settings(
+        data_dir,
+        database_url,
+        config_file,
+        host=host,
+        port=port,
+        seed=seed,
+        speed=speed,
+        backfill_days=backfill_days,
+        demo_devices=demo_devices,
+        random_faults=random_faults or None,
+    )
     store = _store(settings)
+    data = Path(settings.data_dir)
     if not no_demo:
-        key = seed_demo(store, Path(settings.data_dir), RealClock().now_ms())
+        key = seed_demo(store, data, RealClock().now_ms(), settings.demo_devices)
         if key is not None:
-            key_file = Path(settings.data_dir) / "demo-api-key"
-            out.print(f"Created the demo account; its key is also in {key_file}")
+            out.print(f"Created the demo account; its key is also in {data / 'demo-api-key'}")
             out.print("Demo API key (shown once):")
             print(key, flush=True)
+    token = settings.admin_token or _admin_token(data)
+    clock = SimClock(speed=settings.speed)
+    runner = FleetRunner(store, clock, settings.seed, settings.random_faults)
+    _backfill(runner, settings.backfill_days)
     out.print(
         f"foxden serving the Open API on http://{settings.host}:{settings.port} "
-        f"(database {settings.database()})"
+        f"(database {settings.database()}; fleet speed {settings.speed:g}x; "
+        f"admin token in {data / 'admin-token'})"
     )
     uvicorn.run(
-        create_app(settings, store),
+        create_app(settings, store, clock, runner, token),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
         access_log=False,
     )
+
+
+def _admin_token(data: Path) -> str:
+    import os
+    import secrets
+
+    path = data / "admin-token"
+    if path.exists():
+        return path.read_text("utf-8").strip()
+    data.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(token + "\n")
+    return token
+
+
+def _backfill(runner: FleetRunner, days: float) -> None:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn("backfilling the fleet"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} days"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("backfill", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        stored = runner.backfill(days, progress)
+    err.print(f"fleet: {stored} samples stored for {len(runner.fleet or [])} inverters")
 
 
 @account_app.command("create")
@@ -212,6 +293,55 @@ def device_add(
     except accounts.AccountError as exc:
         fail(str(exc))
     out.print(f"Registered {device.sn} ({device.model}, logger {device.logger_sn}) to {account!r}")
+
+
+@sim_app.command("fault")
+def sim_fault(
+    sn: str,
+    code: int,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    config_file: ConfigFile = None,
+) -> None:
+    """Put an inverter in fault with a code from the fault table (runningState 165, no
+    output, status 2 in device/list) until cleared. A running server picks it up at its next
+    sample.
+
+    Example: foxden sim fault 60DEMOH1500001 26
+    """
+    from foxden.protocol import catalogue
+    from foxden.sim.runner import inject_fault
+
+    store = _store(_settings(data_dir, database_url, config_file))
+    if store.device(sn) is None:
+        fail(f"no inverter {sn}")
+    if code not in catalogue.faults():
+        fail(f"unknown fault code {code}; see GET /op/v0/device/fault/get")
+    inject_fault(store, sn, code)
+    out.print(f"{sn} is in fault {code}: {catalogue.fault_text(code)}")
+
+
+@sim_app.command("clear")
+def sim_clear(
+    sn: str,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    config_file: ConfigFile = None,
+) -> None:
+    """Clear an inverter's fault.
+
+    Example: foxden sim clear 60DEMOH1500001
+    """
+    from foxden.sim.runner import clear_fault
+
+    store = _store(_settings(data_dir, database_url, config_file))
+    if store.device(sn) is None:
+        fail(f"no inverter {sn}")
+    clear_fault(store, sn)
+    out.print(f"{sn} has no fault")
+
+
+api.register(app)
 
 
 def main() -> None:

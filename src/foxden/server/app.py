@@ -26,12 +26,15 @@ from foxden.config import Settings
 from foxden.protocol.endpoints import ENDPOINTS, Endpoint
 from foxden.protocol.errno import Errno
 from foxden.server import envelope
+from foxden.server.admin import Admin
 from foxden.server.areas import HANDLERS
 from foxden.server.auth import Authenticator
 from foxden.server.context import Ctx, Handler
 from foxden.server.errors import ApiError, invalid
 from foxden.server.limits import QuotaKeeper, RateLimiter
 from foxden.server.openapi import openapi_document
+from foxden.sim.clock import SimClock
+from foxden.sim.runner import FleetRunner
 from foxden.store import Store
 
 log = logging.getLogger("foxden.server")
@@ -92,7 +95,14 @@ def _decoder(endpoint: Endpoint) -> Callable[[Request], Awaitable[Any]]:
 class FoxdenApp:
     """Holds the server's state; ``app`` is the Starlette application."""
 
-    def __init__(self, settings: Settings, store: Store, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        clock: Clock | None = None,
+        runner: FleetRunner | None = None,
+        admin_token: str = "",
+    ) -> None:
         self.settings = settings
         self.store = store
         self.clock = clock or RealClock()
@@ -104,7 +114,13 @@ class FoxdenApp:
         self.auth = Authenticator(
             store, round(settings.timestamp_window_s * 1000), self.rate, self.quota
         )
+        self.runner = runner
         routes = [Route("/openapi.json", self._openapi, methods=["GET"])]
+        if runner is not None:
+            if not isinstance(self.clock, SimClock):
+                raise TypeError("a fleet needs a SimClock")
+            self.admin = Admin(admin_token, runner, self.clock)
+            routes += self.admin.routes()
         for endpoint in ENDPOINTS:
             handler = HANDLERS.get(endpoint.name)
             if handler is None:
@@ -118,14 +134,31 @@ class FoxdenApp:
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(self._flush_loop())
+        tasks = [asyncio.create_task(self._flush_loop())]
+        if self.runner is not None:
+            tasks.append(asyncio.create_task(self._fleet_loop()))
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             self.quota.flush()
+
+    async def _fleet_loop(self) -> None:
+        """Keep the fleet's telemetry up to the simulated clock."""
+        assert self.runner is not None
+        while True:
+            clock = self.admin.clock
+            await asyncio.sleep(1.0 if clock.speed <= 1 else 0.2)
+            if clock.frozen:
+                continue
+            try:
+                async with self.admin.lock:
+                    await asyncio.to_thread(self.runner.run_until, clock.now_ms())
+            except Exception:  # the fleet must not take the server down; try next tick
+                log.exception("fleet step failed")
 
     async def _flush_loop(self) -> None:
         last_prune = -math.inf
@@ -173,6 +206,13 @@ class FoxdenApp:
         return view
 
 
-def create_app(settings: Settings, store: Store, clock: Clock | None = None) -> Starlette:
-    """The ASGI application serving the Open API from ``store``."""
-    return FoxdenApp(settings, store, clock).app
+def create_app(
+    settings: Settings,
+    store: Store,
+    clock: Clock | None = None,
+    runner: FleetRunner | None = None,
+    admin_token: str = "",
+) -> Starlette:
+    """The ASGI application serving the Open API from ``store`` (and, given a fleet runner
+    on a SimClock, the admin API and the live fleet)."""
+    return FoxdenApp(settings, store, clock, runner, admin_token).app

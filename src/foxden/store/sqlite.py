@@ -257,6 +257,32 @@ class SQLiteStore(TelemetryMixin):
     def bind_device(self, sn: str, plant_id: str | None) -> None:
         self._write("UPDATE devices SET plant_id = ? WHERE sn = ?", (plant_id, sn))
 
+    def set_device_status(self, sn: str, status: int) -> None:
+        self._write("UPDATE devices SET status = ? WHERE sn = ?", (status, sn))
+
+    def all_devices(self) -> list[tuple[Device, Plant | None]]:
+        rows = self._rows(f"SELECT {self._DEVICE_COLUMNS} FROM devices ORDER BY created_ms, sn")
+        plants: dict[str, Plant | None] = {}
+        found = []
+        for row in rows:
+            device = self._device(row)
+            if device.plant_id is not None and device.plant_id not in plants:
+                prow = self._rows(
+                    f"SELECT {self._PLANT_COLUMNS} FROM plants WHERE id = ?", (device.plant_id,)
+                )
+                plants[device.plant_id] = self._plant(prow[0]) if prow else None
+            found.append((device, plants.get(device.plant_id) if device.plant_id else None))
+        return found
+
+    def clear_telemetry(self) -> None:
+        self._many(
+            [
+                ("DELETE FROM telemetry_chunks", ()),
+                ("DELETE FROM telemetry_latest", ()),
+                ("DELETE FROM energy_slots", ()),
+            ]
+        )
+
     def loggers(self, account_id: int, offset: int, limit: int) -> tuple[list[Logger], int]:
         rows = self._rows(
             "SELECT l.sn, l.account_id, l.signal, l.status FROM loggers l "

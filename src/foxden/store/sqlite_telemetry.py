@@ -159,6 +159,8 @@ class TelemetryMixin:
             return
         slots = times // SLOT_MS
         last = np.flatnonzero(np.r_[slots[1:] != slots[:-1], True])
+        # the readings exactly as history answers them: at the counter's resolution
+        values = np.round(values / codec.quanta(variables)) * codec.quanta(variables)
         rows = []
         for i in last:
             readings = [

@@ -1,0 +1,261 @@
+"""The fleet against the store: read devices, plants and settings, simulate, ingest.
+
+``FleetRunner.run_until(t)`` brings every device's telemetry up to simulated time ``t``:
+a backfill is the same call over a longer span. The live loop calls it as the clock runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from foxden.clock import Clock
+from foxden.protocol import catalogue, models, telemetry, timefmt
+from foxden.sim import engine
+from foxden.sim.physics import MODES
+from foxden.store import Device, DeviceSamples, Plant, Store
+
+DAY_MS = engine.DAY_MS
+STATUS_ONLINE, STATUS_FAULT = 1, 2
+
+# where a plant without a position is put: its country's capital, else Greenwich
+CAPITALS = {
+    "GB": (51.5, -0.13),
+    "DE": (52.52, 13.4),
+    "AU": (-35.28, 149.13),
+    "US": (38.9, -77.04),
+    "FR": (48.86, 2.35),
+    "PL": (52.23, 21.01),
+    "IT": (41.9, 12.5),
+    "ES": (40.42, -3.7),
+    "NL": (52.37, 4.9),
+    "CN": (39.9, 116.4),
+    "ZA": (-25.75, 28.19),
+    "BR": (-15.8, -47.9),
+}
+
+Progress = Callable[[int, int], None]
+"""Called with (days done, days in all) while running."""
+
+
+@dataclass(frozen=True, slots=True)
+class Injected:
+    code: int
+    until_ms: int | None = None
+
+
+def controls_from(settings: dict[str, Any], model: models.InverterModel) -> dict[str, Any]:
+    """One device's stored settings as simulator controls (defaults where unset)."""
+    mode = str(settings.get("WorkMode", "SelfUse"))
+    windows: list[tuple[int, int]] = []
+    charge = settings.get("forceChargeTime")
+    if isinstance(charge, dict):
+        for n in (1, 2):
+            if charge.get(f"enable{n}"):
+                start, end = charge[f"startTime{n}"], charge[f"endTime{n}"]
+                windows.append(
+                    (start["hour"] * 60 + start["minute"], end["hour"] * 60 + end["minute"])
+                )
+    groups = []
+    if int(settings.get("scheduler.enable", 0)):
+        groups = [
+            g
+            for g in settings.get("scheduler.groups", [])
+            if g.get("enable") and g.get("workMode") in MODES
+        ]
+    return {
+        "work_mode": MODES.index(mode) if mode in MODES else 0,
+        "min_soc": float(settings.get("MinSoc", 10)),
+        "min_soc_on_grid": float(settings.get("MinSocOnGrid", 10)),
+        "max_soc": float(settings.get("MaxSoc", 100)),
+        "export_limit_kw": float(settings.get("ExportLimit", model.rated_power_w)) / 1000,
+        "windows": windows,
+        "groups": groups,
+        "fault": int(settings.get("fault", 0)),
+    }
+
+
+class FleetRunner:
+    """Simulates every device that is bound to a plant; one seed for all randomness."""
+
+    def __init__(
+        self, store: Store, clock: Clock, seed: int = 0, random_faults: bool = False
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.seed = seed
+        self.random_faults = random_faults
+        self.fleet: engine.Fleet | None = None
+        self.state: engine.State | None = None
+        self._sns: tuple[str, ...] = ()
+
+    # ------------------------------------------------------------ fleet and state
+
+    def _specs(self) -> list[engine.DeviceSpec]:
+        specs = []
+        for device, plant in self.store.all_devices():
+            model = models.model(device.model)
+            if model is None or plant is None:
+                continue
+            lat, lon = _position(plant)
+            specs.append(
+                engine.DeviceSpec(
+                    device.sn, model, timefmt.zone(plant.timezone), lat, lon, plant.id
+                )
+            )
+        return specs
+
+    def refresh(self, start_ms: int) -> engine.Fleet:
+        """(Re)build the fleet when devices came or went; new devices start at ``start_ms``
+        or continue from their newest stored sample."""
+        specs = self._specs()
+        sns = tuple(s.sn for s in specs)
+        if self.fleet is not None and sns == self._sns:
+            return self.fleet
+        fleet = engine.Fleet(specs, self.seed)
+        state = engine.State.initial(fleet)
+        state.last_ms[:] = start_ms
+        old = {sn: i for i, sn in enumerate(self._sns)}
+        latest = self.store.latest(list(sns))
+        for j, sn in enumerate(sns):
+            if self.state is not None and sn in old:
+                i = old[sn]
+                state.soc[j] = self.state.soc[i]
+                state.counters[j] = self.state.counters[i]
+                state.last_ms[j] = self.state.last_ms[i]
+                state.yield_day[j] = self.state.yield_day[i]
+                state.yield_base[j] = self.state.yield_base[i]
+            elif sn in latest:
+                _resume(state, j, latest[sn].time_ms, latest[sn].values, fleet.specs[j])
+        self.fleet, self.state, self._sns = fleet, state, sns
+        return fleet
+
+    def controls(self, fleet: engine.Fleet) -> engine.Controls:
+        c = engine.Controls.defaults(fleet)
+        for j, spec in enumerate(fleet.specs):
+            got = controls_from(self.store.settings(spec.sn), spec.model)
+            c.work_mode[j] = got["work_mode"]
+            c.min_soc[j], c.min_soc_on_grid[j], c.max_soc[j] = (
+                got["min_soc"],
+                got["min_soc_on_grid"],
+                got["max_soc"],
+            )
+            c.export_limit_kw[j] = got["export_limit_kw"]
+            c.charge_windows[j] = got["windows"]
+            c.groups[j] = got["groups"]
+            c.fault[j] = got["fault"]
+        return c
+
+    # ------------------------------------------------------------ running
+
+    def run_until(
+        self, until_ms: int, start_ms: int | None = None, progress: Progress | None = None
+    ) -> int:
+        """Simulate and store every sample up to ``until_ms``; devices without data start at
+        ``start_ms`` (default: one sample period before ``until_ms``). Returns samples stored."""
+        fleet = self.refresh(start_ms if start_ms is not None else until_ms - engine.STEP_MS)
+        state = self.state
+        if not len(fleet) or state is None:
+            return 0
+        if self.random_faults:
+            self._random_faults(fleet, until_ms)
+        controls = self.controls(fleet)
+        first_day = int(state.last_ms.min()) // DAY_MS
+        last_day = until_ms // DAY_MS
+        total_days = max(1, last_day - first_day + 1)
+        stored = 0
+        for n, day in enumerate(range(first_day, last_day + 1)):
+            after = int(state.last_ms.min())
+            times, values = engine.simulate(fleet, state, controls, day, after, until_ms)
+            stored += self.store.ingest(_batches(fleet, times, values))
+            if progress is not None:
+                progress(n + 1, total_days)
+        return stored
+
+    def backfill(self, days: float, progress: Progress | None = None) -> int:
+        """History for the last ``days`` days up to the clock's now."""
+        now = self.clock.now_ms()
+        return self.run_until(now, start_ms=now - int(days * DAY_MS), progress=progress)
+
+    # ------------------------------------------------------------ faults
+
+    def inject(self, sn: str, code: int, until_ms: int | None = None) -> None:
+        inject_fault(self.store, sn, code, until_ms)
+
+    def clear(self, sn: str) -> None:
+        clear_fault(self.store, sn)
+
+    def _random_faults(self, fleet: engine.Fleet, now_ms: int) -> None:
+        rng = engine.rng_for(self.seed, "random-faults", now_ms // engine.STEP_MS)
+        codes = [
+            c for c, f in catalogue.faults().items() if not f.name.get("en", "").startswith("TBD")
+        ]
+        for spec in fleet.specs:
+            settings = self.store.settings(spec.sn)
+            until = settings.get("faultUntil")
+            if until is not None and now_ms >= int(until):
+                clear_fault(self.store, spec.sn)
+            elif "fault" not in settings and rng.random() < 0.0005:
+                inject_fault(self.store, spec.sn, int(rng.choice(codes)), now_ms + 3_600_000)
+
+
+def inject_fault(store: Store, sn: str, code: int, until_ms: int | None = None) -> None:
+    """Put a device in fault: runningState 165, no output, status 2 in device/list."""
+    if code not in catalogue.faults():
+        raise ValueError(f"unknown fault code {code}")
+    values: dict[str, Any] = {"fault": code}
+    if until_ms is not None:
+        values["faultUntil"] = until_ms
+    store.put_settings(sn, values)
+    store.set_device_status(sn, STATUS_FAULT)
+
+
+def clear_fault(store: Store, sn: str) -> None:
+    store.put_settings(sn, {"fault": 0})
+    store.set_device_status(sn, STATUS_ONLINE)
+
+
+def _position(plant: Plant) -> tuple[float, float]:
+    if plant.latitude is not None and plant.longitude is not None:
+        return plant.latitude, plant.longitude
+    return CAPITALS.get(plant.country_code.upper(), (51.48, 0.0))
+
+
+def _resume(
+    state: engine.State, j: int, time_ms: int, values: dict[str, float], spec: engine.DeviceSpec
+) -> None:
+    """Continue a device from its newest stored sample (after a restart)."""
+    state.last_ms[j] = time_ms
+    if "SoC" in values:
+        state.soc[j] = values["SoC"]
+    for name, i in engine.COUNTER.items():
+        if name in values:
+            state.counters[j, i] = values[name]
+    local = datetime.fromtimestamp(time_ms / 1000, UTC).astimezone(spec.zone)
+    state.yield_day[j] = local.toordinal()
+    state.yield_base[j] = state.counters[j, engine.COUNTER["generation"]] - values.get(
+        "todayYield", 0.0
+    )
+
+
+def _batches(
+    fleet: engine.Fleet, times: np.ndarray, values: dict[str, np.ndarray]
+) -> list[DeviceSamples]:
+    batch = []
+    for j, spec in enumerate(fleet.specs):
+        rows = np.flatnonzero(times[:, j] > 0)
+        if not len(rows):
+            continue
+        names = telemetry.variables_for(spec.model.name)
+        matrix = np.empty((len(rows), len(names)))
+        for k, name in enumerate(names):
+            matrix[:, k] = values[name][rows, j]
+        batch.append(DeviceSamples(spec.sn, names, times[rows, j].astype(np.int64), matrix))
+    return batch
+
+
+__all__ = ["Device", "FleetRunner", "clear_fault", "inject_fault"]
