@@ -8,6 +8,7 @@ always gives the same data.
 
 from __future__ import annotations
 
+import functools
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -236,18 +237,12 @@ def exogenous(fleet: Fleet, day: int) -> Exogenous:
     minute, ordinal, doy, weekend = _local_parts(times, [s.zone for s in fleet.specs])
     zenith, azimuth = ph.sun_position(times / 1000.0, fleet.lat[None, :], fleet.lon[None, :])
     cloud = np.empty((STEPS, d))
-    plant_days: dict[str, tuple[int, F]] = {}
     for j, spec in enumerate(fleet.specs):
-        if spec.plant not in plant_days:
-            r = rng_for(fleet.seed, "weather", spec.plant, day)
-            winter = np.cos(2 * np.pi * (doy[STEPS // 2, j] - 15) / 365.25) * (
-                1 if spec.latitude >= 0 else -1
-            )
-            p_overcast = 0.2 + 0.15 * winter
-            p_clear = 0.35 - 0.1 * winter
-            day_type = int(r.choice(3, p=[p_clear, 1 - p_clear - p_overcast, p_overcast]))
-            plant_days[spec.plant] = (day_type, ph.cloud_series(r, STEPS, day_type))
-        cloud[:, j] = plant_days[spec.plant][1]
+        # weather belongs to the plant's local day, so it never jumps at UTC midnight
+        for date in np.unique(ordinal[:, j]):
+            rows = ordinal[:, j] == date
+            series = _local_day_weather(fleet.seed, spec.plant, int(date), spec.latitude)
+            cloud[rows, j] = series[(minute[rows, j] // 5).astype(np.int64) % STEPS]
     ghi = ph.clear_sky_ghi(zenith) * cloud
     poa = ph.plane_of_array(ghi, zenith, azimuth, doy, fleet.tilt, fleet.surface_azimuth)
     ambient = ph.ambient_temperature(
@@ -294,6 +289,20 @@ def exogenous(fleet: Fleet, day: int) -> Exogenous:
         freq,
         reactive,
     )
+
+
+@functools.lru_cache(maxsize=512)
+def _local_day_weather(seed: int, plant: str, date_ordinal: int, latitude: float) -> F:
+    """Cloud factor over one local day of one plant, one value per 5 minutes."""
+    r = rng_for(seed, "weather", plant, date_ordinal)
+    doy = datetime.fromordinal(date_ordinal).timetuple().tm_yday
+    winter = np.cos(2 * np.pi * (doy - 15) / 365.25) * (1 if latitude >= 0 else -1)
+    p_overcast = 0.2 + 0.15 * winter
+    p_clear = 0.35 - 0.1 * winter
+    day_type = int(r.choice(3, p=[p_clear, 1 - p_clear - p_overcast, p_overcast]))
+    series = ph.cloud_series(r, STEPS, day_type)
+    series.setflags(write=False)
+    return series
 
 
 def _targets(fleet: Fleet, controls: Controls, minute: F) -> tuple[IA, F, F, F, F]:
