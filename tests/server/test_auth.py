@@ -108,3 +108,21 @@ def test_unknown_path_is_not_a_server_error(live: LiveServer) -> None:
     key = live.account("alice")
     response = httpx.get(live.url + "/op/v0/nothing", headers=signed(key, "/op/v0/nothing"))
     assert response.status_code == 404
+
+
+def test_rotation_from_another_connection_takes_effect_at_once(live: LiveServer) -> None:
+    from foxden.store import open_store, url_for
+
+    old = live.account("alice")
+    client = live.client(old)
+    assert client.access_count().total == "1440"  # the key is now in the server's cache
+    other = open_store(url_for(live.data_dir))  # as `foxden key rotate` in another process
+    new = accounts.rotate_key(other, "alice")
+    with pytest.raises(AuthError):
+        client.access_count()
+    assert live.client(new).access_count().total == "1440"
+    accounts.add_device(other, "alice", "ALICEH1000009", "H1-5.0-E", 0)
+    assert live.client(new).access_count().total == "1440"
+    accounts.add_device(other, "alice", "ALICEH1000010", "H1-5.0-E", 0)
+    assert live.client(new).access_count().total == "2880"
+    other.close()

@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from foxden.clock import Clock, RealClock
 from foxden.config import Settings
@@ -92,6 +93,29 @@ def _decoder(endpoint: Endpoint) -> Callable[[Request], Awaitable[Any]]:
     return from_body
 
 
+class FastPath:
+    """The ASGI entry: an Open API path goes straight to its view by one dict look-up
+    (Starlette would try every route's pattern in turn); the rest (lifespan, 404/405,
+    /openapi.json, /admin) goes through Starlette."""
+
+    def __init__(
+        self,
+        views: dict[tuple[str, str], Callable[[Request], Awaitable[Response]]],
+        fallback: ASGIApp,
+    ) -> None:
+        self.views = views
+        self.fallback = fallback
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            view = self.views.get((scope["method"], scope["path"]))
+            if view is not None:
+                response = await view(Request(scope, receive))
+                await response(scope, receive, send)
+                return
+        await self.fallback(scope, receive, send)
+
+
 class FoxdenApp:
     """Holds the server's state; ``app`` is the Starlette application."""
 
@@ -115,6 +139,7 @@ class FoxdenApp:
             store, round(settings.timestamp_window_s * 1000), self.rate, self.quota
         )
         self.runner = runner
+        self._fast: dict[tuple[str, str], Callable[[Request], Awaitable[Response]]] = {}
         routes = [Route("/openapi.json", self._openapi, methods=["GET"])]
         if runner is not None:
             if not isinstance(self.clock, SimClock):
@@ -128,8 +153,10 @@ class FoxdenApp:
             view = self._view(endpoint, handler)
             for path in (endpoint.path, *endpoint.aliases):
                 routes.append(Route(path, view, methods=[endpoint.method]))
-        self.app = Starlette(routes=routes, lifespan=self._lifespan)
-        self.app.state.foxden = self
+                self._fast[(endpoint.method, path)] = view
+        self.starlette = Starlette(routes=routes, lifespan=self._lifespan)
+        self.starlette.state.foxden = self
+        self.app = FastPath(self._fast, self.starlette)
         self._openapi_body = msgspec.json.encode(openapi_document())
 
     @contextlib.asynccontextmanager
@@ -191,7 +218,8 @@ class FoxdenApp:
         async def view(request: Request) -> Response:
             try:
                 now = self.wall.now_ms()
-                account = self.auth.check(request.url.path, request.headers, now, endpoint.counted)
+                path = request.scope["path"]
+                account = self.auth.check(path, request.headers, now, endpoint.counted)
                 parsed = await decode(request)
                 ctx = Ctx(
                     self.store, self.clock, self.wall, account, self.quota, request.headers["lang"]
@@ -212,7 +240,7 @@ def create_app(
     clock: Clock | None = None,
     runner: FleetRunner | None = None,
     admin_token: str = "",
-) -> Starlette:
+) -> ASGIApp:
     """The ASGI application serving the Open API from ``store`` (and, given a fleet runner
     on a SimClock, the admin API and the live fleet)."""
     return FoxdenApp(settings, store, clock, runner, admin_token).app

@@ -6,6 +6,7 @@ written to the store every ``flush_s`` seconds and at shutdown, so a restart kee
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -13,9 +14,14 @@ from foxden.limits_policy import quota_total
 from foxden.store import Store
 
 
+@functools.lru_cache(maxsize=8)
+def _day_name(day: int) -> str:
+    return datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y-%m-%d")
+
+
 def utc_day(ms: int) -> str:
     """The UTC day a quota counts in; the quota resets at 00:00 UTC."""
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
+    return _day_name(ms // 86_400_000)
 
 
 @dataclass(slots=True)

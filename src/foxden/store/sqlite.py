@@ -33,6 +33,9 @@ class SQLiteStore(TelemetryMixin):
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from exc
         self._lock = threading.RLock()
+        self._generation = 0
+        self._cache_version: tuple[int, int] = (-1, -1)
+        self._accounts: dict[str, Account | None] = {}
         self._db.execute("PRAGMA foreign_keys = ON")
         if path != ":memory:":
             self._db.execute("PRAGMA journal_mode = WAL")
@@ -53,6 +56,7 @@ class SQLiteStore(TelemetryMixin):
 
     def _write(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         with self._lock:
+            self._generation += 1
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 cur = self._db.execute(sql, params)
@@ -67,6 +71,7 @@ class SQLiteStore(TelemetryMixin):
 
     def _many(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
         with self._lock:
+            self._generation += 1
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 for sql, params in statements:
@@ -103,8 +108,18 @@ class SQLiteStore(TelemetryMixin):
         return account
 
     def account_by_key_hash(self, key_hash: str) -> Account | None:
-        rows = self._rows(_ACCOUNT_SELECT + "WHERE a.key_hash = ?", (key_hash,))
-        return Account(*rows[0]) if rows else None
+        """Looked up on every request, so cached; the cache is dropped whenever this
+        connection writes or another connection (``foxden key rotate`` in another process)
+        commits, which SQLite's ``data_version`` tells, so a rotated key fails at once."""
+        with self._lock:
+            version = (self._db.execute("PRAGMA data_version").fetchone()[0], self._generation)
+            if version != self._cache_version or len(self._accounts) > 10_000:
+                self._accounts.clear()
+                self._cache_version = version
+            if key_hash not in self._accounts:
+                rows = self._rows(_ACCOUNT_SELECT + "WHERE a.key_hash = ?", (key_hash,))
+                self._accounts[key_hash] = Account(*rows[0]) if rows else None
+            return self._accounts[key_hash]
 
     def account_by_name(self, name: str) -> Account | None:
         rows = self._rows(_ACCOUNT_SELECT + "WHERE a.name = ?", (name,))
