@@ -43,8 +43,8 @@ app.add_typer(device_app, name="device")
 sim_app = typer.Typer(help="The simulated fleet: faults.", no_args_is_help=True)
 app.add_typer(sim_app, name="sim")
 
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 DataDir = Annotated[
     str | None,
