@@ -73,7 +73,6 @@ class Fleet:
     phase_split: F = field(init=False)
 
     def __post_init__(self) -> None:
-        d = len(self.specs)
         self.lat = np.array([s.latitude for s in self.specs], dtype=np.float64)
         self.lon = np.array([s.longitude for s in self.specs], dtype=np.float64)
         self.rating_kw = np.array([s.model.rated_power_w / 1000 for s in self.specs])
@@ -90,12 +89,9 @@ class Fleet:
         self.soh = np.array([float(r.integers(96, 101)) for r in draws])
         south = np.where(self.lat >= 0, 180.0, 0.0)
         self.tilt = np.array([[30 + 10 * r.random(), 25 + 10 * r.random()] for r in draws])
+        east_or_west = np.array([70.0 if r.random() < 0.5 else -70.0 for r in draws])
         self.surface_azimuth = np.stack(
-            [
-                south + np.array([r.normal(0, 15) for r in draws]),
-                south + np.where(np.arange(d) % 2, 70.0, -70.0),
-            ],
-            axis=1,
+            [south + np.array([r.normal(0, 15) for r in draws]), south + east_or_west], axis=1
         )
         dc_ratio = np.array([1.05 + 0.3 * r.random() for r in draws])
         share = np.array([0.55 + 0.2 * r.random() for r in draws])
@@ -208,11 +204,9 @@ def _offset_ms(ms: int, zone: ZoneInfo) -> float:
 
 
 def _day_of_year(days_since_epoch: IA) -> F:
-    years = (days_since_epoch / 365.2425).astype(np.int64) + 1970
-    start = (
-        (years - 1970) * 365 + (years - 1969) // 4 - (years - 1901) // 100 + (years - 1601) // 400
-    )
-    return np.asarray(days_since_epoch - start + 1, dtype=np.float64)
+    days = days_since_epoch.astype("datetime64[D]")
+    year_start = days.astype("datetime64[Y]").astype("datetime64[D]")
+    return np.asarray((days - year_start).astype(np.int64) + 1, dtype=np.float64)
 
 
 def exogenous(fleet: Fleet, day: int) -> Exogenous:
@@ -387,6 +381,8 @@ def simulate(
             stop[k],
             dt_h,
         )
+        # the inverter's AC output (PV plus battery) never exceeds its rating
+        discharge = np.minimum(discharge, np.clip(fleet.rating_kw - pv_ac, 0, None))
         imported, exported, pv_ac, discharge = ph.grid_flows(
             load, pv_ac, charge, discharge, controls.export_limit_kw
         )

@@ -163,6 +163,28 @@ class FleetRunner:
             return 0
         if self.random_faults:
             self._random_faults(fleet, until_ms)
+        stored = 0
+        # a timed fault ends at its own time: simulate up to it with the fault on, then clear
+        while (end := self._next_fault_end(fleet, until_ms)) is not None:
+            stored += self._run(fleet, state, end, progress)
+            for spec in fleet.specs:
+                until = self.store.settings(spec.sn).get("faultUntil")
+                if until is not None and int(until) <= end:
+                    clear_fault(self.store, spec.sn)
+        return stored + self._run(fleet, state, until_ms, progress)
+
+    def _next_fault_end(self, fleet: engine.Fleet, until_ms: int) -> int | None:
+        ends = [
+            int(until)
+            for spec in fleet.specs
+            if (until := self.store.settings(spec.sn).get("faultUntil")) is not None
+            and int(until) <= until_ms
+        ]
+        return min(ends) if ends else None
+
+    def _run(
+        self, fleet: engine.Fleet, state: engine.State, until_ms: int, progress: Progress | None
+    ) -> int:
         controls = self.controls(fleet)
         first_day = int(state.last_ms.min()) // DAY_MS
         last_day = until_ms // DAY_MS
@@ -196,10 +218,7 @@ class FleetRunner:
         ]
         for spec in fleet.specs:
             settings = self.store.settings(spec.sn)
-            until = settings.get("faultUntil")
-            if until is not None and now_ms >= int(until):
-                clear_fault(self.store, spec.sn)
-            elif "fault" not in settings and rng.random() < 0.0005:
+            if not int(settings.get("fault", 0)) and rng.random() < 0.0005:
                 inject_fault(self.store, spec.sn, int(rng.choice(codes)), now_ms + 3_600_000)
 
 
@@ -207,15 +226,12 @@ def inject_fault(store: Store, sn: str, code: int, until_ms: int | None = None) 
     """Put a device in fault: runningState 165, no output, status 2 in device/list."""
     if code not in catalogue.faults():
         raise ValueError(f"unknown fault code {code}")
-    values: dict[str, Any] = {"fault": code}
-    if until_ms is not None:
-        values["faultUntil"] = until_ms
-    store.put_settings(sn, values)
+    store.put_settings(sn, {"fault": code, "faultUntil": until_ms})
     store.set_device_status(sn, STATUS_FAULT)
 
 
 def clear_fault(store: Store, sn: str) -> None:
-    store.put_settings(sn, {"fault": 0})
+    store.put_settings(sn, {"fault": 0, "faultUntil": None})
     store.set_device_status(sn, STATUS_ONLINE)
 
 
@@ -230,7 +246,9 @@ def _resume(
 ) -> None:
     """Continue a device from its newest stored sample (after a restart)."""
     state.last_ms[j] = time_ms
-    if "SoC" in values:
+    if "ResidualEnergy" in values and spec.model.battery_kwh > 0:  # finer than SoC's 1 %
+        state.soc[j] = values["ResidualEnergy"] / 100 / spec.model.battery_kwh * 100
+    elif "SoC" in values:
         state.soc[j] = values["SoC"]
     for name, i in engine.COUNTER.items():
         if name in values:
