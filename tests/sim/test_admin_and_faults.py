@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import numpy as np
-import pytest
 from typer.testing import CliRunner
 
 from foxden.cli.main import app
