@@ -8,8 +8,9 @@ data dir holding one account with one device, limits raised so nothing is refuse
 set of signed headers (valid for a day) is sent with every request, so each foxden
 request runs the whole auth path: header check, timestamp window, token-hash lookup in
 the store, md5 signature check, rate limiter, then the getAccessCount handler's quota
-read. wrk drives bare, foxden, then bare again; the mean of the two bare runs is the
-baseline.
+read. wrk drives bare, foxden, then bare again (``--rounds N`` repeats the foxden, bare
+pair N times); the mean of the bare runs is the baseline. ``--profile`` then runs the
+foxden server once more under cProfile and prints where its time goes.
 
 Exit status: 0 when the ratio meets the target and no request failed, 1 otherwise,
 2 when wrk is not installed.
@@ -97,9 +98,10 @@ def parse_wrk(output: str) -> WrkResult:
 
 
 def run_wrk(
-    url: str, headers: dict[str, str], seconds: float, connections: int, threads: int
+    url: str, headers: dict[str, str], seconds: int, connections: int, threads: int
 ) -> WrkResult:
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
+    """One wrk run (wrk takes whole seconds)."""
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     command.append(url)
@@ -257,6 +259,27 @@ def server_env(data_dir: Path) -> dict[str, str]:
     return env
 
 
+def cpu_busy(seconds: float = 1.0) -> float | None:
+    """The share of all CPUs in use over ``seconds`` (Linux /proc/stat), else None."""
+
+    def sample() -> tuple[int, int] | None:
+        try:
+            fields = Path("/proc/stat").read_text("ascii").splitlines()[0].split()[1:]
+        except (OSError, IndexError):
+            return None
+        ticks = [int(f) for f in fields]
+        idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+        return sum(ticks), idle
+
+    first = sample()
+    time.sleep(seconds)
+    second = sample()
+    if first is None or second is None or second[0] == first[0]:
+        return None
+    total, idle = second[0] - first[0], second[1] - first[1]
+    return 1.0 - idle / total
+
+
 def versions() -> str:
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
     wrk_line = (wrk.stdout or wrk.stderr).splitlines()[0].split(" Copyright")[0]
@@ -302,10 +325,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Authenticated getAccessCount vs a bare ASGI app, driven by wrk."
     )
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
-    parser.add_argument("--warmup", type=float, default=2.0, help="seconds before each run")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds before each run")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="foxden+bare pairs after the first bare run (default 1: bare, foxden, bare)",
+    )
     parser.add_argument("--loop", help="uvicorn loop (default: uvloop if installed)")
     parser.add_argument("--http", help="uvicorn http (default: httptools if installed)")
     parser.add_argument(
@@ -321,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.connections < args.threads:
         parser.error("--connections must be at least --threads")
+    if args.rounds < 1 or args.duration < 1 or args.warmup < 0:
+        parser.error("--rounds and --duration must be at least 1, --warmup at least 0")
 
     loop, http = pick_implementations(args.loop, args.http)
     work = Path(tempfile.mkdtemp(prefix="foxden-bench-"))
@@ -342,6 +373,16 @@ class Row:
     rps: float
     p50_ms: float
     p99_ms: float
+
+
+def _mean(name: str, results: list[WrkResult]) -> Row:
+    n = len(results)
+    return Row(
+        name,
+        sum(r.rps for r in results) / n,
+        sum(r.p50_ms for r in results) / n,
+        sum(r.p99_ms for r in results) / n,
+    )
 
 
 def _measure(
@@ -367,9 +408,9 @@ def _bench(
     headers = signing.headers(PATH, key, RealClock().now_ms(), "en")
 
     print(
-        f"auth throughput bench: GET {PATH}, {args.duration:g}s per run, "
+        f"auth throughput bench: GET {PATH}, {args.duration}s per run, "
         f"{args.connections} connections, {args.threads} wrk thread(s), "
-        f"{args.warmup:g}s warm-up before each run"
+        f"{args.warmup}s warm-up before each run"
     )
     print(f"uvicorn: loop={loop} http={http}, 1 worker, access log off, log level warning")
     print(f"versions: {versions()}; {os.cpu_count()} CPUs")
@@ -390,43 +431,50 @@ def _bench(
             print(f"FAIL: {server.target} does not answer errno 0 with the signed headers")
             return 1
 
+    busy = cpu_busy()
+    if busy is not None:
+        print(f"CPU busy before the runs (servers idle, so other processes): {busy:.0%}")
     print("runs:", flush=True)
-    bare1 = _measure("bare (1)", bare, headers, args)
-    auth = _measure("foxden", foxden, headers, args)
-    bare2 = _measure("bare (2)", bare, headers, args)
+    runs: list[tuple[str, WrkResult]] = [("bare (1)", _measure("bare (1)", bare, headers, args))]
+    for n in range(1, args.rounds + 1):
+        name = "foxden" if args.rounds == 1 else f"foxden ({n})"
+        runs.append((name, _measure(name, foxden, headers, args)))
+        runs.append((f"bare ({n + 1})", _measure(f"bare ({n + 1})", bare, headers, args)))
 
     foxden_stats = foxden.stop()
     bare_stats = bare.stop()
 
-    base = Row(
-        "bare (mean)",
-        (bare1.rps + bare2.rps) / 2,
-        (bare1.p50_ms + bare2.p50_ms) / 2,
-        (bare1.p99_ms + bare2.p99_ms) / 2,
-    )
+    bare_runs = [r for name, r in runs if name.startswith("bare")]
+    auth_runs = [r for name, r in runs if name.startswith("foxden")]
+    base = _mean("bare ASGI app (mean)", bare_runs)
+    auth = _mean("foxden (mean)", auth_runs)
     rows = [
-        Row("bare ASGI app (1)", bare1.rps, bare1.p50_ms, bare1.p99_ms),
-        Row("foxden authenticated", auth.rps, auth.p50_ms, auth.p99_ms),
-        Row("bare ASGI app (2)", bare2.rps, bare2.p50_ms, bare2.p99_ms),
-        Row("bare ASGI app (mean)", base.rps, base.p50_ms, base.p99_ms),
+        Row(
+            name.replace("bare", "bare ASGI app").replace("foxden", "foxden authenticated"),
+            r.rps,
+            r.p50_ms,
+            r.p99_ms,
+        )
+        for name, r in runs
     ]
+    rows.append(base)
+    if args.rounds > 1:
+        rows.append(auth)
     print()
-    print(f"{'target':<22} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6}")
+    print(f"{'target':<26} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6}")
     for row in rows:
         print(
-            f"{row.name:<22} {row.rps:>9.0f} {row.p50_ms:>8.2f} {row.p99_ms:>8.2f} "
+            f"{row.name:<26} {row.rps:>9.0f} {row.p50_ms:>8.2f} {row.p99_ms:>8.2f} "
             f"{row.rps / base.rps:>6.2f}"
         )
     print()
 
     ok = True
-    non_2xx = {"bare (1)": bare1, "foxden": auth, "bare (2)": bare2}
-    bad = {name: r.non_2xx + r.socket_errors for name, r in non_2xx.items()}
     print(
         "non-2xx responses / socket errors: "
-        + ", ".join(f"{name} {r.non_2xx}/{r.socket_errors}" for name, r in non_2xx.items())
+        + ", ".join(f"{name} {r.non_2xx}/{r.socket_errors}" for name, r in runs)
     )
-    if any(bad.values()):
+    if any(r.non_2xx or r.socket_errors for _, r in runs):
         ok = False
     logged = foxden_stats.get("logged_errors")
     errnos = foxden_stats.get("errno_errors")
@@ -441,6 +489,14 @@ def _bench(
             if text:
                 print(f"--- {server.target} server log (tail)")
                 print("\n".join(text.splitlines()[-20:]))
+    if busy is not None and busy > 0.1:
+        print(
+            f"note: other processes used {busy:.0%} of the CPUs before the runs; with few "
+            "CPUs the figures are noisy, run again when the machine is idle"
+        )
+    spread = max(r.rps for r in bare_runs) / min(r.rps for r in bare_runs)
+    if spread > 1.2:
+        print(f"note: the bare runs differ by {spread:.2f}x; the machine was not quiet")
 
     ratio = auth.rps / base.rps
     verdict = "PASS" if ratio >= TARGET_RATIO and ok else "FAIL"

@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import msgspec
 from starlette.applications import Starlette
@@ -64,27 +65,49 @@ def describe_validation(exc: msgspec.MsgspecError) -> ApiError:
     return invalid(field, text.replace("`", "").replace("Expected", "expected"))
 
 
-def _decoder(endpoint: Endpoint) -> Callable[[Request], Awaitable[Any]]:
+RawView = Callable[[Scope, Receive], Awaitable[bytes]]
+"""An Open API view on raw ASGI: the answer's JSON body (always HTTP 200)."""
+
+
+async def read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def header_map(scope: Scope) -> dict[str, str]:
+    """Request headers by lower-case name (the last one wins)."""
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+def _decoder(endpoint: Endpoint) -> Callable[[Scope, Receive], Awaitable[Any]]:
     request_type = endpoint.request
     if request_type is None:
 
-        async def none(request: Request) -> Any:
+        async def none(scope: Scope, receive: Receive) -> Any:
             return None
 
         return none
     if endpoint.params_in_query:
 
-        async def from_query(request: Request) -> Any:
+        async def from_query(scope: Scope, receive: Receive) -> Any:
+            query = scope.get("query_string", b"").decode("latin-1")
             try:
-                return msgspec.convert(dict(request.query_params), request_type, strict=False)
+                return msgspec.convert(dict(parse_qsl(query)), request_type, strict=False)
             except msgspec.ValidationError as exc:
                 raise describe_validation(exc) from None
 
         return from_query
     decoder = msgspec.json.Decoder(request_type, strict=False)
 
-    async def from_body(request: Request) -> Any:
-        body = await request.body()
+    async def from_body(scope: Scope, receive: Receive) -> Any:
+        body = await read_body(receive)
         try:
             return decoder.decode(body or b"{}")
         except msgspec.DecodeError as exc:
@@ -93,16 +116,16 @@ def _decoder(endpoint: Endpoint) -> Callable[[Request], Awaitable[Any]]:
     return from_body
 
 
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
 class FastPath:
     """The ASGI entry: an Open API path goes straight to its view by one dict look-up
-    (Starlette would try every route's pattern in turn); the rest (lifespan, 404/405,
-    /openapi.json, /admin) goes through Starlette."""
+    and its answer straight to the socket (Starlette would try every route's pattern in
+    turn and wrap request and response); the rest (lifespan, 404/405, /openapi.json,
+    /admin) goes through Starlette."""
 
-    def __init__(
-        self,
-        views: dict[tuple[str, str], Callable[[Request], Awaitable[Response]]],
-        fallback: ASGIApp,
-    ) -> None:
+    def __init__(self, views: dict[tuple[str, str], RawView], fallback: ASGIApp) -> None:
         self.views = views
         self.fallback = fallback
 
@@ -110,10 +133,24 @@ class FastPath:
         if scope["type"] == "http":
             view = self.views.get((scope["method"], scope["path"]))
             if view is not None:
-                response = await view(Request(scope, receive))
-                await response(scope, receive, send)
+                body = await view(scope, receive)
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 200,
+                        "headers": [*_JSON_HEADERS, (b"content-length", b"%d" % len(body))],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
                 return
         await self.fallback(scope, receive, send)
+
+
+def _starlette_view(view: RawView) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        return Response(await view(request.scope, request.receive), media_type="application/json")
+
+    return endpoint
 
 
 class FoxdenApp:
@@ -139,7 +176,7 @@ class FoxdenApp:
             store, round(settings.timestamp_window_s * 1000), self.rate, self.quota
         )
         self.runner = runner
-        self._fast: dict[tuple[str, str], Callable[[Request], Awaitable[Response]]] = {}
+        self._fast: dict[tuple[str, str], RawView] = {}
         routes = [Route("/openapi.json", self._openapi, methods=["GET"])]
         if runner is not None:
             if not isinstance(self.clock, SimClock):
@@ -152,7 +189,8 @@ class FoxdenApp:
                 continue
             view = self._view(endpoint, handler)
             for path in (endpoint.path, *endpoint.aliases):
-                routes.append(Route(path, view, methods=[endpoint.method]))
+                # Starlette keeps the route only to answer 405 for a wrong method
+                routes.append(Route(path, _starlette_view(view), methods=[endpoint.method]))
                 self._fast[(endpoint.method, path)] = view
         self.starlette = Starlette(routes=routes, lifespan=self._lifespan)
         self.starlette.state.foxden = self
@@ -209,27 +247,23 @@ class FoxdenApp:
     async def _openapi(self, request: Request) -> Response:
         return Response(self._openapi_body, media_type="application/json")
 
-    def _view(
-        self, endpoint: Endpoint, handler: Handler
-    ) -> Callable[[Request], Awaitable[Response]]:
+    def _view(self, endpoint: Endpoint, handler: Handler) -> RawView:
         decode = _decoder(endpoint)
-        path_checked = endpoint.path
+        name = endpoint.name
 
-        async def view(request: Request) -> Response:
+        async def view(scope: Scope, receive: Receive) -> bytes:
             try:
                 now = self.wall.now_ms()
-                path = request.scope["path"]
-                account = self.auth.check(path, request.headers, now, endpoint.counted)
-                parsed = await decode(request)
-                ctx = Ctx(
-                    self.store, self.clock, self.wall, account, self.quota, request.headers["lang"]
-                )
-                return envelope.ok(handler(ctx, parsed))
+                headers = header_map(scope)
+                account = self.auth.check(scope["path"], headers, now, endpoint.counted)
+                parsed = await decode(scope, receive)
+                ctx = Ctx(self.store, self.clock, self.wall, account, self.quota, headers["lang"])
+                return envelope.body_ok(handler(ctx, parsed))
             except ApiError as exc:
-                return envelope.error(exc.errno, exc.msg)
+                return envelope.body_error(exc.errno, exc.msg)
             except Exception:
-                log.exception("unexpected failure in %s", path_checked)
-                return envelope.error(Errno.QUERY_FAILED, "Query data failed")
+                log.exception("unexpected failure in %s", name)
+                return envelope.body_error(Errno.QUERY_FAILED, "Query data failed")
 
         return view
 

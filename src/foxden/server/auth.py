@@ -8,7 +8,7 @@ then the daily quota (40402).
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers
+from collections.abc import Mapping
 
 from foxden.accounts import key_hash
 from foxden.protocol import signing
@@ -33,7 +33,7 @@ class Authenticator:
         self.rate = rate
         self.quota = quota
 
-    def check(self, path: str, headers: Headers, now_ms: int, counted: bool) -> Account:
+    def check(self, path: str, headers: Mapping[str, str], now_ms: int, counted: bool) -> Account:
         values = {}
         for name in REQUIRED_HEADERS:
             value = headers.get(name)
