@@ -197,7 +197,9 @@ class Fleet:
         col["meterPower2"] = np.zeros((n, m))
         for phase in "RST":
             volt = _q(
-                240.0 + st.volt_offset[:, None] + 1.5 * _smooth(rng, (n, m), 12) * 0.5
+                240.0
+                + st.volt_offset[:, None]
+                + 0.75 * _smooth(rng, (n, m), 12)
                 + rng.normal(0.0, 0.4, (n, m)),
                 "RVolt",
             )
@@ -206,13 +208,17 @@ class Fleet:
             col[f"{phase}Power"] = power
             col[f"{phase}Current"] = _q(power * 1000.0 / volt, "RCurrent")
             col[f"{phase}Freq"] = _q(50.0 + 0.02 * _smooth(rng, (n, m), 4), "RFreq")
-            col[f"meterPower{phase}"] = _q(meter / 3.0 + 0.01 * rng.normal(size=(n, m)), "meterPowerR")
+            col[f"meterPower{phase}"] = _q(
+                meter / 3.0 + 0.01 * rng.normal(size=(n, m)), "meterPowerR"
+            )
             col[f"epsVolt{phase}"] = volt
             col[f"epsCurrent{phase}"] = np.zeros((n, m))
             col[f"epsPower{phase}"] = np.zeros((n, m))
         col["epsPower"] = np.zeros((n, m))
         gen_on = generation > 0
-        col["ReactivePower"] = _q(np.where(gen_on, rng.normal(0.0, 0.05, (n, m)), 0.0), "ReactivePower")
+        col["ReactivePower"] = _q(
+            np.where(gen_on, rng.normal(0.0, 0.05, (n, m)), 0.0), "ReactivePower"
+        )
         col["PowerFactor"] = _q(
             np.where(gen_on, np.clip(0.99 + rng.normal(0.0, 0.004, (n, m)), 0, 1), 0.0),
             "PowerFactor",

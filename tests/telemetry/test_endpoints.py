@@ -295,3 +295,28 @@ def test_tenancy(fleet: tuple[LiveServer, Client]) -> None:
             call()
     assert other.real_time_v1(["LONH1000001"]) == []
     assert other.real_time() == []
+
+
+@pytest.mark.parametrize("sn", sorted(ZONES))
+def test_fast_history_bytes_equal_the_plain_rendering(
+    fleet: tuple[LiveServer, Client], sn: str
+) -> None:
+    """The history handler renders JSON by hand for speed; it must say exactly what the
+    plain struct rendering says, missing values and clock changes included."""
+    import msgspec
+
+    from foxden.server.areas import telemetry as area
+    from foxden.server.context import Ctx
+
+    live, _ = fleet
+    account = live.store.account_by_name("tess")
+    assert account is not None
+    clock = FrozenClock(NOW)
+    ctx = Ctx(live.store, clock, clock, account, live.foxden.quota)
+    # a day with a clock change in each zone's year is inside the data (25 Mar .. 8 Apr)
+    for begin in (START + 5 * DAY, START + 13 * DAY):
+        for variables in (None, ["SoC", "runningState", "batStatusV2", "nothing"]):
+            req = s.HistoryQuery(sn=sn, begin=begin, end=begin + DAY, variables=variables)
+            fast = area.history(ctx, req)
+            plain = msgspec.json.encode(area.history_reference(ctx, req))
+            assert bytes(fast) == plain

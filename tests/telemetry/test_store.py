@@ -135,3 +135,53 @@ def test_server_prunes_by_its_retention_setting(store: Store) -> None:
     one_day = FoxdenApp(Settings(raw_retention_days=1), store, FrozenClock(T0 + 3 * DAY))
     assert one_day.prune() == 2
     assert len(store.history("DEVICE0001", T0 + 2 * DAY, T0 + 3 * DAY).times_ms) > 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    zone=st.sampled_from(
+        ["Europe/London", "Australia/Sydney", "America/New_York", "Asia/Kathmandu"]
+    ),
+    start=st.integers(min_value=0, max_value=400).map(lambda d: 1_704_067_200_000 + d * DAY),
+    holes=st.lists(st.integers(0, 287), max_size=5),
+)
+def test_fast_time_strings_equal_the_plain_ones(zone: str, start: int, holes: list[int]) -> None:
+    from foxden.protocol import timefmt
+
+    tz = timefmt.zone(zone)
+    times = np.sort(
+        start
+        + np.arange(288, dtype=np.int64) * 300_123
+        + np.array(holes + [0] * (288 - len(holes)))[:288]
+    )
+    assert timefmt.format_local_many(times, tz) == [timefmt.format_local(int(t), tz) for t in times]
+
+
+def test_fast_history_with_missing_values_equals_the_plain_rendering(store: Store) -> None:
+    import msgspec
+
+    from foxden.clock import FrozenClock
+    from foxden.protocol import structs as s
+    from foxden.server.areas import telemetry as area
+    from foxden.server.context import Ctx
+    from foxden.server.limits import QuotaKeeper
+
+    times = np.array([T0 + i * 300_000 for i in range(6)], dtype=np.int64)
+    a = DeviceSamples(
+        "DEVICE0001", ("SoC", "pvPower"), times[:3], np.array([[50, 1.0], [51, np.nan], [52, 1.2]])
+    )
+    b = DeviceSamples(
+        "DEVICE0001",
+        ("pvPower", "batStatus", "currentFault"),
+        times[3:],
+        np.array([[2.0, 1, 0], [2.1, 2, 26], [np.nan, 0, 0]]),
+    )
+    store.ingest([a, b])
+    account = store.account_by_name("a")
+    assert account is not None
+    clock = FrozenClock(T0 + DAY)
+    ctx = Ctx(store, clock, clock, account, QuotaKeeper(store, 1440))
+    req = s.HistoryQuery(sn="DEVICE0001", begin=T0, end=T0 + DAY)
+    fast = bytes(area.history(ctx, req))
+    assert fast == msgspec.json.encode(area.history_reference(ctx, req))
+    assert b'"value":"26"' in fast and b'"value":""' in fast

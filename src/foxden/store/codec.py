@@ -2,8 +2,8 @@
 
 Values are kept at each variable's resolution (``TelemetryVariable.quantum``) as 32-bit
 integers, delta-encoded along time per variable and zlib-compressed (level 1). Counters and
-slow signals become runs of small deltas, nights become runs of zeros. Measured in
-``bench/telemetry.py`` against other layouts (see docs/decisions.md). Missing values (NaN)
+slow signals become runs of small deltas, nights become runs of zeros. Chosen against other
+layouts by ``bench/telemetry_codec.py`` (figures in docs/decisions.md). Missing values (NaN)
 survive the round trip.
 """
 

@@ -7,10 +7,12 @@ the 15-minute energy slots (reports and generation never scan raw samples).
 from __future__ import annotations
 
 import calendar
+import itertools
 import math
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import msgspec
 import numpy as np
 
 from foxden.protocol import limits, telemetry, timefmt
@@ -97,7 +99,8 @@ def _window(ctx: Ctx, req: s.HistoryQuery) -> tuple[int, int]:
     return begin, end
 
 
-def history(ctx: Ctx, req: s.HistoryQuery) -> list[s.HistoryDevice]:
+def history_reference(ctx: Ctx, req: s.HistoryQuery) -> list[s.HistoryDevice]:
+    """The plain rendering of history, kept as the reference the fast one is tested against."""
     device = ctx.device(req.sn)
     begin, end = _window(ctx, req)
     series = ctx.store.history(device.sn, begin, end)
@@ -128,6 +131,82 @@ def history(ctx: Ctx, req: s.HistoryQuery) -> list[s.HistoryDevice]:
             ]
         datas.append(s.HistoryVariable(variable=name, name=var.english, data=points, unit=var.unit))
     return [s.HistoryDevice(deviceSN=device.sn, datas=datas)]
+
+
+_encode = msgspec.json.encode
+
+
+def history(ctx: Ctx, req: s.HistoryQuery) -> msgspec.Raw:
+    """Every stored point of the range, each with its own time string.
+
+    Rendered straight to JSON bytes without a Python object per point (a 24-hour,
+    all-variable answer is ~20,000 points): each time's ``{"time":...,"value":`` prefix is
+    made once and shared by every variable, numbers are rounded in numpy and encoded by
+    msgspec in one flat array, text codes rendered once per distinct code. A test checks the
+    bytes equal those of ``history_reference``, which builds the structs plainly."""
+    device = ctx.device(req.sn)
+    begin, end = _window(ctx, req)
+    series = ctx.store.history(device.sn, begin, end)
+    zone = ctx.zone_of(device)
+    catalogue = telemetry.variables()
+    column = {v: i for i, v in enumerate(series.variables)}
+    wanted = [(name, column[name]) for name in _wanted(device, req.variables) if name in column]
+    n = len(series.times_ms)
+    values = series.values
+    missing = np.isnan(values)
+    holes: set[int] = set(np.flatnonzero(missing.any(axis=0)).tolist())
+
+    # every numeric column's items, from one flat msgspec array
+    numeric = [(name, j) for name, j in wanted if not catalogue[name].text]
+    by_decimals: dict[int, list[int]] = {}
+    for k, (name, _) in enumerate(numeric):
+        by_decimals.setdefault(_decimals(catalogue[name].quantum), []).append(k)
+    rounded = np.empty((len(numeric), n))
+    picked = values[:, [j for _, j in numeric]].T
+    for decimals, rows in by_decimals.items():
+        rounded[rows] = np.round(picked[rows], decimals)
+    flat = _encode(rounded.ravel().tolist())
+    tokens = flat[1:-1].split(b",") if rounded.size else []
+    items: dict[str, list[bytes]] = {
+        name: tokens[k * n : (k + 1) * n] for k, (name, _) in enumerate(numeric)
+    }
+    for name, j in wanted:
+        if catalogue[name].text:
+            codes: list[float] = np.nan_to_num(values[:, j]).tolist()
+            table = {x: _encode(telemetry.render_text(name, x)) for x in set(codes)}
+            items[name] = [table[x] for x in codes]
+
+    times = timefmt.format_local_many(series.times_ms, zone)
+    first = [b'{"time":' + _encode(t) + b',"value":' for t in times]
+    later = [b"}," + p for p in first]
+    # prefix, value, prefix, value, ...: the prefixes stay in the even slots, each column's
+    # values are slice-assigned to the odd ones and the whole list appended (C loops only)
+    every: list[bytes] = [b""] * (2 * n)
+    every[0::2] = [first[0], *later[1:]] if n else []
+    pieces: list[bytes] = [b'[{"deviceSN":', _encode(device.sn), b',"datas":[']
+    for k, (name, j) in enumerate(wanted):
+        var = catalogue[name]
+        if k:
+            pieces.append(b",")
+        pieces += (b'{"variable":', _encode(name), b',"name":', _encode(var.english))
+        pieces.append(b',"data":[')
+        column_items = items[name]
+        if j in holes:
+            kept = list(itertools.compress(range(n), (~missing[:, j]).tolist()))
+            prefixes = [first[kept[0]]] + [later[i] for i in kept[1:]] if kept else []
+            pieces += itertools.chain.from_iterable(
+                zip(prefixes, [column_items[i] for i in kept], strict=True)
+            )
+            pieces.append(b"}]" if kept else b"]")
+        else:
+            every[1::2] = column_items
+            pieces += every
+            pieces.append(b"}]" if n else b"]")
+        if var.unit is not None:
+            pieces += (b',"unit":', _encode(var.unit))
+        pieces.append(b"}")
+    pieces.append(b"]}]")
+    return msgspec.Raw(b"".join(pieces))
 
 
 def _local_ms(zone: ZoneInfo, year: int, month: int, day: int, hour: int = 0) -> int:
