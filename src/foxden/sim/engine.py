@@ -326,12 +326,19 @@ def _targets(fleet: Fleet, controls: Controls, minute: F) -> tuple[IA, F, F, F, 
 
 
 def simulate(
-    fleet: Fleet, state: State, controls: Controls, day: int, after_ms: int, until_ms: int
+    fleet: Fleet,
+    state: State,
+    controls: Controls,
+    day: int,
+    after_ms: int,
+    until_ms: int,
+    ex: Exogenous | None = None,
 ) -> tuple[IA, dict[str, F]]:
     """Samples of UTC day ``day`` with ``after_ms < time <= until_ms``, per device; ``state``
     is advanced in place. Returns (times (T, D), variables -> (T, D) arrays); rows where a
-    device has no sample in range are NaN (times 0)."""
-    ex = exogenous(fleet, day)
+    device has no sample in range are NaN (times 0). ``ex`` is the day's ``exogenous``, if
+    the caller keeps it (live stepping asks for the same day many times)."""
+    ex = ex if ex is not None else exogenous(fleet, day)
     d = len(fleet)
     in_range = (ex.times > after_ms) & (ex.times <= until_ms) & (ex.times > state.last_ms[None, :])
     rows = np.flatnonzero(in_range.any(axis=1))

@@ -92,6 +92,8 @@ class FleetRunner:
         self.fleet: engine.Fleet | None = None
         self.state: engine.State | None = None
         self._sns: tuple[str, ...] = ()
+        self._days: dict[int, engine.Exogenous] = {}
+        """The exogenous inputs of the last days simulated (live steps reuse them)."""
 
     # ------------------------------------------------------------ fleet and state
 
@@ -132,6 +134,7 @@ class FleetRunner:
             elif sn in latest:
                 _resume(state, j, latest[sn].time_ms, latest[sn].values, fleet.specs[j])
         self.fleet, self.state, self._sns = fleet, state, sns
+        self._days.clear()
         return fleet
 
     def controls(self, fleet: engine.Fleet) -> engine.Controls:
@@ -192,7 +195,13 @@ class FleetRunner:
         stored = 0
         for n, day in enumerate(range(first_day, last_day + 1)):
             after = int(state.last_ms.min())
-            times, values = engine.simulate(fleet, state, controls, day, after, until_ms)
+            if day not in self._days:
+                if len(self._days) >= 2:
+                    del self._days[min(self._days)]
+                self._days[day] = engine.exogenous(fleet, day)
+            times, values = engine.simulate(
+                fleet, state, controls, day, after, until_ms, self._days[day]
+            )
             stored += self.store.ingest(_batches(fleet, times, values))
             if progress is not None:
                 progress(n + 1, total_days)
