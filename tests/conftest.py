@@ -56,15 +56,13 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
-def start_server(data_dir: Path, clock: Clock | None = None, **overrides: Any) -> LiveServer:
-    settings = replace(Settings(data_dir=str(data_dir)), **overrides)
-    store = open_store(url_for(data_dir))
-    foxden = FoxdenApp(settings, store, clock)
+def serve_in_thread(app: Any) -> tuple[str, uvicorn.Server, threading.Thread]:
+    """Run an ASGI app with uvicorn in a thread on a free loopback port; its URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(foxden.app, log_level="warning", access_log=False, lifespan="on")
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -73,7 +71,15 @@ def start_server(data_dir: Path, clock: Clock | None = None, **overrides: Any) -
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("server did not start")
         time.sleep(0.01)
-    return LiveServer(f"http://127.0.0.1:{port}", store, foxden, data_dir, server, thread)
+    return f"http://127.0.0.1:{port}", server, thread
+
+
+def start_server(data_dir: Path, clock: Clock | None = None, **overrides: Any) -> LiveServer:
+    settings = replace(Settings(data_dir=str(data_dir)), **overrides)
+    store = open_store(url_for(data_dir))
+    foxden = FoxdenApp(settings, store, clock)
+    url, server, thread = serve_in_thread(foxden.app)
+    return LiveServer(url, store, foxden, data_dir, server, thread)
 
 
 @pytest.fixture

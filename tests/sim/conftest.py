@@ -3,9 +3,7 @@ runner on a frozen SimClock, so simulated time only moves through the admin API.
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +26,7 @@ from foxden.server.app import FoxdenApp
 from foxden.sim.clock import SimClock
 from foxden.sim.runner import FleetRunner
 from foxden.store import Plant, Store, open_store, url_for
+from tests.conftest import serve_in_thread
 
 F = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -169,20 +168,7 @@ def start_sim(
     clock = SimClock(start_ms=start_ms, speed=0)
     runner = FleetRunner(store, clock, seed)
     foxden = FoxdenApp(settings, store, clock, runner, ADMIN_TOKEN)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(foxden.app, log_level="warning", access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("server did not start")
-        time.sleep(0.01)
-    url = f"http://127.0.0.1:{port}"
+    url, server, thread = serve_in_thread(foxden.app)
     admin = httpx.Client(
         base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=120
     )
