@@ -157,6 +157,7 @@ def test_report_validation(fleet: tuple[LiveServer, Client]) -> None:
     _, client = fleet
     cases = [
         (("year", 2019), "year"),
+        (("year", 99999), "year"),
         (("month", 2024, 13), "month"),
         (("day", 2024, 2, 30), "day"),
         (("day", 2023, 2, 29), "day"),

@@ -419,7 +419,7 @@ class HistoryQuery(Request):
 
 class ReportQuery(Request):
     sn: Sn
-    year: Annotated[int, Meta(ge=limits.REPORT_MIN_YEAR)]
+    year: Annotated[int, Meta(ge=limits.REPORT_MIN_YEAR, le=limits.REPORT_MAX_YEAR)]
     dimension: str
     variables: list[str]
     month: Annotated[int, Meta(ge=1, le=12)] | None = None
