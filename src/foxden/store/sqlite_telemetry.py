@@ -119,7 +119,7 @@ class TelemetryMixin:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (item.sn, day, sid, len(t), tb, vb),
             )
-            self._write_slots(item.sn, t, v, variables)
+            self._write_slots(item.sn, t, v, variables, np.unique(times[a:b] // SLOT_MS))
             last_t, last_v, last_vars = int(t[-1]), v[-1], variables
         self._update_latest(item.sn, last_t, last_v, last_vars)
         return len(times)
@@ -152,23 +152,32 @@ class TelemetryMixin:
         keep = np.r_[times[1:] != times[:-1], True]  # the later of equal times wins
         return times[keep], values[keep], variables
 
-    def _write_slots(self, sn: str, times: I64, values: F64, variables: tuple[str, ...]) -> None:
+    def _write_slots(
+        self, sn: str, times: I64, values: F64, variables: tuple[str, ...], touched: I64
+    ) -> None:
+        """Rewrite the rollup rows of the slots the new samples fell in (``touched``), each
+        from the last sample of its slot in the merged day."""
         index = {v: i for i, v in enumerate(variables)}
         columns = [index.get(c) for c in telemetry.COUNTERS]
         if all(c is None for c in columns):
             return
         slots = times // SLOT_MS
         last = np.flatnonzero(np.r_[slots[1:] != slots[:-1], True])
+        last = last[np.isin(slots[last], touched)]
         # the readings exactly as history answers them: at the counter's resolution
-        values = np.round(values / codec.quanta(variables)) * codec.quanta(variables)
-        rows = []
-        for i in last:
-            readings = [
-                None if c is None or np.isnan(values[i, c]) else float(values[i, c])
-                for c in columns
-            ]
-            rows.append((sn, int(slots[i]), *readings))
-        self._db.executemany(_SLOT_INSERT, rows)
+        present = np.array([c for c in columns if c is not None], dtype=np.int64)
+        q = codec.quanta(tuple(variables[c] for c in present.tolist()))
+        picked = np.full((len(last), len(columns)), np.nan)
+        targets = np.array([k for k, c in enumerate(columns) if c is not None], dtype=np.int64)
+        picked[:, targets] = np.round(values[last][:, present] / q) * q
+        readings = [[None if x != x else x for x in row] for row in picked.tolist()]
+        self._db.executemany(
+            _SLOT_INSERT,
+            [
+                (sn, int(slot), *row)
+                for slot, row in zip(slots[last].tolist(), readings, strict=True)
+            ],
+        )
 
     def _update_latest(
         self, sn: str, time_ms: int, values: F64, variables: tuple[str, ...]
