@@ -1,4 +1,4 @@
-"""The ASGI app: ``create_app(settings, store, clock)``.
+"""The ASGI app: ``create_app(settings, store, clock, runner, admin_token)``.
 
 Each /op/ route parses its request into the protocol struct, runs the area's handler
 and renders the envelope. Any failure becomes an errno envelope with HTTP 200, as the
@@ -154,7 +154,8 @@ def _starlette_view(view: RawView) -> Callable[[Request], Awaitable[Response]]:
 
 
 class FoxdenApp:
-    """Holds the server's state; ``app`` is the Starlette application."""
+    """Holds the server's state; ``app`` is the ASGI application (the Open API fast path in
+    front of Starlette)."""
 
     def __init__(
         self,
