@@ -23,7 +23,8 @@ T = TypeVar("T")
 
 VENDOR_BASE_URL = "https://www.foxesscloud.com"
 USER_AGENT = f"foxden/{__version__} (+python; Open API client)"
-RETRY_ERRNOS = frozenset({40400, 41200, 44098})
+RETRY_ERRNOS = frozenset({40400, 40401, 41200, 44098})
+"""Too frequent (40400, and 40401 as some clients see it), query failed, write failed."""
 
 
 def default_base_url() -> str:

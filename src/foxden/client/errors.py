@@ -91,6 +91,7 @@ _BY_ERRNO: dict[int, type[ApiError]] = {
     40261: DeviceNotFoundError,
     41930: DeviceNotFoundError,
     40400: RateLimitedError,
+    40401: RateLimitedError,
     40402: QuotaExceededError,
     42015: UnsupportedError,
     44096: UnsupportedError,
