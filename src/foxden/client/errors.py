@@ -8,7 +8,7 @@
         ├── InvalidParameterError 40257 (and 42023 TimeOverlapError)
         │   └── TimeOverlapError
         ├── DeviceNotFoundError   40261 / 41930
-        ├── RateLimitedError      40400 (retried by the client)
+        ├── RateLimitedError      40400 / 40401 (retried by the client)
         ├── QuotaExceededError    40402
         ├── UnsupportedError      42015 / 44096
         └── TransientError        41200 / 44098 (retried by the client)
