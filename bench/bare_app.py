@@ -29,16 +29,21 @@ _START: Message = {
 _BODY: Message = {"type": "http.response.body", "body": BODY, "more_body": False}
 
 
+async def lifespan(receive: Receive, send: Send) -> None:
+    """Accept lifespan start-up and shut-down, doing nothing."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
     """Answer HTTP with ``BODY``; accept lifespan start-up and shut-down."""
     if scope["type"] == "http":
         await send(dict(_START))
         await send(dict(_BODY))
     elif scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await lifespan(receive, send)

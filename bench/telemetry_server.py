@@ -33,6 +33,7 @@ from types import FrameType
 from typing import Any
 
 import uvicorn
+from bare_app import lifespan
 
 HUGE = 1_000_000_000
 SMALL_BODY = (
@@ -69,13 +70,7 @@ def fixed_app(big_body: bytes) -> Asgi:
             await send(dict(big_start if big else small_start))
             await send({"type": "http.response.body", "body": big_body if big else SMALL_BODY})
         elif scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await lifespan(receive, send)
 
     return app
 
