@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +24,35 @@ from foxden.server.app import FoxdenApp
 from foxden.store import Store, open_store, url_for
 
 NO_RETRY = RetryPolicy(max_retries=0)
+POSTGRES_URL = os.environ.get("FOXDEN_TEST_POSTGRES_URL", "")
+"""A PostgreSQL server the tests may create databases on (.ci/run starts one and sets it)."""
+
+
+@contextlib.contextmanager
+def fresh_postgres() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards."""
+    if not POSTGRES_URL:
+        pytest.skip("no PostgreSQL: set FOXDEN_TEST_POSTGRES_URL (.ci/run starts one and sets it)")
+    import psycopg
+
+    name = f"foxden_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database of each backend."""
+    if request.param == "sqlite":
+        yield url_for(tmp_path)
+    else:
+        with fresh_postgres() as url:
+            yield url
 
 
 @dataclass
@@ -76,7 +108,7 @@ def serve_in_thread(app: Any) -> tuple[str, uvicorn.Server, threading.Thread]:
 
 def start_server(data_dir: Path, clock: Clock | None = None, **overrides: Any) -> LiveServer:
     settings = replace(Settings(data_dir=str(data_dir)), **overrides)
-    store = open_store(url_for(data_dir))
+    store = open_store(settings.database())
     foxden = FoxdenApp(settings, store, clock)
     url, server, thread = serve_in_thread(foxden.app)
     return LiveServer(url, store, foxden, data_dir, server, thread)

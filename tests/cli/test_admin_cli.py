@@ -97,8 +97,15 @@ def test_device_add_errors(tmp_path: Path) -> None:
 
 
 def test_unsupported_database_url_is_a_clear_error(tmp_path: Path) -> None:
-    code, out = run("account", "list", "--database-url", "postgresql://localhost/foxden")
-    assert code == 2 and "not supported yet" in out
+    code, out = run("account", "list", "--database-url", "mysql://localhost/foxden")
+    assert code == 2 and "'mysql' is not supported" in out and "postgresql://" in out
+
+
+def test_unreachable_postgres_is_a_clear_error_without_the_password(tmp_path: Path) -> None:
+    url = "postgresql://foxden:s3cret@127.0.0.1:1/foxden"  # nothing listens on port 1
+    code, out = run("account", "list", "--database-url", url)
+    assert code == 2 and "cannot open database postgresql://foxden:***@127.0.0.1:1/foxden" in out
+    assert "s3cret" not in out and "Traceback" not in out
 
 
 def test_settings_from_env_and_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

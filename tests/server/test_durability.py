@@ -38,7 +38,7 @@ def foxden(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 class Served:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, database_url: str) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.proc = subprocess.Popen(
@@ -52,6 +52,8 @@ class Served:
                 str(self.port),
                 "--data-dir",
                 str(data_dir),
+                "--database-url",
+                database_url,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -78,8 +80,8 @@ class Served:
 
 
 @pytest.fixture
-def account(tmp_path: Path) -> Iterator[str]:
-    out = foxden("account", "create", "dora", "--data-dir", str(tmp_path)).stdout
+def account(database_url: str) -> Iterator[str]:
+    out = foxden("account", "create", "dora", "--database-url", database_url).stdout
     key = out.strip().splitlines()[-1]
     foxden(
         "device",
@@ -90,8 +92,8 @@ def account(tmp_path: Path) -> Iterator[str]:
         SN,
         "--model",
         "H1-5.0-E",
-        "--data-dir",
-        str(tmp_path),
+        "--database-url",
+        database_url,
     )
     yield key
 
@@ -156,8 +158,8 @@ def read_everything(client: Client, station: str) -> tuple[object, ...]:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["term", "kill"])
-def test_writes_survive_restart(tmp_path: Path, account: str, sig: int) -> None:
-    first = Served(tmp_path)
+def test_writes_survive_restart(tmp_path: Path, database_url: str, account: str, sig: int) -> None:
+    first = Served(tmp_path, database_url)
     try:
         client = Client(account, first.url, retry=RetryPolicy(max_retries=0))
         station = write_everything(client)
@@ -166,7 +168,7 @@ def test_writes_survive_restart(tmp_path: Path, account: str, sig: int) -> None:
         client.close()
     finally:
         first.stop(sig)
-    second = Served(tmp_path)
+    second = Served(tmp_path, database_url)
     try:
         with Client(account, second.url, retry=RetryPolicy(max_retries=0)) as again:
             remaining = int(again.access_count().remaining)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -20,12 +20,14 @@ T0 = 1_711_929_600_000  # 2024-04-01 00:00 UTC
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = open_store(f"sqlite:///{tmp_path / 't.db'}")
+def store(database_url: str) -> Iterator[Store]:
+    """A fresh store of each backend (SQLite, and PostgreSQL where one is configured)."""
+    s = open_store(database_url)
     accounts.create_account(s, "a", 0)
     accounts.add_device(s, "a", "DEVICE0001", "H1-5.0-E", 0)
     accounts.add_device(s, "a", "DEVICE0002", "F3000", 0)
-    return s
+    yield s
+    s.close()
 
 
 @settings(max_examples=60, deadline=None)

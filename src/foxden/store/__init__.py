@@ -46,15 +46,20 @@ def open_store(url: str) -> Store:
     """Open (and migrate) the store a URL names.
 
     ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` (as SQLAlchemy spells
-    them) or ``sqlite://`` for a private in-memory database.
+    them), ``sqlite://`` for a private in-memory database, or
+    ``postgresql://USER:PASSWORD@HOST[:PORT]/DB``.
     """
     if url.startswith("sqlite://"):
         from foxden.store.sqlite import SQLiteStore
 
         path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
         return SQLiteStore(path or ":memory:")
+    if url.startswith(("postgresql://", "postgres://")):
+        from foxden.store.postgres import PostgresStore
+
+        return PostgresStore(url)
     scheme = url.split(":", 1)[0]
     raise StoreError(
-        f"database URL scheme {scheme!r} is not supported yet; use sqlite:///PATH "
-        "(PostgreSQL support is planned behind the same Store interface)"
+        f"database URL scheme {scheme!r} is not supported; use sqlite:///PATH or "
+        "postgresql://USER:PASSWORD@HOST/DB"
     )

@@ -1,4 +1,5 @@
-"""The embedded SQLite backend of :class:`foxden.store.base.Store`."""
+"""The SQL backends of :class:`foxden.store.base.Store`: the shared implementation and the
+embedded SQLite one (PostgreSQL is in :mod:`foxden.store.postgres`)."""
 
 from __future__ import annotations
 
@@ -20,73 +21,89 @@ _ACCOUNT_SELECT = (
 )
 
 
-class SQLiteStore(TelemetryMixin):
-    """One connection in WAL mode, shared by the event loop; writes are transactions."""
+class SqlStore(TelemetryMixin):
+    """The Store on a DB-API connection: everything but connecting and the dialect's few
+    differences, which the SQLite and PostgreSQL backends supply. SQL is written once with
+    ``?`` placeholders; one connection is shared under a lock; writes are transactions."""
 
-    def __init__(self, path: str) -> None:
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(
-                path, check_same_thread=False, isolation_level=None, timeout=10.0
-            )
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open database {path}: {exc}") from exc
+    _BEGIN = "BEGIN"
+    _INTEGRITY: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
+    _db: Any
+
+    def _init_common(self) -> None:
         self._lock = threading.RLock()
         self._generation = 0
-        self._cache_version: tuple[int, int] = (-1, -1)
+        self._cache_version: object = None
         self._accounts: dict[str, Account | None] = {}
-        self._db.execute("PRAGMA foreign_keys = ON")
-        if path != ":memory:":
-            self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = NORMAL")
-        self._db.execute("PRAGMA busy_timeout = 10000")
-        schema = resources.files("foxden.store").joinpath("schema.sql").read_text("utf-8")
+
+    def _sql(self, sql: str) -> str:
+        """The statement in this driver's placeholder style."""
+        return sql
+
+    def _x(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
+        return self._db.execute(self._sql(sql), params)
+
+    def _xm(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            self._db.cursor().executemany(self._sql(sql), rows)
+
+    def _data_version(self) -> object | None:
+        """Something that changes whenever another connection commits; None: unknown, so
+        account look-ups are not cached."""
+        return None
+
+    def _apply_schema(self, statements: list[str]) -> None:
         with self._lock:
-            self._db.executescript(schema)
-            self._db.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+            self._x(self._BEGIN)
+            for statement in statements:
+                self._x(statement)
+            self._x(
+                "INSERT INTO meta(key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT(key) DO NOTHING",
                 (SCHEMA_VERSION,),
             )
+            self._x("COMMIT")
             self._init_telemetry()
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         with self._lock:
             self._generation += 1
             try:
-                self._db.execute("BEGIN IMMEDIATE")
-                cur = self._db.execute(sql, params)
-                self._db.execute("COMMIT")
-            except sqlite3.IntegrityError as exc:
-                self._db.execute("ROLLBACK")
+                self._x(self._BEGIN)
+                cur = self._x(sql, params)
+                rowcount = cur.rowcount
+                self._x("COMMIT")
+            except self._INTEGRITY as exc:
+                self._x("ROLLBACK")
                 raise StoreError(str(exc)) from exc
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._x("ROLLBACK")
                 raise
-            return cur
+            return rowcount
 
     def _many(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
         with self._lock:
             self._generation += 1
             try:
-                self._db.execute("BEGIN IMMEDIATE")
+                self._x(self._BEGIN)
                 for sql, params in statements:
-                    self._db.execute(sql, params)
-                self._db.execute("COMMIT")
-            except sqlite3.IntegrityError as exc:
-                self._db.execute("ROLLBACK")
+                    self._x(sql, params)
+                self._x("COMMIT")
+            except self._INTEGRITY as exc:
+                self._x("ROLLBACK")
                 raise StoreError(str(exc)) from exc
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._x("ROLLBACK")
                 raise
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
-            return self._db.execute(sql, params).fetchall()
+            rows: list[tuple[Any, ...]] = self._x(sql, params).fetchall()
+            return rows
 
     # ------------------------------------------------------------ accounts
 
@@ -100,19 +117,23 @@ class SQLiteStore(TelemetryMixin):
         return account
 
     def set_key_hash(self, name: str, key_hash: str) -> Account:
-        cur = self._write("UPDATE accounts SET key_hash = ? WHERE name = ?", (key_hash, name))
-        if cur.rowcount != 1:
+        changed = self._write("UPDATE accounts SET key_hash = ? WHERE name = ?", (key_hash, name))
+        if changed != 1:
             raise StoreError(f"no account named {name!r}")
         account = self.account_by_name(name)
         assert account is not None
         return account
 
     def account_by_key_hash(self, key_hash: str) -> Account | None:
-        """Looked up on every request, so cached; the cache is dropped whenever this
-        connection writes or another connection (``foxden key rotate`` in another process)
-        commits, which SQLite's ``data_version`` tells, so a rotated key fails at once."""
+        """Looked up on every request, so cached where the database can tell: the cache is
+        dropped whenever this connection writes or another connection (``foxden key rotate``
+        in another process) commits, so a rotated key fails at once."""
         with self._lock:
-            version = (self._db.execute("PRAGMA data_version").fetchone()[0], self._generation)
+            other = self._data_version()
+            if other is None:
+                rows = self._rows(_ACCOUNT_SELECT + "WHERE a.key_hash = ?", (key_hash,))
+                return Account(*rows[0]) if rows else None
+            version = (other, self._generation)
             if version != self._cache_version or len(self._accounts) > 10_000:
                 self._accounts.clear()
                 self._cache_version = version
@@ -194,10 +215,10 @@ class SQLiteStore(TelemetryMixin):
         )
 
     def delete_plant(self, account_id: int, plant_id: str) -> bool:
-        cur = self._write(
+        deleted = self._write(
             "DELETE FROM plants WHERE id = ? AND account_id = ?", (plant_id, account_id)
         )
-        return cur.rowcount == 1
+        return bool(deleted == 1)
 
     def plant(self, account_id: int, plant_id: str) -> Plant | None:
         rows = self._rows(
@@ -257,7 +278,7 @@ class SQLiteStore(TelemetryMixin):
         rows = self._rows(
             f"SELECT {self._DEVICE_COLUMNS} FROM devices WHERE account_id = ? "
             "ORDER BY created_ms, sn LIMIT ? OFFSET ?",
-            (account_id, limit, offset),
+            (account_id, limit if limit >= 0 else 2**62, offset),
         )
         total = self._rows("SELECT COUNT(*) FROM devices WHERE account_id = ?", (account_id,))
         return [self._device(r) for r in rows], int(total[0][0])
@@ -324,3 +345,37 @@ class SQLiteStore(TelemetryMixin):
                 for key, value in values.items()
             ]
         )
+
+
+class SQLiteStore(SqlStore):
+    """The embedded default: one connection in WAL mode."""
+
+    _BEGIN = "BEGIN IMMEDIATE"
+
+    def __init__(self, path: str) -> None:
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(
+                path, check_same_thread=False, isolation_level=None, timeout=10.0
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from exc
+        self._init_common()
+        self._db.execute("PRAGMA foreign_keys = ON")
+        if path != ":memory:":
+            self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.execute("PRAGMA busy_timeout = 10000")
+        self._apply_schema(schema_statements())
+
+    def _data_version(self) -> object | None:
+        version: int = self._x("PRAGMA data_version").fetchone()[0]
+        return version
+
+
+def schema_statements() -> list[str]:
+    """The schema (``schema.sql``, written for SQLite) as single statements."""
+    text = resources.files("foxden.store").joinpath("schema.sql").read_text("utf-8")
+    lines = [line for line in text.splitlines() if not line.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

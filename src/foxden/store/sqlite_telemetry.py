@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -23,20 +23,30 @@ from foxden.store.base import (
 DAY_MS = 86_400_000
 _COUNTER_COLUMNS = ", ".join(telemetry.COUNTERS)
 _SLOT_INSERT = (
-    f"INSERT OR REPLACE INTO energy_slots(sn, slot, {_COUNTER_COLUMNS}) "
-    f"VALUES (?, ?, {', '.join('?' * len(telemetry.COUNTERS))})"
+    f"INSERT INTO energy_slots(sn, slot, {_COUNTER_COLUMNS}) "
+    f"VALUES (?, ?, {', '.join('?' * len(telemetry.COUNTERS))}) "
+    "ON CONFLICT(sn, slot) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in telemetry.COUNTERS)
 )
 
 
 class TelemetryMixin:
-    _db: sqlite3.Connection
+    """Telemetry on top of the SQL store's ``_x``/``_xm`` (statement, many) and ``_BEGIN``."""
+
     _lock: threading.RLock
+    _BEGIN: str
+
+    def _x(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
+        raise NotImplementedError
+
+    def _xm(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        raise NotImplementedError
 
     def _init_telemetry(self) -> None:
         self._schemas: dict[int, tuple[str, ...]] = {}
         self._schema_ids: dict[tuple[str, ...], int] = {}
         self._quanta: dict[int, F64] = {}
-        for sid, text in self._db.execute("SELECT id, variables FROM telemetry_schemas"):
+        for sid, text in self._x("SELECT id, variables FROM telemetry_schemas").fetchall():
             self._remember_schema(int(sid), tuple(text.split(",")))
 
     def _remember_schema(self, sid: int, variables: tuple[str, ...]) -> None:
@@ -47,10 +57,11 @@ class TelemetryMixin:
     def _schema_id(self, variables: tuple[str, ...]) -> int:
         sid = self._schema_ids.get(variables)
         if sid is None:
-            cur = self._db.execute(
-                "INSERT INTO telemetry_schemas(variables) VALUES (?)", (",".join(variables),)
-            )
-            sid = int(cur.lastrowid or 0)
+            row = self._x(
+                "INSERT INTO telemetry_schemas(variables) VALUES (?) RETURNING id",
+                (",".join(variables),),
+            ).fetchone()
+            sid = int(row[0])
             self._remember_schema(sid, variables)
         return sid
 
@@ -79,21 +90,18 @@ class TelemetryMixin:
             sns = {item.sn for item in batch}
             marks = ",".join("?" * len(sns))
             known = {
-                r[0]
-                for r in self._db.execute(
-                    f"SELECT sn FROM devices WHERE sn IN ({marks})", tuple(sns)
-                )
+                r[0] for r in self._x(f"SELECT sn FROM devices WHERE sn IN ({marks})", tuple(sns))
             }
             for item in batch:
                 self._check(item, known)
             written = 0
-            self._db.execute("BEGIN IMMEDIATE")
+            self._x(self._BEGIN)
             try:
                 for item in batch:
                     written += self._ingest_one(item)
-                self._db.execute("COMMIT")
+                self._x("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._x("ROLLBACK")
                 raise
             return written
 
@@ -114,9 +122,11 @@ class TelemetryMixin:
             t, v, variables = self._merge(item.sn, day, times[a:b], values[a:b], item.variables)
             sid = self._schema_id(variables)
             tb, vb = codec.encode(t, v, self._quanta[sid])
-            self._db.execute(
-                "INSERT OR REPLACE INTO telemetry_chunks(sn, day, schema_id, n, times, data) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+            self._x(
+                "INSERT INTO telemetry_chunks(sn, day, schema_id, n, times, data) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(sn, day) DO UPDATE SET "
+                "schema_id = excluded.schema_id, n = excluded.n, times = excluded.times, "
+                "data = excluded.data",
                 (item.sn, day, sid, len(t), tb, vb),
             )
             self._write_slots(item.sn, t, v, variables, np.unique(times[a:b] // SLOT_MS))
@@ -127,7 +137,7 @@ class TelemetryMixin:
     def _merge(
         self, sn: str, day: int, times: I64, values: F64, variables: tuple[str, ...]
     ) -> tuple[I64, F64, tuple[str, ...]]:
-        row = self._db.execute(
+        row = self._x(
             "SELECT schema_id, n, times, data FROM telemetry_chunks WHERE sn = ? AND day = ?",
             (sn, day),
         ).fetchone()
@@ -171,7 +181,7 @@ class TelemetryMixin:
         targets = np.array([k for k, c in enumerate(columns) if c is not None], dtype=np.int64)
         picked[:, targets] = np.round(values[last][:, present] / q) * q
         readings = [[None if x != x else x for x in row] for row in picked.tolist()]
-        self._db.executemany(
+        self._xm(
             _SLOT_INSERT,
             [
                 (sn, int(slot), *row)
@@ -182,15 +192,14 @@ class TelemetryMixin:
     def _update_latest(
         self, sn: str, time_ms: int, values: F64, variables: tuple[str, ...]
     ) -> None:
-        row = self._db.execute(
-            "SELECT time_ms FROM telemetry_latest WHERE sn = ?", (sn,)
-        ).fetchone()
+        row = self._x("SELECT time_ms FROM telemetry_latest WHERE sn = ?", (sn,)).fetchone()
         if row is not None and int(row[0]) > time_ms:
             return
         sid = self._schema_id(variables)
-        self._db.execute(
-            "INSERT OR REPLACE INTO telemetry_latest(sn, time_ms, schema_id, data) "
-            "VALUES (?, ?, ?, ?)",
+        self._x(
+            "INSERT INTO telemetry_latest(sn, time_ms, schema_id, data) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(sn) DO UPDATE SET time_ms = excluded.time_ms, "
+            "schema_id = excluded.schema_id, data = excluded.data",
             (sn, time_ms, sid, np.ascontiguousarray(values, dtype=np.float64).tobytes()),
         )
 
@@ -201,7 +210,7 @@ class TelemetryMixin:
             return {}
         marks = ",".join("?" * len(sns))
         with self._lock:
-            rows = self._db.execute(
+            rows = self._x(
                 f"SELECT sn, time_ms, schema_id, data FROM telemetry_latest WHERE sn IN ({marks})",
                 tuple(sns),
             ).fetchall()
@@ -221,7 +230,7 @@ class TelemetryMixin:
 
     def history(self, sn: str, begin_ms: int, end_ms: int) -> Series:
         with self._lock:
-            rows = self._db.execute(
+            rows = self._x(
                 "SELECT schema_id, n, times, data FROM telemetry_chunks "
                 "WHERE sn = ? AND day BETWEEN ? AND ? ORDER BY day",
                 (sn, begin_ms // DAY_MS, end_ms // DAY_MS),
@@ -243,7 +252,7 @@ class TelemetryMixin:
     def counters_before(self, sn: str, boundaries_ms: Sequence[int]) -> F64:
         out = np.full((len(boundaries_ms), len(telemetry.COUNTERS)), np.nan)
         with self._lock:
-            first = self._db.execute(
+            first = self._x(
                 f"SELECT {_COUNTER_COLUMNS} FROM energy_slots WHERE sn = ? ORDER BY slot LIMIT 1",
                 (sn,),
             ).fetchone()
@@ -252,7 +261,7 @@ class TelemetryMixin:
             for i, boundary in enumerate(boundaries_ms):
                 if boundary % SLOT_MS:
                     raise ValueError(f"boundary {boundary} is not on a quarter hour")
-                row = self._db.execute(
+                row = self._x(
                     f"SELECT {_COUNTER_COLUMNS} FROM energy_slots WHERE sn = ? AND slot < ? "
                     "ORDER BY slot DESC LIMIT 1",
                     (sn, boundary // SLOT_MS),
@@ -262,12 +271,11 @@ class TelemetryMixin:
 
     def prune(self, before_ms: int) -> int:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            cur = self._db.execute(
-                "DELETE FROM telemetry_chunks WHERE day < ?", (before_ms // DAY_MS,)
-            )
-            self._db.execute("COMMIT")
-            return cur.rowcount
+            self._x(self._BEGIN)
+            cur = self._x("DELETE FROM telemetry_chunks WHERE day < ?", (before_ms // DAY_MS,))
+            deleted = int(cur.rowcount)
+            self._x("COMMIT")
+            return deleted
 
 
 def _widen(values: F64, have: tuple[str, ...], want: tuple[str, ...]) -> F64:
