@@ -1297,12 +1297,16 @@ def plot_history_png(
 
 REPORT_STYLE: dict[str, tuple[str, str, int]] = {
     # variable: (label, colour, +1 energy in / -1 energy out)
-    "generation": ("Generation (PV)", "#f2b705", 1),
+    "generation": ("Inverter output (PV and battery)", "#f2b705", 1),
     "gridConsumption": ("Grid import", "#d1495b", 1),
     "dischargeEnergyToTal": ("Battery discharge", "#00798c", 1),
     "feedin": ("Feed-in (export)", "#66a182", -1),
+    "loads": ("Loads", "#8d6a9f", -1),
     "chargeEnergyToTal": ("Battery charge", "#2e4057", -1),
 }
+BATTERY_FLOWS = ("dischargeEnergyToTal", "chargeEnergyToTal")
+"""Drawn as narrow bars beside the stacks: the inverter's output already holds what the
+battery gives, so stacking it again would count it twice."""
 
 
 def plot_report_png(
@@ -1328,13 +1332,20 @@ def plot_report_png(
         label, colour, sign = REPORT_STYLE.get(var.variable, (var.variable, "#888888", 1))
         values = [float(v) for v in var.values[: len(xs)]]
         values += [0.0] * (len(xs) - len(values))
-        base = up if sign > 0 else down
         heights = [sign * v for v in values]
-        ax.bar(xs, heights, bottom=list(base), color=colour, label=label,
-               width=0.8)  # fmt: skip
+        if var.variable in BATTERY_FLOWS:
+            ax.bar([x + 0.3 for x in xs], heights, color=colour, label=label, width=0.25,
+                   edgecolor="black", linewidth=0.3)  # fmt: skip
+            continue
+        base = up if sign > 0 else down
+        ax.bar([x - 0.12 for x in xs], heights, bottom=list(base), color=colour, label=label,
+               width=0.55)  # fmt: skip
         for i, h in enumerate(heights):
             base[i] += h
     ax.axhline(0, color="black", linewidth=0.8)
+    ax.relim()
+    ax.autoscale_view()
+    ax.margins(y=0.08)
     if dimension == "day":
         labels = [f"{t:%H}" for t in starts]
         axis = f"Hour starting ({zone})"
@@ -1350,6 +1361,15 @@ def plot_report_png(
     ax.set_xticks(xs, labels)
     ax.set_xlabel(axis)
     ax.set_ylabel("Energy (kWh): in above 0, out below 0")
+    ax.text(
+        0.01,
+        0.99,
+        "narrow bars: battery flows (inside the inverter's output)",
+        transform=ax.transAxes,
+        va="top",
+        fontsize="x-small",
+        color="#444444",
+    )
     ax.set_title(f"{sn}: energy {what} ({zone})")
     ax.grid(True, axis="y", alpha=0.3)
     if answer:

@@ -251,6 +251,7 @@ def exogenous(fleet: Fleet, day: int) -> Exogenous:
         * ph.SYSTEM_DERATE
     )
     noise = np.empty((STEPS, d))
+    appliances = np.empty((STEPS, d))
     volt = np.empty((STEPS, d))
     freq = np.empty((STEPS, d))
     reactive = np.empty((STEPS, d))
@@ -260,13 +261,17 @@ def exogenous(fleet: Fleet, day: int) -> Exogenous:
         shocks = r.normal(0, 0.12, STEPS)
         for k in range(1, STEPS):
             ar[k] = 0.8 * ar[k - 1] + shocks[k]
-        spikes = (r.random(STEPS) < 0.03) * r.uniform(1.0, 2.5, STEPS)
-        noise[:, j] = np.exp(ar) + spikes / np.maximum(fleet.base_load[j] + 0.5, 0.1)
+        # a kettle, an oven, a shower: a few kW on top of whatever else runs
+        appliances[:, j] = (r.random(STEPS) < 0.03) * r.uniform(1.0, 2.5, STEPS)
+        noise[:, j] = np.exp(ar)
         volt[:, j] = r.normal(0, 1.2, STEPS)
         freq[:, j] = 50 + r.normal(0, 0.015, STEPS)
         reactive[:, j] = r.normal(0, 0.03, STEPS)
-    load = ph.household_load(
-        minute / 60, weekend, doy, fleet.lat[None, :], fleet.base_load[None, :], noise
+    load = (
+        ph.household_load(
+            minute / 60, weekend, doy, fleet.lat[None, :], fleet.base_load[None, :], noise
+        )
+        + appliances
     )
     return Exogenous(
         times,
