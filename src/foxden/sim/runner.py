@@ -17,7 +17,7 @@ from foxden.clock import Clock
 from foxden.protocol import catalogue, models, telemetry, timefmt
 from foxden.sim import engine
 from foxden.sim.physics import MODES
-from foxden.store import Device, DeviceSamples, Plant, Store
+from foxden.store import DeviceSamples, Plant, Store
 
 DAY_MS = engine.DAY_MS
 STATUS_ONLINE, STATUS_FAULT = 1, 2
@@ -285,4 +285,4 @@ def _batches(
     return batch
 
 
-__all__ = ["Device", "FleetRunner", "clear_fault", "inject_fault"]
+__all__ = ["FleetRunner", "clear_fault", "inject_fault"]

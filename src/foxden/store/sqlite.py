@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from foxden.store.base import Account, Device, Logger, Plant, StoreError
-from foxden.store.sqlite_telemetry import TelemetryMixin
+from foxden.store.sql_telemetry import TelemetryMixin
 
 SCHEMA_VERSION = "1"
 
@@ -69,13 +69,14 @@ class SqlStore(TelemetryMixin):
         with self._lock:
             self._db.close()
 
-    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        """Run one statement in its own transaction; the number of rows it changed."""
         with self._lock:
             self._generation += 1
             try:
                 self._x(self._BEGIN)
                 cur = self._x(sql, params)
-                rowcount = cur.rowcount
+                rowcount = int(cur.rowcount)
                 self._x("COMMIT")
             except self._INTEGRITY as exc:
                 self._x("ROLLBACK")
@@ -218,7 +219,7 @@ class SqlStore(TelemetryMixin):
         deleted = self._write(
             "DELETE FROM plants WHERE id = ? AND account_id = ?", (plant_id, account_id)
         )
-        return bool(deleted == 1)
+        return deleted == 1
 
     def plant(self, account_id: int, plant_id: str) -> Plant | None:
         rows = self._rows(

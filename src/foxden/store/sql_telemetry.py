@@ -1,4 +1,5 @@
-"""Telemetry of the SQLite backend: day chunks, the latest sample, and 15-minute energy slots."""
+"""Telemetry of the SQL backends (SQLite and PostgreSQL): day chunks, the latest sample, and
+15-minute energy slots."""
 
 from __future__ import annotations
 
