@@ -94,11 +94,17 @@ def add_device(
         )
     if not _SN.match(sn):
         raise AccountError(f"serial number {sn!r} must be 6-32 letters or digits")
-    logger = logger_sn or f"{sn[-10:]}M"
-    if not _SN.match(logger):
-        raise AccountError(f"logger serial number {logger!r} must be 6-32 letters or digits")
     if store.device(sn) is not None:
         raise AccountError(f"device {sn} is already registered")
+    if logger_sn is not None:
+        logger = logger_sn
+        if not _SN.match(logger):
+            raise AccountError(f"logger serial number {logger!r} must be 6-32 letters or digits")
+        owner = store.logger(logger)
+        if owner is not None and owner.account_id != account.id:
+            raise AccountError(f"logger {logger} is registered to another account")
+    else:
+        logger = _free_logger_sn(store, sn, account.id)
     batteries = _battery_list(sn, model) if model.has_battery else []
     device = Device(sn, account.id, model.name, logger, now_ms, batteries=batteries)
     try:
@@ -106,6 +112,18 @@ def add_device(
     except StoreError as exc:
         raise AccountError(f"cannot register {sn}: {exc}") from exc
     return device
+
+
+def _free_logger_sn(store: Store, sn: str, account_id: int) -> str:
+    """The logger serial a new inverter gets: derived from its own serial, and never one
+    that another account's logger already has (serial numbers are unique fleet-wide)."""
+    candidates = [f"{sn[-10:]}M", f"{sn[-31:]}M"]
+    candidates += [f"{sn[-27:]}M{n:04d}" for n in range(1, 10_000)]
+    for candidate in candidates:
+        owner = store.logger(candidate)
+        if owner is None or (owner.account_id == account_id and candidate == candidates[0]):
+            return candidate
+    raise AccountError(f"no free logger serial number for {sn}")  # pragma: no cover
 
 
 def _battery_list(sn: str, model: models.InverterModel) -> list[dict[str, object]]:

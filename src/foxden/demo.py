@@ -63,40 +63,69 @@ def seed_demo(store: Store, data_dir: Path, now_ms: int, devices: int = 6) -> st
     """Create the demo account, plants and inverters if the store has no accounts yet:
     ``devices`` inverters (the six named ones first) spread over the three plants.
 
-    Returns the new API key (also written alone to ``data_dir/demo-api-key``, mode 0600),
-    or None when the store was not empty.
+    Everything is written in one transaction, so a crash leaves no demo or the whole demo;
+    on a store whose demo is incomplete (an older version crashed while seeding) the missing
+    plants and inverters are added. The key is written alone to ``data_dir/demo-api-key``
+    (mode 0600); when that file is missing for an existing demo, the demo gets a new key.
+
+    Returns the new API key, or None when no key was made (the demo was complete with its
+    key file, or the store belongs to other accounts only).
     """
-    if store.accounts():
+    if store.account_by_name(DEMO_ACCOUNT) is None and store.accounts():
         return None
-    account, key = accounts.create_account(store, DEMO_ACCOUNT, now_ms)
-    for i, spec in enumerate(DEMO_PLANTS):
-        plant = Plant(
-            id=str(uuid.UUID(int=i + 1)),
-            account_id=account.id,
-            name=spec.name,
-            type=2,
-            country_code=spec.country,
-            city=spec.city,
-            address="1 Demo Street",
-            postcode="",
-            timezone=spec.timezone,
-            created_ms=now_ms,
-            latitude=spec.latitude,
-            longitude=spec.longitude,
-        )
-        store.insert_plant(plant)
-    named = [(sn, model, i) for i, spec in enumerate(DEMO_PLANTS) for sn, model in spec.devices]
-    extra = [
-        (f"60DEMOX{n:07d}", MORE_MODELS[n % len(MORE_MODELS)], n % len(DEMO_PLANTS))
-        for n in range(max(0, devices - len(named)))
-    ]
-    for sn, model, plant_index in (named + extra)[:devices]:
-        accounts.add_device(store, DEMO_ACCOUNT, sn, model, now_ms)
-        store.bind_device(sn, str(uuid.UUID(int=plant_index + 1)))
-    data_dir.mkdir(parents=True, exist_ok=True)
+    key: str | None = None
+    with store.transaction():
+        account = store.account_by_name(DEMO_ACCOUNT)
+        if account is None:
+            account, key = accounts.create_account(store, DEMO_ACCOUNT, now_ms)
+        for i, spec in enumerate(DEMO_PLANTS):
+            plant_id = str(uuid.UUID(int=i + 1))
+            if store.plant(account.id, plant_id) is not None:
+                continue
+            store.insert_plant(
+                Plant(
+                    id=plant_id,
+                    account_id=account.id,
+                    name=spec.name,
+                    type=2,
+                    country_code=spec.country,
+                    city=spec.city,
+                    address="1 Demo Street",
+                    postcode="",
+                    timezone=spec.timezone,
+                    created_ms=now_ms,
+                    latitude=spec.latitude,
+                    longitude=spec.longitude,
+                )
+            )
+        named = [(sn, model, i) for i, spec in enumerate(DEMO_PLANTS) for sn, model in spec.devices]
+        extra = [
+            (f"60DEMOX{n:07d}", MORE_MODELS[n % len(MORE_MODELS)], n % len(DEMO_PLANTS))
+            for n in range(max(0, devices - len(named)))
+        ]
+        for sn, model, plant_index in (named + extra)[:devices]:
+            existing = store.device(sn)
+            if existing is None:
+                accounts.add_device(store, DEMO_ACCOUNT, sn, model, now_ms)
+            if existing is None or existing.plant_id is None:
+                store.bind_device(sn, str(uuid.UUID(int=plant_index + 1)))
     path = data_dir / KEY_FILE
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(key + "\n")
-    os.chmod(path, 0o600)
+    if key is None and not path.exists():
+        key = accounts.rotate_key(store, DEMO_ACCOUNT)
+    if key is not None:
+        write_private(path, key + "\n")
     return key
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (0600, in a 0700 directory if new), replacing
+    it whole: a crash leaves the old file or the new one."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)

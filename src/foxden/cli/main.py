@@ -11,6 +11,7 @@ Examples:
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -143,14 +144,17 @@ def serve(
         demo_devices=demo_devices,
         random_faults=random_faults or None,
     )
-    store = _store(settings)
     data = Path(settings.data_dir)
+    _private_dir(data)
+    store = _store(settings)
     if not no_demo:
         key = seed_demo(store, data, RealClock().now_ms(), settings.demo_devices)
-        if key is not None:
+        if key is not None and sys.stdout.isatty():
             out.print(f"Created the demo account; its key is also in {data / 'demo-api-key'}")
             out.print("Demo API key (shown once):")
             print(key, flush=True)
+        elif key is not None:  # a log file or a pipe: keep the key out of it
+            out.print(f"Created the demo account; its API key is in {data / 'demo-api-key'}")
     token = settings.admin_token or _admin_token(data)
     clock = SimClock(speed=settings.speed)
     runner = FleetRunner(store, clock, settings.seed, settings.random_faults)
@@ -167,6 +171,13 @@ def serve(
         log_level=settings.log_level,
         access_log=False,
     )
+
+
+def _private_dir(data: Path) -> None:
+    """The data dir, created 0700 (an existing one is left as its owner set it)."""
+    if not data.exists():
+        data.mkdir(mode=0o700, parents=True)
+        data.chmod(0o700)
 
 
 def _admin_token(data: Path) -> str:

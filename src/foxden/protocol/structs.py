@@ -17,11 +17,34 @@ from foxden.protocol import limits
 
 T = TypeVar("T")
 
-Page = Annotated[int, Meta(ge=limits.PAGE_MIN, description="Current page number, from 1")]
+Page = Annotated[
+    int,
+    Meta(ge=limits.PAGE_MIN, le=limits.PAGE_MAX, description="Current page number, from 1"),
+]
 PageSize = Annotated[
     int, Meta(ge=limits.PAGE_SIZE_MIN, le=limits.PAGE_SIZE_MAX, description="Items per page")
 ]
-Sn = Annotated[str, Meta(min_length=1, max_length=64, description="Serial number")]
+Sn = Annotated[
+    str, Meta(min_length=1, max_length=limits.ID_MAX_LENGTH, description="Serial number")
+]
+Id = Annotated[str, Meta(min_length=1, max_length=limits.ID_MAX_LENGTH)]
+ShortText = Annotated[str, Meta(max_length=limits.ID_MAX_LENGTH)]
+Text = Annotated[str, Meta(max_length=limits.TEXT_MAX_LENGTH)]
+Zone = Annotated[
+    str, Meta(min_length=1, max_length=limits.ZONE_MAX_LENGTH, description="IANA time zone")
+]
+Amount = Annotated[float, Meta(ge=0, le=limits.NUMBER_MAX)]
+Coordinate = Text | Annotated[float, Meta(ge=-limits.NUMBER_MAX, le=limits.NUMBER_MAX)]
+TimeMs = Annotated[
+    int, Meta(ge=0, le=limits.TIME_MS_MAX, description="Milliseconds since 1970-01-01 UTC")
+]
+Variables = (
+    Annotated[
+        list[Annotated[str, Meta(max_length=limits.ID_MAX_LENGTH)]],
+        Meta(max_length=limits.VARIABLES_MAX),
+    ]
+    | None
+)
 Soc = Annotated[int, Meta(ge=limits.SOC_MIN, le=limits.SOC_MAX)]
 Hour = Annotated[int, Meta(ge=0, le=23)]
 Minute = Annotated[int, Meta(ge=0, le=59)]
@@ -56,58 +79,62 @@ class PageResult(Result, Generic[T]):
 
 class PlantDeviceRef(Request):
     sn: Sn
-    key: str | None = None
+    key: ShortText | None = None
 
 
 class PlantDetails(Request):
-    name: Annotated[str, Meta(min_length=1, max_length=128)]
+    name: Annotated[str, Meta(min_length=1, max_length=limits.NAME_MAX_LENGTH)]
     type: Annotated[int, Meta(ge=1, le=4, description="1 pv, 2 storage, 3 charge pile, 4 mini")]
     countryCode: Annotated[str, Meta(pattern="^[A-Za-z]{2}$")]
-    city: str
-    address: str
-    postcode: str
-    price: Annotated[float, Meta(ge=0)] | None = None
-    currency: str | None = None
-    systemCapacity: Annotated[float, Meta(ge=0)] | None = None
+    city: Text
+    address: Text
+    postcode: Text
+    price: Amount | None = None
+    currency: ShortText | None = None
+    systemCapacity: Amount | None = None
 
 
 class PlantDetailsUpdate(PlantDetails, kw_only=True):
-    stationID: Annotated[str, Meta(min_length=1)]
+    stationID: Id
 
 
 class Position(Request):
-    x: str | float | None = None
-    y: str | float | None = None
-    format: str | None = None
-    pid: str | None = None
+    x: Coordinate | None = None
+    y: Coordinate | None = None
+    format: Text | None = None
+    pid: Text | None = None
 
 
 class PlantCreate(Request):
     details: PlantDetails
-    timezone: Annotated[str, Meta(min_length=1)]
-    devices: list[PlantDeviceRef] | None = None
-    pileSN: str | None = None
+    timezone: Zone
+    devices: Annotated[list[PlantDeviceRef], Meta(max_length=limits.PLANT_MAX_DEVICES)] | None = (
+        None
+    )
+    pileSN: Text | None = None
     position: Position | None = None
-    electricmeterSN: str | None = None
+    electricmeterSN: Text | None = None
     layoutByMini: dict[str, Any] | None = None
 
 
 class PlantUpdate(Request):
     details: PlantDetailsUpdate
-    timezone: Annotated[str, Meta(min_length=1)]
-    devices: list[PlantDeviceRef] | None = None
-    pileSN: str | None = None
+    timezone: Zone
+    devices: Annotated[list[PlantDeviceRef], Meta(max_length=limits.PLANT_MAX_DEVICES)] | None = (
+        None
+    )
+    pileSN: Text | None = None
     position: Position | None = None
-    electricmeterSN: str | None = None
+    electricmeterSN: Text | None = None
     layoutByMini: dict[str, Any] | None = None
 
 
 class PlantDelete(Request):
-    stationID: Annotated[str, Meta(min_length=1)]
+    stationID: Id
 
 
 class PlantDetailQuery(Request):
-    id: Annotated[str, Meta(min_length=1)]
+    id: Id
 
 
 class PlantDeviceResult(Result):
@@ -263,13 +290,17 @@ class ForceChargeTimes(Result):
 
 class SettingGet(Request):
     sn: Sn
-    key: Annotated[str, Meta(min_length=1)]
+    key: Id
 
 
 class SettingSet(Request):
     sn: Sn
-    key: Annotated[str, Meta(min_length=1)]
-    value: str | int | float
+    key: Id
+    value: (
+        ShortText
+        | Annotated[int, Meta(ge=-limits.INT_MAX, le=limits.INT_MAX)]
+        | Annotated[float, Meta(ge=-limits.NUMBER_MAX, le=limits.NUMBER_MAX)]
+    )
 
 
 class SettingRange(Result):
@@ -289,7 +320,7 @@ class DeviceTimeGet(Request):
     sn: Sn
 
 
-TimeField = str | int
+TimeField = ShortText | Annotated[int, Meta(ge=-limits.INT_MAX, le=limits.INT_MAX)]
 
 
 class DeviceTimeSet(Request):
@@ -336,10 +367,10 @@ class SchedulerGroup(Struct, kw_only=True, forbid_unknown_fields=True):
     startMinute: Minute
     endHour: Hour
     endMinute: Minute
-    workMode: Annotated[str, Meta(min_length=1)]
+    workMode: Annotated[str, Meta(min_length=1, max_length=limits.ID_MAX_LENGTH)]
     minSocOnGrid: Annotated[int, Meta(ge=limits.SCHEDULER_MIN_SOC_ON_GRID, le=100)]
     fdSoc: Annotated[int, Meta(ge=0, le=limits.SCHEDULER_FD_SOC_MAX)]
-    fdPwr: Annotated[int, Meta(ge=0)]
+    fdPwr: Annotated[int, Meta(ge=0, le=limits.INT_MAX)]
     maxSoc: Annotated[int, Meta(ge=10, le=100)] | None = None
 
 
@@ -397,11 +428,9 @@ def decode_envelope(data: bytes, result_type: type[T]) -> Envelope[T]:
 
 # ---------------------------------------------------------------- telemetry requests
 
-Variables = list[str] | None
-
 
 class RealQueryV0(Request):
-    sn: str | None = None
+    sn: ShortText | None = None
     variables: Variables = None
 
 
@@ -413,15 +442,18 @@ class RealQueryV1(Request):
 class HistoryQuery(Request):
     sn: Sn
     variables: Variables = None
-    begin: int | None = None
-    end: int | None = None
+    begin: TimeMs | None = None
+    end: TimeMs | None = None
 
 
 class ReportQuery(Request):
     sn: Sn
     year: Annotated[int, Meta(ge=limits.REPORT_MIN_YEAR, le=limits.REPORT_MAX_YEAR)]
-    dimension: str
-    variables: list[str]
+    dimension: ShortText
+    variables: Annotated[
+        list[Annotated[str, Meta(max_length=limits.ID_MAX_LENGTH)]],
+        Meta(max_length=limits.VARIABLES_MAX),
+    ]
     month: Annotated[int, Meta(ge=1, le=12)] | None = None
     day: Annotated[int, Meta(ge=1, le=31)] | None = None
 

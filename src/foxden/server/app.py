@@ -27,7 +27,7 @@ from foxden.clock import Clock, RealClock
 from foxden.config import Settings
 from foxden.protocol.endpoints import ENDPOINTS, Endpoint
 from foxden.protocol.errno import Errno
-from foxden.server import envelope
+from foxden.server import envelope, validate
 from foxden.server.admin import Admin
 from foxden.server.areas import HANDLERS
 from foxden.server.auth import Authenticator
@@ -69,13 +69,19 @@ RawView = Callable[[Scope, Receive], Awaitable[bytes]]
 """An Open API view on raw ASGI: the answer's JSON body (always HTTP 200)."""
 
 
-async def read_body(receive: Receive) -> bytes:
+async def read_body(receive: Receive, limit: int = 0) -> bytes:
+    """The request body; 40257 as soon as it passes ``limit`` bytes (0: no limit)."""
     chunks = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             break
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if limit and size > limit:
+            raise validate.too_large(limit)
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
@@ -86,7 +92,7 @@ def header_map(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
 
-def _decoder(endpoint: Endpoint) -> Callable[[Scope, Receive], Awaitable[Any]]:
+def _decoder(endpoint: Endpoint, body_limit: int) -> Callable[[Scope, Receive], Awaitable[Any]]:
     request_type = endpoint.request
     if request_type is None:
 
@@ -98,8 +104,10 @@ def _decoder(endpoint: Endpoint) -> Callable[[Scope, Receive], Awaitable[Any]]:
 
         async def from_query(scope: Scope, receive: Receive) -> Any:
             query = scope.get("query_string", b"").decode("latin-1")
+            params = dict(parse_qsl(query))
+            validate.check_nul_query(params)
             try:
-                return msgspec.convert(dict(parse_qsl(query)), request_type, strict=False)
+                return msgspec.convert(params, request_type, strict=False)
             except msgspec.ValidationError as exc:
                 raise describe_validation(exc) from None
 
@@ -107,11 +115,15 @@ def _decoder(endpoint: Endpoint) -> Callable[[Scope, Receive], Awaitable[Any]]:
     decoder = msgspec.json.Decoder(request_type, strict=False)
 
     async def from_body(scope: Scope, receive: Receive) -> Any:
-        body = await read_body(receive)
+        body = await read_body(receive, body_limit)
+        validate.check_depth(body)
+        validate.check_nul_body(body)
         try:
             return decoder.decode(body or b"{}")
         except msgspec.DecodeError as exc:
             raise describe_validation(exc) from None
+        except RecursionError:  # check_depth stops this first; kept as a last guard
+            raise invalid("body", "nested too deeply") from None
 
     return from_body
 
@@ -206,6 +218,8 @@ class FoxdenApp:
         try:
             yield
         finally:
+            if self.runner is not None:
+                await self.admin.wait_job()
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -249,7 +263,7 @@ class FoxdenApp:
         return Response(self._openapi_body, media_type="application/json")
 
     def _view(self, endpoint: Endpoint, handler: Handler) -> RawView:
-        decode = _decoder(endpoint)
+        decode = _decoder(endpoint, self.settings.max_body_bytes)
         name = endpoint.name
 
         async def view(scope: Scope, receive: Receive) -> bytes:

@@ -16,7 +16,7 @@ from foxden.store import Plant
 def _zone(name: str) -> str:
     if not timefmt.is_zone(name):
         raise invalid(
-            "timezone", f"unknown time zone {name!r} (use an IANA name such as Europe/London)"
+            "timezone", f"unknown time zone {name[:80]!r} (use an IANA name such as Europe/London)"
         )
     return name
 
