@@ -58,6 +58,7 @@ def _foxden_app(errno_counts: Counter[int]) -> Any:
     from foxden.store import open_store
 
     settings = config.load()
+    _foxden_settings.append(settings)
     store = open_store(settings.database())
     app = create_app(settings, store)
 
@@ -71,6 +72,9 @@ def _foxden_app(errno_counts: Counter[int]) -> Any:
 
     envelope.error = counted_error
     return app
+
+
+_foxden_settings: list[Any] = []
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -95,17 +99,22 @@ def main(argv: list[str] | None = None) -> int:
     errno_counts: Counter[int] = Counter()
     app = _bare_app() if args.target == "bare" else _foxden_app(errno_counts)
 
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=args.port,
-        loop=args.loop,
-        http=args.http,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        workers=1,
-    )
+    options: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": args.port,
+        "loop": args.loop,
+        "log_level": "warning",
+        "access_log": False,
+        "lifespan": "on",
+        "workers": 1,
+    }
+    if args.target == "foxden" and args.http in ("auto", "httptools"):
+        # as ``foxden serve`` runs it: httptools behind the HTTP limits
+        from foxden.server.http import uvicorn_config
+
+        config = uvicorn_config(app, _foxden_settings[0], **options)
+    else:
+        config = uvicorn.Config(app, http=args.http, **options)
     server = uvicorn.Server(config)
     # uvicorn's log config is applied in Config(); its "uvicorn" logger does not
     # propagate to the root, so count ERROR records on both.

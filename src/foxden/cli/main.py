@@ -129,6 +129,7 @@ def serve(
 
     from foxden.demo import seed_demo
     from foxden.server.app import create_app
+    from foxden.server.http import raise_file_limit, uvicorn_config
     from foxden.sim.clock import SimClock
     from foxden.sim.runner import FleetRunner
 
@@ -164,13 +165,15 @@ def serve(
         f"(database {settings.database()}; fleet speed {settings.speed:g}x; "
         f"admin token in {data / 'admin-token'})"
     )
-    uvicorn.run(
+    raise_file_limit(settings.max_connections)
+    config = uvicorn_config(
         create_app(settings, store, clock, runner, token),
+        settings,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        access_log=False,
     )
+    uvicorn.Server(config).run()
 
 
 def _private_dir(data: Path) -> None:

@@ -183,7 +183,7 @@ class FoxdenApp:
         """The data clock: "now" for telemetry, reports and device times (simulated time
         when a fleet runs accelerated). Authentication and quotas use the wall clock."""
         self.wall: Clock = RealClock()
-        self.quota = QuotaKeeper(store, settings.daily_quota_per_device)
+        self.quota = QuotaKeeper(store, settings.daily_quota_per_device, settings.quota_flush_every)
         self.rate = RateLimiter(settings.rate_per_second, settings.rate_burst)
         self.auth = Authenticator(
             store, round(settings.timestamp_window_s * 1000), self.rate, self.quota
@@ -224,7 +224,10 @@ class FoxdenApp:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            self.quota.flush()
+            try:
+                self.quota.flush()
+            except Exception:
+                log.exception("could not save quota use at shutdown")
 
     async def _fleet_loop(self) -> None:
         """Keep the fleet's telemetry up to the simulated clock."""

@@ -95,6 +95,9 @@ class PostgresStore(SqlStore):
                     self._held = False
                     self._db = None
 
+    def _holding(self) -> bool:
+        return self._held
+
     def close(self) -> None:
         with self._lock:
             self._pool.close()

@@ -93,18 +93,25 @@ class SqlStore(TelemetryMixin):
         with contextlib.suppress(*self._TRANSIENT):  # a lost connection rolled back already
             self._x("ROLLBACK")
 
+    def _holding(self) -> bool:
+        """Whether this thread is inside a unit of work that holds a connection."""
+        return False
+
     def _read(self, read: Callable[[], T]) -> T:
-        """Run an idempotent read; after a lost connection, again on a fresh one."""
-        attempt = 0
-        while True:
-            try:
-                with self._use():
-                    return read()
-            except self._TRANSIENT:
-                if self._depth or attempt >= self._READ_RETRIES:
-                    raise
-                attempt += 1
-                time.sleep(0.05 * attempt)
+        """Run an idempotent read; after a lost connection, again on a fresh one (unless
+        an enclosing unit of work holds the connection, which then fails as a whole)."""
+        with self._lock:
+            nested = self._depth > 0 or self._holding()
+            attempt = 0
+            while True:
+                try:
+                    with self._use():
+                        return read()
+                except self._TRANSIENT:
+                    if nested or attempt >= self._READ_RETRIES:
+                        raise
+                    attempt += 1
+                    time.sleep(0.05 * attempt)
 
     def _data_version(self) -> object | None:
         """Something that changes whenever another connection commits; None: unknown, so
@@ -164,7 +171,7 @@ class SqlStore(TelemetryMixin):
         """Looked up on every request, so cached where the database can tell: the cache is
         dropped whenever this connection writes or another connection (``foxden key rotate``
         in another process) commits, so a rotated key fails at once."""
-        with self._use():
+        with self._lock:
             other = self._data_version()
             if other is None:
                 rows = self._rows(_ACCOUNT_SELECT + "WHERE a.key_hash = ?", (key_hash,))
