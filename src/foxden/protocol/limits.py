@@ -54,3 +54,9 @@ JSON_MAX_DEPTH = 32
 """Deepest nesting of arrays and objects in a request body."""
 PLANT_MAX_DEVICES = 1000
 """Devices bound in one plant/create or plant/update."""
+
+# Pacing of the real cloud (newer-endpoints.md section 2.5, quoting the V1.1.9 and V1.1.18
+# documents): query interfaces at most once a second per interface, update interfaces at
+# most once every two seconds; clients keep 1 s per path and 2 s per inverter for writes.
+PATH_MIN_INTERVAL_MS = 1000
+DEVICE_WRITE_MIN_INTERVAL_MS = 2000
