@@ -204,11 +204,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._refuse(408, b"request not received in time")
 
     def _refuse_body(self) -> None:
-        body = envelope.body_error(
-            Errno.PARAMETER_INVALID,
-            invalid("body", f"larger than {self.limits.max_body_bytes} bytes").msg,
-        )
-        self._refuse(413, body, b"application/json")
+        refusal = invalid("body", f"larger than {self.limits.max_body_bytes} bytes")
+        body = envelope.body_error(Errno.PARAMETER_INVALID, refusal.msg)
+        detail = b"x-foxden-detail: " + refusal.detail.encode("ascii") + b"\r\n"
+        self._refuse(413, body, b"application/json", detail)
 
     def _may_answer(self) -> bool:
         """Whether a status line can still be written for the request being read: none
@@ -218,7 +217,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return cycle is None or cycle.response_complete
         return cycle is not None and not cycle.response_started
 
-    def _refuse(self, status: int, body: bytes, kind: bytes = b"text/plain; charset=utf-8") -> None:
+    def _refuse(
+        self,
+        status: int,
+        body: bytes,
+        kind: bytes = b"text/plain; charset=utf-8",
+        extra: bytes = b"",
+    ) -> None:
         """Answer ``status`` (unless a response is already under way) and close."""
         if self._refused or self.transport is None or self.transport.is_closing():
             self._refused = True
@@ -227,8 +232,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._disarm()
         if self._may_answer():
             self.transport.write(
-                b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %d\r\n"
-                b"connection: close\r\n\r\n%s" % (status, _REASONS[status], kind, len(body), body)
+                b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %d\r\n%s"
+                b"connection: close\r\n\r\n%s"
+                % (status, _REASONS[status], kind, len(body), extra, body)
             )
         if self.cycle is not None and not self.cycle.response_complete:
             self.cycle.disconnected = True
