@@ -217,7 +217,12 @@ class FoxdenApp:
         self.rate = RateLimiter(settings.rate_per_second, settings.rate_burst)
         self.limits = limit_profile(settings.limit_profile)
         self.auth = Authenticator(
-            store, round(settings.timestamp_window_s * 1000), self.rate, self.quota, self.limits
+            store,
+            round(settings.timestamp_window_s * 1000),
+            self.rate,
+            self.quota,
+            self.limits,
+            settings.replay_cache,
         )
         self.refusal_observers: list[RefusalObserver] = []
         """Told of every refused request, after the server log (a request journal hooks in

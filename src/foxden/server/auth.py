@@ -21,6 +21,34 @@ from foxden.store import Account, Store
 REQUIRED_HEADERS = ("token", "timestamp", "signature", "lang")
 
 
+class ReplayCache:
+    """Signatures accepted within the timestamp window; the same one again is a replay.
+
+    The vendor's signature covers the path, the key and the timestamp only, so anyone who
+    sees a request can send it again (with another body) until its timestamp leaves the
+    window. With this cache on, a signature is accepted once. Only verified signatures are
+    kept, each until its timestamp leaves the window, at most ``max_entries`` of them
+    (the oldest are forgotten first)."""
+
+    def __init__(self, window_ms: int, max_entries: int = 1_000_000) -> None:
+        self.window_ms = window_ms
+        self.max_entries = max_entries
+        self._seen: dict[str, int] = {}
+
+    def first_use(self, signature: str, stamp_ms: int, now_ms: int) -> bool:
+        seen = self._seen
+        while seen:
+            oldest = next(iter(seen))
+            if seen[oldest] >= now_ms and len(seen) < self.max_entries:
+                break
+            del seen[oldest]
+        key = signature.lower()
+        if key in seen:
+            return False
+        seen[key] = stamp_ms + self.window_ms
+        return True
+
+
 class Authenticator:
     def __init__(
         self,
@@ -29,8 +57,10 @@ class Authenticator:
         rate: RateLimiter,
         quota: QuotaKeeper,
         profile: LimitProfile,
+        replay_cache: bool = False,
     ) -> None:
         self.store = store
+        self.replays = ReplayCache(window_ms) if replay_cache else None
         self.window_ms = window_ms
         self.rate = rate
         self.quota = quota
@@ -65,6 +95,13 @@ class Authenticator:
                 Errno.TOKEN_INVALID,
                 "unknown API key, or the signature is not md5(path + '\\r\\n' + token + "
                 "'\\r\\n' + timestamp) of this request",
+            )
+        if self.replays is not None and not self.replays.first_use(
+            values["signature"], stamp, now_ms
+        ):
+            raise header_invalid(
+                "illegal signature",
+                "this signature was already used; sign every request with a new timestamp",
             )
         wait = self.paths.wait_ms((account.id, path), now_ms)
         if wait:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -43,8 +44,11 @@ class PostgresStore(SqlStore):
     are not retried (the caller sees the failure; quota use is kept and written later).
     """
 
-    POOL_TIMEOUT_S = 2.0
+    POOL_TIMEOUT_S = 1.0
     """How long one operation waits for a connection while the database is away."""
+    AWAY_S = 1.0
+    """After a wait for a connection timed out, operations fail at once for this long
+    (rather than each waiting ``POOL_TIMEOUT_S`` while the database is still away)."""
 
     def __init__(self, url: str) -> None:
         try:
@@ -54,7 +58,11 @@ class PostgresStore(SqlStore):
             raise StoreError(
                 "PostgreSQL needs psycopg and psycopg_pool: pip install 'foxden[postgres]'"
             ) from exc
+        from psycopg_pool import PoolTimeout
+
         self._TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError)
+        self._UNAVAILABLE = (PoolTimeout, DatabaseAway)
+        self._away_until = 0.0
         self._INTEGRITY = (psycopg.errors.IntegrityError,)
         self._held = False
         self._pool = ConnectionPool(
@@ -86,7 +94,16 @@ class PostgresStore(SqlStore):
             if self._held:
                 yield
                 return
-            with self._pool.connection() as conn:
+            if time.monotonic() < self._away_until:
+                raise DatabaseAway("the database is unavailable; trying again shortly")
+            try:
+                borrowed = self._pool.connection()
+                conn = borrowed.__enter__()
+            except self._UNAVAILABLE:
+                self._away_until = time.monotonic() + self.AWAY_S
+                raise
+            with contextlib.ExitStack() as stack:
+                stack.push(borrowed)
                 self._db = conn
                 self._held = True
                 try:
@@ -107,6 +124,10 @@ class PostgresStore(SqlStore):
 
     def _x(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
         return self._db.execute(self._sql(sql), params or None)
+
+
+class DatabaseAway(Exception):
+    """Raised at once while the database is known to be unreachable."""
 
 
 def _redact(url: str) -> str:

@@ -35,6 +35,8 @@ class SqlStore(TelemetryMixin):
     _INTEGRITY: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
     _TRANSIENT: tuple[type[BaseException], ...] = ()
     """Errors after which an idempotent read is tried again (a lost connection)."""
+    _UNAVAILABLE: tuple[type[BaseException], ...] = ()
+    """Errors that mean no connection could be had at all: not tried again."""
     _READ_RETRIES = 2
     _db: Any
 
@@ -107,8 +109,12 @@ class SqlStore(TelemetryMixin):
                 try:
                     with self._use():
                         return read()
-                except self._TRANSIENT:
-                    if nested or attempt >= self._READ_RETRIES:
+                except self._TRANSIENT as exc:
+                    if (
+                        nested
+                        or attempt >= self._READ_RETRIES
+                        or isinstance(exc, self._UNAVAILABLE)
+                    ):
                         raise
                     attempt += 1
                     time.sleep(0.05 * attempt)
