@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from foxden import accounts, config
-from foxden.cli import api
+from foxden.cli import api, chaos, journal
 from foxden.clock import RealClock
 from foxden.protocol import models
 from foxden.server.limits import utc_day
@@ -359,6 +359,8 @@ def _fresh_sample(store: Store, settings: config.Settings, sn: str) -> None:
 
 
 api.register(app)
+chaos.register(app)
+journal.register(app)
 
 
 def main() -> None:
