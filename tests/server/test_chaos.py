@@ -119,9 +119,11 @@ def test_rules_match_on_serial_account_key_and_method(double: Double) -> None:
     double.admin.delete("/admin/chaos")
     double.rule({"match": {"account": "bob"}, "errno": 41200})
     double.rule({"match": {"key": double.key, "method": "post"}, "errno": 44098})
-    with Client(double.other_key, double.url, retry=NO_RETRY) as bob:
-        with pytest.raises(ce.TransientError):
-            bob.device_list()
+    with (
+        Client(double.other_key, double.url, retry=NO_RETRY) as bob,
+        pytest.raises(ce.TransientError),
+    ):
+        bob.device_list()
     assert double.client.battery_soc(A).minSoc >= 10, "alice's GET does not match"
     with pytest.raises(ce.TransientError) as caught:
         double.client.device_list()  # alice's POST does
