@@ -34,7 +34,12 @@ NO_RETRY = RetryPolicy(max_retries=0)
 class Double:
     def __init__(self, data_dir: Path, **overrides: Any) -> None:
         settings = replace(
-            Settings(data_dir=str(data_dir), rate_per_second=10_000.0, rate_burst=10_000),
+            Settings(
+                data_dir=str(data_dir),
+                rate_per_second=10_000.0,
+                rate_burst=10_000,
+                limit_profile="lenient",
+            ),
             **overrides,
         )
         self.store = open_store(settings.database())
@@ -256,3 +261,15 @@ def test_the_admin_token_guards_chaos_and_removal_of_unknown_rules(double: Doubl
     double.rule({"errno": 41200})
     assert double.admin.delete("/admin/chaos/1").json() == {"removed": 1}
     assert double.rules() == {}
+
+
+def test_chaos_answers_take_their_place_in_the_cloud_pacing(tmp_path: Path) -> None:
+    double = Double(tmp_path, limit_profile="cloud")
+    try:
+        double.rule({"match": {"path": SOC}, "errno": 41200, "count": 1})
+        assert double.raw(SOC, params={"sn": A}).json()["errno"] == 41200
+        # the chaos answer was a call to SOC: the next one within a second is too frequent
+        assert double.raw(SOC, params={"sn": A}).json()["errno"] == 40400
+        assert double.rules()[1]["hits"] == 1
+    finally:
+        double.stop()

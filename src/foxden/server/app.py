@@ -13,6 +13,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -26,6 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from foxden.clock import Clock, RealClock
 from foxden.config import Settings
+from foxden.limits_policy import limit_profile
 from foxden.protocol.endpoints import ENDPOINTS, Endpoint
 from foxden.protocol.errno import SUCCESS_MESSAGE, Errno
 from foxden.server import envelope
@@ -41,7 +43,7 @@ from foxden.server.limits import QuotaKeeper, RateLimiter
 from foxden.server.openapi import openapi_document
 from foxden.sim.clock import SimClock
 from foxden.sim.runner import FleetRunner
-from foxden.store import Store
+from foxden.store import Account, Store
 
 log = logging.getLogger("foxden.server")
 
@@ -69,9 +71,36 @@ def describe_validation(exc: msgspec.MsgspecError) -> ApiError:
     return invalid(field, text.replace("`", "").replace("Expected", "expected"))
 
 
-RawView = Callable[[Scope, Receive, Exchange], Awaitable[bytes]]
-"""An Open API view on raw ASGI: the answer's JSON body (HTTP 200); it fills in the
+RawView = Callable[[Scope, Receive, Exchange], Awaitable[tuple[bytes, str]]]
+"""An Open API view on raw ASGI: the answer's JSON body (HTTP 200) and the detail of a
+refusal for the ``X-Foxden-Detail`` header ("" when there is none); it fills in the
 journal's record of the call as it goes."""
+
+DETAIL_HEADER = "X-Foxden-Detail"
+_DETAIL_HEADER_RAW = DETAIL_HEADER.lower().encode("ascii")
+_CONTROL = {c: " " for c in (*range(0x20), 0x7F)}
+
+
+def detail_header_value(detail: str) -> bytes:
+    """The detail as a header value: control characters become spaces, UTF-8, at most
+    1000 bytes."""
+    return detail.translate(_CONTROL).encode("utf-8")[:1000]
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """One refused request, as the server log (and any observer) sees it."""
+
+    method: str
+    path: str
+    account_id: int | None
+    errno: int
+    msg: str
+    detail: str
+
+
+RefusalObserver = Callable[[Refusal], None]
+"""Called for every refusal (e.g. a request journal); must not raise."""
 
 
 async def read_body(receive: Receive) -> bytes:
@@ -158,19 +187,16 @@ class _Served:
             time.perf_counter(),
         )
         try:
-            body = await self.view(scope, receive, call)
+            body, detail = await self.view(scope, receive, call)
         except ChaosAnswer as answer:
             call.status = await self.foxden.chaos.send(answer.rule, receive, send)
             call.errno, call.msg = answer.errno, answer.msg
             call.detail = f"chaos rule {answer.rule.id}"
         else:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [*_JSON_HEADERS, (b"content-length", b"%d" % len(body))],
-                }
-            )
+            headers = [*_JSON_HEADERS, (b"content-length", b"%d" % len(body))]
+            if detail:
+                headers.append((_DETAIL_HEADER_RAW, detail_header_value(detail)))
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": body})
         call.latency_ms = (time.perf_counter() - call.started) * 1000
         self.foxden.observe(call)
@@ -196,9 +222,13 @@ class FoxdenApp:
         self.wall: Clock = RealClock()
         self.quota = QuotaKeeper(store, settings.daily_quota_per_device)
         self.rate = RateLimiter(settings.rate_per_second, settings.rate_burst)
+        self.limits = limit_profile(settings.limit_profile)
         self.auth = Authenticator(
-            store, round(settings.timestamp_window_s * 1000), self.rate, self.quota
+            store, round(settings.timestamp_window_s * 1000), self.rate, self.quota, self.limits
         )
+        self.refusal_observers: list[RefusalObserver] = []
+        """Told of every refused request, after the server log (a request journal hooks in
+        here)."""
         self.runner = runner
         self.chaos = Chaos(settings.seed)
         self.journal = Journal(
@@ -287,14 +317,42 @@ class FoxdenApp:
     async def _openapi(self, request: Request) -> Response:
         return Response(self._openapi_body, media_type="application/json")
 
+    def refused(self, scope: Scope, account: Account | None, exc: ApiError) -> tuple[bytes, str]:
+        """The one place a refusal is answered: the envelope with the cloud's text, the
+        detail for the header, the server log and the observers."""
+        refusal = Refusal(
+            scope["method"],
+            scope["path"],
+            account.id if account else None,
+            int(exc.errno),
+            exc.msg,
+            exc.detail,
+        )
+        log.info(
+            "%s %s refused: errno %d %s%s",
+            refusal.method,
+            refusal.path,
+            refusal.errno,
+            refusal.msg,
+            f" ({refusal.detail})" if refusal.detail else "",
+        )
+        for observer in self.refusal_observers:
+            try:
+                observer(refusal)
+            except Exception:  # an observer must not change the answer
+                log.exception("refusal observer failed")
+        return envelope.body_error(exc.errno, exc.msg), exc.detail
+
     def _view(self, endpoint: Endpoint, handler: Handler) -> RawView:
         decode = _decoder(endpoint)
         name = endpoint.name
+        paced_writes = endpoint.device_write and self.limits.device_write_interval_ms > 0
 
         has_body = endpoint.request is not None and not endpoint.params_in_query
         chaos = self.chaos
 
-        async def view(scope: Scope, receive: Receive, call: Exchange) -> bytes:
+        async def view(scope: Scope, receive: Receive, call: Exchange) -> tuple[bytes, str]:
+            account: Account | None = None
             try:
                 headers = header_map(scope)
                 if has_body:
@@ -308,27 +366,33 @@ class FoxdenApp:
                         await chaos.before_answer(rule)
                 parsed = decode(call)
                 ctx = Ctx(self.store, self.clock, self.wall, account, self.quota, headers["lang"])
-                answer = envelope.body_ok(handler(ctx, parsed))
+                if not paced_writes:
+                    answer = envelope.body_ok(handler(ctx, parsed))
+                else:
+                    target = _write_target(parsed)
+                    self.auth.check_device_write(account, target, call.time_ms)
+                    answer = envelope.body_ok(handler(ctx, parsed))
+                    self.auth.record_device_write(account, target, call.time_ms)
                 call.errno, call.msg = 0, SUCCESS_MESSAGE
-                return answer
+                return answer, ""
             except ApiError as exc:
-                call.errno, call.msg, call.detail = int(exc.errno), exc.msg, exc_detail(exc)
-                return envelope.body_error(exc.errno, exc.msg)
+                call.errno, call.msg, call.detail = int(exc.errno), exc.msg, exc.detail
+                return self.refused(scope, account, exc)
             except ChaosAnswer:
                 raise
-            except Exception as exc:
+            except Exception:
                 log.exception("unexpected failure in %s", name)
-                call.errno, call.msg = int(Errno.QUERY_FAILED), "Query data failed"
-                call.detail = f"unexpected {type(exc).__name__}"
-                return envelope.body_error(Errno.QUERY_FAILED, "Query data failed")
+                failed = ApiError(Errno.QUERY_FAILED, "unexpected server failure (in the log)")
+                call.errno, call.msg, call.detail = int(failed.errno), failed.msg, failed.detail
+                return self.refused(scope, account, failed)
 
         return view
 
 
-def exc_detail(exc: ApiError) -> str:
-    """What explains an error to the developer."""
-    detail = getattr(exc, "detail", None)
-    return str(detail) if detail else exc.msg
+def _write_target(parsed: Any) -> str:
+    """The inverter a setting write is for (``sn`` or ``deviceSN`` of the request)."""
+    target = getattr(parsed, "sn", None) or getattr(parsed, "deviceSN", None)
+    return str(target) if target else ""
 
 
 def _chaos_call(call: Exchange, headers: dict[str, str]) -> Call:

@@ -243,7 +243,7 @@ class Chaos:
             raise ChaosAnswer(rule)
         if spec.errno is not None:
             errno = Errno(spec.errno)
-            raise _Fixed(errno, spec.msg or ERRNO_TABLE[errno].message, rule.id)
+            raise ApiError(errno, f"chaos rule {rule.id}", msg=spec.msg)
         return None
 
     async def send(self, rule: Rule, receive: Any, send: Any) -> int:
@@ -299,15 +299,6 @@ class Chaos:
         """Let every held call go (before the server stops)."""
         for event in list(self._holding):
             event.set()
-
-
-class _Fixed(ApiError):
-    """An errno envelope with the rule's own msg."""
-
-    def __init__(self, errno: Errno, msg: str, rule_id: int) -> None:
-        super().__init__(errno)
-        self.msg = msg
-        self.detail = f"chaos rule {rule_id}"
 
 
 async def _disconnected(receive: Any) -> None:
