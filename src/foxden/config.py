@@ -69,8 +69,12 @@ class Settings:
     """Counted calls kept in memory before their quota use is written (a crash loses fewer)."""
     replay_cache: bool = False
     """Refuse a signature seen before within the timestamp window (docs/security.md)."""
-    db_pool_size: int = 4
-    """PostgreSQL connections kept open."""
+    journal_size: int = 10_000
+    """Open API calls the request journal keeps (the newest)."""
+    journal_file: str = ""
+    """Also append the journal to this JSON-lines file and read it back at start."""
+    access_log: bool = True
+    """One JSON line per Open API call on the ``foxden.access`` logger."""
 
     def database(self) -> str:
         """The database URL in force: the explicit one, else SQLite in the data dir."""
