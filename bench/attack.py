@@ -61,6 +61,8 @@ from foxden.store import open_store, url_for  # noqa: E402
 PATH = "/op/v0/user/getAccessCount"
 COUNTED = "/op/v0/device/list"
 DEFAULTS = Settings()
+HTTP = ["httptools"]
+"""The launcher's --http: httptools (with foxden's limits), unguarded or h11 (without)."""
 
 
 class Attack:
@@ -110,7 +112,7 @@ def foxden(
 ) -> Iterator[Server]:
     tag = work / name
     tag.mkdir(exist_ok=True)
-    server = Server("foxden", tag, "auto", "httptools", server_env(data_dir, **env))
+    server = Server("foxden", tag, "auto", HTTP[0], server_env(data_dir, **env))
     try:
         server.wait_ready(signed(key))
         yield server
@@ -209,7 +211,7 @@ def idle_flood(work: Path, args: argparse.Namespace) -> Attack:
         start = time.monotonic()
         for _ in range(100):
             sock = connect(server.port)
-            sock.settimeout(5)
+            sock.settimeout(1)
             with suppress(OSError):
                 refused += sock.recv(64).startswith(b"HTTP/1.1 503")
             sock.close()
@@ -451,7 +453,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--examples", type=int, default=50, help="schemathesis examples/op")
     parser.add_argument("--kills", type=int, default=3)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--http",
+        choices=["httptools", "unguarded", "h11"],
+        default="httptools",
+        help="server under attack: foxden's limits on httptools (default), or uvicorn's "
+        "own httptools or h11 protocol without them, to compare",
+    )
     args = parser.parse_args(argv)
+    HTTP[0] = args.http
     names = args.only or [n for n in ATTACKS if not (n == "postgres" and args.no_postgres)]
     work = Path(tempfile.mkdtemp(prefix="foxden-attack-"))
     attacks: list[Attack] = []
