@@ -258,8 +258,8 @@ def sim_fault(
     config_file: ConfigFile = None,
 ) -> None:
     """Put an inverter in fault with a code from the fault table (runningState 165, no
-    output, status 2 in device/list) until cleared. A running server picks it up at its next
-    sample.
+    output, status 2 in device/list) until cleared. It takes effect at once: the inverter
+    gets a fresh sample (1 ms after its newest) that shows the fault.
 
     Example: foxden sim fault 60DEMOH1500001 26
     """
@@ -272,6 +272,7 @@ def sim_fault(
     if code not in catalogue.faults():
         fail(f"unknown fault code {code}", EXIT_API, "see foxden faults")
     inject_fault(store, sn, code)
+    _fresh_sample(store, settings, sn)
     out.print(f"{sn} is in fault {code}: {catalogue.fault_text(code)}")
 
 
@@ -282,7 +283,7 @@ def sim_clear(
     database_url: DatabaseUrl = None,
     config_file: ConfigFile = None,
 ) -> None:
-    """Clear an inverter's fault.
+    """Clear an inverter's fault, at once (a fresh sample, as for a fault).
 
     Example: foxden sim clear 60DEMOH1500001
     """
@@ -292,7 +293,21 @@ def sim_clear(
 
     _known_device(store, sn, settings)
     clear_fault(store, sn)
+    _fresh_sample(store, settings, sn)
     out.print(f"{sn} has no fault")
+
+
+def _fresh_sample(store: Store, settings: config.Settings, sn: str) -> None:
+    """A sample of ``sn`` 1 ms after its newest one, so its new state shows at once
+    (nothing when it has no samples yet: the fleet starts it in that state)."""
+    from foxden.sim.clock import SimClock
+    from foxden.sim.runner import FleetRunner
+
+    latest = store.latest([sn]).get(sn)
+    if latest is None:
+        return
+    runner = FleetRunner(store, SimClock(latest.time_ms + 1, speed=0), settings.seed)
+    runner.sample_now([sn], latest.time_ms + 1)
 
 
 def register(root: typer.Typer) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import typer
 
-from foxden.cli import admin, api, serve
+from foxden.cli import admin, api, chaos, journal, serve
 
 app = typer.Typer(
     help="foxden: a self-hostable Fox ESS Cloud Open API server, fleet and client.",
@@ -28,6 +28,8 @@ app = typer.Typer(
 serve.register(app)
 admin.register(app)
 api.register(app)
+chaos.register(app)
+journal.register(app)
 
 
 def main() -> None:

@@ -94,6 +94,17 @@ def serve(
     random_faults: Annotated[
         bool, typer.Option("--random-faults", help="Let rare random faults happen")
     ] = False,
+    limit_profile: Annotated[
+        str | None,
+        typer.Option(
+            "--limit-profile",
+            help="Call limits: cloud (the real cloud's pacing: one call a second per key and "
+            "path, one setting write per inverter every 2 s, daily quota), lenient (per-key "
+            "burst and rate, daily quota) or off (nothing refused), for load tests "
+            "[env FOXDEN_LIMIT_PROFILE]",
+            show_default=DEFAULTS.limit_profile,
+        ),
+    ] = None,
 ) -> None:
     """Run the Open API server with its simulated fleet.
 
@@ -125,6 +136,7 @@ def serve(
         backfill_days=backfill_days,
         demo_devices=demo_devices,
         random_faults=random_faults or None,
+        limit_profile=limit_profile,
     )
     sock = listen(settings.host, settings.port)
     bound_port = sock.getsockname()[1]
@@ -144,6 +156,7 @@ def serve(
     out.print(
         f"foxden serving the Open API on http://{shown_host}:{bound_port} "
         f"(database {settings.database()}; fleet speed {settings.speed:g}x; "
+        f"limit profile {settings.limit_profile}; "
         f"admin token in {data / 'admin-token'})"
     )
     app = create_app(settings, store, clock, runner, token)

@@ -6,17 +6,16 @@ a backfill is the same call over a longer span. The live loop calls it as the cl
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Any
 
 import numpy as np
 
 from foxden.clock import Clock
 from foxden.protocol import catalogue, models, telemetry, timefmt
 from foxden.sim import engine
-from foxden.sim.physics import MODES
+from foxden.sim.control import Controls, controls_from
 from foxden.store import DeviceSamples, Plant, Store
 
 DAY_MS = engine.DAY_MS
@@ -46,37 +45,6 @@ Progress = Callable[[int, int], None]
 class Injected:
     code: int
     until_ms: int | None = None
-
-
-def controls_from(settings: dict[str, Any], model: models.InverterModel) -> dict[str, Any]:
-    """One device's stored settings as simulator controls (defaults where unset)."""
-    mode = str(settings.get("WorkMode", "SelfUse"))
-    windows: list[tuple[int, int]] = []
-    charge = settings.get("forceChargeTime")
-    if isinstance(charge, dict):
-        for n in (1, 2):
-            if charge.get(f"enable{n}"):
-                start, end = charge[f"startTime{n}"], charge[f"endTime{n}"]
-                windows.append(
-                    (start["hour"] * 60 + start["minute"], end["hour"] * 60 + end["minute"])
-                )
-    groups = []
-    if int(settings.get("scheduler.enable", 0)):
-        groups = [
-            g
-            for g in settings.get("scheduler.groups", [])
-            if g.get("enable") and g.get("workMode") in MODES
-        ]
-    return {
-        "work_mode": MODES.index(mode) if mode in MODES else 0,
-        "min_soc": float(settings.get("MinSoc", 10)),
-        "min_soc_on_grid": float(settings.get("MinSocOnGrid", 10)),
-        "max_soc": float(settings.get("MaxSoc", 100)),
-        "export_limit_kw": float(settings.get("ExportLimit", model.rated_power_w)) / 1000,
-        "windows": windows,
-        "groups": groups,
-        "fault": int(settings.get("fault", 0)),
-    }
 
 
 class FleetRunner:
@@ -137,20 +105,10 @@ class FleetRunner:
         self._days.clear()
         return fleet
 
-    def controls(self, fleet: engine.Fleet) -> engine.Controls:
-        c = engine.Controls.defaults(fleet)
+    def controls(self, fleet: engine.Fleet) -> Controls:
+        c = Controls.defaults(fleet.rating_kw)
         for j, spec in enumerate(fleet.specs):
-            got = controls_from(self.store.settings(spec.sn), spec.model)
-            c.work_mode[j] = got["work_mode"]
-            c.min_soc[j], c.min_soc_on_grid[j], c.max_soc[j] = (
-                got["min_soc"],
-                got["min_soc_on_grid"],
-                got["max_soc"],
-            )
-            c.export_limit_kw[j] = got["export_limit_kw"]
-            c.charge_windows[j] = got["windows"]
-            c.groups[j] = got["groups"]
-            c.fault[j] = got["fault"]
+            c.set_device(j, controls_from(self.store.settings(spec.sn), spec.model))
         return c
 
     # ------------------------------------------------------------ running
@@ -214,11 +172,67 @@ class FleetRunner:
 
     # ------------------------------------------------------------ faults
 
-    def inject(self, sn: str, code: int, until_ms: int | None = None) -> None:
+    def inject(self, sn: str, code: int, until_ms: int | None = None) -> int:
+        """Put ``sn`` in fault at once: the fleet is brought up to the clock's now with the
+        old state, then the device takes a fresh sample showing the fault (real-time data
+        and device/list change on the next call, not at the next 5-minute sample).
+        Returns the samples stored."""
+        now = self.clock.now_ms()
+        stored = self.run_until(now)
         inject_fault(self.store, sn, code, until_ms)
+        return stored + self.sample_now([sn], now)
 
-    def clear(self, sn: str) -> None:
+    def clear(self, sn: str) -> int:
+        """Clear ``sn``'s fault at once, with a fresh sample like :meth:`inject`."""
+        now = self.clock.now_ms()
+        stored = self.run_until(now)
         clear_fault(self.store, sn)
+        return stored + self.sample_now([sn], now)
+
+    def sample_now(self, sns: Sequence[str], now_ms: int) -> int:
+        """An extra sample of each device in ``sns`` at ``now_ms`` (1 ms after its newest
+        one if that is not earlier), between the regular 5-minute ones.
+
+        Sun, weather and load are those of the regular sample in progress; the battery,
+        the grid and the energy counters step from the newest sample with the real
+        elapsed time, so the counters stay continuous. Returns the samples stored."""
+        fleet = self.refresh(now_ms - engine.STEP_MS)
+        state = self.state
+        wanted = set(sns)
+        cols = [j for j, spec in enumerate(fleet.specs) if spec.sn in wanted]
+        if state is None or not cols:
+            return 0
+        when = np.maximum(state.last_ms + 1, now_ms)
+        day = int(when[cols].min()) // DAY_MS
+        if day not in self._days:
+            if len(self._days) >= 2:
+                del self._days[min(self._days)]
+            self._days[day] = engine.exogenous(fleet, day)
+        ex = self._days[day]
+        d = len(fleet)
+        # per device, the regular sample in progress at its event time
+        rows = np.array(
+            [
+                min(int(np.searchsorted(ex.times[:, j], when[j])), engine.STEPS - 1)
+                for j in range(d)
+            ],
+            dtype=np.int64,
+        )
+        picked = np.arange(d)
+        one = engine.Exogenous(
+            **{
+                f.name: getattr(ex, f.name)[rows, picked][None, ...]
+                for f in fields(engine.Exogenous)
+            }
+        )
+        active = np.zeros(d, dtype=bool)
+        active[cols] = True
+        one.times = np.where(active, when, 0)[None, :].astype(np.int64)
+        until = int(one.times.max())
+        times, values = engine.simulate(
+            fleet, state, self.controls(fleet), day, until - 1 - engine.DAY_MS, until, one
+        )
+        return self.store.ingest(_batches(fleet, times, values))
 
     def _random_faults(self, fleet: engine.Fleet, now_ms: int) -> None:
         rng = engine.rng_for(self.seed, "random-faults", now_ms // engine.STEP_MS)
