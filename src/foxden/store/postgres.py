@@ -130,5 +130,22 @@ class DatabaseAway(Exception):
     """Raised at once while the database is known to be unreachable."""
 
 
+def schema_exists(url: str) -> bool:
+    """Whether the database holds foxden's tables; creates nothing."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url, autocommit=True) as db:
+            row = db.execute("SELECT to_regclass('accounts') IS NOT NULL").fetchone()
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot open database {_redact(url)}: {exc}") from exc
+    return bool(row and row[0])
+
+
+def redact(url: str) -> str:
+    """The URL with its password hidden."""
+    return _redact(url)
+
+
 def _redact(url: str) -> str:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
