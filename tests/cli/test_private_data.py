@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from foxden import accounts, demo
@@ -49,7 +50,8 @@ def free_port() -> int:
 
 
 def serve_once(data: Path, stdout: int) -> subprocess.Popen[bytes]:
-    """``foxden serve`` on a fresh data dir until it listens."""
+    """``foxden serve`` on a fresh data dir until it answers HTTP (the socket listens
+    before the demo is seeded)."""
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -63,9 +65,9 @@ def serve_once(data: Path, stdout: int) -> subprocess.Popen[bytes]:
     deadline = time.monotonic() + 60
     while True:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=5).raise_for_status()
             return proc
-        except OSError:
+        except httpx.HTTPError:
             if time.monotonic() > deadline or proc.poll() is not None:
                 proc.kill()
                 raise RuntimeError("foxden serve did not start") from None

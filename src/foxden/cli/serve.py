@@ -112,9 +112,10 @@ def serve(
     On an empty database it creates a demo account with three plants (UK, Germany,
     Australia) and six inverters, writes the demo API key to DATA_DIR/demo-api-key (mode
     0600) and prints it once when the output is a terminal. It then backfills the fleet's
-    history and keeps it live, one sample per inverter about every five simulated minutes. The admin API
-    (/admin/clock, /admin/step, /admin/faults, /admin/reset, /admin/seed) takes the token in
-    DATA_DIR/admin-token. Open the printed URL in a browser for a page about the server.
+    history and keeps it live, one sample per inverter about every five simulated minutes.
+    The admin API (/admin/clock, /admin/step, /admin/faults, /admin/reset, /admin/seed)
+    takes the token in DATA_DIR/admin-token. Open the printed URL in a browser for a page
+    about the server.
 
     Example: foxden serve --port 8080 --data-dir ./foxden-data --speed 60 --backfill-days 3
     """
