@@ -103,6 +103,13 @@ def test_headers_not_sent_in_time_are_closed_with_408(live: LiveServer) -> None:
     assert status(read_all(silent)) == 408
 
 
+def test_a_slow_second_request_on_a_kept_alive_connection_gets_408(live: LiveServer) -> None:
+    sock = connect(live)
+    sock.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\nGET /openapi.json HTTP/1.1\r\n")
+    answer = read_all(sock)  # the first answered, the second closed for its slow headers
+    assert answer.startswith(b"HTTP/1.1 200") and b"HTTP/1.1 408" in answer
+
+
 def test_a_body_not_sent_in_time_is_closed_with_408(live: LiveServer) -> None:
     path = "/op/v0/device/list"
     signed = signing.headers(path, live.account("slow"), int(time.time() * 1000))

@@ -137,6 +137,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        if self._timer is None:  # the next request on a kept-alive connection
+            self._arm(self.limits.header_timeout_s)
         self._in_head = True
         self._head_started_here = True
         self._head_exact = 0
