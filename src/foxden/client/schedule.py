@@ -30,7 +30,7 @@ from foxden.protocol.errno import ERRNO_TABLE, Errno
 
 INVALID_MODE = "Invalid"
 MAX_GROUPS = limits.SCHEDULER_MAX_GROUPS
-ENABLE_PATH = BY_NAME["scheduler.enable"].path
+ENABLE_PATH = BY_NAME["scheduler.enable_v1"].path
 
 # wire name -> (attribute, lowest, highest); ``None`` means no bound
 _NUMERIC: dict[str, tuple[str, int, int | None]] = {
@@ -239,6 +239,11 @@ def validate_groups(groups: Sequence[Group], properties: Mapping[str, Any] | Non
             raise ScheduleError(
                 f"{where}.fdSoc", f"must be from minSocOnGrid ({g.min_soc_on_grid}) to 100"
             )
+        if g.fd_soc < limits.SCHEDULER_FD_SOC_MIN_ENABLED:
+            floor = limits.SCHEDULER_FD_SOC_MIN_ENABLED
+            raise ScheduleError(f"{where}.fdSoc", f"must be at least {floor} in an enabled group")
+        if g.fd_pwr <= 0:
+            raise ScheduleError(f"{where}.fdPwr", "must be above 0 W in an enabled group")
         if max_power is not None and g.fd_pwr > max_power:
             raise ScheduleError(f"{where}.fdPwr", f"must be from 0 to {max_power:g} W")
         if g.max_soc is not None and g.max_soc < g.min_soc_on_grid:
@@ -305,13 +310,13 @@ def _groups(schedule: Schedule | Sequence[Group]) -> tuple[list[Group], dict[str
 
 
 def _read_call(sn: str) -> Any:
-    return call("scheduler.get", dict[str, Any], deviceSN=sn)
+    return call("scheduler.get_v1", dict[str, Any], deviceSN=sn)
 
 
 def _write_call(sn: str, schedule: Schedule | Sequence[Group]) -> Any:
     groups, props = _groups(schedule)
     validate_groups(groups, props)
-    return call("scheduler.enable", deviceSN=sn, groups=[g.to_wire() for g in groups])
+    return call("scheduler.enable_v1", deviceSN=sn, groups=[g.to_wire() for g in groups])
 
 
 def get_schedule(client: Client, sn: str) -> Schedule:
