@@ -13,10 +13,10 @@ import msgspec
 import pytest
 
 from foxden.protocol import catalogue
+from tests.vendor import SPEC, shared_file
 
 REPO = Path(__file__).resolve().parents[2]
-SPEC = Path(__file__).resolve().parents[3] / "shared/spec/000_b5422acc5bfaa84d.txt"
-SAMPLE = SPEC.parents[1] / "samples/v0_device_variable_get__energystats_ios.json"
+SAMPLE = "samples/v0_device_variable_get__energystats_ios.json"
 TOOL = REPO / "tools" / "extract_catalogue.py"
 
 LANGUAGES = {"zh_CN", "en", "pl", "fr", "pt", "de"}
@@ -24,9 +24,7 @@ LANGUAGES = {"zh_CN", "en", "pl", "fr", "pt", "de"}
 
 @pytest.fixture(scope="module")
 def spec_text() -> str:
-    if not SPEC.exists():
-        pytest.skip(f"vendor document not found at {SPEC}")
-    return SPEC.read_text(encoding="utf-8")
+    return shared_file(SPEC).read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -186,9 +184,7 @@ def test_variable_get_result_shape() -> None:
 
 
 def test_variable_get_result_matches_real_capture() -> None:
-    if not SAMPLE.exists():
-        pytest.skip(f"sample not found at {SAMPLE}")
-    captured = json.loads(SAMPLE.read_text(encoding="utf-8"))["response"]["result"]
+    captured = json.loads(shared_file(SAMPLE).read_text(encoding="utf-8"))["response"]["result"]
     ours = {k: body for entry in catalogue.variable_get_result() for k, body in entry.items()}
     for entry in captured:
         ((name, body),) = entry.items()

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from foxden.protocol import endpoints, errno, limits
 from foxden.protocol import structs as s
+from tests.vendor import SPEC, shared_file
 
 ROOT = Path(__file__).resolve().parents[2]
-SPEC = ROOT.parent / "shared/spec/000_b5422acc5bfaa84d.txt"
 
 
 def test_errno_doc_is_generated_from_the_table() -> None:
@@ -23,7 +23,7 @@ def test_errno_doc_is_generated_from_the_table() -> None:
 def test_every_documented_path_is_in_the_catalogue() -> None:
     documented = {
         line.split(":", 1)[1].strip()
-        for line in SPEC.read_text("utf-8").splitlines()
+        for line in shared_file(SPEC).read_text("utf-8").splitlines()
         if line.startswith("Path: ")
     }
     assert len(documented) == 28

@@ -4,10 +4,20 @@ client, simulated time moved by the admin API. The plant is in London on 2026-06
 
 from __future__ import annotations
 
+import msgspec
 import numpy as np
 
 from foxden.protocol import structs as s
-from tests.sim.conftest import HOUR_MS, LONDON, MINUTE_MS, History, StartSim, history, local_ms
+from tests.sim.conftest import (
+    HOUR_MS,
+    LONDON,
+    MINUTE_MS,
+    SYDNEY,
+    History,
+    StartSim,
+    history,
+    local_ms,
+)
 
 MIDNIGHT = local_ms(LONDON.zone, 2026, 6, 21)  # 2026-06-21 00:00 BST
 H1 = "CTLH150000001"
@@ -69,7 +79,13 @@ def test_force_charge_window_charges_from_the_grid_at_night(sim: StartSim) -> No
     assert np.isclose(h["batChargePower"].max(), 5.0), "at the battery's limit"
     covered = h["gridConsumptionPower"] - (h["loadsPower"] + h["batChargePower"])
     assert np.abs(covered).max() <= 2 * QUANTUM
-    assert (h["gridConsumptionPower"][charging] > h["loadsPower"][charging] + 1).all()
+    # full rate below the taper, then the constant-voltage phase: less and less towards 100 %
+    before = np.r_[soc[0], soc[:-1]]
+    bulk = charging & (before < 90)
+    assert bulk.sum() >= 8
+    assert (h["gridConsumptionPower"][bulk] > h["loadsPower"][bulk] + 1).all()
+    tapering = charging & (before > 95)
+    assert tapering.any() and (h["batChargePower"][tapering] < 0.75 * 5.0).all()
 
 
 def test_export_limit_caps_feedin_at_sunny_noon(sim: StartSim) -> None:
@@ -186,3 +202,81 @@ def test_backup_mode_never_discharges(sim: StartSim) -> None:
     assert h["batChargePower"].max() > 0.5, "it still charges from the sun"
     night = h["pvPower"] == 0
     assert np.allclose(h["gridConsumptionPower"][night], h["loadsPower"][night], atol=2 * QUANTUM)
+
+
+def test_scheduler_force_charge_stops_at_fd_soc_and_holds(sim: StartSim) -> None:
+    server = sim(MIDNIGHT, [(H1, "H1-5.0-E", LONDON)], seed=3)
+    client = server.client()
+    start = soc_of(history(client, H1, MIDNIGHT - HOUR_MS, MIDNIGHT + MINUTE_MS, POWERS))[-1]
+    assert start < 60, "the battery starts below the group's fdSoc"
+    client.set_scheduler(H1, [group((0, 0), (3, 59), "ForceCharge", fdPwr=3000, fdSoc=70)])
+    server.advance(4 * HOUR_MS)
+    h = history(client, H1, MIDNIGHT, MIDNIGHT + 4 * HOUR_MS, POWERS)
+    soc = soc_of(h)
+    assert len(soc) >= 45
+    assert soc.max() <= 70 + 0.1, "never above fdSoc"
+    assert soc[-1] >= 69.5, "and it got there"
+    charge = h["batChargePower"]
+    assert np.isclose(charge, 3.0, atol=QUANTUM).sum() >= 5, "at fdPwr"
+    reached = int(np.argmax(soc >= 69.5))
+    # then it holds: no more charge beyond a last partial step, no discharge at all
+    assert (charge[reached + 2 :] == 0).all() and len(charge[reached + 2 :]) >= 6
+    assert (h["batDischargePower"] == 0).all()
+    held = h["gridConsumptionPower"][reached + 2 :] - h["loadsPower"][reached + 2 :]
+    assert np.abs(held).max() <= 2 * QUANTUM, "the grid carries the house while it holds"
+
+
+def test_export_limit_curtails_a_forced_discharge_before_pv(sim: StartSim) -> None:
+    start = local_ms(SYDNEY.zone, 2026, 12, 21, 11)
+    server = sim(start, [(H1, "H1-5.0-E", SYDNEY)], seed=3)
+    client = server.client()
+    client.set_setting(H1, "ExportLimit", 0)
+    client.set_scheduler(H1, [group((11, 0), (12, 59), "ForceDischarge", fdPwr=3000, fdSoc=10)])
+    server.advance(2 * HOUR_MS)
+    h = history(client, H1, start, start + 2 * HOUR_MS, POWERS)
+    assert len(h["pvPower"]) >= 22
+    assert (h["feedinPower"] <= QUANTUM / 2).all(), "nothing exported"
+    sunny = h["pvPower"] > 0.5
+    assert sunny.sum() >= 8, "the summer sun at Sydney noon"
+    # PV keeps serving the house; the forced discharge is what gives way: the battery only
+    # gives what PV leaves of the load
+    pv_ac = h["pvPower"] * 0.97
+    short = np.clip(h["loadsPower"] - pv_ac, 0, None)
+    assert (h["batDischargePower"] <= short + 3 * QUANTUM).all()
+    assert (h["batDischargePower"][sunny & (pv_ac > h["loadsPower"])] <= QUANTUM).all()
+    assert h["pvPower"][sunny].mean() > 0.5
+
+
+def test_schedules_run_on_the_inverter_clock(sim: StartSim) -> None:
+    server = sim(MIDNIGHT, [(H1, "H1-5.0-E", LONDON)], seed=3)
+    client = server.client()
+    now = client.device_time(H1)
+    assert (int(now.hour), int(now.minute)) == (0, 0)
+    # three hours fast: the inverter thinks it is 03:00 at midnight
+    client.set_device_time(H1, msgspec.structs.replace(now, hour="3"))
+    assert client.device_time(H1).hour == "3"
+    client.set_charge_times(H1, charge_window(True, 4, 5))  # 04:00-05:00 on its clock
+    server.advance(4 * HOUR_MS)
+    h = history(client, H1, MIDNIGHT, MIDNIGHT + 4 * HOUR_MS, POWERS)
+    charge = h["batChargePower"]
+    t = h.times["batChargePower"]
+    inside = (t >= MIDNIGHT + HOUR_MS + 5 * MINUTE_MS) & (t < MIDNIGHT + 2 * HOUR_MS)
+    outside = (t < MIDNIGHT + HOUR_MS) | (t >= MIDNIGHT + 2 * HOUR_MS + 5 * MINUTE_MS)
+    assert (charge[inside] > 1).all() and inside.sum() >= 10, "01:00-02:00 on the plant's clock"
+    assert (charge[outside] == 0).all()
+
+
+def test_newer_current_limits_cap_the_battery_power(sim: StartSim) -> None:
+    server = sim(MIDNIGHT, [(H1, "H1-5.0-E", LONDON)], seed=3)
+    client = server.client()
+    # the newer setting keys, as setting/set stores them
+    server.store.put_settings(H1, {"MaxSetChargeCurrent": 10})
+    client.set_charge_times(H1, charge_window(True, 0, 2))
+    server.advance(2 * HOUR_MS)
+    h = history(client, H1, MIDNIGHT, MIDNIGHT + 2 * HOUR_MS, [*POWERS, "batVolt", "batCurrent"])
+    charging = h["batChargePower"] > 0.1
+    assert charging.sum() >= 15
+    # 10 A at the pack's voltage (about 150-170 V), on the DC side of a 95 % conversion
+    cap = 10 * h["batVolt"][charging] / 1000 / 0.95
+    assert (h["batChargePower"][charging] <= cap + 0.05).all()
+    assert h["batChargePower"].max() < 2.0

@@ -14,9 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from foxden.protocol import models, telemetry
+from foxden.sim import battery as bt
+from foxden.sim import control as ctl
 from foxden.sim import engine
 from foxden.sim import physics as ph
 from foxden.sim.clock import SimClock
+from foxden.sim.control import Controls
 from foxden.sim.runner import FleetRunner
 from tests.sim.conftest import BERLIN, I64, LONDON, NEW_YORK, SYDNEY, F, Site, memory_store
 
@@ -89,7 +92,7 @@ class Run:
     """A fleet simulated over whole UTC days: (T, D) arrays over all days."""
 
     fleet: engine.Fleet
-    controls: engine.Controls
+    controls: Controls
     times: I64
     previous: I64  # time of each sample's predecessor (the start for the first)
     values: dict[str, F]
@@ -104,7 +107,7 @@ class Run:
             return np.where(cap > 0, self.values["ResidualEnergy"] / cap, np.nan)
 
 
-def simulate(fleet: engine.Fleet, controls: engine.Controls, days: int = DAYS) -> Run:
+def simulate(fleet: engine.Fleet, controls: Controls, days: int = DAYS) -> Run:
     state = engine.State.initial(fleet)
     initial = state.counters.copy()
     start = FIRST_DAY * DAY_MS
@@ -147,18 +150,18 @@ def group(
     }
 
 
-def custom_controls(fleet: engine.Fleet) -> engine.Controls:
+def custom_controls(fleet: engine.Fleet) -> Controls:
     """Every mode, lower ceilings, higher floors, tight export limits, windows and groups."""
-    c = engine.Controls.defaults(fleet)
+    c = Controls.defaults(fleet.rating_kw)
     c.work_mode[:] = [
-        ph.MODE_SELF_USE,
-        ph.MODE_SELF_USE,
-        ph.MODE_FEEDIN,
-        ph.MODE_PEAK,
-        ph.MODE_BACKUP,
-        ph.MODE_SELF_USE,
-        ph.MODE_SELF_USE,
-        ph.MODE_SELF_USE,
+        ctl.MODE_SELF_USE,
+        ctl.MODE_SELF_USE,
+        ctl.MODE_FEEDIN,
+        ctl.MODE_PEAK,
+        ctl.MODE_BACKUP,
+        ctl.MODE_SELF_USE,
+        ctl.MODE_SELF_USE,
+        ctl.MODE_SELF_USE,
     ]
     c.min_soc[:] = 20
     c.min_soc_on_grid[:] = [20, 20, 35, 40, 20, 50, 20, 25]
@@ -184,9 +187,8 @@ def fleet() -> engine.Fleet:
 
 @pytest.fixture(scope="module", params=["defaults", "custom"])
 def run(request: pytest.FixtureRequest, fleet: engine.Fleet) -> Run:
-    controls = (
-        engine.Controls.defaults(fleet) if request.param == "defaults" else custom_controls(fleet)
-    )
+    defaults = request.param == "defaults"
+    controls = Controls.defaults(fleet.rating_kw) if defaults else custom_controls(fleet)
     return simulate(fleet, controls)
 
 
@@ -303,7 +305,7 @@ def clear_noon_fleet(model: str, site: Site, dc_ac: float) -> tuple[engine.Fleet
 
 def test_clipping_reaches_the_rating_at_a_clear_summer_noon() -> None:
     fleet, _ = clear_noon_fleet("F3000", LONDON, dc_ac=1.5)
-    run = simulate(fleet, engine.Controls.defaults(fleet), days=1)
+    run = simulate(fleet, Controls.defaults(fleet.rating_kw), days=1)
     pv_ac = run.values["pvPower"][:, 0] * ph.INVERTER_EFFICIENCY
     rating = fleet.rating_kw[0]
     assert (pv_ac <= rating + 1e-9).all()
@@ -320,9 +322,9 @@ def test_clipping_reaches_the_rating_at_a_clear_summer_noon() -> None:
 @pytest.mark.parametrize("case", ["force-discharge", "self-use-heavy-load"])
 def test_hybrid_ac_output_never_above_the_rating(case: str) -> None:
     fleet, _ = clear_noon_fleet("H1-5.0-E", LONDON, dc_ac=1.2)
-    controls = engine.Controls.defaults(fleet)
+    controls = Controls.defaults(fleet.rating_kw)
     if case == "force-discharge":
-        controls.work_mode[:] = ph.MODE_FORCE_DISCHARGE  # fdPwr up to the rating is accepted
+        controls.work_mode[:] = ctl.MODE_FORCE_DISCHARGE  # fdPwr up to the rating is accepted
     else:
         fleet.base_load[:] = 5.0  # a household drawing more than the inverter's rating
     state = engine.State.initial(fleet)
@@ -352,7 +354,7 @@ def test_grid_tied_models_have_no_battery_or_eps_variables(fleet: engine.Fleet) 
     hybrid = set(telemetry.variables_for("H1-5.0-E"))
     assert {"SoC", "batChargePower", "epsPower", "chargeEnergyToTal"} <= hybrid
     # the engine gives grid-tied inverters no battery flows
-    run = simulate(fleet, engine.Controls.defaults(fleet), days=1)
+    run = simulate(fleet, Controls.defaults(fleet.rating_kw), days=1)
     grid_tied = [j for j, s in enumerate(fleet.specs) if not s.model.has_battery]
     assert grid_tied
     for name in ("batChargePower", "batDischargePower", "ResidualEnergy"):
@@ -403,41 +405,86 @@ def battery_cases(draw: st.DrawFn) -> dict[str, F]:
     ceiling = np.maximum(floor, floats(10, 100))
     capacity = np.where(floats(0, 1) < 0.15, 0.0, floats(0.5, 20))
     target = np.where(floats(0, 1) < 0.4, np.nan, floats(0, 10))
+    current = np.where(floats(0, 1) < 0.5, np.nan, floats(0, 60))
     return {
         "mode": np.array(draw(st.lists(st.integers(0, 5), min_size=n, max_size=n))),
         "surplus": floats(-15, 15),
         "soc": floats(0, 100),
         "capacity": capacity,
+        "cells": np.where(capacity > 0, np.round(floats(40, 130)), 0.0),
         "max_charge": floats(0, 10),
         "max_discharge": floats(0, 10),
+        "max_current": floats(5, 60),
+        "charge_a": current,
+        "discharge_a": current[::-1].copy(),
+        "battery_c": floats(-15, 60),
         "floor": floor,
         "ceiling": ceiling,
         "export_limit": floats(0, 10),
         "target_kw": target,
-        "target_soc": floats(10, 100),
         "dt_h": floats(1e-3, 1.0),
         "load": floats(0, 12),
     }
 
 
-def dispatch(case: dict[str, F]) -> tuple[F, F]:
-    limits = ph.BatteryLimits(
+def packs_of(case: dict[str, F]) -> bt.Packs:
+    return bt.Packs(
         case["capacity"],
+        np.ones(len(case["capacity"]), dtype=np.int64),
+        case["cells"],
         case["max_charge"],
         case["max_discharge"],
+        case["max_current"],
+        case["max_current"],
+    )
+
+
+def headroom(case: dict[str, F]) -> tuple[F, F]:
+    return bt.headroom(
+        packs_of(case),
+        case["soc"],
         case["floor"],
         case["ceiling"],
+        case["dt_h"],
+        case["battery_c"],
+        case["charge_a"],
+        case["discharge_a"],
     )
-    return ph.dispatch(
+
+
+def dispatch(case: dict[str, F]) -> tuple[F, F]:
+    can_charge, can_discharge = headroom(case)
+    return ctl.dispatch(
         case["mode"].astype(np.int64),
         case["surplus"],
-        case["soc"],
-        limits,
+        can_charge,
+        can_discharge,
         case["export_limit"],
         case["target_kw"],
-        case["target_soc"],
-        case["dt_h"],
     )
+
+
+@settings(max_examples=150, deadline=None)
+@given(battery_cases())
+def test_headroom_respects_rate_current_taper_and_temperature(case: dict[str, F]) -> None:
+    can_charge, can_discharge = headroom(case)
+    eps = 1e-9
+    assert (can_charge >= 0).all() and (can_discharge >= 0).all()
+    assert (can_charge <= case["max_charge"] + eps).all()
+    assert (can_discharge <= case["max_discharge"] + eps).all()
+    volt = packs_of(case).ocv(case["soc"])
+    amps = np.fmin(case["charge_a"], case["max_current"])
+    # the battery-side current never passes the lower of the pack's and the set limit
+    assert (can_charge * bt.BATTERY_EFFICIENCY * 1000 <= amps * volt + 1e-6).all()
+    amps = np.fmin(case["discharge_a"], case["max_current"])
+    assert (can_discharge / bt.BATTERY_EFFICIENCY * 1000 <= amps * volt + 1e-6).all()
+    cold = case["battery_c"] <= 0
+    assert (can_charge[cold] == 0).all(), "no charging at or below 0 °C"
+    near_full = case["soc"] > bt.TAPER_FROM_SOC
+    tapered = case["max_charge"] * bt.taper_factor(case["soc"])
+    assert (can_charge[near_full] <= tapered[near_full] + eps).all()
+    no_battery = case["capacity"] == 0
+    assert (can_charge[no_battery] == 0).all() and (can_discharge[no_battery] == 0).all()
 
 
 @settings(max_examples=150, deadline=None)
@@ -453,20 +500,20 @@ def test_dispatch_respects_every_limit(case: dict[str, F]) -> None:
     no_battery = case["capacity"] == 0
     assert (charge[no_battery] == 0).all() and (discharge[no_battery] == 0).all()
     # which modes may do what
-    never_discharge = (mode == ph.MODE_BACKUP) | (mode == ph.MODE_FORCE_CHARGE)
+    never_discharge = (mode == ctl.MODE_BACKUP) | (mode == ctl.MODE_FORCE_CHARGE)
     assert (discharge[never_discharge] == 0).all()
-    never_charge = (mode == ph.MODE_FORCE_DISCHARGE) | (
-        (mode == ph.MODE_PEAK) & (case["surplus"] <= 0)
+    never_charge = (mode == ctl.MODE_FORCE_DISCHARGE) | (
+        (mode == ctl.MODE_PEAK) & (case["surplus"] <= 0)
     )
     assert (charge[never_charge] == 0).all()
-    follows_load = (mode == ph.MODE_SELF_USE) | (mode == ph.MODE_FEEDIN)
+    follows_load = (mode == ctl.MODE_SELF_USE) | (mode == ctl.MODE_FEEDIN)
     deficit = np.clip(-case["surplus"], 0, None)
     assert (discharge[follows_load] <= deficit[follows_load] + eps).all()
-    solar_only = (mode == ph.MODE_SELF_USE) | (mode == ph.MODE_BACKUP) | (mode == ph.MODE_PEAK)
+    solar_only = (mode == ctl.MODE_SELF_USE) | (mode == ctl.MODE_BACKUP) | (mode == ctl.MODE_PEAK)
     excess = np.clip(case["surplus"], 0, None)
     assert (charge[solar_only] <= excess[solar_only] + eps).all()
     forced = ~np.isnan(case["target_kw"]) & (
-        (mode == ph.MODE_FORCE_CHARGE) | (mode == ph.MODE_FORCE_DISCHARGE)
+        (mode == ctl.MODE_FORCE_CHARGE) | (mode == ctl.MODE_FORCE_DISCHARGE)
     )
     assert (charge[forced] <= case["target_kw"][forced] + eps).all()
     assert (discharge[forced] <= case["target_kw"][forced] + eps).all()
@@ -477,15 +524,10 @@ def test_dispatch_respects_every_limit(case: dict[str, F]) -> None:
 def test_soc_after_dispatch_stays_in_bounds(case: dict[str, F]) -> None:
     charge, discharge = dispatch(case)
     soc = case["soc"]
-    after = ph.soc_after(soc, charge, discharge, case["capacity"], case["dt_h"])
+    after = bt.soc_after(soc, charge, discharge, case["capacity"], case["dt_h"])
     assert ((after >= 0) & (after <= 100)).all()
-    floor = np.where(
-        case["mode"] == ph.MODE_FORCE_DISCHARGE,
-        np.maximum(case["floor"], case["target_soc"]),
-        case["floor"],
-    )
     eps = 1e-9
-    assert (after >= np.minimum(soc, floor) - eps).all(), "discharged below the floor"
+    assert (after >= np.minimum(soc, case["floor"]) - eps).all(), "discharged below the floor"
     assert (after <= np.maximum(soc, case["ceiling"]) + eps).all(), "charged above the ceiling"
     assert (after[charge > 0] >= soc[charge > 0]).all()
     assert (after[discharge > 0] <= soc[discharge > 0]).all()
@@ -500,7 +542,7 @@ def test_grid_flows_balance_and_cap_export(case: dict[str, F]) -> None:
     pv_ac = np.clip(load + case["surplus"], 0, None)
     charge, discharge = dispatch({**case, "surplus": pv_ac - load})
     limit = case["export_limit"]
-    imported, exported, pv_used, discharged = ph.grid_flows(load, pv_ac, charge, discharge, limit)
+    imported, exported, pv_used, discharged = ctl.grid_flows(load, pv_ac, charge, discharge, limit)
     assert (imported >= 0).all() and (exported >= 0).all()
     assert not ((imported > 0) & (exported > 0)).any()
     assert (exported <= limit + 1e-12).all()
@@ -513,3 +555,8 @@ def test_grid_flows_balance_and_cap_export(case: dict[str, F]) -> None:
     assert np.allclose(pv_used[free], pv_ac[free]) and np.allclose(
         discharged[free], discharge[free]
     )
+    # the battery's export goes first: PV is curtailed only once no discharge is left, and
+    # PV always covers the house and the charge it can
+    cut_pv = pv_used < pv_ac - 1e-9
+    assert (discharged[cut_pv] <= 1e-9).all()
+    assert (pv_used + 1e-9 >= np.minimum(pv_ac, load + charge)).all()

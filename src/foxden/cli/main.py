@@ -112,6 +112,16 @@ def serve(
     random_faults: Annotated[
         bool, typer.Option("--random-faults", help="Let rare random faults happen")
     ] = False,
+    limit_profile: Annotated[
+        str | None,
+        typer.Option(
+            "--limit-profile",
+            help="Call limits: cloud (the real cloud's pacing: one call a second per key and "
+            "path, one setting write per inverter every 2 s, daily quota), lenient (per-key "
+            "burst and rate, daily quota) or off (nothing refused), for load tests "
+            "[env FOXDEN_LIMIT_PROFILE; default cloud]",
+        ),
+    ] = None,
 ) -> None:
     """Run the Open API server with its simulated fleet.
 
@@ -142,6 +152,7 @@ def serve(
         backfill_days=backfill_days,
         demo_devices=demo_devices,
         random_faults=random_faults or None,
+        limit_profile=limit_profile,
     )
     store = _store(settings)
     data = Path(settings.data_dir)
@@ -158,6 +169,7 @@ def serve(
     out.print(
         f"foxden serving the Open API on http://{settings.host}:{settings.port} "
         f"(database {settings.database()}; fleet speed {settings.speed:g}x; "
+        f"limit profile {settings.limit_profile}; "
         f"admin token in {data / 'admin-token'})"
     )
     uvicorn.run(

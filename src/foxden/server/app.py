@@ -13,6 +13,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -25,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from foxden.clock import Clock, RealClock
 from foxden.config import Settings
+from foxden.limits_policy import limit_profile
 from foxden.protocol.endpoints import ENDPOINTS, Endpoint
 from foxden.protocol.errno import Errno
 from foxden.server import envelope
@@ -37,7 +39,7 @@ from foxden.server.limits import QuotaKeeper, RateLimiter
 from foxden.server.openapi import openapi_document
 from foxden.sim.clock import SimClock
 from foxden.sim.runner import FleetRunner
-from foxden.store import Store
+from foxden.store import Account, Store
 
 log = logging.getLogger("foxden.server")
 
@@ -65,8 +67,35 @@ def describe_validation(exc: msgspec.MsgspecError) -> ApiError:
     return invalid(field, text.replace("`", "").replace("Expected", "expected"))
 
 
-RawView = Callable[[Scope, Receive], Awaitable[bytes]]
-"""An Open API view on raw ASGI: the answer's JSON body (always HTTP 200)."""
+RawView = Callable[[Scope, Receive], Awaitable[tuple[bytes, str]]]
+"""An Open API view on raw ASGI: the answer's JSON body (always HTTP 200) and the detail
+of a refusal for the ``X-Foxden-Detail`` header ("" when there is none)."""
+
+DETAIL_HEADER = "X-Foxden-Detail"
+_DETAIL_HEADER_RAW = DETAIL_HEADER.lower().encode("ascii")
+_CONTROL = {c: " " for c in (*range(0x20), 0x7F)}
+
+
+def detail_header_value(detail: str) -> bytes:
+    """The detail as a header value: control characters become spaces, UTF-8, at most
+    1000 bytes."""
+    return detail.translate(_CONTROL).encode("utf-8")[:1000]
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """One refused request, as the server log (and any observer) sees it."""
+
+    method: str
+    path: str
+    account_id: int | None
+    errno: int
+    msg: str
+    detail: str
+
+
+RefusalObserver = Callable[[Refusal], None]
+"""Called for every refusal (e.g. a request journal); must not raise."""
 
 
 async def read_body(receive: Receive) -> bytes:
@@ -133,14 +162,11 @@ class FastPath:
         if scope["type"] == "http":
             view = self.views.get((scope["method"], scope["path"]))
             if view is not None:
-                body = await view(scope, receive)
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 200,
-                        "headers": [*_JSON_HEADERS, (b"content-length", b"%d" % len(body))],
-                    }
-                )
+                body, detail = await view(scope, receive)
+                headers = [*_JSON_HEADERS, (b"content-length", b"%d" % len(body))]
+                if detail:
+                    headers.append((_DETAIL_HEADER_RAW, detail_header_value(detail)))
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.fallback(scope, receive, send)
@@ -148,7 +174,11 @@ class FastPath:
 
 def _starlette_view(view: RawView) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        return Response(await view(request.scope, request.receive), media_type="application/json")
+        body, detail = await view(request.scope, request.receive)
+        response = Response(body, media_type="application/json")
+        if detail:
+            response.headers[DETAIL_HEADER] = detail_header_value(detail).decode("latin-1")
+        return response
 
     return endpoint
 
@@ -173,9 +203,13 @@ class FoxdenApp:
         self.wall: Clock = RealClock()
         self.quota = QuotaKeeper(store, settings.daily_quota_per_device)
         self.rate = RateLimiter(settings.rate_per_second, settings.rate_burst)
+        self.limits = limit_profile(settings.limit_profile)
         self.auth = Authenticator(
-            store, round(settings.timestamp_window_s * 1000), self.rate, self.quota
+            store, round(settings.timestamp_window_s * 1000), self.rate, self.quota, self.limits
         )
+        self.refusal_observers: list[RefusalObserver] = []
+        """Told of every refused request, after the server log (a request journal hooks in
+        here)."""
         self.runner = runner
         self._fast: dict[tuple[str, str], RawView] = {}
         routes = [Route("/openapi.json", self._openapi, methods=["GET"])]
@@ -248,25 +282,66 @@ class FoxdenApp:
     async def _openapi(self, request: Request) -> Response:
         return Response(self._openapi_body, media_type="application/json")
 
+    def refused(self, scope: Scope, account: Account | None, exc: ApiError) -> tuple[bytes, str]:
+        """The one place a refusal is answered: the envelope with the cloud's text, the
+        detail for the header, the server log and the observers."""
+        refusal = Refusal(
+            scope["method"],
+            scope["path"],
+            account.id if account else None,
+            int(exc.errno),
+            exc.msg,
+            exc.detail,
+        )
+        log.info(
+            "%s %s refused: errno %d %s%s",
+            refusal.method,
+            refusal.path,
+            refusal.errno,
+            refusal.msg,
+            f" ({refusal.detail})" if refusal.detail else "",
+        )
+        for observer in self.refusal_observers:
+            try:
+                observer(refusal)
+            except Exception:  # an observer must not change the answer
+                log.exception("refusal observer failed")
+        return envelope.body_error(exc.errno, exc.msg), exc.detail
+
     def _view(self, endpoint: Endpoint, handler: Handler) -> RawView:
         decode = _decoder(endpoint)
         name = endpoint.name
+        paced_writes = endpoint.device_write and self.limits.device_write_interval_ms > 0
 
-        async def view(scope: Scope, receive: Receive) -> bytes:
+        async def view(scope: Scope, receive: Receive) -> tuple[bytes, str]:
+            account: Account | None = None
             try:
                 now = self.wall.now_ms()
                 headers = header_map(scope)
                 account = self.auth.check(scope["path"], headers, now, endpoint.counted)
                 parsed = await decode(scope, receive)
                 ctx = Ctx(self.store, self.clock, self.wall, account, self.quota, headers["lang"])
-                return envelope.body_ok(handler(ctx, parsed))
+                if not paced_writes:
+                    return envelope.body_ok(handler(ctx, parsed)), ""
+                target = _write_target(parsed)
+                self.auth.check_device_write(account, target, now)
+                body = envelope.body_ok(handler(ctx, parsed))
+                self.auth.record_device_write(account, target, now)
+                return body, ""
             except ApiError as exc:
-                return envelope.body_error(exc.errno, exc.msg)
+                return self.refused(scope, account, exc)
             except Exception:
                 log.exception("unexpected failure in %s", name)
-                return envelope.body_error(Errno.QUERY_FAILED, "Query data failed")
+                failed = ApiError(Errno.QUERY_FAILED, "unexpected server failure (in the log)")
+                return self.refused(scope, account, failed)
 
         return view
+
+
+def _write_target(parsed: Any) -> str:
+    """The inverter a setting write is for (``sn`` or ``deviceSN`` of the request)."""
+    target = getattr(parsed, "sn", None) or getattr(parsed, "deviceSN", None)
+    return str(target) if target else ""
 
 
 def create_app(

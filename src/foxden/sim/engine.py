@@ -17,8 +17,11 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from foxden.protocol import models, telemetry
+from foxden.protocol import hardware, models, telemetry
+from foxden.sim import battery as bt
+from foxden.sim import control as ctl
 from foxden.sim import physics as ph
+from foxden.sim.control import Controls
 
 F = npt.NDArray[np.float64]
 IA = npt.NDArray[np.int64]
@@ -71,13 +74,15 @@ class Fleet:
     surface_azimuth: F = field(init=False)
     kwp: F = field(init=False)
     phase_split: F = field(init=False)
+    packs: bt.Packs = field(init=False)
 
     def __post_init__(self) -> None:
         self.lat = np.array([s.latitude for s in self.specs], dtype=np.float64)
         self.lon = np.array([s.longitude for s in self.specs], dtype=np.float64)
         self.rating_kw = np.array([s.model.rated_power_w / 1000 for s in self.specs])
-        self.capacity_kwh = np.array([s.model.battery_kwh for s in self.specs])
-        self.max_charge_kw = np.array([s.model.max_charge_w / 1000 for s in self.specs])
+        self.packs = bt.Packs.of([s.model for s in self.specs])
+        self.capacity_kwh = self.packs.capacity_kwh
+        self.max_charge_kw = self.packs.max_charge_kw
         self.phases = np.array([s.model.phases for s in self.specs], dtype=np.int64)
         draws = [rng_for(self.seed, "device", s.sn) for s in self.specs]
         self.base_load = np.array([0.2 + 0.25 * r.random() for r in draws])
@@ -93,9 +98,8 @@ class Fleet:
         self.surface_azimuth = np.stack(
             [south + np.array([r.normal(0, 15) for r in draws]), south + east_or_west], axis=1
         )
-        dc_ratio = np.array([1.05 + 0.3 * r.random() for r in draws])
         share = np.array([0.55 + 0.2 * r.random() for r in draws])
-        kwp_total = self.rating_kw * dc_ratio
+        kwp_total = np.array([hardware.array_kwp(s.sn, s.model.name) for s in self.specs])
         self.kwp = np.stack([kwp_total * share, kwp_total * (1 - share)], axis=1)
         self.phase_split = np.array([r.dirichlet([6, 4, 3]) for r in draws])
 
@@ -126,34 +130,6 @@ class State:
             last_ms=np.zeros(len(fleet), dtype=np.int64),
             yield_day=np.zeros(len(fleet), dtype=np.int64),
             yield_base=counters[:, COUNTER["generation"]].copy(),
-        )
-
-
-@dataclass(slots=True)
-class Controls:
-    """What the API set, per device, turned into per-(time, device) targets for a day."""
-
-    work_mode: IA
-    min_soc: F
-    min_soc_on_grid: F
-    max_soc: F
-    export_limit_kw: F
-    charge_windows: list[list[tuple[int, int]]]  # enabled force-charge periods, minutes
-    groups: list[list[dict[str, int | str]]]  # enabled scheduler groups (scheduler on)
-    fault: IA  # 0: none
-
-    @classmethod
-    def defaults(cls, fleet: Fleet) -> Controls:
-        d = len(fleet)
-        return cls(
-            work_mode=np.zeros(d, dtype=np.int64),
-            min_soc=np.full(d, 10.0),
-            min_soc_on_grid=np.full(d, 10.0),
-            max_soc=np.full(d, 100.0),
-            export_limit_kw=fleet.rating_kw.copy(),
-            charge_windows=[[] for _ in range(d)],
-            groups=[[] for _ in range(d)],
-            fault=np.zeros(d, dtype=np.int64),
         )
 
 
@@ -304,32 +280,6 @@ def _local_day_weather(seed: int, plant: str, date_ordinal: int, latitude: float
     return series
 
 
-def _targets(fleet: Fleet, controls: Controls, minute: F) -> tuple[IA, F, F, F, F]:
-    """Mode, forced power (NaN: battery limit), stop SoC, floor and ceiling per (T, D)."""
-    t, d = minute.shape
-    mode = np.broadcast_to(controls.work_mode[None, :], (t, d)).copy()
-    power = np.full((t, d), np.nan)
-    stop = np.full((t, d), 10.0)
-    floor = np.broadcast_to(
-        np.maximum(controls.min_soc, controls.min_soc_on_grid)[None, :], (t, d)
-    ).copy()
-    ceiling = np.broadcast_to(controls.max_soc[None, :], (t, d)).copy()
-    for j in range(d):
-        for start, end in controls.charge_windows[j]:
-            inside = (minute[:, j] >= start) & (minute[:, j] < end)
-            mode[inside, j] = ph.MODE_FORCE_CHARGE
-        for g in controls.groups[j]:
-            start = int(g["startHour"]) * 60 + int(g["startMinute"])
-            end = int(g["endHour"]) * 60 + int(g["endMinute"]) + 1  # end minute inclusive
-            inside = (minute[:, j] >= start) & (minute[:, j] < end)
-            mode[inside, j] = ph.MODES.index(str(g["workMode"]))
-            power[inside, j] = float(g["fdPwr"]) / 1000 if int(g["fdPwr"]) > 0 else np.nan
-            stop[inside, j] = float(g["fdSoc"])
-            floor[inside, j] = max(float(g["minSocOnGrid"]), float(controls.min_soc[j]))
-            ceiling[inside, j] = float(g.get("maxSoc", 100))
-    return mode, power, stop, floor, ceiling
-
-
 def simulate(
     fleet: Fleet,
     state: State,
@@ -347,7 +297,7 @@ def simulate(
     d = len(fleet)
     in_range = (ex.times > after_ms) & (ex.times <= until_ms) & (ex.times > state.last_ms[None, :])
     rows = np.flatnonzero(in_range.any(axis=1))
-    mode, power, stop, floor, ceiling = _targets(fleet, controls, ex.local_minute)
+    goal = ctl.targets(controls, ex.local_minute)
     faulted = controls.fault > 0
     t = len(rows)
     out: dict[str, F] = {}
@@ -376,30 +326,34 @@ def simulate(
         pv_dc = ex.pv_dc_strings[k].sum(axis=1)
         pv_ac = np.where(faulted, 0.0, np.minimum(pv_dc * ph.INVERTER_EFFICIENCY, fleet.rating_kw))
         load = ex.load[k]
-        limits = ph.BatteryLimits(
-            np.where(faulted, 0.0, fleet.capacity_kwh),
-            fleet.max_charge_kw,
-            fleet.max_charge_kw,
-            floor[k],
-            ceiling[k],
-        )
-        charge, discharge = ph.dispatch(
-            mode[k],
-            pv_ac - load,
+        floor, ceiling = goal.floor[k], goal.ceiling[k]
+        can_charge, can_discharge = bt.headroom(
+            fleet.packs,
             state.soc,
-            limits,
-            controls.export_limit_kw,
-            power[k],
-            stop[k],
+            floor,
+            ceiling,
             dt_h,
+            bt.temperature(ex.ambient[k], 0 * load, 0 * load, fleet.max_charge_kw),
+            controls.charge_current_a,
+            controls.discharge_current_a,
+        )
+        can_charge = np.where(faulted, 0.0, can_charge)
+        can_discharge = np.where(faulted, 0.0, can_discharge)
+        charge, discharge = ctl.dispatch(
+            goal.mode[k],
+            pv_ac - load,
+            can_charge,
+            can_discharge,
+            controls.export_limit_kw,
+            goal.power_kw[k],
         )
         # the inverter's AC output (PV plus battery) never exceeds its rating
         discharge = np.minimum(discharge, np.clip(fleet.rating_kw - pv_ac, 0, None))
-        imported, exported, pv_ac, discharge = ph.grid_flows(
+        imported, exported, pv_ac, discharge = ctl.grid_flows(
             load, pv_ac, charge, discharge, controls.export_limit_kw
         )
         gen = np.clip(pv_ac + discharge - charge, 0, None)
-        soc = ph.soc_after(state.soc, charge, discharge, fleet.capacity_kwh, dt_h)
+        soc = bt.soc_after(state.soc, charge, discharge, fleet.capacity_kwh, dt_h)
         pv_used_dc = pv_ac / ph.INVERTER_EFFICIENCY
         powers = np.stack(
             [gen, exported, imported, load, charge, discharge, pv_used_dc, charge + discharge],
@@ -453,7 +407,8 @@ def _variables(
     gen, load = rec["gen"], rec["load"]
     charge, discharge = rec["charge"], rec["discharge"]
     volt = fleet.volt_base[None, :] + ex.volt_noise[rows]
-    bat_volt = 320 + 60 * rec["soc"] / 100
+    bat_dc = bt.dc_power(charge, discharge)
+    bat_volt, bat_current = fleet.packs.terminal(rec["soc"], bat_dc)
     v: dict[str, F] = {}
     v["pvPower"] = strings.sum(axis=2)
     for i in range(18):
@@ -494,13 +449,16 @@ def _variables(
     v["gridConsumptionPower"] = rec["import"]
     v["meterPower"] = meter
     v["meterPower2"] = np.zeros_like(gen)
-    v["invBatVolt"] = bat_volt
+    # the inverter's battery port: AC-side power, the pack's voltage a cable's drop away
+    v["invBatVolt"] = bat_volt + 0.4 * np.sign(bat_current)
     v["invBatPower"] = discharge - charge
-    v["invBatCurrent"] = v["invBatPower"] * 1000 / bat_volt
+    v["invBatCurrent"] = np.where(
+        v["invBatVolt"] > 0, v["invBatPower"] * 1000 / np.maximum(v["invBatVolt"], 1e-9), 0.0
+    )
     v["batChargePower"] = charge
     v["batDischargePower"] = discharge
-    v["batVolt"] = bat_volt - 0.8
-    v["batCurrent"] = (discharge - charge) * 1000 / bat_volt
+    v["batVolt"] = bat_volt
+    v["batCurrent"] = -bat_current  # positive discharging, as invBatPower
     v["SoC"] = np.round(rec["soc"])
     v["ResidualEnergy"] = rec["soc"] / 100 * fleet.capacity_kwh[None, :] * 100
     v["batStatus"] = np.where(charge > 0.01, 1.0, np.where(discharge > 0.01, 2.0, 0.0))

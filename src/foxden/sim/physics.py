@@ -11,8 +11,6 @@ and the losses are stated: PV DC to AC through the inverter's efficiency, batter
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import numpy.typing as npt
 from pvlib import irradiance, spa  # type: ignore[import-untyped]
@@ -20,7 +18,6 @@ from pvlib import irradiance, spa  # type: ignore[import-untyped]
 F = npt.NDArray[np.float64]
 
 INVERTER_EFFICIENCY = 0.97
-BATTERY_EFFICIENCY = 0.95  # one way; round trip about 0.90
 TEMP_COEFFICIENT = -0.004  # per degree C above 25 of cell temperature
 SYSTEM_DERATE = 0.93  # soiling, wiring, mismatch
 
@@ -114,99 +111,3 @@ def household_load(
     daytime = np.where(weekend, 0.5 * bump(13.0, 2.5), 0.15 * bump(13.0, 2.5))
     winter = np.cos(2 * np.pi * (day_of_year - 15) / 365.25) * np.where(lat >= 0, 1.0, -1.0)
     return (base + morning + evening + daytime) * (1 + 0.25 * winter) * noise
-
-
-@dataclass(slots=True)
-class BatteryLimits:
-    """Per-device battery bounds for one step, (D,) arrays; kW and percent."""
-
-    capacity_kwh: F
-    max_charge_kw: F
-    max_discharge_kw: F
-    floor_soc: F
-    ceiling_soc: F
-
-
-MODE_SELF_USE, MODE_FEEDIN, MODE_BACKUP, MODE_FORCE_CHARGE, MODE_FORCE_DISCHARGE, MODE_PEAK = range(
-    6
-)
-MODES = ("SelfUse", "Feedin", "Backup", "ForceCharge", "ForceDischarge", "PeakShaving")
-PEAK_SHAVING_KW = 3.0
-
-
-def dispatch(
-    mode: npt.NDArray[np.int64],
-    surplus_kw: F,
-    soc: F,
-    limits: BatteryLimits,
-    export_limit_kw: F,
-    target_kw: F,
-    target_soc: F,
-    dt_h: F,
-) -> tuple[F, F]:
-    """Battery charge and discharge power on the AC side, kW, for one step.
-
-    ``surplus_kw`` is PV AC minus load; ``target_kw``/``target_soc`` are the forced power
-    (fdPwr) and stop SoC (fdSoc) of ForceCharge/ForceDischarge; NaN target power means the
-    battery's own limit. Charging stops at the ceiling, discharging at the floor."""
-    cap = np.maximum(limits.capacity_kwh, 1e-9)
-    has = limits.capacity_kwh > 0
-    headroom = np.clip(limits.ceiling_soc - soc, 0, None) / 100 * cap / dt_h / BATTERY_EFFICIENCY
-    floor = np.where(
-        mode == MODE_FORCE_DISCHARGE, np.maximum(limits.floor_soc, target_soc), limits.floor_soc
-    )
-    available = np.clip(soc - floor, 0, None) / 100 * cap * BATTERY_EFFICIENCY / dt_h
-    can_charge = np.minimum(limits.max_charge_kw, headroom)
-    can_discharge = np.minimum(limits.max_discharge_kw, available)
-    excess = np.clip(surplus_kw, 0, None)
-    deficit = np.clip(-surplus_kw, 0, None)
-    forced = np.where(np.isnan(target_kw), np.inf, target_kw)
-
-    charge = np.zeros_like(soc)
-    discharge = np.zeros_like(soc)
-    self_use = (mode == MODE_SELF_USE) | (mode == MODE_PEAK)
-    charge = np.where(self_use | (mode == MODE_BACKUP), np.minimum(excess, can_charge), charge)
-    charge = np.where(
-        mode == MODE_FEEDIN,
-        np.minimum(np.clip(excess - export_limit_kw, 0, None), can_charge),
-        charge,
-    )
-    charge = np.where(mode == MODE_FORCE_CHARGE, np.minimum(forced, can_charge), charge)
-    discharge = np.where(
-        (mode == MODE_SELF_USE) | (mode == MODE_FEEDIN),
-        np.minimum(deficit, can_discharge),
-        discharge,
-    )
-    discharge = np.where(
-        mode == MODE_PEAK,
-        np.minimum(np.clip(deficit - PEAK_SHAVING_KW, 0, None), can_discharge),
-        discharge,
-    )
-    discharge = np.where(
-        mode == MODE_FORCE_DISCHARGE,
-        np.minimum(np.minimum(forced, limits.max_discharge_kw), can_discharge),
-        discharge,
-    )
-    return np.where(has, charge, 0.0), np.where(has, discharge, 0.0)
-
-
-def soc_after(soc: F, charge_kw: F, discharge_kw: F, capacity_kwh: F, dt_h: F) -> F:
-    """SoC after one step: charge stored at the battery's efficiency, discharge drawn above it."""
-    stored = charge_kw * BATTERY_EFFICIENCY - discharge_kw / BATTERY_EFFICIENCY
-    delta = np.where(capacity_kwh > 0, stored * dt_h / np.maximum(capacity_kwh, 1e-9) * 100, 0.0)
-    return np.clip(soc + delta, 0.0, 100.0)
-
-
-def grid_flows(
-    load_kw: F, pv_ac_kw: F, charge_kw: F, discharge_kw: F, export_limit_kw: F
-) -> tuple[F, F, F, F]:
-    """(import, export, pv_ac, discharge) after the grid takes what the bus cannot balance.
-
-    Export above the limit is curtailed from PV first, then from a forced discharge."""
-    net = load_kw + charge_kw - pv_ac_kw - discharge_kw
-    imported = np.clip(net, 0, None)
-    exported = np.clip(-net, 0, None)
-    over = np.clip(exported - export_limit_kw, 0, None)
-    from_pv = np.minimum(over, pv_ac_kw)
-    from_battery = over - from_pv
-    return imported, exported - over, pv_ac_kw - from_pv, discharge_kw - from_battery

@@ -9,14 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import numpy as np
 
 from foxden.clock import Clock
 from foxden.protocol import catalogue, models, telemetry, timefmt
 from foxden.sim import engine
-from foxden.sim.physics import MODES
+from foxden.sim.control import Controls, controls_from
 from foxden.store import DeviceSamples, Plant, Store
 
 DAY_MS = engine.DAY_MS
@@ -46,37 +45,6 @@ Progress = Callable[[int, int], None]
 class Injected:
     code: int
     until_ms: int | None = None
-
-
-def controls_from(settings: dict[str, Any], model: models.InverterModel) -> dict[str, Any]:
-    """One device's stored settings as simulator controls (defaults where unset)."""
-    mode = str(settings.get("WorkMode", "SelfUse"))
-    windows: list[tuple[int, int]] = []
-    charge = settings.get("forceChargeTime")
-    if isinstance(charge, dict):
-        for n in (1, 2):
-            if charge.get(f"enable{n}"):
-                start, end = charge[f"startTime{n}"], charge[f"endTime{n}"]
-                windows.append(
-                    (start["hour"] * 60 + start["minute"], end["hour"] * 60 + end["minute"])
-                )
-    groups = []
-    if int(settings.get("scheduler.enable", 0)):
-        groups = [
-            g
-            for g in settings.get("scheduler.groups", [])
-            if g.get("enable") and g.get("workMode") in MODES
-        ]
-    return {
-        "work_mode": MODES.index(mode) if mode in MODES else 0,
-        "min_soc": float(settings.get("MinSoc", 10)),
-        "min_soc_on_grid": float(settings.get("MinSocOnGrid", 10)),
-        "max_soc": float(settings.get("MaxSoc", 100)),
-        "export_limit_kw": float(settings.get("ExportLimit", model.rated_power_w)) / 1000,
-        "windows": windows,
-        "groups": groups,
-        "fault": int(settings.get("fault", 0)),
-    }
 
 
 class FleetRunner:
@@ -137,20 +105,10 @@ class FleetRunner:
         self._days.clear()
         return fleet
 
-    def controls(self, fleet: engine.Fleet) -> engine.Controls:
-        c = engine.Controls.defaults(fleet)
+    def controls(self, fleet: engine.Fleet) -> Controls:
+        c = Controls.defaults(fleet.rating_kw)
         for j, spec in enumerate(fleet.specs):
-            got = controls_from(self.store.settings(spec.sn), spec.model)
-            c.work_mode[j] = got["work_mode"]
-            c.min_soc[j], c.min_soc_on_grid[j], c.max_soc[j] = (
-                got["min_soc"],
-                got["min_soc_on_grid"],
-                got["max_soc"],
-            )
-            c.export_limit_kw[j] = got["export_limit_kw"]
-            c.charge_windows[j] = got["windows"]
-            c.groups[j] = got["groups"]
-            c.fault[j] = got["fault"]
+            c.set_device(j, controls_from(self.store.settings(spec.sn), spec.model))
         return c
 
     # ------------------------------------------------------------ running
