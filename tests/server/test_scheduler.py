@@ -106,6 +106,12 @@ def test_v1_set_flag_takes_int_or_bool_and_echoes(live: LiveServer, key: str) ->
     assert post(live, key, f"{V1}/set/flag", {"deviceSN": F3, "enable": 1})["errno"] == 42015
 
 
+def test_the_vendor_sample_clients_v0_set_path_works(live: LiveServer, key: str) -> None:
+    """The vendor's sample code posts the v0 flag to /op/v0/device/scheduler/set (spec 7.6)."""
+    ok(post(live, key, f"{V0}/set", {"deviceSN": H1, "enable": 1}))
+    assert ok(post(live, key, f"{V0}/get/flag", {"deviceSN": H1}))["enable"] is True
+
+
 def test_writing_groups_sets_the_flag_from_what_takes_effect(live: LiveServer, key: str) -> None:
     """Writing active groups turns the scheduler on; writing none turns it off (spec 3.2.2:
     EVO clients disable the scheduler by writing an empty schedule)."""

@@ -228,7 +228,7 @@ class InverterModel:
         rated = float(self.rated_power_w)
         amps = self.features.max_current_a
         codes = self.grid_codes(country)
-        uk_g99 = codes[0] == "UK G98" and self.rated_power_w > 3680
+        uk_g99 = codes[0] == "UK G98" and self.rated_power_w > 3700  # G98: up to 16 A a phase
         switch = ENABLE_DISABLE
         table = {
             "ExportLimit": SettingSpec("ExportLimit", "W", 1.0, 0.0, rated, default=f"{rated:g}"),
