@@ -24,6 +24,7 @@ from foxden.client import schedule
 
 schedule_app = typer.Typer(help="The scheduler (time-of-use groups).", no_args_is_help=True)
 
+PARAM_UNITS = {"importLimit": "W", "exportLimit": "W", "pvLimit": "W", "reactivePower": "Var"}
 ApiVersion = Annotated[
     int,
     typer.Option(
@@ -66,39 +67,26 @@ def schedule_show(
     ]
     extras = any(g.extra for _, g in shown)  # fields this client does not know
     params = sorted({name for _, g in shown for name in g.params})  # v2/v3 extraParam fields
+    remain = any(g.remain for _, g in shown)
+    flags = version != 3  # v3 lists active periods only: no per-group enable
     rows = [
-        [
-            i,
-            "yes" if g.enable else "no",
-            g.start,
-            g.end,
-            g.work_mode,
-            g.min_soc_on_grid,
-            g.fd_soc,
-            g.fd_pwr,
-            "" if g.max_soc is None else g.max_soc,
-        ]
+        [i]
+        + (["yes" if g.enable else "no"] if flags else [])
+        + [g.start, g.end, g.work_mode, g.min_soc_on_grid, g.fd_soc, g.fd_pwr]
+        + ["" if g.max_soc is None else g.max_soc]
         + [number(g.params[name]) if name in g.params else "" for name in params]
-        + (["yes" if g.remain else ""] if version == 3 else [])
+        + (["yes" if g.remain else ""] if remain else [])
         + ([", ".join(f"{k}={v}" for k, v in g.extra.items())] if extras else [])
         for i, g in shown
     ]
     columns = (
-        [
-            "#",
-            "enabled",
-            "start",
-            "end",
-            "workMode",
-            "minSocOnGrid (%)",
-            "fdSoc (%)",
-            "fdPwr (W)",
-            "maxSoc (%)",
-        ]
-        + params
-        + (["remaining time"] if version == 3 else [])
+        ["#"]
+        + (["enabled"] if flags else [])
+        + ["start", "end", "workMode", "minSocOnGrid (%)", "fdSoc (%)", "fdPwr (W)", "maxSoc (%)"]
+        + [f"{name} ({PARAM_UNITS.get(name, '')})".replace(" ()", "") for name in params]
+        + (["remaining time"] if remain else [])
+        + (["other fields"] if extras else [])
     )
-    columns += ["other fields"] if extras else []  # fmt: skip
     used = sum(g.work_mode != schedule.INVALID_MODE for g in sched.groups)
     slots = sched.max_group_count or len(sched.groups)
     title = f"Scheduler of {sn}: {'on' if sched.enable else 'off'}, {used} of {slots} groups used"
