@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from foxden import __version__
 from foxden.cli import (
     battery,
     battery_heating,
@@ -42,6 +43,12 @@ AREAS = (
 """In the order ``foxden --help`` lists them (commands first, then groups)."""
 
 
+def _version(shown: bool) -> None:
+    if shown:
+        print(f"foxden {__version__}")
+        raise typer.Exit()
+
+
 def _root(
     ctx: typer.Context,
     base_url: BaseUrl = None,
@@ -61,6 +68,12 @@ def _root(
             "cloud, 0 otherwise)"
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit", callback=_version, is_eager=True
+        ),
+    ] = False,
 ) -> None:
     ctx.meta[META] = Globals(base_url, api_key, retries, timeout, min_interval)
 
