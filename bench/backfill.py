@@ -158,8 +158,7 @@ def simulate_only(store: Store, days: int) -> tuple[int, float]:
     start = NOW_MS - days * DAY_MS
     fleet = runner.refresh(start)
     controls = runner.controls(fleet)
-    state = engine.State.initial(fleet)
-    state.last_ms[:] = start
+    state = engine.initial_state(fleet, start)
     samples = 0
     t0 = time.perf_counter()
     for day in range(start // DAY_MS, NOW_MS // DAY_MS):

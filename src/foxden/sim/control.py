@@ -201,8 +201,8 @@ def dispatch(
     battery can take or give this step (rate, current, taper, temperature and the SoC floor
     or ceiling already applied); ``target_kw`` the forced power (fdPwr), NaN for the
     battery's own limit."""
-    excess = np.clip(surplus_kw, 0, None)
-    deficit = np.clip(-surplus_kw, 0, None)
+    excess = np.maximum(surplus_kw, 0.0)
+    deficit = excess - surplus_kw
     forced = np.where(np.isnan(target_kw), np.inf, target_kw)
 
     charge = np.zeros_like(surplus_kw)
@@ -211,7 +211,7 @@ def dispatch(
     charge = np.where(self_use | (mode == MODE_BACKUP), np.minimum(excess, can_charge_kw), charge)
     charge = np.where(
         mode == MODE_FEEDIN,
-        np.minimum(np.clip(excess - export_limit_kw, 0, None), can_charge_kw),
+        np.minimum(np.maximum(excess - export_limit_kw, 0.0), can_charge_kw),
         charge,
     )
     charge = np.where(mode == MODE_FORCE_CHARGE, np.minimum(forced, can_charge_kw), charge)
@@ -222,7 +222,7 @@ def dispatch(
     )
     discharge = np.where(
         mode == MODE_PEAK,
-        np.minimum(np.clip(deficit - PEAK_SHAVING_KW, 0, None), can_discharge_kw),
+        np.minimum(np.maximum(deficit - PEAK_SHAVING_KW, 0.0), can_discharge_kw),
         discharge,
     )
     discharge = np.where(
@@ -239,9 +239,9 @@ def grid_flows(
     Export above the limit is curtailed from the battery's (forced) discharge first and from
     PV last: PV keeps serving the house and the battery whatever the limit."""
     net = load_kw + charge_kw - pv_ac_kw - discharge_kw
-    imported = np.clip(net, 0, None)
-    exported = np.clip(-net, 0, None)
-    over = np.clip(exported - np.clip(export_limit_kw, 0, None), 0, None)
+    imported = np.maximum(net, 0.0)
+    exported = imported - net
+    over = np.maximum(exported - np.maximum(export_limit_kw, 0.0), 0.0)
     from_battery = np.minimum(over, discharge_kw)
     from_pv = np.minimum(over - from_battery, pv_ac_kw)
     exported = exported - from_battery - from_pv
