@@ -335,6 +335,8 @@ def run_steps(
     demand_all = ex.load + standby[None, :]
     headroom_to_rating = np.maximum(fleet.rating_kw[None, :] - pv_ac_all, 0.0)
     step_h = STEP_MS / 3_600_000
+    policy = ctl.Policy.of(goal.mode, goal.power_kw)
+    powers = np.empty((d, state.counters.shape[1]))
     for i, k in enumerate(rows):
         active = in_range[k]
         dt_h = np.where(state.last_ms > 0, (ex.times[k] - state.last_ms) / 3_600_000, step_h)
@@ -350,13 +352,8 @@ def run_steps(
             amps_charge * warm_charge[k],
             amps_discharge * warm_discharge[k],
         )
-        charge, discharge = ctl.dispatch(
-            goal.mode[k],
-            pv_ac - demand,
-            can_charge,
-            can_discharge,
-            controls.export_limit_kw,
-            goal.power_kw[k],
+        charge, discharge = policy.row(int(k)).apply(
+            pv_ac - demand, can_charge, can_discharge, controls.export_limit_kw
         )
         # the inverter's AC output (PV plus battery) never exceeds its rating
         discharge = np.minimum(discharge, headroom_to_rating[k])
@@ -369,8 +366,8 @@ def run_steps(
         pv_used = np.minimum(inverter.ac_to_pv(pv_ac, fleet.rating_kw), pv_dc_all[k])
         pv_used = np.where(pv_ac > 0, pv_used, 0.0)
         out_pos = np.maximum(output, 0.0)
-        powers = np.stack(
-            [
+        for column, value in enumerate(
+            (
                 out_pos,
                 exported,
                 imported,
@@ -380,9 +377,9 @@ def run_steps(
                 pv_used,
                 charge + discharge,
                 out_pos - output,
-            ],
-            axis=1,
-        )
+            )
+        ):
+            powers[:, column] = value
         everyone = bool(active.all())
         if everyone:
             state.soc = soc
