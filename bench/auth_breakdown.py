@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         accounts.add_device(store, "bench", "BENCH0000001", "H1-5.0-E", now)
         settings = replace(
             Settings(data_dir=str(work)),
+            limit_profile="off",
             rate_per_second=float(HUGE),
             rate_burst=HUGE,
             daily_quota_per_device=HUGE,

@@ -249,6 +249,7 @@ def server_env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FOXDEN_")}
     env.update(
         FOXDEN_DATA_DIR=str(data_dir),
+        FOXDEN_LIMIT_PROFILE="off",
         FOXDEN_RATE_PER_SECOND=str(float(HUGE)),
         FOXDEN_RATE_BURST=str(HUGE),
         FOXDEN_DAILY_QUOTA_PER_DEVICE=str(HUGE),

@@ -87,6 +87,7 @@ def foxden_app(data_dir: str, history: str) -> Any:
         HANDLERS["device.history"] = history_reference
     settings = replace(
         Settings(data_dir=data_dir),
+        limit_profile="off",
         rate_per_second=float(HUGE),
         rate_burst=HUGE,
         daily_quota_per_device=HUGE,

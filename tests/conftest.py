@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 
@@ -53,6 +54,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     else:
         with fresh_postgres() as url:
             yield url
+
+
+class RawAnswer(dict[str, Any]):
+    """A decoded answer envelope, with the ``X-Foxden-Detail`` header that came with it."""
+
+    detail: str = ""
+
+
+def raw_answer(response: httpx.Response) -> RawAnswer:
+    """The envelope of an HTTP answer (asserted HTTP 200) and its detail header."""
+    assert response.status_code == 200, response.status_code
+    answer = RawAnswer(response.json())
+    answer.detail = response.headers.get("X-Foxden-Detail", "")
+    return answer
 
 
 @dataclass
@@ -107,6 +122,9 @@ def serve_in_thread(app: Any) -> tuple[str, uvicorn.Server, threading.Thread]:
 
 
 def start_server(data_dir: Path, clock: Clock | None = None, **overrides: Any) -> LiveServer:
+    """A live server; limit profile ``lenient`` unless the test asks for another (only
+    tests about pacing run under ``cloud``, so rapid test calls are not refused)."""
+    overrides.setdefault("limit_profile", "lenient")
     settings = replace(Settings(data_dir=str(data_dir)), **overrides)
     store = open_store(settings.database())
     foxden = FoxdenApp(settings, store, clock)

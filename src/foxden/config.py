@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from foxden.limits_policy import DEFAULT_LIMIT_PROFILE, LIMIT_PROFILES
 from foxden.protocol import limits
 
 ENV_PREFIX = "FOXDEN_"
@@ -30,8 +31,12 @@ class Settings:
     data_dir: str = DEFAULT_DATA_DIR
     database_url: str = ""
     timestamp_window_s: float = 300.0
+    limit_profile: str = DEFAULT_LIMIT_PROFILE
+    """Which call limits apply: cloud (the real cloud's pacing), lenient or off."""
     rate_per_second: float = 10.0
+    """Per-key token bucket of the lenient profile: calls a second..."""
     rate_burst: int = 20
+    """...and how many may be saved up."""
     daily_quota_per_device: int = limits.DAILY_QUOTA_PER_DEVICE
     quota_flush_s: float = 1.0
     admin_token: str = ""
@@ -45,6 +50,12 @@ class Settings:
     raw_retention_days: int = 0
     """Keep raw samples this many days (0: forever); energy rollups are kept forever."""
     log_level: str = "info"
+    journal_size: int = 10_000
+    """Open API calls the request journal keeps (the newest)."""
+    journal_file: str = ""
+    """Also append the journal to this JSON-lines file and read it back at start."""
+    access_log: bool = True
+    """One JSON line per Open API call on the ``foxden.access`` logger."""
 
     def database(self) -> str:
         """The database URL in force: the explicit one, else SQLite in the data dir."""
@@ -91,4 +102,10 @@ def load(config_file: str | Path | None = None, **overrides: Any) -> Settings:
             if name not in kinds:
                 raise ConfigError(f"unknown setting {name!r}")
             values[name] = raw
-    return replace(settings, **values)
+    result = replace(settings, **values)
+    if result.limit_profile not in LIMIT_PROFILES:
+        raise ConfigError(
+            f"setting 'limit_profile' must be one of {', '.join(LIMIT_PROFILES)}, "
+            f"got {result.limit_profile!r}"
+        )
+    return result

@@ -109,7 +109,7 @@ def test_pacer_keeps_calls_apart_and_server_never_says_too_frequent(tmp_path: An
     live = start_server(tmp_path, rate_per_second=10.0, rate_burst=1)
     try:
         key = live.account("alice")
-        client = live.client(key, min_interval_s=0.11)
+        client = live.client(key, min_interval_s=0.25)  # 2.5 x the server's spacing: load-proof
         for _ in range(6):
             client.device_list()  # no RateLimitedError: the client paced itself
         with pytest.raises(RateLimitedError):

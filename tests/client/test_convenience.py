@@ -51,6 +51,7 @@ from foxden.client import (
 from foxden.client.convenience import merge_history
 from foxden.protocol import signing
 from foxden.protocol import structs as s
+from foxden.protocol.errno import ERRNO_TABLE, Errno
 from tests.conftest import LiveServer, start_server
 from tests.telemetry.data import samples
 
@@ -401,7 +402,8 @@ def test_schedule_rules_are_checked_before_sending(
         set_schedule(alice, H1, schedule)
     assert remaining_quota(alice) == before  # nothing was sent
     error = info.value
-    assert isinstance(error, InvalidParameterError) and field in error.msg
+    assert isinstance(error, InvalidParameterError) and field in error.detail
+    assert error.msg == ERRNO_TABLE[Errno(error.errno)].message
     if kind is ScheduleOverlapError:
         assert isinstance(error, TimeOverlapError) and error.errno == 42023
     else:
@@ -410,15 +412,17 @@ def test_schedule_rules_are_checked_before_sending(
     path = "/op/v0/device/scheduler/enable"
     headers = signing.headers(path, alice.api_key, int(datetime.now(UTC).timestamp() * 1000))
     body = {"deviceSN": H1, "groups": [g.to_wire() for g in groups]}
-    answer = httpx.post(live.url + path, headers=headers, json=body).json()
-    assert answer["errno"] == error.errno and field in answer["msg"], answer
+    response = httpx.post(live.url + path, headers=headers, json=body)
+    answer = response.json()
+    assert answer["errno"] == error.errno and answer["msg"] == error.msg, answer
+    assert field in response.headers["X-Foxden-Detail"]
 
 
 def test_schedule_without_properties_leaves_model_rules_to_the_server(alice: Client) -> None:
     with pytest.raises(InvalidParameterError) as info:
         set_schedule(alice, H1, [group(fd_pwr=5001)])  # a plain list: no properties known
     assert not isinstance(info.value, ScheduleError)  # the server refused it
-    assert "groups[0].fdPwr" in info.value.msg
+    assert "groups[0].fdPwr" in info.value.detail
 
 
 def test_schedule_round_trip_against_the_server(alice: Client) -> None:
@@ -474,7 +478,7 @@ def test_unknown_fields_survive_the_round_trip(live: LiveServer, alice: Client) 
     assert body["groups"][0]["extraParam"] == {"importLimit": 3000, "pvLimit": None}
     assert body["groups"][0]["endHour"] == 5 and len(body["groups"]) == 8
     # foxden knows no such field and, like the cloud for fields it does not know, refuses it
-    assert "groups[0].extraParam" in info.value.msg
+    assert "groups[0].extraParam" in info.value.detail
     assert not isinstance(info.value, ScheduleError)
 
 

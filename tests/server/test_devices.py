@@ -135,7 +135,7 @@ def test_device_list_paging_limits(alice: Client, page: int, size: int, field: s
     with pytest.raises(InvalidParameterError) as info:
         alice.device_list(page, size)
     assert info.value.errno == 40257
-    assert f"{field}:" in info.value.msg
+    assert f"{field}:" in info.value.detail
 
 
 # ---------------------------------------------------------------- device detail
@@ -201,11 +201,11 @@ def test_unknown_and_foreign_sn_look_the_same(alice: Client, bob: Client) -> Non
     with pytest.raises(DeviceNotFoundError) as unknown:
         alice.device_detail("NOSUCHSN00001")
     assert foreign.value.errno == unknown.value.errno == 40261
-    assert foreign.value.msg.replace(KH8, "<sn>") == unknown.value.msg.replace(
+    assert foreign.value.detail.replace(KH8, "<sn>") == unknown.value.detail.replace(
         "NOSUCHSN00001", "<sn>"
     )
-    assert "Bob" not in foreign.value.msg
-    assert "sn" in foreign.value.msg
+    assert "Bob" not in foreign.value.detail
+    assert "sn" in foreign.value.detail
 
 
 # ---------------------------------------------------------------- module list

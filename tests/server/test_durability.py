@@ -54,6 +54,8 @@ class Served:
                 str(data_dir),
                 "--database-url",
                 database_url,
+                "--limit-profile",
+                "lenient",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

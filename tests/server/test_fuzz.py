@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from foxden.protocol import signing
 from foxden.protocol.endpoints import ENDPOINTS, Endpoint
-from foxden.protocol.errno import Errno
+from foxden.protocol.errno import ERRNO_TABLE, Errno
 from tests.conftest import LiveServer, start_server
 
 SN = "FUZZH1000001"
@@ -82,8 +82,12 @@ def test_random_input_gets_a_known_errno(
         envelope = answer.json()
         assert set(envelope) == {"errno", "msg", "result"}
         assert envelope["errno"] in KNOWN | {0}, envelope
+        assert envelope["msg"] == ERRNO_TABLE[Errno(envelope["errno"])].message or (
+            envelope["errno"] == Errno.HEADER_INVALID
+        )
         if envelope["errno"] == Errno.PARAMETER_INVALID:
-            assert envelope["msg"].startswith("Parameters do not meet expectations: ")
-            assert ":" in envelope["msg"][len("Parameters do not meet expectations: ") :]
+            # the cloud's text in msg, the field and the reason in the detail header
+            field, _, reason = answer.headers["X-Foxden-Detail"].partition(": ")
+            assert field and reason, answer.headers["X-Foxden-Detail"]
 
     check()

@@ -68,7 +68,7 @@ def test_quota_is_exact_under_concurrency_and_reported(tmp_path: Path) -> None:
         assert (count.total, count.remaining) == ("50", "0")
         with pytest.raises(QuotaExceededError) as info:
             clients[1].plant_list()
-        assert "exceeds the limit" in info.value.msg
+        assert info.value.msg == "Your request exceeds the limit. Please try again later"
     finally:
         live.stop()
 

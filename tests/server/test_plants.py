@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from foxden.client import Client, InvalidParameterError
 from foxden.protocol import signing, timefmt
 from foxden.protocol import structs as s
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, RawAnswer, raw_answer
 
 H1 = "ALICEH1000001"
 H3 = "ALICEH3000001"
@@ -66,18 +66,15 @@ def stations(client: Client) -> dict[str, str]:
     return {d.deviceSN: d.stationID for d in client.device_list(1, 100).data}
 
 
-def raw_post(live: LiveServer, key: str, path: str, content: bytes) -> dict[str, Any]:
+def raw_post(live: LiveServer, key: str, path: str, content: bytes) -> RawAnswer:
     headers = signing.headers(path, key, int(time.time() * 1000))
     headers["Content-Type"] = "application/json"
-    response = httpx.post(live.url + path, headers=headers, content=content)
-    assert response.status_code == 200
-    body: dict[str, Any] = response.json()
-    return body
+    return raw_answer(httpx.post(live.url + path, headers=headers, content=content))
 
 
 def assert_invalid(info: pytest.ExceptionInfo[InvalidParameterError], field: str) -> None:
     assert info.value.errno == 40257
-    assert f"{field}:" in info.value.msg
+    assert f"{field}:" in info.value.detail
 
 
 # ---------------------------------------------------------------- create
@@ -303,7 +300,7 @@ def test_delete_then_detail_fails_and_devices_are_unbound(alice: Client) -> None
     with pytest.raises(InvalidParameterError) as info:
         alice.plant_detail(plant.stationID)
     assert_invalid(info, "id")
-    assert plant.stationID in info.value.msg
+    assert plant.stationID in info.value.detail
     assert stations(alice) == {H1: "", H3: "", F3: keep.stationID}
     assert [p.stationID for p in alice.plant_list().data] == [keep.stationID]
     # a second delete is refused, naming the field
@@ -351,7 +348,8 @@ def test_missing_details_name(live: LiveServer) -> None:
         b' "postcode": "c"}, "timezone": "Europe/London"}',
     )
     assert body["errno"] == 40257
-    assert "details.name" in body["msg"]
+    assert body["msg"] == "Parameters do not meet expectations. Please reenter"
+    assert "details.name" in body.detail
     assert body["result"] is None
 
 
@@ -359,7 +357,7 @@ def test_body_not_json(live: LiveServer) -> None:
     key = live.account("carol")
     body = raw_post(live, key, CREATE, b"{not json")
     assert body["errno"] == 40257
-    assert "body" in body["msg"]
+    assert "body" in body.detail
     assert body["result"] is None
     assert raw_post(live, key, CREATE, b"[1, 2]")["errno"] == 40257
 
@@ -443,7 +441,8 @@ def test_bob_cannot_see_update_or_delete_alices_plant(alice: Client, bob: Client
     with pytest.raises(InvalidParameterError) as seen_unknown:
         bob.plant_detail(unknown)
     assert seen.value.errno == seen_unknown.value.errno == 40257
-    _same_shape(seen.value.msg, plant.stationID, seen_unknown.value.msg, unknown)
+    assert seen.value.msg == seen_unknown.value.msg
+    _same_shape(seen.value.detail, plant.stationID, seen_unknown.value.detail, unknown)
 
     def update(station_id: str) -> s.PlantUpdate:
         return s.PlantUpdate(
@@ -457,14 +456,14 @@ def test_bob_cannot_see_update_or_delete_alices_plant(alice: Client, bob: Client
     with pytest.raises(InvalidParameterError) as updated_unknown:
         bob.plant_update(update(unknown))
     assert updated.value.errno == updated_unknown.value.errno == 40257
-    _same_shape(updated.value.msg, plant.stationID, updated_unknown.value.msg, unknown)
+    _same_shape(updated.value.detail, plant.stationID, updated_unknown.value.detail, unknown)
 
     with pytest.raises(InvalidParameterError) as deleted:
         bob.plant_delete(plant.stationID)
     with pytest.raises(InvalidParameterError) as deleted_unknown:
         bob.plant_delete(unknown)
     assert deleted.value.errno == deleted_unknown.value.errno == 40257
-    _same_shape(deleted.value.msg, plant.stationID, deleted_unknown.value.msg, unknown)
+    _same_shape(deleted.value.detail, plant.stationID, deleted_unknown.value.detail, unknown)
 
     detail = alice.plant_detail(plant.stationID)
     assert detail.stationName == "Alice's"

@@ -63,7 +63,7 @@ def test_control_plane_and_telemetry_on_postgres(pg: LiveServer) -> None:
     assert 280 <= len(hist.datas[0].data) <= 289
     with pytest.raises(ApiError) as info:
         client.report(SN, "day", 2024, 2, 30)
-    assert info.value.errno == 40257 and "day" in info.value.msg
+    assert info.value.errno == 40257 and "day" in info.value.detail
 
 
 def test_quota_and_rotation_on_postgres(pg: LiveServer) -> None:

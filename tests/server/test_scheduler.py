@@ -11,7 +11,7 @@ import pytest
 from foxden.client import Client, InvalidParameterError, TimeOverlapError, UnsupportedError
 from foxden.protocol import signing
 from foxden.protocol import structs as s
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, raw_answer
 
 H1 = "ALICEH1000001"
 
@@ -130,9 +130,9 @@ def test_each_group_rule_names_the_field(
     body = {"deviceSN": H1, "groups": [{**msgspec.to_builtins(group()), **changes}]}
     path = "/op/v0/device/scheduler/enable"
     headers = signing.headers(path, alice.api_key, int(__import__("time").time() * 1000))
-    answer = httpx.post(live.url + path, headers=headers, json=body).json()
+    answer = raw_answer(httpx.post(live.url + path, headers=headers, json=body))
     assert answer["errno"] == 40257, answer
-    assert field in answer["msg"]
+    assert field in answer.detail
     assert alice.scheduler(H1).enable == 0  # nothing was written
 
 
@@ -145,23 +145,23 @@ def test_unknown_group_field_is_refused(live: LiveServer, alice: Client) -> None
     body = {"deviceSN": H1, "groups": [{**msgspec.to_builtins(group()), "colour": "red"}]}
     path = "/op/v0/device/scheduler/enable"
     headers = signing.headers(path, alice.api_key, int(__import__("time").time() * 1000))
-    answer = httpx.post(live.url + path, headers=headers, json=body).json()
+    answer = raw_answer(httpx.post(live.url + path, headers=headers, json=body))
     assert answer["errno"] == 40257
-    assert "groups[0].colour" in answer["msg"]
+    assert "groups[0].colour" in answer.detail
 
 
 def test_at_most_eight_groups(alice: Client) -> None:
     groups = [group(startHour=h, endHour=h, endMinute=30) for h in range(9)]
     with pytest.raises(InvalidParameterError) as info:
         alice.set_scheduler(H1, groups)
-    assert "groups" in info.value.msg
+    assert "groups" in info.value.detail
 
 
 def test_overlapping_groups(alice: Client) -> None:
     with pytest.raises(TimeOverlapError) as info:
         alice.set_scheduler(H1, [group(endHour=6), group(startHour=6, endHour=8)])
     assert info.value.errno == 42023
-    assert "groups[0] and groups[1]" in info.value.msg
+    assert "groups[0] and groups[1]" in info.value.detail
     # touching minutes are fine, and disabled groups never overlap
     alice.set_scheduler(
         H1, [group(endHour=5, endMinute=59), group(startHour=6, endHour=8), group(enable=0)]

@@ -161,7 +161,11 @@ def start_sim(
     """Start a server whose fleet clock is frozen at ``start_ms``. With ``first_step`` the
     fleet takes its first sample at once, so later advances simulate every step from there."""
     settings = Settings(
-        data_dir=str(data_dir), rate_per_second=10_000.0, rate_burst=10_000, speed=0.0
+        data_dir=str(data_dir),
+        limit_profile="lenient",
+        rate_per_second=10_000.0,
+        rate_burst=10_000,
+        speed=0.0,
     )
     store = open_store(url_for(data_dir))
     key = populate(store, devices)

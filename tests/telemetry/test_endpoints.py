@@ -103,7 +103,7 @@ def test_real_time_all_devices_and_v1(fleet: tuple[LiveServer, Client], bob: Cli
     assert all(len(d.datas) == 1 and isinstance(d.datas[0].value, float) for d in got)
     with pytest.raises(InvalidParameterError) as info:
         client.real_time_v1([f"SN{i:04d}" for i in range(51)])
-    assert "sns" in info.value.msg
+    assert "sns" in info.value.detail
 
 
 def test_history_points_and_zone_strings(fleet: tuple[LiveServer, Client]) -> None:
@@ -168,7 +168,7 @@ def test_report_validation(fleet: tuple[LiveServer, Client]) -> None:
     for args, field in cases:
         with pytest.raises(InvalidParameterError) as info:
             client.report("LONH1000001", *args)  # type: ignore[arg-type]
-        assert field in info.value.msg, (args, info.value.msg)
+        assert field in info.value.detail, (args, info.value.detail)
     with pytest.raises(InvalidParameterError, match="variables"):
         client.report("LONH1000001", "year", 2024, variables=["pvPower"])
 

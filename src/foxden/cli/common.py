@@ -99,7 +99,8 @@ def _fail_client(exc: errors.FoxError) -> NoReturn:
     code = exit_code(exc)
     if isinstance(exc, errors.ApiError):
         fail(
-            f"{exc.msg} (errno {exc.errno}: {exc.meaning})",
+            f"{exc.msg}{f' [{exc.detail}]' if exc.detail else ''} "
+            f"(errno {exc.errno}: {exc.meaning})",
             code,
             exc.advice or "see docs/errno.md",
         )

@@ -44,7 +44,13 @@ class _Common:
 
     def _parse(self, c: Call[T], response: httpx.Response) -> T:
         self.last_request_id = response.headers.get("x-request-id")
-        return core.parse(c, response.status_code, response.content, self.last_request_id)
+        return core.parse(
+            c,
+            response.status_code,
+            response.content,
+            self.last_request_id,
+            response.headers.get(core.DETAIL_HEADER),
+        )
 
 
 class SyncBase(_Common):

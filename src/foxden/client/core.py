@@ -108,8 +108,14 @@ def encode_body(c: Call[Any]) -> bytes | None:
     return msgspec.json.encode(c.body) if c.body is not None else None
 
 
-def parse(c: Call[T], status: int, content: bytes, request_id: str | None) -> T:
-    """The result of an answer, or the matching exception."""
+DETAIL_HEADER = "X-Foxden-Detail"
+"""A foxden server says here which field was wrong and why (the vendor cloud does not)."""
+
+
+def parse(
+    c: Call[T], status: int, content: bytes, request_id: str | None, detail: str | None = None
+) -> T:
+    """The result of an answer, or the matching exception (with the server's detail)."""
     try:
         env = msgspec.json.decode(content, type=Envelope[Any])
     except msgspec.DecodeError:
@@ -117,7 +123,7 @@ def parse(c: Call[T], status: int, content: bytes, request_id: str | None) -> T:
             f"{c.path}: HTTP {status}, body is not the Open API envelope: {content[:120]!r}"
         ) from None
     if env.errno != 0:
-        raise errors.api_error(env.errno, env.msg, c.path, request_id)
+        raise errors.api_error(env.errno, env.msg, c.path, request_id, detail)
     if c.result_type is Any or env.result is None:
         return env.result  # type: ignore[return-value]
     try:

@@ -13,8 +13,10 @@
         ├── UnsupportedError      42015 / 44096
         └── TransientError        41200 / 44098 (retried by the client)
 
-Every ApiError carries errno, the server's msg, the errno's meaning from the protocol
-table, the path and the request id when the server sent one.
+Every ApiError carries errno, the server's msg (the cloud's own text), the detail a foxden
+server adds in its X-Foxden-Detail header (which field, why; "" from the vendor cloud), the
+errno's meaning from the protocol table, the path and the request id when the server sent
+one.
 """
 
 from __future__ import annotations
@@ -39,15 +41,24 @@ class TimeoutError(TransportError):
 class ApiError(FoxError):
     """The Open API answered with a non-zero errno."""
 
-    def __init__(self, errno: int, msg: str, path: str, request_id: str | None = None) -> None:
+    def __init__(
+        self,
+        errno: int,
+        msg: str,
+        path: str,
+        request_id: str | None = None,
+        detail: str | None = None,
+    ) -> None:
         entry = errno_table.info(errno)
         self.errno = errno
         self.msg = msg
+        self.detail = detail or ""
         self.path = path
         self.request_id = request_id
         self.meaning = entry.meaning if entry else "undocumented errno"
         self.advice = entry.advice if entry else ""
-        super().__init__(f"{path}: errno {errno}: {msg}")
+        text = f"{path}: errno {errno}: {msg}"
+        super().__init__(f"{text} ({self.detail})" if self.detail else text)
 
 
 class AuthError(ApiError):
@@ -55,7 +66,7 @@ class AuthError(ApiError):
 
 
 class InvalidParameterError(ApiError):
-    """The request's parameters broke a rule; the message names the field."""
+    """The request's parameters broke a rule; ``detail`` names the field (from foxden)."""
 
 
 class TimeOverlapError(InvalidParameterError):
@@ -100,9 +111,11 @@ _BY_ERRNO: dict[int, type[ApiError]] = {
 }
 
 
-def api_error(errno: int, msg: str, path: str, request_id: str | None = None) -> ApiError:
+def api_error(
+    errno: int, msg: str, path: str, request_id: str | None = None, detail: str | None = None
+) -> ApiError:
     """The most specific ApiError for an errno."""
-    return _BY_ERRNO.get(errno, ApiError)(errno, msg, path, request_id)
+    return _BY_ERRNO.get(errno, ApiError)(errno, msg, path, request_id, detail)
 
 
 def from_httpx(exc: httpx.HTTPError, path: str) -> TransportError:

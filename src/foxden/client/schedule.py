@@ -69,9 +69,8 @@ class ScheduleError(errors.InvalidParameterError):
         *,
         field: str | None = None,
     ) -> None:
-        prefix = ERRNO_TABLE[Errno(errno)].message
-        text = f"{prefix}: {where}: {message}" if message else f"{prefix}: {where}"
-        super().__init__(errno, text, ENABLE_PATH)
+        detail = f"{where}: {message}" if message else where
+        super().__init__(errno, ERRNO_TABLE[Errno(errno)].message, ENABLE_PATH, detail=detail)
         self.field = field or where
 
 

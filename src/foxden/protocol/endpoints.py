@@ -31,6 +31,17 @@ class Endpoint:
     def params_in_query(self) -> bool:
         return self.method == "GET"
 
+    @property
+    def device_write(self) -> bool:
+        """A setting write to one inverter (its serial in ``sn`` or ``deviceSN``): the
+        real cloud spaces these 2 s apart per inverter."""
+        return (
+            self.method == "POST"
+            and self.path.startswith("/op/")
+            and "/device/" in self.path
+            and self.path.endswith(("/set", "/set/flag", "/enable", "/setMeterReader"))
+        )
+
 
 def _e(
     name: str,

@@ -56,8 +56,8 @@ ERRNO_TABLE: dict[Errno, ErrnoInfo] = {
         ErrnoInfo(
             Errno.PARAMETER_INVALID,
             "request body or query parameters invalid",
-            "Parameters do not meet expectations",
-            "fix the named field and send again; do not retry unchanged",
+            "Parameters do not meet expectations. Please reenter",
+            "fix the field the X-Foxden-Detail header names; do not retry unchanged",
             True,
         ),
         ErrnoInfo(
@@ -91,21 +91,21 @@ ERRNO_TABLE: dict[Errno, ErrnoInfo] = {
         ErrnoInfo(
             Errno.TOKEN_INVALID,
             "token invalid: unknown, rotated, or signature does not match",
-            "Token is invalid",
+            "invalid token",
             "check the API key and the signing of path, token and timestamp",
             True,
         ),
         ErrnoInfo(
             Errno.TOKEN_INVALID_LEGACY,
             "invalid token (legacy API)",
-            "Token is invalid",
+            "invalid token",
             "check the API key",
             False,
         ),
         ErrnoInfo(
             Errno.DEVICE_UNAVAILABLE,
             "device does not exist or is already in use",
-            "Device does not exist or is already in use",
+            "Device does not exist or are already in use",
             "check the serial number and that the device is registered to this account",
             True,
         ),
@@ -139,6 +139,18 @@ ERRNO_TABLE: dict[Errno, ErrnoInfo] = {
         ),
     )
 }
+
+
+MESSAGE_LANGUAGES: tuple[str, ...] = ("en",)
+"""Languages the table has texts in (GET /c/v0/errors/message answers every one)."""
+
+
+def messages(lang: str = "en") -> dict[str, str]:
+    """The cloud's text of every errno in the table, keyed by the errno as a string
+    (the shape of ``result.messages.<lang>`` of GET /c/v0/errors/message)."""
+    if lang not in MESSAGE_LANGUAGES:
+        raise KeyError(lang)
+    return {str(int(entry.errno)): entry.message for entry in ERRNO_TABLE.values()}
 
 
 def info(errno: int) -> ErrnoInfo | None:

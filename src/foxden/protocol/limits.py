@@ -31,3 +31,9 @@ TIME_RANGES: dict[str, tuple[int, int]] = {
 }
 
 DAILY_QUOTA_PER_DEVICE = 1440
+
+# Pacing of the real cloud (newer-endpoints.md section 2.5, quoting the V1.1.9 and V1.1.18
+# documents): query interfaces at most once a second per interface, update interfaces at
+# most once every two seconds; clients keep 1 s per path and 2 s per inverter for writes.
+PATH_MIN_INTERVAL_MS = 1000
+DEVICE_WRITE_MIN_INTERVAL_MS = 2000

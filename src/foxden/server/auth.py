@@ -1,9 +1,9 @@
-"""Header checks, signature, rate limit and quota for every /op/ request.
+"""Header checks, signature, pacing and quota for every /op/ request.
 
 Order: the four headers present (40256 naming the missing one), the timestamp near the
 server clock (40256 illegal timestamp), the token known and the signature right (41808
-either way, so a caller cannot learn whether a token exists), the per-key rate (40400),
-then the daily quota (40402).
+either way, so a caller cannot learn whether a token exists), the limit profile's pacing
+(40400), then the daily quota (40402).
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from foxden.accounts import key_hash
+from foxden.limits_policy import LimitProfile
 from foxden.protocol import signing
 from foxden.protocol.errno import Errno
-from foxden.server.errors import ApiError
-from foxden.server.limits import QuotaKeeper, RateLimiter
+from foxden.server.errors import ApiError, header_invalid
+from foxden.server.limits import QuotaKeeper, RateLimiter, Spacing
 from foxden.store import Account, Store
 
 REQUIRED_HEADERS = ("token", "timestamp", "signature", "lang")
@@ -27,32 +28,77 @@ class Authenticator:
         window_ms: int,
         rate: RateLimiter,
         quota: QuotaKeeper,
+        profile: LimitProfile,
     ) -> None:
         self.store = store
         self.window_ms = window_ms
         self.rate = rate
         self.quota = quota
+        self.profile = profile
+        self.paths = Spacing(profile.path_interval_ms)
+        self.device_writes = Spacing(profile.device_write_interval_ms)
 
     def check(self, path: str, headers: Mapping[str, str], now_ms: int, counted: bool) -> Account:
         values = {}
         for name in REQUIRED_HEADERS:
             value = headers.get(name)
             if value is None or not value.strip():
-                raise ApiError(Errno.HEADER_INVALID, f"no {name}")
+                raise header_invalid(f"no {name}", f"request header {name!r} missing or empty")
             values[name] = value.strip()
         try:
             stamp = int(values["timestamp"])
         except ValueError:
-            raise ApiError(Errno.HEADER_INVALID, "illegal timestamp") from None
+            raise header_invalid(
+                "illegal timestamp", "timestamp must be milliseconds since 1970"
+            ) from None
         if abs(stamp - now_ms) > self.window_ms:
-            raise ApiError(Errno.HEADER_INVALID, "illegal timestamp")
+            raise header_invalid(
+                "illegal timestamp",
+                f"timestamp is {stamp - now_ms:+d} ms from the server clock "
+                f"(at most {self.window_ms} ms allowed)",
+            )
         token = values["token"]
         account = self.store.account_by_key_hash(key_hash(token))
         signed = signing.verify(path, token, values["timestamp"], values["signature"])
         if account is None or not signed:
-            raise ApiError(Errno.TOKEN_INVALID)
-        if not self.rate.allow(account.id, now_ms):
-            raise ApiError(Errno.TOO_FREQUENT)
-        if counted and not self.quota.try_spend(account.id, account.device_count, now_ms):
-            raise ApiError(Errno.QUOTA_EXCEEDED)
+            raise ApiError(
+                Errno.TOKEN_INVALID,
+                "unknown API key, or the signature is not md5(path + '\\r\\n' + token + "
+                "'\\r\\n' + timestamp) of this request",
+            )
+        wait = self.paths.wait_ms((account.id, path), now_ms)
+        if wait:
+            raise ApiError(
+                Errno.TOO_FREQUENT,
+                f"at most one call to {path} every {self.paths.interval_ms} ms per key; "
+                f"retry in {wait} ms",
+            )
+        if self.profile.key_bucket and not self.rate.allow(account.id, now_ms):
+            raise ApiError(
+                Errno.TOO_FREQUENT,
+                f"more than {self.rate.rate:g} calls a second (burst {self.rate.burst}) "
+                "with this key",
+            )
+        if counted and not self.quota.try_spend(
+            account.id, account.device_count, now_ms, self.profile.quota
+        ):
+            raise ApiError(
+                Errno.QUOTA_EXCEEDED,
+                f"the day's {self.quota.total(account.device_count)} calls are used up; "
+                "the quota resets at 00:00 UTC",
+            )
+        self.paths.record((account.id, path), now_ms)
         return account
+
+    def check_device_write(self, account: Account, sn: str, now_ms: int) -> None:
+        """40400 when this inverter got a setting write too recently (cloud profile)."""
+        wait = self.device_writes.wait_ms((account.id, sn), now_ms)
+        if wait:
+            raise ApiError(
+                Errno.TOO_FREQUENT,
+                f"at most one setting write to inverter {sn} every "
+                f"{self.device_writes.interval_ms} ms; retry in {wait} ms",
+            )
+
+    def record_device_write(self, account: Account, sn: str, now_ms: int) -> None:
+        self.device_writes.record((account.id, sn), now_ms)

@@ -1,4 +1,4 @@
-"""Per-key request rate and per-account daily quota, exact within one server process.
+"""Pacing, per-key request rate and per-account daily quota, exact within one server process.
 
 The server runs one event loop, so counters change without interleaving; quota use is
 written to the store every ``flush_s`` seconds and at shutdown, so a restart keeps it.
@@ -53,6 +53,27 @@ class RateLimiter:
         return False
 
 
+class Spacing:
+    """The real cloud's pacing: one accepted call per key (a path, or an inverter) per
+    ``interval_ms``. Only accepted calls start the interval, so a client that waits the
+    interval after a refusal always gets through."""
+
+    def __init__(self, interval_ms: int) -> None:
+        self.interval_ms = interval_ms
+        self._last: dict[object, int] = {}
+
+    def wait_ms(self, key: object, now_ms: int) -> int:
+        """Milliseconds until ``key`` may be used again; 0 when it may now."""
+        last = self._last.get(key)
+        if last is None or self.interval_ms <= 0:
+            return 0
+        return max(0, last + self.interval_ms - now_ms)
+
+    def record(self, key: object, now_ms: int) -> None:
+        if self.interval_ms > 0:
+            self._last[key] = now_ms
+
+
 class QuotaKeeper:
     """Daily call counts per account, kept in memory and flushed to the store."""
 
@@ -71,11 +92,14 @@ class QuotaKeeper:
             self._counts[key] = self.store.usage(*key)
         return self._counts[key]
 
-    def try_spend(self, account_id: int, device_count: int, now_ms: int) -> bool:
-        """Count one call; False (and nothing counted) when the day's quota is spent."""
+    def try_spend(
+        self, account_id: int, device_count: int, now_ms: int, enforce: bool = True
+    ) -> bool:
+        """Count one call; False (and nothing counted) when the day's quota is spent and
+        ``enforce`` is on."""
         key = (account_id, utc_day(now_ms))
         used = self.used(account_id, now_ms)
-        if used >= self.total(device_count):
+        if enforce and used >= self.total(device_count):
             return False
         self._counts[key] = used + 1
         self._dirty.add(key)
