@@ -33,12 +33,12 @@ def check_depth(body: bytes, max_depth: int = limits.JSON_MAX_DEPTH) -> None:
 def nul_path(value: Any, path: str = "") -> str | None:
     """The path of the first key or string holding a NUL character, else None."""
     if isinstance(value, str):
-        return path or "body" if "\x00" in value else None
+        return (path or "body") if "\x00" in value else None
     if isinstance(value, dict):
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)
             if "\x00" in str(key):
-                return where
+                return where.replace("\x00", "\\0")
             found = nul_path(item, where)
             if found is not None:
                 return found
@@ -67,7 +67,8 @@ def check_nul_body(body: bytes) -> None:
 def check_nul_query(params: dict[str, str]) -> None:
     for key, value in params.items():
         if "\x00" in key or "\x00" in value:
-            raise invalid(key.replace("\x00", "\\0"), "must not contain a NUL character")
+            name = key.replace("\x00", "\\0") or "query"
+            raise invalid(name, "must not contain a NUL character")
 
 
 def too_large(limit: int) -> ApiError:
