@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from foxden import accounts
+from foxden.protocol import identities
 from foxden.store import Plant, Store
 
 DEMO_ACCOUNT = "demo"
@@ -22,7 +23,8 @@ class DemoPlant:
     timezone: str
     latitude: float
     longitude: float
-    devices: tuple[tuple[str, str], ...]
+    devices: tuple[tuple[str, int], ...]
+    """(model, number): the inverter is ``identities.inverter_serial(model, number)``."""
 
 
 DEMO_PLANTS = (
@@ -33,7 +35,7 @@ DEMO_PLANTS = (
         "Europe/London",
         53.38,
         -2.47,
-        (("60DEMOH1500001", "H1-5.0-E"), ("60DEMOF3000001", "F3000")),
+        (("H1-5.0-E", 1), ("F3000", 1)),
     ),
     DemoPlant(
         "Berlin Workshop",
@@ -42,7 +44,7 @@ DEMO_PLANTS = (
         "Europe/Berlin",
         52.52,
         13.40,
-        (("60DEMOH3100001", "H3-10.0-E"), ("60DEMOAIO10001", "AIO-H3-10.0")),
+        (("H3-10.0-E", 1), ("AIO-H3-10.0", 1)),
     ),
     DemoPlant(
         "Sydney House",
@@ -51,7 +53,7 @@ DEMO_PLANTS = (
         "Australia/Sydney",
         -33.87,
         151.21,
-        (("60DEMOKH800001", "KH8"), ("60DEMOH1370001", "H1-3.7-E")),
+        (("KH8", 1), ("H1-3.7-E", 1)),
     ),
 )
 
@@ -85,11 +87,15 @@ def seed_demo(store: Store, data_dir: Path, now_ms: int, devices: int = 6) -> st
             longitude=spec.longitude,
         )
         store.insert_plant(plant)
-    named = [(sn, model, i) for i, spec in enumerate(DEMO_PLANTS) for sn, model in spec.devices]
-    extra = [
-        (f"60DEMOX{n:07d}", MORE_MODELS[n % len(MORE_MODELS)], n % len(DEMO_PLANTS))
-        for n in range(max(0, devices - len(named)))
+    named = [
+        (identities.inverter_serial(model, number), model, i)
+        for i, spec in enumerate(DEMO_PLANTS)
+        for model, number in spec.devices
     ]
+    extra = [
+        (identities.inverter_serial(model, 2 + n), model, n % len(DEMO_PLANTS))
+        for n, model in ((n, MORE_MODELS[n % len(MORE_MODELS)]) for n in range(devices))
+    ][: max(0, devices - len(named))]
     for sn, model, plant_index in (named + extra)[:devices]:
         accounts.add_device(store, DEMO_ACCOUNT, sn, model, now_ms)
         store.bind_device(sn, str(uuid.UUID(int=plant_index + 1)))

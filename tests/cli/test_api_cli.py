@@ -179,7 +179,7 @@ def test_plants_create_update_delete(fox: Fox, tmp_path: Path) -> None:
     file.write_text(json.dumps(body))
     created = json.loads(ok(fox("plants", "create", str(file), "--json")))
     station = created["stationID"]
-    assert created["devices"] == [{"sn": F3, "errno": 0}]
+    assert created["devices"] == [{"device": {"sn": F3}, "errno": 0}]
     body["details"] = {**body["details"], "stationID": station, "name": "Big Shed"}
     file.write_text(json.dumps(body))
     assert f"Updated plant {station}" in ok(fox("plants", "update", str(file)))

@@ -4,7 +4,7 @@ Examples:
 
     foxden serve --port 8080
     foxden account create alice
-    foxden device add --account alice --sn 60H15000000001 --model H1-5.0-E
+    foxden device add --account alice --model KH8
     foxden key rotate alice
     foxden account list
 """
@@ -288,16 +288,25 @@ def key_rotate(
 @device_app.command("add")
 def device_add(
     account: Annotated[str, typer.Option(help="Account that owns the inverter")],
-    sn: Annotated[str, typer.Option(help="Inverter serial number")],
     model: Annotated[str, typer.Option(help=f"Model: {', '.join(models.MODELS)}")],
-    logger: Annotated[str | None, typer.Option(help="Data logger serial number")] = None,
+    sn: Annotated[
+        str | None,
+        typer.Option(help="Inverter serial number [default: the next free one of the model]"),
+    ] = None,
+    logger: Annotated[
+        str | None, typer.Option(help="Data logger serial number [default: from the serial]")
+    ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     config_file: ConfigFile = None,
 ) -> None:
     """Register an inverter and its data logger to an account, so plant/create can bind it.
 
-    Example: foxden device add --account alice --sn 60H15000000001 --model H1-5.0-E
+    Without --sn the inverter gets a serial in the real form of its model (15 characters,
+    e.g. 60KE8... for a KH8), its logger one of the real logger form, and a hybrid the
+    battery list of its family (bcu, bmu modules with their capacity, ivu).
+
+    Example: foxden device add --account alice --model KH8
     """
     store = _store(_settings(data_dir, database_url, config_file))
     try:

@@ -32,6 +32,7 @@ from foxden.protocol.errno import Errno
 from foxden.server import envelope
 from foxden.server.admin import Admin
 from foxden.server.areas import HANDLERS
+from foxden.server.areas.errors import PUBLIC_HANDLERS
 from foxden.server.auth import Authenticator
 from foxden.server.context import Ctx, Handler
 from foxden.server.errors import ApiError, invalid
@@ -219,10 +220,13 @@ class FoxdenApp:
             self.admin = Admin(admin_token, runner, self.clock)
             routes += self.admin.routes()
         for endpoint in ENDPOINTS:
-            handler = HANDLERS.get(endpoint.name)
-            if handler is None:
-                continue
-            view = self._view(endpoint, handler)
+            if endpoint.public:
+                view = self._public_view(endpoint, PUBLIC_HANDLERS[endpoint.name])
+            else:
+                handler = HANDLERS.get(endpoint.name)
+                if handler is None:
+                    continue
+                view = self._view(endpoint, handler)
             for path in (endpoint.path, *endpoint.aliases):
                 # Starlette keeps the route only to answer 405 for a wrong method
                 routes.append(Route(path, _starlette_view(view), methods=[endpoint.method]))
@@ -307,6 +311,19 @@ class FoxdenApp:
             except Exception:  # an observer must not change the answer
                 log.exception("refusal observer failed")
         return envelope.body_error(exc.errno, exc.msg), exc.detail
+
+    def _public_view(self, endpoint: Endpoint, handler: Callable[[], Any]) -> RawView:
+        """A view without authentication, pacing or quota: whatever headers come."""
+
+        async def view(scope: Scope, receive: Receive) -> tuple[bytes, str]:
+            try:
+                return envelope.body_ok(handler()), ""
+            except Exception:
+                log.exception("unexpected failure in %s", endpoint.name)
+                failed = ApiError(Errno.QUERY_FAILED, "unexpected server failure (in the log)")
+                return self.refused(scope, None, failed)
+
+        return view
 
     def _view(self, endpoint: Endpoint, handler: Handler) -> RawView:
         decode = _decoder(endpoint)
