@@ -50,6 +50,12 @@ class Settings:
     raw_retention_days: int = 0
     """Keep raw samples this many days (0: forever); energy rollups are kept forever."""
     log_level: str = "info"
+    journal_size: int = 10_000
+    """Open API calls the request journal keeps (the newest)."""
+    journal_file: str = ""
+    """Also append the journal to this JSON-lines file and read it back at start."""
+    access_log: bool = True
+    """One JSON line per Open API call on the ``foxden.access`` logger."""
 
     def database(self) -> str:
         """The database URL in force: the explicit one, else SQLite in the data dir."""

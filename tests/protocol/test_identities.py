@@ -60,7 +60,8 @@ def test_battery_list_snapshots() -> None:
     def shape(model: str) -> list[tuple[str, str, object]]:
         sn = identities.inverter_serial(model, 1)
         return [
-            (b["type"], b["model"], b.get("capacity")) for b in identities.battery_list(sn, model)
+            (str(b["type"]), str(b["model"]), b.get("capacity"))
+            for b in identities.battery_list(sn, model)
         ]
 
     assert shape("KH8") == [("bcu", "EP11", None), ("bmu", "EP11", 10360), ("ivu", "EP11", None)]

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from foxden import accounts, config
-from foxden.cli import api
+from foxden.cli import api, chaos, journal
 from foxden.clock import RealClock
 from foxden.protocol import models
 from foxden.server.limits import utc_day
@@ -325,20 +325,22 @@ def sim_fault(
     config_file: ConfigFile = None,
 ) -> None:
     """Put an inverter in fault with a code from the fault table (runningState 165, no
-    output, status 2 in device/list) until cleared. A running server picks it up at its next
-    sample.
+    output, status 2 in device/list) until cleared. It takes effect at once: the inverter
+    gets a fresh sample (1 ms after its newest) that shows the fault.
 
     Example: foxden sim fault 60DEMOH1500001 26
     """
     from foxden.protocol import catalogue
     from foxden.sim.runner import inject_fault
 
-    store = _store(_settings(data_dir, database_url, config_file))
+    settings = _settings(data_dir, database_url, config_file)
+    store = _store(settings)
     if store.device(sn) is None:
         fail(f"no inverter {sn}")
     if code not in catalogue.faults():
         fail(f"unknown fault code {code}; see GET /op/v0/device/fault/get")
     inject_fault(store, sn, code)
+    _fresh_sample(store, settings, sn)
     out.print(f"{sn} is in fault {code}: {catalogue.fault_text(code)}")
 
 
@@ -349,20 +351,37 @@ def sim_clear(
     database_url: DatabaseUrl = None,
     config_file: ConfigFile = None,
 ) -> None:
-    """Clear an inverter's fault.
+    """Clear an inverter's fault, at once (a fresh sample, as for a fault).
 
     Example: foxden sim clear 60DEMOH1500001
     """
     from foxden.sim.runner import clear_fault
 
-    store = _store(_settings(data_dir, database_url, config_file))
+    settings = _settings(data_dir, database_url, config_file)
+    store = _store(settings)
     if store.device(sn) is None:
         fail(f"no inverter {sn}")
     clear_fault(store, sn)
+    _fresh_sample(store, settings, sn)
     out.print(f"{sn} has no fault")
 
 
+def _fresh_sample(store: Store, settings: config.Settings, sn: str) -> None:
+    """A sample of ``sn`` 1 ms after its newest one, so its new state shows at once
+    (nothing when it has no samples yet: the fleet starts it in that state)."""
+    from foxden.sim.clock import SimClock
+    from foxden.sim.runner import FleetRunner
+
+    latest = store.latest([sn]).get(sn)
+    if latest is None:
+        return
+    runner = FleetRunner(store, SimClock(latest.time_ms + 1, speed=0), settings.seed)
+    runner.sample_now([sn], latest.time_ms + 1)
+
+
 api.register(app)
+chaos.register(app)
+journal.register(app)
 
 
 def main() -> None:

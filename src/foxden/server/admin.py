@@ -17,8 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from foxden.protocol import catalogue
 from foxden.sim.clock import SimClock
-from foxden.sim.runner import FleetRunner, clear_fault, inject_fault
+from foxden.sim.runner import FleetRunner, clear_fault
 
 View = Callable[[Request], Awaitable[Response]]
 
@@ -117,18 +118,19 @@ class Admin:
         fault: FaultSet = await self._body(request, FaultSet)
         if self.runner.store.device(fault.sn) is None:
             raise AdminError(404, f"no device {fault.sn}")
+        if fault.code not in catalogue.faults():
+            raise AdminError(400, f"unknown fault code {fault.code}")
         until = self.clock.now_ms() + fault.duration_ms if fault.duration_ms else None
-        try:
-            inject_fault(self.runner.store, fault.sn, fault.code, until)
-        except ValueError as exc:
-            raise AdminError(400, str(exc)) from None
+        async with self.lock:  # a fresh sample shows the fault at once
+            await asyncio.to_thread(self.runner.inject, fault.sn, fault.code, until)
         return {"sn": fault.sn, "fault": fault.code}
 
     async def clear_fault(self, request: Request) -> dict[str, Any]:
         sn = request.path_params["sn"]
         if self.runner.store.device(sn) is None:
             raise AdminError(404, f"no device {sn}")
-        clear_fault(self.runner.store, sn)
+        async with self.lock:
+            await asyncio.to_thread(self.runner.clear, sn)
         return {"sn": sn, "fault": 0}
 
     async def reset(self, request: Request) -> dict[str, Any]:

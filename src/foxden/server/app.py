@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -28,14 +29,17 @@ from foxden.clock import Clock, RealClock
 from foxden.config import Settings
 from foxden.limits_policy import limit_profile
 from foxden.protocol.endpoints import ENDPOINTS, Endpoint
-from foxden.protocol.errno import Errno
+from foxden.protocol.errno import SUCCESS_MESSAGE, Errno
 from foxden.server import envelope
 from foxden.server.admin import Admin
 from foxden.server.areas import HANDLERS
 from foxden.server.areas.errors import PUBLIC_HANDLERS
 from foxden.server.auth import Authenticator
+from foxden.server.chaos import Call, Chaos, ChaosAnswer
 from foxden.server.context import Ctx, Handler
+from foxden.server.double_admin import DoubleAdmin
 from foxden.server.errors import ApiError, invalid
+from foxden.server.journal import Exchange, Journal
 from foxden.server.limits import QuotaKeeper, RateLimiter
 from foxden.server.openapi import openapi_document
 from foxden.sim.clock import SimClock
@@ -68,9 +72,10 @@ def describe_validation(exc: msgspec.MsgspecError) -> ApiError:
     return invalid(field, text.replace("`", "").replace("Expected", "expected"))
 
 
-RawView = Callable[[Scope, Receive], Awaitable[tuple[bytes, str]]]
-"""An Open API view on raw ASGI: the answer's JSON body (always HTTP 200) and the detail
-of a refusal for the ``X-Foxden-Detail`` header ("" when there is none)."""
+RawView = Callable[[Scope, Receive, Exchange], Awaitable[tuple[bytes, str]]]
+"""An Open API view on raw ASGI: the answer's JSON body (HTTP 200) and the detail of a
+refusal for the ``X-Foxden-Detail`` header ("" when there is none); it fills in the
+journal's record of the call as it goes."""
 
 DETAIL_HEADER = "X-Foxden-Detail"
 _DETAIL_HEADER_RAW = DETAIL_HEADER.lower().encode("ascii")
@@ -116,30 +121,28 @@ def header_map(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
 
-def _decoder(endpoint: Endpoint) -> Callable[[Scope, Receive], Awaitable[Any]]:
+def _decoder(endpoint: Endpoint) -> Callable[[Exchange], Any]:
     request_type = endpoint.request
     if request_type is None:
 
-        async def none(scope: Scope, receive: Receive) -> Any:
+        def none(call: Exchange) -> Any:
             return None
 
         return none
     if endpoint.params_in_query:
 
-        async def from_query(scope: Scope, receive: Receive) -> Any:
-            query = scope.get("query_string", b"").decode("latin-1")
+        def from_query(call: Exchange) -> Any:
             try:
-                return msgspec.convert(dict(parse_qsl(query)), request_type, strict=False)
+                return msgspec.convert(dict(parse_qsl(call.query)), request_type, strict=False)
             except msgspec.ValidationError as exc:
                 raise describe_validation(exc) from None
 
         return from_query
     decoder = msgspec.json.Decoder(request_type, strict=False)
 
-    async def from_body(scope: Scope, receive: Receive) -> Any:
-        body = await read_body(receive)
+    def from_body(call: Exchange) -> Any:
         try:
-            return decoder.decode(body or b"{}")
+            return decoder.decode(call.body or b"{}")
         except msgspec.DecodeError as exc:
             raise describe_validation(exc) from None
 
@@ -153,9 +156,9 @@ class FastPath:
     """The ASGI entry: an Open API path goes straight to its view by one dict look-up
     and its answer straight to the socket (Starlette would try every route's pattern in
     turn and wrap request and response); the rest (lifespan, 404/405, /openapi.json,
-    /admin) goes through Starlette."""
+    /admin, /metrics) goes through Starlette."""
 
-    def __init__(self, views: dict[tuple[str, str], RawView], fallback: ASGIApp) -> None:
+    def __init__(self, views: dict[tuple[str, str], ASGIApp], fallback: ASGIApp) -> None:
         self.views = views
         self.fallback = fallback
 
@@ -163,25 +166,41 @@ class FastPath:
         if scope["type"] == "http":
             view = self.views.get((scope["method"], scope["path"]))
             if view is not None:
-                body, detail = await view(scope, receive)
-                headers = [*_JSON_HEADERS, (b"content-length", b"%d" % len(body))]
-                if detail:
-                    headers.append((_DETAIL_HEADER_RAW, detail_header_value(detail)))
-                await send({"type": "http.response.start", "status": 200, "headers": headers})
-                await send({"type": "http.response.body", "body": body})
+                await view(scope, receive, send)
                 return
         await self.fallback(scope, receive, send)
 
 
-def _starlette_view(view: RawView) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        body, detail = await view(request.scope, request.receive)
-        response = Response(body, media_type="application/json")
-        if detail:
-            response.headers[DETAIL_HEADER] = detail_header_value(detail).decode("latin-1")
-        return response
+class _Served:
+    """An Open API view as an ASGI app: the call recorded, chaos answers sent, the
+    envelope written to the socket, then the call observed (journal, metrics, log)."""
 
-    return endpoint
+    def __init__(self, foxden: FoxdenApp, view: RawView) -> None:
+        self.foxden = foxden
+        self.view = view
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        call = Exchange(
+            self.foxden.wall.now_ms(),
+            scope["method"],
+            scope["path"],
+            scope.get("query_string", b"").decode("latin-1"),
+            time.perf_counter(),
+        )
+        try:
+            body, detail = await self.view(scope, receive, call)
+        except ChaosAnswer as answer:
+            call.status = await self.foxden.chaos.send(answer.rule, receive, send)
+            call.errno, call.msg = answer.errno, answer.msg
+            call.detail = f"chaos rule {answer.rule.id}"
+        else:
+            headers = [*_JSON_HEADERS, (b"content-length", b"%d" % len(body))]
+            if detail:
+                headers.append((_DETAIL_HEADER_RAW, detail_header_value(detail)))
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+        call.latency_ms = (time.perf_counter() - call.started) * 1000
+        self.foxden.observe(call)
 
 
 class FoxdenApp:
@@ -212,8 +231,14 @@ class FoxdenApp:
         """Told of every refused request, after the server log (a request journal hooks in
         here)."""
         self.runner = runner
-        self._fast: dict[tuple[str, str], RawView] = {}
+        self.chaos = Chaos(settings.seed)
+        self.journal = Journal(
+            settings.journal_size,
+            Path(settings.journal_file) if settings.journal_file else None,
+        )
+        self._fast: dict[tuple[str, str], ASGIApp] = {}
         routes = [Route("/openapi.json", self._openapi, methods=["GET"])]
+        routes += DoubleAdmin(self, admin_token).routes()
         if runner is not None:
             if not isinstance(self.clock, SimClock):
                 raise TypeError("a fleet needs a SimClock")
@@ -227,10 +252,11 @@ class FoxdenApp:
                 if handler is None:
                     continue
                 view = self._view(endpoint, handler)
+            served = _Served(self, view)
             for path in (endpoint.path, *endpoint.aliases):
-                # Starlette keeps the route only to answer 405 for a wrong method
-                routes.append(Route(path, _starlette_view(view), methods=[endpoint.method]))
-                self._fast[(endpoint.method, path)] = view
+                # Starlette keeps the route to answer 405 for a wrong method (and HEAD)
+                routes.append(Route(path, served, methods=[endpoint.method]))
+                self._fast[(endpoint.method, path)] = served
         self.starlette = Starlette(routes=routes, lifespan=self._lifespan)
         self.starlette.state.foxden = self
         self.app = FastPath(self._fast, self.starlette)
@@ -244,11 +270,17 @@ class FoxdenApp:
         try:
             yield
         finally:
+            self.chaos.release_all()
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             self.quota.flush()
+            self.journal.flush()
+
+    def observe(self, call: Exchange) -> None:
+        """A call has been answered: journal it."""
+        self.journal.record(call)
 
     async def _fleet_loop(self) -> None:
         """Keep the fleet's telemetry up to the simulated clock."""
@@ -272,6 +304,10 @@ class FoxdenApp:
                 self.quota.flush()
             except Exception:  # keep counting in memory; try again next time
                 log.exception("could not save quota use")
+            try:
+                self.journal.flush()
+            except OSError:  # keep the calls in memory; try again next time
+                log.exception("could not append to the request journal")
             if self.settings.raw_retention_days > 0 and time.monotonic() - last_prune > 3600:
                 last_prune = time.monotonic()
                 self.prune()
@@ -315,12 +351,15 @@ class FoxdenApp:
     def _public_view(self, endpoint: Endpoint, handler: Callable[[], Any]) -> RawView:
         """A view without authentication, pacing or quota: whatever headers come."""
 
-        async def view(scope: Scope, receive: Receive) -> tuple[bytes, str]:
+        async def view(scope: Scope, receive: Receive, call: Exchange) -> tuple[bytes, str]:
             try:
-                return envelope.body_ok(handler()), ""
+                answer = envelope.body_ok(handler())
+                call.errno, call.msg = 0, SUCCESS_MESSAGE
+                return answer, ""
             except Exception:
                 log.exception("unexpected failure in %s", endpoint.name)
                 failed = ApiError(Errno.QUERY_FAILED, "unexpected server failure (in the log)")
+                call.errno, call.msg, call.detail = int(failed.errno), failed.msg, failed.detail
                 return self.refused(scope, None, failed)
 
         return view
@@ -330,26 +369,42 @@ class FoxdenApp:
         name = endpoint.name
         paced_writes = endpoint.device_write and self.limits.device_write_interval_ms > 0
 
-        async def view(scope: Scope, receive: Receive) -> tuple[bytes, str]:
+        has_body = endpoint.request is not None and not endpoint.params_in_query
+        chaos = self.chaos
+
+        async def view(scope: Scope, receive: Receive, call: Exchange) -> tuple[bytes, str]:
             account: Account | None = None
             try:
-                now = self.wall.now_ms()
                 headers = header_map(scope)
-                account = self.auth.check(scope["path"], headers, now, endpoint.counted)
-                parsed = await decode(scope, receive)
+                if has_body:
+                    call.body = await read_body(receive)
+                account = self.auth.check(call.path, headers, call.time_ms, endpoint.counted)
+                call.account = account.name
+                if chaos.rules:
+                    rule = chaos.pick(_chaos_call(call, headers), call.time_ms)
+                    if rule is not None:
+                        call.chaos = rule.id
+                        await chaos.before_answer(rule)
+                parsed = decode(call)
                 ctx = Ctx(self.store, self.clock, self.wall, account, self.quota, headers["lang"])
                 if not paced_writes:
-                    return envelope.body_ok(handler(ctx, parsed)), ""
-                target = _write_target(parsed)
-                self.auth.check_device_write(account, target, now)
-                body = envelope.body_ok(handler(ctx, parsed))
-                self.auth.record_device_write(account, target, now)
-                return body, ""
+                    answer = envelope.body_ok(handler(ctx, parsed))
+                else:
+                    target = _write_target(parsed)
+                    self.auth.check_device_write(account, target, call.time_ms)
+                    answer = envelope.body_ok(handler(ctx, parsed))
+                    self.auth.record_device_write(account, target, call.time_ms)
+                call.errno, call.msg = 0, SUCCESS_MESSAGE
+                return answer, ""
             except ApiError as exc:
+                call.errno, call.msg, call.detail = int(exc.errno), exc.msg, exc.detail
                 return self.refused(scope, account, exc)
+            except ChaosAnswer:
+                raise
             except Exception:
                 log.exception("unexpected failure in %s", name)
                 failed = ApiError(Errno.QUERY_FAILED, "unexpected server failure (in the log)")
+                call.errno, call.msg, call.detail = int(failed.errno), failed.msg, failed.detail
                 return self.refused(scope, account, failed)
 
         return view
@@ -359,6 +414,16 @@ def _write_target(parsed: Any) -> str:
     """The inverter a setting write is for (``sn`` or ``deviceSN`` of the request)."""
     target = getattr(parsed, "sn", None) or getattr(parsed, "deviceSN", None)
     return str(target) if target else ""
+
+
+def _chaos_call(call: Exchange, headers: dict[str, str]) -> Call:
+    return Call(
+        call.method,
+        call.path,
+        headers.get("token", "").strip(),
+        call.account,
+        lambda: call.serials(),
+    )
 
 
 def create_app(

@@ -6,8 +6,8 @@ a backfill is the same call over a longer span. The live loop calls it as the cl
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 
 import numpy as np
@@ -172,11 +172,67 @@ class FleetRunner:
 
     # ------------------------------------------------------------ faults
 
-    def inject(self, sn: str, code: int, until_ms: int | None = None) -> None:
+    def inject(self, sn: str, code: int, until_ms: int | None = None) -> int:
+        """Put ``sn`` in fault at once: the fleet is brought up to the clock's now with the
+        old state, then the device takes a fresh sample showing the fault (real-time data
+        and device/list change on the next call, not at the next 5-minute sample).
+        Returns the samples stored."""
+        now = self.clock.now_ms()
+        stored = self.run_until(now)
         inject_fault(self.store, sn, code, until_ms)
+        return stored + self.sample_now([sn], now)
 
-    def clear(self, sn: str) -> None:
+    def clear(self, sn: str) -> int:
+        """Clear ``sn``'s fault at once, with a fresh sample like :meth:`inject`."""
+        now = self.clock.now_ms()
+        stored = self.run_until(now)
         clear_fault(self.store, sn)
+        return stored + self.sample_now([sn], now)
+
+    def sample_now(self, sns: Sequence[str], now_ms: int) -> int:
+        """An extra sample of each device in ``sns`` at ``now_ms`` (1 ms after its newest
+        one if that is not earlier), between the regular 5-minute ones.
+
+        Sun, weather and load are those of the regular sample in progress; the battery,
+        the grid and the energy counters step from the newest sample with the real
+        elapsed time, so the counters stay continuous. Returns the samples stored."""
+        fleet = self.refresh(now_ms - engine.STEP_MS)
+        state = self.state
+        wanted = set(sns)
+        cols = [j for j, spec in enumerate(fleet.specs) if spec.sn in wanted]
+        if state is None or not cols:
+            return 0
+        when = np.maximum(state.last_ms + 1, now_ms)
+        day = int(when[cols].min()) // DAY_MS
+        if day not in self._days:
+            if len(self._days) >= 2:
+                del self._days[min(self._days)]
+            self._days[day] = engine.exogenous(fleet, day)
+        ex = self._days[day]
+        d = len(fleet)
+        # per device, the regular sample in progress at its event time
+        rows = np.array(
+            [
+                min(int(np.searchsorted(ex.times[:, j], when[j])), engine.STEPS - 1)
+                for j in range(d)
+            ],
+            dtype=np.int64,
+        )
+        picked = np.arange(d)
+        one = engine.Exogenous(
+            **{
+                f.name: getattr(ex, f.name)[rows, picked][None, ...]
+                for f in fields(engine.Exogenous)
+            }
+        )
+        active = np.zeros(d, dtype=bool)
+        active[cols] = True
+        one.times = np.where(active, when, 0)[None, :].astype(np.int64)
+        until = int(one.times.max())
+        times, values = engine.simulate(
+            fleet, state, self.controls(fleet), day, until - 1 - engine.DAY_MS, until, one
+        )
+        return self.store.ingest(_batches(fleet, times, values))
 
     def _random_faults(self, fleet: engine.Fleet, now_ms: int) -> None:
         rng = engine.rng_for(self.seed, "random-faults", now_ms // engine.STEP_MS)
