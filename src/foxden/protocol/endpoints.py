@@ -34,6 +34,12 @@ class Endpoint:
         return self.method == "GET"
 
     @property
+    def query_interface(self) -> bool:
+        """A query interface (real-time, history, report: the path ends in ``/query``): the
+        real cloud answers one call a second per interface and key."""
+        return self.path.endswith("/query")
+
+    @property
     def device_write(self) -> bool:
         """A setting write to one inverter (its serial in ``sn`` or ``deviceSN``): the
         real cloud spaces these 2 s apart per inverter."""

@@ -368,6 +368,7 @@ class FoxdenApp:
         decode = _decoder(endpoint)
         name = endpoint.name
         paced_writes = endpoint.device_write and self.limits.device_write_interval_ms > 0
+        paced_queries = endpoint.query_interface and self.limits.path_interval_ms > 0
 
         has_body = endpoint.request is not None and not endpoint.params_in_query
         chaos = self.chaos
@@ -378,7 +379,9 @@ class FoxdenApp:
                 headers = header_map(scope)
                 if has_body:
                     call.body = await read_body(receive)
-                account = self.auth.check(call.path, headers, call.time_ms, endpoint.counted)
+                account = self.auth.check(
+                    call.path, headers, call.time_ms, endpoint.counted, paced_queries
+                )
                 call.account = account.name
                 if chaos.rules:
                     rule = chaos.pick(_chaos_call(call, headers), call.time_ms)
