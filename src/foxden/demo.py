@@ -23,8 +23,13 @@ class DemoPlant:
     timezone: str
     latitude: float
     longitude: float
-    devices: tuple[tuple[str, int], ...]
-    """(model, number): the inverter is ``identities.inverter_serial(model, number)``."""
+    devices: tuple[tuple[str, str], ...]
+    """(serial, model) of each inverter; serials in the model's real form (``_first``)."""
+
+
+def _first(model: str) -> tuple[str, str]:
+    """The demo inverter of a model: the first serial of its real form."""
+    return identities.inverter_serial(model, 1), model
 
 
 DEMO_PLANTS = (
@@ -35,7 +40,7 @@ DEMO_PLANTS = (
         "Europe/London",
         53.38,
         -2.47,
-        (("H1-5.0-E", 1), ("F3000", 1)),
+        (_first("H1-5.0-E"), _first("F3000")),
     ),
     DemoPlant(
         "Berlin Workshop",
@@ -44,7 +49,7 @@ DEMO_PLANTS = (
         "Europe/Berlin",
         52.52,
         13.40,
-        (("H3-10.0-E", 1), ("AIO-H3-10.0", 1)),
+        (_first("H3-10.0-E"), _first("AIO-H3-10.0")),
     ),
     DemoPlant(
         "Sydney House",
@@ -53,7 +58,7 @@ DEMO_PLANTS = (
         "Australia/Sydney",
         -33.87,
         151.21,
-        (("KH8", 1), ("H1-3.7-E", 1)),
+        (_first("KH8"), _first("H1-3.7-E")),
     ),
 )
 
@@ -87,11 +92,7 @@ def seed_demo(store: Store, data_dir: Path, now_ms: int, devices: int = 6) -> st
             longitude=spec.longitude,
         )
         store.insert_plant(plant)
-    named = [
-        (identities.inverter_serial(model, number), model, i)
-        for i, spec in enumerate(DEMO_PLANTS)
-        for model, number in spec.devices
-    ]
+    named = [(sn, model, i) for i, spec in enumerate(DEMO_PLANTS) for sn, model in spec.devices]
     extra = [
         (identities.inverter_serial(model, 2 + n), model, n % len(DEMO_PLANTS))
         for n, model in ((n, MORE_MODELS[n % len(MORE_MODELS)]) for n in range(devices))

@@ -20,9 +20,8 @@ import pytest
 
 from foxden import accounts
 from foxden.clock import RealClock
-from foxden.protocol import catalogue, identities
+from foxden.protocol import identities
 from foxden.protocol import structs as s
-from foxden.protocol.endpoints import BY_PATH
 from tests.sim.conftest import LONDON, SimServer, start_sim
 
 pytest.importorskip("foxesscloud.openapi")
@@ -30,25 +29,6 @@ pytest.importorskip("foxesscloud.openapi")
 DAY_MS = 86_400_000
 
 
-def needs(*paths: str) -> pytest.MarkDecorator:
-    """A strict xfail while an endpoint foxesscloud calls is not in the catalogue yet; the
-    test runs (and must pass) as soon as it is."""
-    missing = [p for p in paths if p not in BY_PATH]
-    return pytest.mark.xfail(
-        bool(missing), reason=f"not served yet: {', '.join(missing)}", strict=True
-    )
-
-
-def needs_variable(name: str) -> pytest.MarkDecorator:
-    """A strict xfail while a variable foxesscloud reads is not in the catalogue yet."""
-    return pytest.mark.xfail(
-        name not in catalogue.variables(),
-        reason=f"variable {name} not in the catalogue yet",
-        strict=True,
-    )
-
-
-SCHEDULER_V3 = ("/op/v1/device/scheduler/get/flag", "/op/v3/device/scheduler/get")
 KH8 = identities.inverter_serial("KH8", 1)
 H3 = identities.inverter_serial("H3-10.0-E", 1)
 SINGLE = identities.inverter_serial("H1-5.0-E", 1)
@@ -159,7 +139,6 @@ def test_report_of_a_day(fleet: SimServer, fc: Any) -> None:
     assert sum(next(r["values"] for r in got if r["variable"] == "generation")) > 0
 
 
-@needs_variable("maxChargeCurrent")
 def test_battery(fleet: SimServer, fc: Any) -> None:
     """get_battery: rated capacity from the bmu entries of the v1 detail's batteryList, SoC
     from real-time data."""
@@ -185,7 +164,6 @@ def test_charge_times_and_min_soc(fleet: SimServer, fc: Any) -> None:
     assert (got["minSoc"], got["minSocOnGrid"]) == (15, 25)
 
 
-@needs(*SCHEDULER_V3)
 def test_remote_settings_and_work_mode(fleet: SimServer, fc: Any) -> None:
     """get_remote_settings / set_named_settings / get_work_mode / set_work_mode
     (setting/get and setting/set)."""
@@ -231,7 +209,6 @@ def _schedule_reads(fleet: SimServer) -> dict[str, Any]:
     return answer
 
 
-@needs(*SCHEDULER_V3, "/op/v3/device/scheduler/enable", "/op/v1/device/scheduler/set/flag")
 def test_flag_and_schedule_read_and_write(fleet: SimServer, fc: Any) -> None:
     """get_flag (v1 get/flag + v3 get), get_schedule (v3 get), set_schedule (v3 enable with
     extraParam and isDefault, then v1 set/flag) as foxesscloud 2.9 sends them."""
@@ -254,7 +231,6 @@ def test_flag_and_schedule_read_and_write(fleet: SimServer, fc: Any) -> None:
     assert _schedule_reads(fleet)["result"]["enable"] == 0
 
 
-@needs("/op/v0/device/batteryHeating/get", "/op/v0/device/batteryHeating/set")
 def test_battery_heating(fleet: SimServer, fc: Any) -> None:
     """get_heating / set_heating (batteryHeating get/set, all values strings) on the H3."""
     fc.get_device(H3)
@@ -267,7 +243,6 @@ def test_battery_heating(fleet: SimServer, fc: Any) -> None:
     assert after["time1"] == {"enable": 1, "start": 1.0, "end": 3.0}
 
 
-@needs("/op/v0/device/peakShaving/get")
 def test_peak_shaving(fleet: SimServer, fc: Any) -> None:
     """get_peakshaving (peakShaving/get) on the KH8, the family that has it."""
     fc.get_device(KH8)
