@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from foxden import accounts
+from foxden.protocol import identities
 from foxden.store import Plant, Store
 
 DEMO_ACCOUNT = "demo"
@@ -23,6 +24,12 @@ class DemoPlant:
     latitude: float
     longitude: float
     devices: tuple[tuple[str, str], ...]
+    """(serial, model) of each inverter; serials in the model's real form (``_first``)."""
+
+
+def _first(model: str) -> tuple[str, str]:
+    """The demo inverter of a model: the first serial of its real form."""
+    return identities.inverter_serial(model, 1), model
 
 
 DEMO_PLANTS = (
@@ -33,7 +40,7 @@ DEMO_PLANTS = (
         "Europe/London",
         53.38,
         -2.47,
-        (("60DEMOH1500001", "H1-5.0-E"), ("60DEMOF3000001", "F3000")),
+        (_first("H1-5.0-E"), _first("F3000")),
     ),
     DemoPlant(
         "Berlin Workshop",
@@ -42,7 +49,7 @@ DEMO_PLANTS = (
         "Europe/Berlin",
         52.52,
         13.40,
-        (("60DEMOH3100001", "H3-10.0-E"), ("60DEMOAIO10001", "AIO-H3-10.0")),
+        (_first("H3-10.0-E"), _first("AIO-H3-10.0")),
     ),
     DemoPlant(
         "Sydney House",
@@ -51,7 +58,7 @@ DEMO_PLANTS = (
         "Australia/Sydney",
         -33.87,
         151.21,
-        (("60DEMOKH800001", "KH8"), ("60DEMOH1370001", "H1-3.7-E")),
+        (_first("KH8"), _first("H1-3.7-E")),
     ),
 )
 
@@ -100,9 +107,9 @@ def seed_demo(store: Store, data_dir: Path, now_ms: int, devices: int = 6) -> st
             )
         named = [(sn, model, i) for i, spec in enumerate(DEMO_PLANTS) for sn, model in spec.devices]
         extra = [
-            (f"60DEMOX{n:07d}", MORE_MODELS[n % len(MORE_MODELS)], n % len(DEMO_PLANTS))
-            for n in range(max(0, devices - len(named)))
-        ]
+            (identities.inverter_serial(model, 2 + n), model, n % len(DEMO_PLANTS))
+            for n, model in ((n, MORE_MODELS[n % len(MORE_MODELS)]) for n in range(devices))
+        ][: max(0, devices - len(named))]
         for sn, model, plant_index in (named + extra)[:devices]:
             existing = store.device(sn)
             if existing is None:

@@ -145,7 +145,8 @@ def test_demo_seeding_is_atomic_and_repaired(
 def test_an_incomplete_demo_and_a_lost_key_file_are_repaired(tmp_path: Path) -> None:
     store = open_store(url_for(tmp_path))
     account, old_key = accounts.create_account(store, demo.DEMO_ACCOUNT, NOW)
-    accounts.add_device(store, demo.DEMO_ACCOUNT, "60DEMOH1500001", "H1-5.0-E", NOW)
+    first_sn, first_model = demo.DEMO_PLANTS[0].devices[0]
+    accounts.add_device(store, demo.DEMO_ACCOUNT, first_sn, first_model, NOW)
     key = demo.seed_demo(store, tmp_path, NOW)
     assert key is not None and key != old_key
     assert (tmp_path / demo.KEY_FILE).read_text().strip() == key
