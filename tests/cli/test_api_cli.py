@@ -10,12 +10,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyarrow.parquet as pq
 import pytest
 import typer
 from typer.testing import CliRunner, Result
 
 from foxden.cli.main import app
+from foxden.client import AuthError, Client, RetryPolicy
 from foxden.protocol import structs as s
 from tests.conftest import LiveServer, start_server
 from tests.telemetry.data import samples
@@ -409,3 +411,81 @@ def test_help_has_exit_codes_and_an_example_on_every_command() -> None:
         assert result.exit_code == 0, path
         assert "Example: foxden " in result.stdout, path
         assert "--base-url" in result.stdout and "--api-key" in result.stdout, path
+
+
+# ---------------------------------------------------------------- not found, empty, keys, hosts
+
+
+def test_not_found_is_an_error_naming_the_serial(fox: Fox) -> None:
+    for args in (
+        ("real", "NOSUCHSN0001"),
+        ("devices", "show", "NOSUCHSN0001"),
+        ("generation", "NOSUCHSN0001"),
+        ("history", "NOSUCHSN0001", "--from", "2024-03-30T00:00Z", "--to", "2024-03-30T01:00Z"),
+        ("report", "NOSUCHSN0001", "--year", "2024", "--month", "3", "--tz", "Europe/London"),
+        ("battery", "soc", "get", "NOSUCHSN0001"),
+    ):
+        line = one_error_line(fox(*args), 1)
+        assert "no inverter NOSUCHSN0001" in line, (args, line)
+    mixed = fox("real", H1, "NOSUCHSN0001", "--vars", "SoC")
+    assert mixed.exit_code == 1 and H1 in mixed.stdout and "SoC" in mixed.stdout
+    assert mixed.stderr.startswith("error: no inverter NOSUCHSN0001 on this account")
+
+
+def test_empty_ranges_say_so_and_where_the_data_is(fox: Fox) -> None:
+    result = fox("history", H1, "--from", "2024-01-10T00:00Z", "--to", "2024-01-10T06:00Z")
+    assert result.exit_code == 0, result.output
+    note = " ".join(result.stderr.split())
+    assert note.startswith(
+        f"no data for {H1} from 2024-01-10T00:00:00+00:00 to 2024-01-10T06:00:00+00:00; "
+        f"{H1} has data from about 2024-03-29 to 2024-04-02 "
+    ), note
+    result = fox("report", H1, "--year", "2023", "--csv")
+    assert result.exit_code == 0
+    assert " ".join(result.stderr.split()).startswith(f"no energy for {H1} in 2023; {H1} has")
+    result = fox("real", KH, "--vars", "SoC")  # bound to a plant, never sampled
+    assert result.exit_code == 0 and f"no real-time data for {KH} yet" in result.stderr
+
+
+def test_keys_are_stripped_and_never_shown(fox: Fox) -> None:
+    padded = Fox(fox.url, f"  {fox.key}\n")
+    assert json.loads(ok(padded("quota", "--json")))["total"]
+    broken = fox.key[:8] + " " + fox.key[8:]
+    line = one_error_line(Fox(fox.url, broken)("quota"), 4)
+    assert "whitespace" in line and fox.key[:8] not in line and fox.key[9:] not in line
+    wrong = Fox(fox.url, "not-a-key-0000")
+    line = one_error_line(wrong("devices", "list"), 4)
+    assert "not-a-key-0000" not in line and "errno 41808" in line
+
+
+def test_auth_failures_are_never_retried(server: tuple[LiveServer, Fox]) -> None:
+    live, _ = server
+    sent: list[str] = []
+    client = Client(
+        "not-a-key-0000",
+        live.url,
+        retry=RetryPolicy(max_retries=3, base_s=0.001),
+        transport=httpx.HTTPTransport(),
+    )
+    client._http.event_hooks["request"].append(lambda request: sent.append(request.url.path))
+    with client, pytest.raises(AuthError):
+        client.device_list()
+    assert sent == ["/op/v0/device/list"]
+
+
+def test_connection_errors_name_the_url_and_the_vendor_cloud_is_announced(fox: Fox) -> None:
+    nowhere = Fox("http://127.0.0.1:9", fox.key)
+    line = one_error_line(nowhere("devices", "list", env={"FOXDEN_RETRIES": "0"}), 3)
+    assert "http://127.0.0.1:9/op/v0/device/list" in line and fox.key not in line
+    result = runner.invoke(
+        app,
+        ["quota"],
+        env={"FOXDEN_BASE_URL": None, "FOXDEN_API_KEY": "has inner space"},
+    )
+    assert result.exit_code == 4  # refused before anything is sent
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note: ")]
+    assert notes == [
+        "note: no --base-url or FOXDEN_BASE_URL: talking to the vendor cloud at "
+        "https://www.foxesscloud.com"
+    ]
+    assert fox("quota").stderr == ""  # no note when a base URL is given

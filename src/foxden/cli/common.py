@@ -87,7 +87,7 @@ def fail(message: str, code: int, hint: str = "") -> NoReturn:
 
 def exit_code(exc: errors.FoxError) -> int:
     """The documented exit code of a client error."""
-    if isinstance(exc, errors.AuthError):
+    if isinstance(exc, errors.AuthError | errors.KeyFormatError):
         return EXIT_AUTH
     if isinstance(exc, errors.QuotaExceededError | errors.RateLimitedError):
         return EXIT_QUOTA
@@ -98,6 +98,13 @@ def exit_code(exc: errors.FoxError) -> int:
 
 def _fail_client(exc: errors.FoxError) -> NoReturn:
     code = exit_code(exc)
+    if isinstance(exc, errors.DeviceNotFoundError) and exc.sn:
+        fail(
+            f"no inverter {exc.sn} on this account: {exc.msg}"
+            f"{f' [{exc.detail}]' if exc.detail else ''} (errno {exc.errno}: {exc.meaning})",
+            code,
+            exc.advice or "check the serial number (foxden devices list)",
+        )
     if isinstance(exc, errors.ApiError):
         fail(
             f"{exc.msg}{f' [{exc.detail}]' if exc.detail else ''} "
@@ -105,6 +112,8 @@ def _fail_client(exc: errors.FoxError) -> NoReturn:
             code,
             exc.advice or "see docs/errno.md",
         )
+    if isinstance(exc, errors.KeyFormatError):
+        fail(str(exc), code, "give the key alone: --api-key KEY or FOXDEN_API_KEY")
     fail(str(exc), code, "check --base-url and the network, then try again")
 
 
@@ -143,8 +152,13 @@ def _env_number(name: str, kind: Callable[[str], Any], default: Any) -> Any:
 def make_client(ctx: typer.Context, base_url: str | None, api_key: str | None) -> Client:
     """A client from the command's options, then the global ones, then the environment."""
     g: Globals = ctx.meta.get(META) or Globals()
-    url = base_url or g.base_url or os.environ.get("FOXDEN_BASE_URL") or VENDOR_BASE_URL
-    key = api_key or g.api_key or os.environ.get("FOXDEN_API_KEY")
+    url = base_url or g.base_url or os.environ.get("FOXDEN_BASE_URL")
+    if not url:
+        url = VENDOR_BASE_URL
+        sys.stderr.write(
+            f"note: no --base-url or FOXDEN_BASE_URL: talking to the vendor cloud at {url}\n"
+        )
+    key = (api_key or g.api_key or os.environ.get("FOXDEN_API_KEY") or "").strip()
     if not key:
         raise CliError("no API key", "give --api-key KEY or set FOXDEN_API_KEY")
     if not url.startswith(("http://", "https://")):

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from foxden.cli.common import (
+    EXIT_API,
     PANEL,
     Call,
     CliError,
@@ -19,6 +20,7 @@ from foxden.cli.common import (
     ZoneLookup,
     api,
     err_console,
+    fail,
     number,
     print_json,
     show,
@@ -74,14 +76,50 @@ def real(
     with call.client() as client:
         names = split_vars(variables)
         devices = conv.real_time_many(client, sns, names) if sns else client.real_time(None, names)
+    # the cloud leaves out serials that are not the account's: say which, and fail
+    unknown = [sn for sn in dict.fromkeys(sns or []) if sn not in {d.deviceSN for d in devices}]
     if call.as_json:
-        return print_json(devices)
-    rows = [
-        (d.deviceSN, d.time, v.variable, v.name, number(v.value), v.unit or "")
-        for d in devices
-        for v in d.datas
-    ]
-    show("Real-time data", ("device", "time", "variable", "name", "value", "unit"), rows)
+        print_json(devices)
+    else:
+        rows = [
+            (d.deviceSN, d.time, v.variable, v.name, number(v.value), v.unit or "")
+            for d in devices
+            for v in d.datas
+        ]
+        if rows or not unknown:
+            show("Real-time data", ("device", "time", "variable", "name", "value", "unit"), rows)
+    for d in devices:
+        if not d.datas:
+            err_console().print(f"no real-time data for {d.deviceSN} yet")
+    if unknown:
+        fail(
+            f"no inverter {', '.join(unknown)} on this account (no real-time data returned)",
+            EXIT_API,
+            "check the serial number (foxden devices list lists this account's)",
+        )
+
+
+def data_span(client: Client, sn: str) -> str:
+    """Which times have data for ``sn``, for the note on an empty range: the newest sample
+    (real-time data) and the first day with energy (year, then month reports)."""
+    latest = client.real_time_v1([sn], None)
+    if not latest or not latest[0].datas:
+        return f"{sn} has no data yet"
+    newest = latest[0].time
+    year = conv.parse_time(newest).year
+    first: tuple[int, int] | None = None
+    for y in range(year, year - 5, -1):
+        answer = client.report(sn, "year", y, None, None, ENERGY_VARIABLES)
+        months = sorted({i for v in answer for i, value in enumerate(v.values[:12]) if value})
+        if not months:
+            break
+        first = (y, months[0] + 1)
+    if first is None:
+        return f"{sn} has data up to {newest}"
+    answer = client.report(sn, "month", first[0], first[1], None, ENERGY_VARIABLES)
+    days = [i for v in answer for i, value in enumerate(v.values) if value]
+    start = f"{first[0]}-{first[1]:02d}-{min(days) + 1 if days else 1:02d}"
+    return f"{sn} has data from about {start} to {newest}"
 
 
 def _history_rows(device: s.HistoryDevice) -> list[TidyRow]:
@@ -180,12 +218,18 @@ def history(
         rows = _history_rows(device)
         if parquet is not None:
             write_parquet(parquet, rows)
+        empty = not any(v.data for v in device.datas)
+        span = data_span(client, sn) if empty else ""
     if call.as_json:
-        return print_json(device)
-    if as_csv:
-        return write_csv(rows)
-    if parquet is None:
+        print_json(device)
+    elif as_csv:
+        write_csv(rows)
+    elif parquet is None:
         _history_table(device)
+    if empty:
+        err_console().print(
+            f"no data for {sn} from {begin.isoformat()} to {end.isoformat()}; {span}"
+        )
 
 
 def _report_label(start: datetime, dimension: str) -> str:
@@ -227,6 +271,10 @@ def report(
         dimension = report_dimension(month, day)
         names = split_vars(variables) or ENERGY_VARIABLES
         answer = client.report(sn, dimension, year, month, day, names)
+        when = f"{year}" + (f"-{month:02d}" if month else "") + (f"-{day:02d}" if day else "")
+        empty = not any(value for v in answer for value in v.values)
+        if empty:
+            err_console().print(f"no energy for {sn} in {when}; {data_span(client, sn)}")
         if call.as_json:
             return print_json(answer)
         tz = ZoneLookup(client, sn, zone)()
@@ -247,7 +295,6 @@ def report(
         )
     table_rows.append(["total"] + [number(round(math.fsum(v.values), 3)) for v in answer])
     columns = ["start"] + [f"{SHORT_NAMES.get(v.variable, v.variable)} ({v.unit})" for v in answer]
-    when = f"{year}" + (f"-{month:02d}" if month else "") + (f"-{day:02d}" if day else "")
     show(f"{dimension.capitalize()} report of {sn}, {when} ({tz})", columns, table_rows)
 
 
