@@ -6,9 +6,10 @@ import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from foxden import accounts
-from foxden.store import Plant, Store
+if TYPE_CHECKING:  # the store is the server's: the command line reads the serials without it
+    from foxden.store import Store
 
 DEMO_ACCOUNT = "demo"
 KEY_FILE = "demo-api-key"
@@ -66,6 +67,9 @@ def seed_demo(store: Store, data_dir: Path, now_ms: int, devices: int = 6) -> st
     Returns the new API key (also written alone to ``data_dir/demo-api-key``, mode 0600),
     or None when the store was not empty.
     """
+    from foxden import accounts
+    from foxden.store import Plant
+
     if store.accounts():
         return None
     account, key = accounts.create_account(store, DEMO_ACCOUNT, now_ms)

@@ -272,9 +272,13 @@ def test_history_table_json_and_parquet(fox: Fox, tmp_path: Path) -> None:
     assert ok(result) == ""
     parquet = pq.read_table(file)
     assert parquet.num_rows == 3 * 3 * 288
-    assert parquet.column_names == ["device", "variable", "time", "value", "unit", "text"]
+    assert parquet.column_names == [
+        "device", "variable", "time", "local_time", "value", "unit", "text"
+    ]  # fmt: skip
+    assert str(parquet.schema.field("time").type) == "timestamp[ms, tz=UTC]"
     rows = parquet.to_pylist()
-    assert rows[0]["time"] == "2024-03-29T00:00:00+00:00" and rows[0]["unit"] == "kW"
+    assert rows[0]["time"] == datetime(2024, 3, 29, tzinfo=UTC) and rows[0]["unit"] == "kW"
+    assert rows[0]["local_time"] == "2024-03-29T00:00:00+00:00"
     state = next(r for r in rows if r["variable"] == "runningState")
     assert state["text"] == "163" and state["value"] == 163.0
 
@@ -358,7 +362,7 @@ def test_auth_transport_and_usage_exit_codes(fox: Fox) -> None:
         env={"FOXDEN_API_KEY": None, "FOXDEN_BASE_URL": None},
     )
     assert "FOXDEN_API_KEY" in one_error_line(no_key, 2)
-    assert "ISO 8601" in one_error_line(fox("history", H1, "--from", "yesterday"), 2)
+    assert "ISO 8601" in one_error_line(fox("history", H1, "--from", "someday"), 2)
     assert fox("report", H1, "--year", "2024", "--day", "3").exit_code == 2
     assert fox("history", H1, "--json", "--csv").exit_code == 2
     # environment variables alone are enough
@@ -489,3 +493,67 @@ def test_connection_errors_name_the_url_and_the_vendor_cloud_is_announced(fox: F
         "https://www.foxesscloud.com"
     ]
     assert fox("quota").stderr == ""  # no note when a base URL is given
+
+
+# ---------------------------------------------------------------- help and output polish
+
+
+def test_history_defaults_to_power_flows_and_soc(fox: Fox) -> None:
+    span = ["--from", "2024-03-30T10:00Z", "--to", "2024-03-30T10:30Z", "--json"]
+    data = json.loads(ok(fox("history", H1, *span)))
+    assert [v["variable"] for v in data["datas"]] == [
+        "pvPower", "loadsPower", "feedinPower", "gridConsumptionPower", "batChargePower",
+        "batDischargePower", "SoC",
+    ]  # fmt: skip
+
+
+def test_relative_times(fox: Fox) -> None:
+    from foxden.cli.common import parse_when
+
+    now = datetime(2024, 3, 31, 12, 0, tzinfo=UTC)  # 13:00 BST in London
+
+    def london() -> str:
+        return "Europe/London"
+
+    assert parse_when("-2h", "--from", london, now) == datetime(2024, 3, 31, 10, tzinfo=UTC)
+    assert parse_when("-30m", "--from", london, now) == datetime(2024, 3, 31, 11, 30, tzinfo=UTC)
+    assert parse_when("-1w", "--from", london, now) == datetime(2024, 3, 24, 12, tzinfo=UTC)
+    assert parse_when("now", "--to", london, now) == now
+    assert parse_when("today", "--from", london, now) == datetime(2024, 3, 31, tzinfo=UTC)
+    yesterday = parse_when("yesterday", "--from", london, now)
+    assert yesterday == datetime(2024, 3, 30, tzinfo=UTC)  # midnight GMT, before the change
+    assert parse_when("2024-03-31T06:00", "--to", london, now) == datetime(
+        2024, 3, 31, 5, tzinfo=UTC
+    )
+    result = fox("history", H1, "--from", "-2h", "--vars", "SoC", "--csv")  # data is in 2024
+    assert result.exit_code == 0 and result.stdout.splitlines() == [
+        "device,variable,time,value,unit"
+    ]
+    assert "no data for CLIH10000001" in result.stderr
+
+
+def test_out_takes_the_format_from_the_extension(fox: Fox, tmp_path: Path) -> None:
+    span = ["--from", "2024-03-30T10:00Z", "--to", "2024-03-30T11:00Z", "--vars", "SoC"]
+    csv_file, parquet_file, json_file = (tmp_path / f"h.{x}" for x in ("csv", "parquet", "json"))
+    for file in (csv_file, parquet_file, json_file):
+        assert ok(fox("history", H1, *span, "--out", str(file))) == ""
+    assert csv_file.read_text("utf-8").splitlines()[0] == "device,variable,time,value,unit"
+    assert len(csv_file.read_text("utf-8").splitlines()) == 13
+    assert pq.read_table(parquet_file).num_rows == 12
+    assert json.loads(json_file.read_text("utf-8"))["deviceSN"] == H1
+    line = one_error_line(fox("history", H1, *span, "--out", str(tmp_path / "h.xlsx")), 2)
+    assert "cannot tell the format from .xlsx" in line and ".csv, .parquet, .json" in line
+    jpeg = tmp_path / "chart.jpg"
+    ok(fox("plot", "history", H1, *span, "--out", str(jpeg)))
+    assert jpeg.read_bytes()[:3] == b"\xff\xd8\xff"  # JPEG, not PNG bytes
+    svg = tmp_path / "chart.svg"
+    ok(fox("plot", "report", H1, "--year", "2024", "--month", "3", "--out", str(svg)))
+    assert svg.read_text("utf-8").lstrip().startswith("<?xml")
+    line = one_error_line(fox("plot", "history", H1, "--out", str(tmp_path / "chart.txt")), 2)
+    assert "cannot tell the chart format from .txt" in line
+    assert not (tmp_path / "chart.txt").exists() and not (tmp_path / "h.xlsx").exists()
+
+
+def test_device_status_reads_as_words(fox: Fox) -> None:
+    assert "1 (online)" in ok(fox("devices", "list"))
+    assert "1 (online)" in ok(fox("devices", "show", H1))

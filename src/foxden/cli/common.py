@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import sys
 import typing
 from collections.abc import Callable, Iterator, Sequence
@@ -56,6 +57,28 @@ EXIT_CODES = {
 EPILOG = "Exit codes: " + "; ".join(f"{code} {text}" for code, text in EXIT_CODES.items()) + "."
 PANEL = "Open API calls"
 META = "foxden.api"
+
+
+# ---------------------------------------------------------------- help examples
+
+
+def _demo_serials() -> tuple[str, str]:
+    from foxden.demo import DEMO_PLANTS
+
+    return DEMO_PLANTS[0].devices[0][0], DEMO_PLANTS[-1].devices[0][0]
+
+
+EXAMPLE_SN, EXAMPLE_SN2 = _demo_serials()
+"""Serials of the demo fleet (a fresh ``foxden serve`` has them) for the help's examples."""
+
+F = typing.TypeVar("F", bound=Callable[..., Any])
+
+
+def examples(fn: F) -> F:
+    """Put the demo fleet's serials where the docstring says ``{SN}`` and ``{SN2}``."""
+    if fn.__doc__:
+        fn.__doc__ = fn.__doc__.replace("{SN}", EXAMPLE_SN).replace("{SN2}", EXAMPLE_SN2)
+    return fn
 
 
 # ---------------------------------------------------------------- errors
@@ -193,27 +216,45 @@ def session(ctx: typer.Context, base_url: str | None, api_key: str | None) -> It
 
 # ---------------------------------------------------------------- the common options
 
+TIME_HELP = "ISO 8601, today, yesterday, now, or relative: -2h, -30m, -3d, -1w"
+
 BaseUrl = Annotated[
     str | None,
     typer.Option(
         "--base-url",
-        help="API root, e.g. http://127.0.0.1:8080 (env FOXDEN_BASE_URL; default: vendor cloud)",
-        show_default=False,
+        help="API root, e.g. http://127.0.0.1:8080 (env FOXDEN_BASE_URL)",
+        show_default=f"the vendor cloud, {VENDOR_BASE_URL}",
     ),
 ]
 ApiKey = Annotated[
     str | None,
-    typer.Option("--api-key", help="API key (env FOXDEN_API_KEY)", show_default=False),
+    typer.Option("--api-key", help="API key (env FOXDEN_API_KEY)", show_default="none"),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print the raw result as JSON, alone")]
 Sn = Annotated[str, typer.Argument(help="Inverter serial number", show_default=False)]
-Vars = Annotated[
-    str | None,
-    typer.Option("--vars", help="Variables, comma-separated (default: all / the usual ones)"),
-]
+
+
+def vars_option(default: str) -> Any:
+    """``--vars``, saying what the command asks for without it."""
+    return typer.Option("--vars", help="Variables, comma-separated", show_default=default)
+
+
+Vars = Annotated[str | None, vars_option("all the inverter's variables")]
 Zone = Annotated[
     str | None,
-    typer.Option("--tz", help="Plant time zone, e.g. Europe/London (default: from plant detail)"),
+    typer.Option(
+        "--tz",
+        help="Plant time zone, e.g. Europe/London",
+        show_default="the plant's, from plant detail",
+    ),
+]
+From = Annotated[
+    str | None,
+    typer.Option("--from", help=f"Start: {TIME_HELP}", show_default="24 h before --to"),
+]
+To = Annotated[
+    str | None,
+    typer.Option("--to", help=f"End, excluded: {TIME_HELP}", show_default="now"),
 ]
 FileArg = Annotated[Path, typer.Argument(help="JSON file", dir_okay=False, show_default=False)]
 
@@ -269,7 +310,7 @@ def _wrap(fn: Callable[..., None], with_json: bool) -> Command:
         "return": None,
     }
     del command.__wrapped__  # typer must see the signature above, not the function's own
-    return command
+    return examples(command)
 
 
 @overload
@@ -378,7 +419,37 @@ def zone(name: str) -> ZoneInfo:
         ) from None
 
 
-def _aware(when: datetime, plant_zone: Callable[[], str]) -> datetime:
+_RELATIVE = re.compile(r"^([+-])\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)$")
+_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_when(
+    text: str, option: str, plant_zone: Callable[[], str], now: datetime | None = None
+) -> datetime:
+    """A time option: ISO 8601 (naive: in the plant's zone), ``now``, ``today`` and
+    ``yesterday`` (midnight in the plant's zone), or an offset from now (``-2h``)."""
+    now = now or datetime.now(UTC)
+    word = text.strip().lower()
+    if word == "now":
+        return now
+    if word in ("today", "yesterday"):
+        local = now.astimezone(zone(plant_zone())).date()
+        if word == "yesterday":
+            local -= timedelta(days=1)
+        return datetime(local.year, local.month, local.day, tzinfo=zone(plant_zone()))
+    relative = _RELATIVE.match(word)
+    if relative:
+        sign, amount, unit = relative.groups()
+        seconds = float(amount) * _UNITS[unit]
+        return now + timedelta(seconds=seconds if sign == "+" else -seconds)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise CliError(
+            f"{option} {text!r} is not a time",
+            "give ISO 8601 (2024-03-30, 2024-03-30T06:00, 2024-03-30T06:00+01:00), today, "
+            "yesterday, now, or an offset such as -2h, -30m, -3d",
+        ) from None
     return when if when.tzinfo is not None else when.replace(tzinfo=zone(plant_zone()))
 
 
@@ -402,10 +473,11 @@ class ZoneLookup:
 def time_range(
     start: str | None, stop: str | None, plant_zone: Callable[[], str]
 ) -> tuple[datetime, datetime]:
-    """``--from``/``--to``: naive times are in the plant zone; ``--to`` is excluded;
-    defaults are the last 24 hours."""
-    end = _aware(parse_iso(stop, "--to"), plant_zone) if stop else datetime.now(UTC)
-    begin = _aware(parse_iso(start, "--from"), plant_zone) if start else end - timedelta(days=1)
+    """``--from``/``--to`` (see :func:`parse_when`); ``--to`` is excluded; defaults are the
+    last 24 hours."""
+    now = datetime.now(UTC)
+    end = parse_when(stop, "--to", plant_zone, now) if stop else now
+    begin = parse_when(start, "--from", plant_zone, now) if start else end - timedelta(days=1)
     if end <= begin:
         raise CliError("--to must be after --from")
     return begin, end

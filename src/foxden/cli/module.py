@@ -7,6 +7,13 @@ import typer
 from foxden.cli.common import PANEL, Call, api, print_json, show
 from foxden.client import convenience as conv
 
+MODULE_STATUS = {1: "online", 2: "offline"}
+"""The module list's status codes, as the vendor document gives them."""
+
+
+def _status(status: int) -> str:
+    return f"{status} ({MODULE_STATUS.get(status, 'unknown')})"
+
 
 @api
 def modules(call: Call) -> None:
@@ -18,7 +25,7 @@ def modules(call: Call) -> None:
         found = list(conv.iter_modules(client))
     if call.as_json:
         return print_json(found)
-    rows = [(m.moduleSN, m.stationID, m.status, m.signal) for m in found]
+    rows = [(m.moduleSN, m.stationID, _status(m.status), m.signal) for m in found]
     show(f"Modules ({len(found)})", ("moduleSN", "stationID", "status", "signal"), rows)
 
 

@@ -101,7 +101,7 @@ def serve(
             help="Call limits: cloud (the real cloud's pacing: one call a second per key and "
             "path, one setting write per inverter every 2 s, daily quota), lenient (per-key "
             "burst and rate, daily quota) or off (nothing refused), for load tests "
-            "[env FOXDEN_LIMIT_PROFILE]",
+            "(env FOXDEN_LIMIT_PROFILE)",
             show_default=DEFAULTS.limit_profile,
         ),
     ] = None,

@@ -14,7 +14,9 @@ from foxden.cli.common import (
     PANEL,
     Call,
     CliError,
+    From,
     Sn,
+    To,
     Vars,
     Zone,
     ZoneLookup,
@@ -26,8 +28,17 @@ from foxden.cli.common import (
     show,
     split_vars,
     time_range,
+    vars_option,
 )
-from foxden.cli.tidy import TidyRow, check_formats, write_csv, write_parquet
+from foxden.cli.tidy import (
+    OutFile,
+    TidyRow,
+    check_formats,
+    out_suffix,
+    write_csv,
+    write_out,
+    write_parquet,
+)
 from foxden.client import convenience as conv
 from foxden.client.generated import Client
 from foxden.protocol import structs as s
@@ -53,7 +64,12 @@ SHORT_NAMES = {
 Csv = Annotated[bool, typer.Option("--csv", help="Print tidy rows as CSV")]
 Parquet = Annotated[
     Path | None,
-    typer.Option("--parquet", help="Write tidy rows to this Parquet file", dir_okay=False),
+    typer.Option(
+        "--parquet",
+        help="Write tidy rows to this Parquet file",
+        dir_okay=False,
+        show_default="none",
+    ),
 ]
 Year = Annotated[int, typer.Option("--year", help="Year, e.g. 2024")]
 
@@ -71,7 +87,7 @@ def real(
 ) -> None:
     """Latest real-time data of any number of inverters (asked 50 at a time).
 
-    Example: foxden real 60H15000000001 60H31000000002 --vars pvPower,SoC,loadsPower
+    Example: foxden real {SN} {SN2} --vars pvPower,SoC,loadsPower
     """
     with call.client() as client:
         names = split_vars(variables)
@@ -184,16 +200,15 @@ def pull_history(
 def history(
     call: Call,
     sn: Sn,
-    start: Annotated[
-        str | None, typer.Option("--from", help="Start, ISO 8601 (default: 24 h before --to)")
+    start: From = None,
+    stop: To = None,
+    variables: Annotated[
+        str | None, vars_option("power flows and SoC: " + ",".join(POWER_VARIABLES))
     ] = None,
-    stop: Annotated[
-        str | None, typer.Option("--to", help="End, ISO 8601, excluded (default: now)")
-    ] = None,
-    variables: Vars = None,
     zone: Zone = None,
     as_csv: Csv = False,
     parquet: Parquet = None,
+    out: OutFile = None,
     show_progress: Annotated[
         bool | None,
         typer.Option(
@@ -207,24 +222,28 @@ def history(
 
     Times without an offset are in the plant's zone (--tz, or read from the plant).
 
-    Example: foxden history 60H15000000001 --from 2024-03-29 --to 2024-04-01
-    --vars pvPower,SoC --csv > h.csv
+    Example: foxden history {SN} --from yesterday --to today --vars pvPower,SoC
+    --out yesterday.csv
     """
     check_formats(call.as_json, as_csv, parquet)
+    suffix = out_suffix(out)
     with call.client() as client:
         lookup = ZoneLookup(client, sn, zone)
         begin, end = time_range(start, stop, lookup)
-        device = pull_history(client, sn, begin, end, split_vars(variables), show_progress)
+        names = split_vars(variables) or POWER_VARIABLES
+        device = pull_history(client, sn, begin, end, names, show_progress)
         rows = _history_rows(device)
         if parquet is not None:
             write_parquet(parquet, rows)
+        if out is not None and suffix is not None:
+            write_out(out, suffix, rows, device)
         empty = not any(v.data for v in device.datas)
         span = data_span(client, sn) if empty else ""
     if call.as_json:
         print_json(device)
     elif as_csv:
         write_csv(rows)
-    elif parquet is None:
+    elif parquet is None and out is None:
         _history_table(device)
     if empty:
         err_console().print(
@@ -251,22 +270,28 @@ def report(
     sn: Sn,
     year: Year,
     month: Annotated[
-        int | None, typer.Option("--month", help="Month 1-12 (month or day report)")
+        int | None,
+        typer.Option("--month", help="Month 1-12 (month or day report)", show_default="none"),
     ] = None,
-    day: Annotated[int | None, typer.Option("--day", help="Day of the month (day report)")] = None,
-    variables: Vars = None,
+    day: Annotated[
+        int | None,
+        typer.Option("--day", help="Day of the month (day report)", show_default="none"),
+    ] = None,
+    variables: Annotated[str | None, vars_option(",".join(ENERGY_VARIABLES))] = None,
     zone: Zone = None,
     as_csv: Csv = False,
     parquet: Parquet = None,
+    out: OutFile = None,
 ) -> None:
     """Energy report by hour of a day, day of a month or month of a year.
 
     --year, --month and --day choose the dimension; each bucket starts at local time in the
     plant's zone.
 
-    Example: foxden report 60H15000000001 --year 2024 --month 3 --day 31 --csv
+    Example: foxden report {SN} --year 2024 --month 3 --day 31 --csv
     """
     check_formats(call.as_json, as_csv, parquet)
+    suffix = out_suffix(out)
     with call.client() as client:
         dimension = report_dimension(month, day)
         names = split_vars(variables) or ENERGY_VARIABLES
@@ -282,9 +307,11 @@ def report(
         tidy: list[TidyRow] = [(sn, r.variable, r.start.isoformat(), r.value, r.unit) for r in rows]
         if parquet is not None:
             write_parquet(parquet, tidy)
+        if out is not None and suffix is not None:
+            write_out(out, suffix, tidy, answer)
     if as_csv:
         return write_csv(tidy)
-    if parquet is not None:
+    if parquet is not None or out is not None:
         return
     starts = conv.bucket_starts(tz, dimension, year, month, day)
     table_rows = []
@@ -302,7 +329,7 @@ def report(
 def generation(call: Call, sn: Sn) -> None:
     """Energy generated today, this month and in all (kWh).
 
-    Example: foxden generation 60H15000000001
+    Example: foxden generation {SN}
     """
     with call.client() as client:
         g = client.generation(sn)
