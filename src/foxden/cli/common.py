@@ -62,22 +62,35 @@ META = "foxden.api"
 # ---------------------------------------------------------------- help examples
 
 
-def _demo_serials() -> tuple[str, str]:
+def _demo_devices() -> list[tuple[str, str]]:
     from foxden.demo import DEMO_PLANTS
 
-    return DEMO_PLANTS[0].devices[0][0], DEMO_PLANTS[-1].devices[0][0]
+    return [device for plant in DEMO_PLANTS for device in plant.devices]
 
 
-EXAMPLE_SN, EXAMPLE_SN2 = _demo_serials()
-"""Serials of the demo fleet (a fresh ``foxden serve`` has them) for the help's examples."""
+DEMO_DEVICES = _demo_devices()
+"""(serial, model) of the demo fleet: a fresh ``foxden serve`` has them."""
+EXAMPLE_SN = DEMO_DEVICES[0][0]
+EXAMPLE_SN2 = next(sn for sn, _ in reversed(DEMO_DEVICES) if sn != EXAMPLE_SN)
+_PLACEHOLDER = re.compile(r"\{SN(2|:[\w.-]+)?\}")
 
 F = typing.TypeVar("F", bound=Callable[..., Any])
 
 
+def _demo_serial(match: re.Match[str]) -> str:
+    which = match.group(1)
+    if which is None:
+        return EXAMPLE_SN
+    if which == "2":
+        return EXAMPLE_SN2
+    return next(sn for sn, model in DEMO_DEVICES if model == which[1:])
+
+
 def examples(fn: F) -> F:
-    """Put the demo fleet's serials where the docstring says ``{SN}`` and ``{SN2}``."""
+    """Put the demo fleet's serials in the docstring's examples: ``{SN}`` and ``{SN2}`` are
+    two of them, ``{SN:KH8}`` the first of a model."""
     if fn.__doc__:
-        fn.__doc__ = fn.__doc__.replace("{SN}", EXAMPLE_SN).replace("{SN2}", EXAMPLE_SN2)
+        fn.__doc__ = _PLACEHOLDER.sub(_demo_serial, fn.__doc__)
     return fn
 
 
