@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from foxden.protocol import identities
+
 if TYPE_CHECKING:  # the store is the server's: the command line reads the serials without it
     from foxden.store import Store
 
@@ -24,6 +26,12 @@ class DemoPlant:
     latitude: float
     longitude: float
     devices: tuple[tuple[str, str], ...]
+    """(serial, model) of each inverter; serials in the model's real form (``_first``)."""
+
+
+def _first(model: str) -> tuple[str, str]:
+    """The demo inverter of a model: the first serial of its real form."""
+    return identities.inverter_serial(model, 1), model
 
 
 DEMO_PLANTS = (
@@ -34,7 +42,7 @@ DEMO_PLANTS = (
         "Europe/London",
         53.38,
         -2.47,
-        (("60DEMOH1500001", "H1-5.0-E"), ("60DEMOF3000001", "F3000")),
+        (_first("H1-5.0-E"), _first("F3000")),
     ),
     DemoPlant(
         "Berlin Workshop",
@@ -43,7 +51,7 @@ DEMO_PLANTS = (
         "Europe/Berlin",
         52.52,
         13.40,
-        (("60DEMOH3100001", "H3-10.0-E"), ("60DEMOAIO10001", "AIO-H3-10.0")),
+        (_first("H3-10.0-E"), _first("AIO-H3-10.0")),
     ),
     DemoPlant(
         "Sydney House",
@@ -52,7 +60,7 @@ DEMO_PLANTS = (
         "Australia/Sydney",
         -33.87,
         151.21,
-        (("60DEMOKH800001", "KH8"), ("60DEMOH1370001", "H1-3.7-E")),
+        (_first("KH8"), _first("H1-3.7-E")),
     ),
 )
 
@@ -91,9 +99,9 @@ def seed_demo(store: Store, data_dir: Path, now_ms: int, devices: int = 6) -> st
         store.insert_plant(plant)
     named = [(sn, model, i) for i, spec in enumerate(DEMO_PLANTS) for sn, model in spec.devices]
     extra = [
-        (f"60DEMOX{n:07d}", MORE_MODELS[n % len(MORE_MODELS)], n % len(DEMO_PLANTS))
-        for n in range(max(0, devices - len(named)))
-    ]
+        (identities.inverter_serial(model, 2 + n), model, n % len(DEMO_PLANTS))
+        for n, model in ((n, MORE_MODELS[n % len(MORE_MODELS)]) for n in range(devices))
+    ][: max(0, devices - len(named))]
     for sn, model, plant_index in (named + extra)[:devices]:
         accounts.add_device(store, DEMO_ACCOUNT, sn, model, now_ms)
         store.bind_device(sn, str(uuid.UUID(int=plant_index + 1)))

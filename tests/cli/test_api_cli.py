@@ -118,7 +118,17 @@ def test_the_other_read_commands(fox: Fox) -> None:
     assert "Inverter CLIH10000001" in show and "Leeds Semi" in show and "scheduler" in show
     assert json.loads(ok(fox("devices", "show", KH, "--json")))["deviceType"] == "KH8"
     modules = ok(fox("modules"))
-    assert "Modules (3)" in modules
+    assert "Modules (3)" in modules and "Leeds Semi" in modules
+    logger = json.loads(ok(fox("devices", "show", H1, "--json")))["moduleSN"]
+    shown = json.loads(ok(fox("module", "show", logger, "--json")))
+    assert (shown["moduleSN"], shown["plantName"], shown["webVersion"]) == (
+        logger,
+        "Leeds Semi",
+        "--",
+    )
+    signal = ok(fox("module", "signal", logger))
+    assert f"Signal of {logger}" in signal and "dBm" in signal
+    assert -100 <= json.loads(ok(fox("module", "signal", logger, "--json")))["signal"] <= -30
     plants = json.loads(ok(fox("plants", "list", "--json")))
     assert {p["ianaTimezone"] for p in plants} == {"Europe/London", "Australia/Sydney"}
     leeds = next(p["stationID"] for p in plants if p["name"] == "Leeds Semi")
@@ -181,7 +191,7 @@ def test_plants_create_update_delete(fox: Fox, tmp_path: Path) -> None:
     file.write_text(json.dumps(body))
     created = json.loads(ok(fox("plants", "create", str(file), "--json")))
     station = created["stationID"]
-    assert created["devices"] == [{"sn": F3, "errno": 0}]
+    assert created["devices"] == [{"device": {"sn": F3}, "errno": 0}]
     body["details"] = {**body["details"], "stationID": station, "name": "Big Shed"}
     file.write_text(json.dumps(body))
     assert f"Updated plant {station}" in ok(fox("plants", "update", str(file)))
@@ -396,7 +406,17 @@ def commands(group: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ..
             yield (*prefix, name)
 
 
-API = {"plants", "devices", "modules", "real", "history", "report", "generation", "variables"}
+API = {
+    "plants",
+    "devices",
+    "modules",
+    "module",
+    "real",
+    "history",
+    "report",
+    "generation",
+    "variables",
+}
 API |= {"faults", "battery", "charge-times", "setting", "time", "schedule", "quota", "plot"}
 
 
@@ -409,7 +429,7 @@ def test_help_has_exit_codes_and_an_example_on_every_command() -> None:
         assert f"{code} {meaning}" in text
     group = typer.main.get_command(app)
     found = [path for path in commands(group) if path[0] in API]
-    assert len(found) == 29
+    assert len(found) == 31
     for path in found:
         result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
         assert result.exit_code == 0, path

@@ -35,7 +35,7 @@ def _options(command: Any) -> set[str]:
 
 def test_every_api_command_takes_the_connection_options() -> None:
     commands = _api_commands()
-    assert len(commands) == 33
+    assert len(commands) == 35
     for name, command in commands.items():
         assert {"--base-url", "--api-key"} <= _options(command), name
     readers = {n for n, c in commands.items() if "--json" in _options(c)}

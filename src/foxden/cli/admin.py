@@ -214,8 +214,13 @@ def key_rotate(
 @device_app.command("add")
 def device_add(
     account: Annotated[str, typer.Option(help="Account that owns the inverter")],
-    sn: Annotated[str, typer.Option(help="Inverter serial number")],
     model: Annotated[str, typer.Option(help=f"Model: {', '.join(models.MODELS)}")],
+    sn: Annotated[
+        str | None,
+        typer.Option(
+            help="Inverter serial number", show_default="the next free one of the model's form"
+        ),
+    ] = None,
     logger: Annotated[
         str | None,
         typer.Option(help="Data logger serial number", show_default="made from the serial"),
@@ -226,7 +231,11 @@ def device_add(
 ) -> None:
     """Register an inverter and its data logger to an account, so plant/create can bind it.
 
-    Example: foxden device add --account alice --sn 60H15000000001 --model H1-5.0-E
+    Without --sn the inverter gets a serial in the real form of its model (15 characters,
+    e.g. 60KE8... for a KH8), its logger one of the real logger form, and a hybrid the
+    battery list of its family (bcu, bmu modules with their capacity, ivu).
+
+    Example: foxden device add --account alice --model KH8
     """
     store = open_database(settings_from(data_dir, database_url, config_file))
     from foxden import accounts

@@ -99,8 +99,9 @@ def serve(
         typer.Option(
             "--limit-profile",
             help="Call limits: cloud (the real cloud's pacing: one call a second per key and "
-            "path, one setting write per inverter every 2 s, daily quota), lenient (per-key "
-            "burst and rate, daily quota) or off (nothing refused), for load tests "
+            "query interface, one setting write per inverter every 2 s, daily quota), "
+            "lenient (per-key burst and rate, daily quota) or off (nothing refused), for load "
+            "tests "
             "(env FOXDEN_LIMIT_PROFILE)",
             show_default=DEFAULTS.limit_profile,
         ),

@@ -110,10 +110,17 @@ class PlantDetailQuery(Request):
     id: Annotated[str, Meta(min_length=1)]
 
 
-class PlantDeviceResult(Result):
+class PlantDeviceRefResult(Result):
     sn: str
-    errno: int
     key: str | None = None
+
+
+class PlantDeviceResult(Result):
+    """One device of a plant create/update answer, as the document's table nests it:
+    ``{"device": {"sn", "key"}, "errno"}`` (errno 0 bound, else why not)."""
+
+    device: PlantDeviceRefResult
+    errno: int
 
 
 class PlantWriteResult(Result):
@@ -128,9 +135,12 @@ class PlantSummary(Result):
 
 
 class Person(Result):
-    name: str = ""
-    email: str = ""
-    phone: str = ""
+    """A plant's user or installer: the real cloud always sends all three keys, empty
+    strings where nothing is known (samples/v0_plant_detail__energystats_ios.json)."""
+
+    name: str
+    phone: str
+    email: str
 
 
 class ModuleRef(Result):
@@ -176,6 +186,10 @@ class DeviceFunction(Result):
 
 
 class BatteryInfo(Result):
+    """One entry of ``batteryList``: type ``bcu`` (the stack's controller), ``bmu`` (one
+    per module, with its ``capacity`` in Wh) or ``ivu`` (samples/v0_device_detail__batpred_kh8
+    .json; newer-endpoints.md section 3.1.1)."""
+
     batterySN: str
     model: str
     type: str
@@ -184,6 +198,9 @@ class BatteryInfo(Result):
 
 
 class DeviceDetail(Result):
+    """v0 detail. ``capacity`` is whole kW as the real cloud writes it (KH8: 8; a 10.5 kW
+    model: 10, batpred PR #4527)."""
+
     deviceSN: str
     moduleSN: str
     stationID: str
@@ -193,7 +210,7 @@ class DeviceDetail(Result):
     status: int
     hasPV: bool
     hasBattery: bool
-    capacity: float
+    capacity: int
     afciVersion: str
     managerVersion: str
     masterVersion: str
@@ -203,11 +220,40 @@ class DeviceDetail(Result):
     batteryList: list[BatteryInfo]
 
 
+class DeviceDetailV1(DeviceDetail, kw_only=True):
+    """v1 detail: v0's keys plus ``thirdPartyGen`` (newer-endpoints.md section 3.1.1)."""
+
+    thirdPartyGen: bool
+
+
 class ModuleSummary(Result):
+    """A data logger in module/list; ``plantName``, ``webVersion`` and ``softVersion`` are
+    the newer keys (doc V1.1.9 "collector version"; foxesscloud prints ``plantName``)."""
+
     moduleSN: str
     stationID: str
+    plantName: str
     status: int
     signal: int
+    webVersion: str
+    softVersion: str
+
+
+class ModuleSn(Request):
+    sn: Sn
+
+
+class ModuleSignal(Result):
+    """module/getSignal: when the logger last reported (ms) and its signal in dBm."""
+
+    timestamp: int
+    signal: int
+
+
+class ErrorMessages(Result):
+    """GET /c/v0/errors/message: ``messages[lang][errno as string]`` = text."""
+
+    messages: dict[str, dict[str, str]]
 
 
 class AccessCount(Result):

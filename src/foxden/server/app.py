@@ -33,6 +33,7 @@ from foxden.protocol.errno import SUCCESS_MESSAGE, Errno
 from foxden.server import envelope
 from foxden.server.admin import Admin
 from foxden.server.areas import HANDLERS
+from foxden.server.areas.errors import PUBLIC_HANDLERS
 from foxden.server.auth import Authenticator
 from foxden.server.chaos import Call, Chaos, ChaosAnswer
 from foxden.server.context import Ctx, Handler
@@ -246,10 +247,14 @@ class FoxdenApp:
             self.admin = Admin(admin_token, runner, self.clock)
             routes += self.admin.routes()
         for endpoint in ENDPOINTS:
-            handler = HANDLERS.get(endpoint.name)
-            if handler is None:
-                continue
-            served = _Served(self, self._view(endpoint, handler))
+            if endpoint.public:
+                view = self._public_view(endpoint, PUBLIC_HANDLERS[endpoint.name])
+            else:
+                handler = HANDLERS.get(endpoint.name)
+                if handler is None:
+                    continue
+                view = self._view(endpoint, handler)
+            served = _Served(self, view)
             for path in (endpoint.path, *endpoint.aliases):
                 # Starlette keeps the route to answer 405 for a wrong method (and HEAD)
                 routes.append(Route(path, served, methods=[endpoint.method]))
@@ -345,10 +350,27 @@ class FoxdenApp:
                 log.exception("refusal observer failed")
         return envelope.body_error(exc.errno, exc.msg), exc.detail
 
+    def _public_view(self, endpoint: Endpoint, handler: Callable[[], Any]) -> RawView:
+        """A view without authentication, pacing or quota: whatever headers come."""
+
+        async def view(scope: Scope, receive: Receive, call: Exchange) -> tuple[bytes, str]:
+            try:
+                answer = envelope.body_ok(handler())
+                call.errno, call.msg = 0, SUCCESS_MESSAGE
+                return answer, ""
+            except Exception:
+                log.exception("unexpected failure in %s", endpoint.name)
+                failed = ApiError(Errno.QUERY_FAILED, "unexpected server failure (in the log)")
+                call.errno, call.msg, call.detail = int(failed.errno), failed.msg, failed.detail
+                return self.refused(scope, None, failed)
+
+        return view
+
     def _view(self, endpoint: Endpoint, handler: Handler) -> RawView:
         decode = _decoder(endpoint)
         name = endpoint.name
         paced_writes = endpoint.device_write and self.limits.device_write_interval_ms > 0
+        paced_queries = endpoint.query_interface and self.limits.path_interval_ms > 0
 
         has_body = endpoint.request is not None and not endpoint.params_in_query
         chaos = self.chaos
@@ -359,7 +381,9 @@ class FoxdenApp:
                 headers = header_map(scope)
                 if has_body:
                     call.body = await read_body(receive)
-                account = self.auth.check(call.path, headers, call.time_ms, endpoint.counted)
+                account = self.auth.check(
+                    call.path, headers, call.time_ms, endpoint.counted, paced_queries
+                )
                 call.account = account.name
                 if chaos.rules:
                     rule = chaos.pick(_chaos_call(call, headers), call.time_ms)
