@@ -109,7 +109,7 @@ def test_help_examples_use_the_demo_fleet() -> None:
     shown = 0
     for name, command in _all_commands().items():
         text = command.help or ""
-        if "Example:" not in text or name.startswith(("plants", "device add", "account")):
+        if "Example:" not in text or name.startswith(("plants", "device add", "account", "module")):
             continue
         example = text.split("Example:")[1]  # the first: it runs against the demo fleet
         serials = {w for w in example.split() if w[:2].isdigit() and w.isalnum() and len(w) > 11}
