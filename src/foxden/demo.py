@@ -6,10 +6,12 @@ import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from foxden import accounts
 from foxden.protocol import identities
-from foxden.store import Plant, Store
+
+if TYPE_CHECKING:  # the store is the server's: the command line reads the serials without it
+    from foxden.store import Store
 
 DEMO_ACCOUNT = "demo"
 KEY_FILE = "demo-api-key"
@@ -78,6 +80,9 @@ def seed_demo(store: Store, data_dir: Path, now_ms: int, devices: int = 6) -> st
     Returns the new API key, or None when no key was made (the demo was complete with its
     key file, or the store belongs to other accounts only).
     """
+    from foxden import accounts
+    from foxden.store import Plant
+
     if store.account_by_name(DEMO_ACCOUNT) is None and store.accounts():
         return None
     key: str | None = None

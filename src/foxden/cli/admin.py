@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from foxden import config
-from foxden.cli.common import EXIT_API, EXIT_USAGE, Sn, fail, need
+from foxden.cli.common import EXIT_API, EXIT_USAGE, Sn, examples, fail, need
 from foxden.clock import RealClock
 from foxden.protocol import models
 
@@ -37,7 +37,7 @@ DataDir = Annotated[
     str | None,
     typer.Option(
         "--data-dir",
-        help="Directory of the embedded database [env FOXDEN_DATA_DIR]",
+        help="Directory of the embedded database (env FOXDEN_DATA_DIR)",
         show_default=config.DEFAULT_DATA_DIR,
     ),
 ]
@@ -45,13 +45,13 @@ DatabaseUrl = Annotated[
     str | None,
     typer.Option(
         "--database-url",
-        help="Database URL, e.g. sqlite:///foxden.db [env FOXDEN_DATABASE_URL]",
+        help="Database URL, e.g. sqlite:///foxden.db (env FOXDEN_DATABASE_URL)",
         show_default="SQLite in the data dir",
     ),
 ]
 ConfigFile = Annotated[
     str | None,
-    typer.Option("--config", help="TOML settings file [env FOXDEN_CONFIG]", show_default="none"),
+    typer.Option("--config", help="TOML settings file (env FOXDEN_CONFIG)", show_default="none"),
 ]
 
 
@@ -259,6 +259,7 @@ def _known_device(store: Store, sn: str, settings: config.Settings) -> None:
 
 
 @sim_app.command("fault")
+@examples
 def sim_fault(
     sn: Sn,
     code: Annotated[int, typer.Argument(help="Fault code from the fault table")],
@@ -270,7 +271,7 @@ def sim_fault(
     output, status 2 in device/list) until cleared. It takes effect at once: the inverter
     gets a fresh sample (1 ms after its newest) that shows the fault.
 
-    Example: foxden sim fault 60DEMOH1500001 26
+    Example: foxden sim fault {SN} 26
     """
     settings = settings_from(data_dir, database_url, config_file)
     store = open_database(settings)
@@ -286,6 +287,7 @@ def sim_fault(
 
 
 @sim_app.command("clear")
+@examples
 def sim_clear(
     sn: Sn,
     data_dir: DataDir = None,
@@ -294,7 +296,7 @@ def sim_clear(
 ) -> None:
     """Clear an inverter's fault, at once (a fresh sample, as for a fault).
 
-    Example: foxden sim clear 60DEMOH1500001
+    Example: foxden sim clear {SN}
     """
     settings = settings_from(data_dir, database_url, config_file)
     store = open_database(settings)

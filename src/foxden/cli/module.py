@@ -10,6 +10,14 @@ import typer
 from foxden.cli.common import PANEL, Call, api, pairs, print_json, show
 from foxden.client import convenience as conv
 
+MODULE_STATUS = {1: "online", 2: "offline"}
+"""The module list's status codes, as the vendor document gives them."""
+
+
+def _status(status: int) -> str:
+    return f"{status} ({MODULE_STATUS.get(status, 'unknown')})"
+
+
 module_app = typer.Typer(help="One data logger: details and signal.", no_args_is_help=True)
 LoggerSn = Annotated[str, typer.Argument(help="Data logger serial number", show_default=False)]
 
@@ -24,7 +32,7 @@ def modules(call: Call) -> None:
         found = list(conv.iter_modules(client))
     if call.as_json:
         return print_json(found)
-    rows = [(m.moduleSN, m.plantName, m.status, m.signal, m.softVersion) for m in found]
+    rows = [(m.moduleSN, m.plantName, _status(m.status), m.signal, m.softVersion) for m in found]
     columns = ("moduleSN", "plant", "status", "signal", "version")
     show(f"Modules ({len(found)})", columns, rows)
 

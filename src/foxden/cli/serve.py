@@ -103,7 +103,7 @@ def serve(
             "query interface, one setting write per inverter every 2 s, daily quota), "
             "lenient (per-key burst and rate, daily quota) or off (nothing refused), for load "
             "tests "
-            "[env FOXDEN_LIMIT_PROFILE]",
+            "(env FOXDEN_LIMIT_PROFILE)",
             show_default=DEFAULTS.limit_profile,
         ),
     ] = None,

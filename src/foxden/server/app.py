@@ -39,6 +39,7 @@ from foxden.server.chaos import Call, Chaos, ChaosAnswer
 from foxden.server.context import Ctx, Handler
 from foxden.server.double_admin import DoubleAdmin
 from foxden.server.errors import ApiError, invalid
+from foxden.server.home import Home
 from foxden.server.journal import Exchange, Journal
 from foxden.server.limits import QuotaKeeper, RateLimiter
 from foxden.server.openapi import openapi_document
@@ -255,6 +256,7 @@ class FoxdenApp:
         )
         self._fast: dict[tuple[str, str], ASGIApp] = {}
         routes = [Route("/openapi.json", self._openapi, methods=["GET"])]
+        routes += Home(self).routes()
         routes += DoubleAdmin(self, admin_token).routes()
         if runner is not None:
             if not isinstance(self.clock, SimClock):
