@@ -61,13 +61,15 @@ def check_nul_body(body: bytes) -> None:
         return  # the typed decoder reports it
     where = nul_path(decoded)
     if where is not None:
+        where = "".join(c if c.isprintable() else " " for c in where).strip() or "body"
         raise invalid(where, "must not contain a NUL character")
 
 
 def check_nul_query(params: dict[str, str]) -> None:
     for key, value in params.items():
         if "\x00" in key or "\x00" in value:
-            name = key.replace("\x00", "\\0") or "query"
+            name = "".join(c if c.isprintable() else " " for c in key.replace("\x00", "\\0"))
+            name = name.strip() or "query"
             raise invalid(name, "must not contain a NUL character")
 
 
