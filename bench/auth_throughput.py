@@ -98,10 +98,17 @@ def parse_wrk(output: str) -> WrkResult:
 
 
 def run_wrk(
-    url: str, headers: dict[str, str], seconds: int, connections: int, threads: int
+    url: str,
+    headers: dict[str, str],
+    seconds: int,
+    connections: int,
+    threads: int,
+    script: Path | None = None,
 ) -> WrkResult:
-    """One wrk run (wrk takes whole seconds)."""
+    """One wrk run (wrk takes whole seconds); ``script``: a wrk Lua script (e.g. a POST)."""
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script is not None:
+        command += ["-s", str(script)]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     command.append(url)
@@ -127,9 +134,11 @@ class Server:
         http: str,
         env: dict[str, str],
         profile: Path | None = None,
+        extra: tuple[str, ...] = (),
+        tag: str = "",
     ) -> None:
         self.target = target
-        tag = f"{target}{'-profiled' if profile else ''}"
+        tag = tag or f"{target}{'-profiled' if profile else ''}"
         self.port_file = work / f"{tag}.port"
         self.stats_file = work / f"{tag}.stats.json"
         self.log_file = work / f"{tag}.log"
@@ -148,6 +157,7 @@ class Server:
         ]
         if profile is not None:
             command += ["--profile", str(profile)]
+        command += extra
         self._log = self.log_file.open("wb")
         self.proc = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log, env=env
@@ -167,7 +177,14 @@ class Server:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{PATH}"
+        return self.url_of(PATH)
+
+    def url_of(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def rss_mb(self) -> float:
+        """The server process's resident memory now, MB (Linux /proc)."""
+        return rss_mb(self.proc.pid)
 
     def wait_ready(self, headers: dict[str, str], timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -210,10 +227,26 @@ class Server:
         return stats
 
 
-def get(port: int, headers: dict[str, str]) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, MB (VmRSS of /proc/PID/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text("ascii").splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def get(
+    port: int,
+    headers: dict[str, str],
+    path: str = PATH,
+    method: str = "GET",
+    body: bytes | None = None,
+) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        conn.request("GET", PATH, headers=headers)
+        if body is not None:
+            headers = {**headers, "Content-Type": "application/json"}
+        conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()
         return response.status, response.read()
     finally:

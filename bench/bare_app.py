@@ -47,3 +47,27 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await send(dict(_BODY))
     elif scope["type"] == "lifespan":
         await lifespan(receive, send)
+
+
+def fixed_body_app(body: bytes) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    """An app like ``app`` answering ``body`` (e.g. a recorded history answer) once the
+    request's body is read: what sending those bytes alone costs."""
+    start: Message = {
+        "type": "http.response.start",
+        "status": 200,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode("ascii")),
+        ],
+    }
+
+    async def fixed(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            while (await receive()).get("more_body", False):
+                pass
+            await send(dict(start))
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+        elif scope["type"] == "lifespan":
+            await lifespan(receive, send)
+
+    return fixed

@@ -2,13 +2,16 @@
 
     python bench/launcher.py bare   --port-file P --stats-file S [--loop L] [--http H]
     python bench/launcher.py foxden --port-file P --stats-file S [--profile OUT.prof]
+    python bench/launcher.py fixed  --port-file P --stats-file S --body FILE
 
 Both targets get the same uvicorn options: 127.0.0.1, one worker (uvicorn's in-process
 server, no supervisor), access log off, log level warning, the given loop and HTTP
 implementation, lifespan on. ``foxden`` with httptools runs behind the HTTP limits of
 ``foxden.server.http``, as ``foxden serve`` runs it (``--http unguarded``: without them).
-The socket is bound to ``--port`` (0: a free port) before uvicorn starts and the port is
-written to ``--port-file``, so the caller never races for a port.
+``fixed`` answers every request with the bytes of ``--body`` (what sending a recorded
+answer costs, e.g. a history). The socket is bound to ``--port`` (0: a free port) before
+uvicorn starts and the port is written to ``--port-file``, so the caller never races for a
+port.
 
 ``foxden`` opens the store and builds ``create_app`` from settings read by
 ``foxden.config.load`` (so FOXDEN_* variables set by the caller apply, as for a user).
@@ -86,7 +89,7 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("target", choices=["bare", "foxden"])
+    parser.add_argument("target", choices=["bare", "foxden", "fixed"])
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free)")
     parser.add_argument("--port-file", type=Path, required=True)
     parser.add_argument("--stats-file", type=Path, required=True)
@@ -98,12 +101,22 @@ def main(argv: list[str] | None = None) -> int:
         "foxden.server.http with auto or httptools, uvicorn's bare httptools with unguarded",
     )
     parser.add_argument("--profile", type=Path, help="run under cProfile, dump stats here")
+    parser.add_argument("--body", type=Path, help="fixed: the file whose bytes every answer is")
     args = parser.parse_args(argv)
 
     errors = _CountingHandler()
     logging.getLogger().addHandler(logging.StreamHandler(sys.stderr))
     errno_counts: Counter[int] = Counter()
-    app = _bare_app() if args.target == "bare" else _foxden_app(errno_counts)
+    if args.target == "foxden":
+        app = _foxden_app(errno_counts)
+    elif args.target == "fixed":
+        if args.body is None:
+            parser.error("fixed needs --body")
+        from bare_app import fixed_body_app
+
+        app = fixed_body_app(args.body.read_bytes())
+    else:
+        app = _bare_app()
 
     options: dict[str, Any] = {
         "host": "127.0.0.1",

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
@@ -31,7 +31,9 @@ from starlette.routing import Route
 
 from foxden.protocol import catalogue
 from foxden.sim.clock import SimClock
-from foxden.sim.runner import FleetRunner, clear_fault
+
+if TYPE_CHECKING:
+    from foxden.sim.runner import FleetRunner
 
 View = Callable[[Request], Awaitable[Response]]
 
@@ -325,6 +327,8 @@ class Admin:
     async def _reset(self, seed: int, backfill_days: float) -> dict[str, Any]:
         _bounded("seed", seed, 0, SEED_MAX)
         _bounded("backfill_days", backfill_days, 0.0, BACKFILL_MAX_DAYS)
+        from foxden.sim.runner import clear_fault
+
         self._busy()
         async with self.lock:
             store = self.runner.store

@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import msgspec
@@ -31,7 +31,6 @@ from foxden.limits_policy import limit_profile
 from foxden.protocol.endpoints import ENDPOINTS, Endpoint
 from foxden.protocol.errno import SUCCESS_MESSAGE, Errno
 from foxden.server import envelope, validate
-from foxden.server.admin import Admin
 from foxden.server.areas import HANDLERS
 from foxden.server.areas.errors import PUBLIC_HANDLERS
 from foxden.server.auth import Authenticator
@@ -44,8 +43,11 @@ from foxden.server.journal import Exchange, Journal
 from foxden.server.limits import QuotaKeeper, RateLimiter
 from foxden.server.openapi import openapi_document
 from foxden.sim.clock import SimClock
-from foxden.sim.runner import FleetRunner
 from foxden.store import Account, Store
+
+if TYPE_CHECKING:  # the simulator (numpy physics, pvlib) loads only with a fleet
+    from foxden.server.admin import Admin
+    from foxden.sim.runner import FleetRunner
 
 log = logging.getLogger("foxden.server")
 
@@ -258,7 +260,10 @@ class FoxdenApp:
         routes = [Route("/openapi.json", self._openapi, methods=["GET"])]
         routes += Home(self).routes()
         routes += DoubleAdmin(self, admin_token).routes()
+        self.admin: Admin
         if runner is not None:
+            from foxden.server.admin import Admin
+
             if not isinstance(self.clock, SimClock):
                 raise TypeError("a fleet needs a SimClock")
             self.admin = Admin(admin_token, runner, self.clock)
