@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -236,6 +238,15 @@ class FoxdenApp:
         """The data clock: "now" for telemetry, reports and device times (simulated time
         when a fleet runs accelerated). Authentication and quotas use the wall clock."""
         self.wall: Clock = RealClock()
+        self.db_thread = (
+            ThreadPoolExecutor(1, thread_name_prefix="foxden-db")
+            if getattr(store, "REMOTE", False)
+            else None
+        )
+        """A store whose every query is a network round trip (PostgreSQL) is used from this
+        one thread, never from the event loop: authentication, the quota and the handlers
+        run there, one call at a time as on the loop (the store serialises its queries
+        anyway), while the loop keeps reading and writing sockets."""
         self.quota = QuotaKeeper(store, settings.daily_quota_per_device, settings.quota_flush_every)
         self.rate = RateLimiter(settings.rate_per_second, settings.rate_burst)
         self.limits = limit_profile(settings.limit_profile)
@@ -301,11 +312,20 @@ class FoxdenApp:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if self.db_thread is not None:
+                self.db_thread.shutdown(wait=True)
             try:
                 self.quota.flush()
             except Exception:
                 log.exception("could not save quota use at shutdown")
             self.journal.flush()
+
+    async def in_db_thread(self, work: Callable[..., Any], *args: Any) -> Any:
+        """``work(*args)`` in the database thread when there is one, else here."""
+        if self.db_thread is None:
+            return work(*args)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.db_thread, functools.partial(work, *args))
 
     def observe(self, call: Exchange) -> None:
         """A call has been answered: journal it."""
@@ -330,7 +350,7 @@ class FoxdenApp:
         while True:
             await asyncio.sleep(self.settings.quota_flush_s)
             try:
-                self.quota.flush()
+                await self.in_db_thread(self.quota.flush)
             except Exception:  # keep counting in memory; try again next time
                 log.exception("could not save quota use")
             try:
@@ -339,7 +359,7 @@ class FoxdenApp:
                 log.exception("could not append to the request journal")
             if self.settings.raw_retention_days > 0 and time.monotonic() - last_prune > 3600:
                 last_prune = time.monotonic()
-                self.prune()
+                await self.in_db_thread(self.prune)
 
     def prune(self) -> int:
         """Drop raw samples older than the retention; rollups stay, so reports still work."""
@@ -402,6 +422,23 @@ class FoxdenApp:
 
         has_body = endpoint.request is not None and not endpoint.params_in_query
         chaos = self.chaos
+        offload = self.db_thread is not None
+
+        store = self.store
+
+        def check(path: str, headers: dict[str, str], now_ms: int) -> Account:
+            with store.request_view():
+                return self.auth.check(path, headers, now_ms, endpoint.counted, paced_queries)
+
+        def answer(ctx: Ctx, parsed: Any, now_ms: int) -> bytes:
+            with store.request_view():
+                if not paced_writes:
+                    return envelope.body_ok(handler(ctx, parsed))
+                target = _write_target(parsed)
+                self.auth.check_device_write(ctx.account, target, now_ms)
+                body = envelope.body_ok(handler(ctx, parsed))
+                self.auth.record_device_write(ctx.account, target, now_ms)
+                return body
 
         async def view(scope: Scope, receive: Receive, call: Exchange) -> tuple[bytes, str]:
             account: Account | None = None
@@ -409,9 +446,10 @@ class FoxdenApp:
                 headers = header_map(scope)
                 if has_body:
                     call.body = await read_body(receive, body_limit)
-                account = self.auth.check(
-                    call.path, headers, call.time_ms, endpoint.counted, paced_queries
-                )
+                if offload:
+                    account = await self.in_db_thread(check, call.path, headers, call.time_ms)
+                else:
+                    account = check(call.path, headers, call.time_ms)
                 call.account = account.name
                 if chaos.rules:
                     rule = chaos.pick(_chaos_call(call, headers), call.time_ms)
@@ -420,15 +458,12 @@ class FoxdenApp:
                         await chaos.before_answer(rule)
                 parsed = decode(call)
                 ctx = Ctx(self.store, self.clock, self.wall, account, self.quota, headers["lang"])
-                if not paced_writes:
-                    answer = envelope.body_ok(handler(ctx, parsed))
+                if offload:
+                    body = await self.in_db_thread(answer, ctx, parsed, call.time_ms)
                 else:
-                    target = _write_target(parsed)
-                    self.auth.check_device_write(account, target, call.time_ms)
-                    answer = envelope.body_ok(handler(ctx, parsed))
-                    self.auth.record_device_write(account, target, call.time_ms)
+                    body = answer(ctx, parsed, call.time_ms)
                 call.errno, call.msg = 0, SUCCESS_MESSAGE
-                return answer, ""
+                return body, ""
             except ApiError as exc:
                 call.errno, call.msg, call.detail = int(exc.errno), exc.msg, exc.detail
                 return self.refused(scope, account, exc)

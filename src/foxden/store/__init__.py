@@ -11,6 +11,7 @@ from pathlib import Path
 from foxden.store.base import (
     SLOT_MS,
     Account,
+    DayChunk,
     Device,
     DeviceSamples,
     Latest,
@@ -24,6 +25,7 @@ from foxden.store.base import (
 __all__ = [
     "SLOT_MS",
     "Account",
+    "DayChunk",
     "Device",
     "DeviceSamples",
     "Latest",

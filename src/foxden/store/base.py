@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -90,6 +90,18 @@ class Series:
 
 
 @dataclass(frozen=True, slots=True)
+class DayChunk:
+    """One device's stored samples of one UTC day, still packed. Equal ``content`` means
+    equal samples, so a rendering of the day can be kept and checked against it;
+    ``unpack()`` gives the times (ascending, unique) and values (NaN: not reported)."""
+
+    day: int
+    variables: tuple[str, ...]
+    content: tuple[int, bytes, bytes]
+    unpack: Callable[[], tuple[I64, F64]]
+
+
+@dataclass(frozen=True, slots=True)
 class Latest:
     """The newest sample of one device."""
 
@@ -111,6 +123,11 @@ class Store(Protocol):
 
     def transaction(self) -> AbstractContextManager[None]:
         """Every write inside commits together or not at all (nested ones join the outer)."""
+        ...
+
+    def request_view(self) -> AbstractContextManager[None]:
+        """Around one request's reads: cached rows are checked against other processes'
+        writes once, as it begins (its own writes are seen at once either way)."""
         ...
 
     # accounts and keys
@@ -137,6 +154,13 @@ class Store(Protocol):
     def devices(
         self, account_id: int, offset: int = 0, limit: int = -1
     ) -> tuple[list[Device], int]: ...
+    def devices_with_plant_names(
+        self, account_id: int, offset: int = 0, limit: int = -1
+    ) -> tuple[list[tuple[Device, str]], int]:
+        """A page of the account's devices with their plant's name ("" when unbound), and
+        the account's device count."""
+        ...
+
     def devices_of_plant(self, plant_id: str) -> list[Device]: ...
     def bind_device(self, sn: str, plant_id: str | None) -> None: ...
     def set_device_status(self, sn: str, status: int) -> None: ...
@@ -165,6 +189,11 @@ class Store(Protocol):
 
     def history(self, sn: str, begin_ms: int, end_ms: int) -> Series:
         """Samples with ``begin_ms <= time <= end_ms``."""
+        ...
+
+    def history_chunks(self, sn: str, begin_ms: int, end_ms: int) -> list[DayChunk]:
+        """The packed UTC days that hold samples of ``begin_ms .. end_ms``, oldest first (a
+        day may hold samples outside the range too)."""
         ...
 
     def counters_before(self, sn: str, boundaries_ms: Sequence[int]) -> F64:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 from typing import Any
 
 from foxden.store.base import StoreError
+from foxden.store.changes import CHANNEL, ChangeListener, payload
 from foxden.store.sqlite import SqlStore, schema_statements
 
 _TYPES = (
@@ -38,6 +40,12 @@ def postgres_schema() -> list[str]:
 class PostgresStore(SqlStore):
     """Connections from a psycopg pool, in autocommit mode with explicit transactions.
 
+    Cached rows (accounts by key, devices, plants, settings, the newest samples) are kept
+    while a :class:`~foxden.store.changes.ChangeListener` is connected: every write announces
+    its topics with ``pg_notify`` inside its transaction, and every process sharing the
+    database drops them when the notification arrives. Without the listener nothing is
+    cached.
+
     A connection broken by a database restart is dropped when it is given back and the
     pool opens a new one; an idempotent read that failed on it is run again on a fresh
     connection, so reads recover by themselves as soon as the database is back. Writes
@@ -49,6 +57,8 @@ class PostgresStore(SqlStore):
     AWAY_S = 1.0
     """After a wait for a connection timed out, operations fail at once for this long
     (rather than each waiting ``POOL_TIMEOUT_S`` while the database is still away)."""
+    REMOTE = True
+    """Every query is a network round trip: the server runs store calls off its event loop."""
 
     def __init__(self, url: str) -> None:
         try:
@@ -87,6 +97,27 @@ class PostgresStore(SqlStore):
                 self._apply_schema(postgres_schema())
             finally:
                 self._x("SELECT pg_advisory_unlock(7175230)")
+        self._pending: set[str] = set()
+        self._pending_lock = threading.Lock()
+        self._listener = ChangeListener(url, self._heard)
+        self._listener.start()
+
+    def _heard(self, topics: set[str]) -> None:
+        """From the listener's thread: these topics changed somewhere."""
+        with self._pending_lock:
+            self._pending |= topics
+
+    def _sync_changes(self) -> bool:
+        if not self._listener.listening:
+            return False
+        with self._pending_lock:
+            topics, self._pending = self._pending, set()
+        if topics:
+            self._caches.drop(topics)
+        return True
+
+    def _announce(self, topics: Set[str]) -> None:
+        self._x("SELECT pg_notify(?, ?)", (CHANNEL, payload(topics)))
 
     @contextlib.contextmanager
     def _use(self) -> Iterator[None]:
@@ -116,6 +147,7 @@ class PostgresStore(SqlStore):
         return self._held
 
     def close(self) -> None:
+        self._listener.stop()
         with self._lock:
             self._pool.close()
 

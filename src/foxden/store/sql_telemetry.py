@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from typing import Any, TypeVar
 
 import numpy as np
@@ -16,11 +17,13 @@ from foxden.store.base import (
     F64,
     I64,
     SLOT_MS,
+    DayChunk,
     DeviceSamples,
     Latest,
     Series,
     StoreError,
 )
+from foxden.store.changes import LATEST, MISS, TopicCaches
 
 T = TypeVar("T")
 DAY_MS = 86_400_000
@@ -38,6 +41,12 @@ class TelemetryMixin:
 
     _lock: threading.RLock
     _BEGIN: str
+    _caches: TopicCaches
+    _depth: int
+    _view: Any
+
+    def _sync_changes(self) -> bool:
+        raise NotImplementedError
 
     def _x(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
         raise NotImplementedError
@@ -45,7 +54,7 @@ class TelemetryMixin:
     def _use(self) -> contextlib.AbstractContextManager[None]:
         raise NotImplementedError
 
-    def transaction(self) -> contextlib.AbstractContextManager[None]:
+    def transaction(self, topics: Set[str] = ...) -> contextlib.AbstractContextManager[None]:
         raise NotImplementedError
 
     def _read(self, read: Callable[[], T]) -> T:
@@ -65,6 +74,20 @@ class TelemetryMixin:
         self._schemas[sid] = variables
         self._schema_ids[variables] = sid
         self._quanta[sid] = codec.quanta(variables)
+
+    def _known_schema(self, sid: int) -> int:
+        """``sid``, its variables and quanta loaded if another connection (another process
+        ingesting) made it after this store read the table."""
+        if sid not in self._schemas:
+            row = self._read(
+                lambda: self._x(
+                    "SELECT variables FROM telemetry_schemas WHERE id = ?", (sid,)
+                ).fetchone()
+            )
+            if row is None:
+                raise StoreError(f"telemetry schema {sid} is missing")
+            self._remember_schema(sid, tuple(row[0].split(",")))
+        return sid
 
     def _schema_id(self, variables: tuple[str, ...]) -> int:
         sid = self._schema_ids.get(variables)
@@ -109,7 +132,7 @@ class TelemetryMixin:
             written = 0
             schemas = dict(self._schemas)
             try:
-                with self.transaction():
+                with self.transaction({LATEST}):
                     for item in batch:
                         written += self._ingest_one(item)
             except BaseException:
@@ -161,7 +184,7 @@ class TelemetryMixin:
         if row is None:
             return self._dedupe(times, values, variables)
         sid, n, tb, vb = row
-        old_vars = self._schemas[sid]
+        old_vars = self._schemas[self._known_schema(sid)]
         old_t, old_v = codec.decode(tb, vb, n, self._quanta[sid])
         if old_vars != variables:
             union = old_vars + tuple(v for v in variables if v not in old_vars)
@@ -223,8 +246,31 @@ class TelemetryMixin:
     # ------------------------------------------------------------ queries
 
     def latest(self, sns: Sequence[str]) -> dict[str, Latest]:
+        """The newest sample of each device that has one; kept per device until the next
+        ingest (the same ``Latest`` object until then: callers must not change it)."""
         if not sns:
             return {}
+        with self._lock:
+            if self._depth or not (self._view.usable() or self._sync_changes()):
+                return self._load_latest(sns)
+            found: dict[str, Latest] = {}
+            missing = []
+            for sn in sns:
+                hit = self._caches.get(LATEST, sn)
+                if hit is MISS:
+                    missing.append(sn)
+                elif hit is not None:
+                    found[sn] = hit
+            if missing:
+                generation = self._caches.generation(LATEST)
+                loaded = self._load_latest(missing)
+                self._sync_changes()
+                for sn in missing:
+                    self._caches.put(LATEST, sn, loaded.get(sn), generation)
+                found.update(loaded)
+            return found
+
+    def _load_latest(self, sns: Sequence[str]) -> dict[str, Latest]:
         marks = ",".join("?" * len(sns))
         rows = self._read(
             lambda: self._x(
@@ -235,34 +281,43 @@ class TelemetryMixin:
         found = {}
         for sn, time_ms, sid, blob in rows:
             values = np.frombuffer(blob, dtype=np.float64)
+            present = ~np.isnan(values)
+            names = itertools.compress(self._schemas[self._known_schema(sid)], present.tolist())
             found[sn] = Latest(
-                sn,
-                int(time_ms),
-                {
-                    v: float(x)
-                    for v, x in zip(self._schemas[sid], values, strict=True)
-                    if not np.isnan(x)
-                },
+                sn, int(time_ms), dict(zip(names, values[present].tolist(), strict=True))
             )
         return found
 
-    def history(self, sn: str, begin_ms: int, end_ms: int) -> Series:
+    def history_chunks(self, sn: str, begin_ms: int, end_ms: int) -> list[DayChunk]:
         rows = self._read(
             lambda: self._x(
-                "SELECT schema_id, n, times, data FROM telemetry_chunks "
+                "SELECT day, schema_id, n, times, data FROM telemetry_chunks "
                 "WHERE sn = ? AND day BETWEEN ? AND ? ORDER BY day",
                 (sn, begin_ms // DAY_MS, end_ms // DAY_MS),
             ).fetchall()
         )
-        if not rows:
+        chunks = []
+        for day, sid, n, tb, vb in rows:
+            sid = self._known_schema(sid)
+            tb, vb = bytes(tb), bytes(vb)
+            quanta = self._quanta[sid]
+
+            def unpack(tb: bytes = tb, vb: bytes = vb, n: int = n, q: F64 = quanta) -> Any:
+                return codec.decode(tb, vb, n, q)
+
+            chunks.append(DayChunk(int(day), self._schemas[sid], (int(n), tb, vb), unpack))
+        return chunks
+
+    def history(self, sn: str, begin_ms: int, end_ms: int) -> Series:
+        chunks = self.history_chunks(sn, begin_ms, end_ms)
+        if not chunks:
             return Series((), np.zeros(0, dtype=np.int64), np.zeros((0, 0)))
         parts = []
         variables: tuple[str, ...] = ()
-        for sid, n, tb, vb in rows:
-            t, v = codec.decode(tb, vb, n, self._quanta[sid])
-            chunk_vars = self._schemas[sid]
-            parts.append((t, v, chunk_vars))
-            variables += tuple(x for x in chunk_vars if x not in variables)
+        for chunk in chunks:
+            t, v = chunk.unpack()
+            parts.append((t, v, chunk.variables))
+            variables += tuple(x for x in chunk.variables if x not in variables)
         times = np.concatenate([p[0] for p in parts])
         values = np.vstack([_widen(v, vs, variables) for _, v, vs in parts])
         keep = (times >= begin_ms) & (times <= end_ms)
@@ -275,20 +330,34 @@ class TelemetryMixin:
         return self._read(lambda: self._counters_before(sn, boundaries_ms))
 
     def _counters_before(self, sn: str, boundaries_ms: Sequence[int]) -> F64:
+        """Three queries whatever the count of boundaries (the first and the last slot, and
+        the slot just before every boundary between them), plus one per boundary that falls
+        after a gap in the data."""
         out = np.full((len(boundaries_ms), len(telemetry.COUNTERS)), np.nan)
-        first = self._x(
-            f"SELECT {_COUNTER_COLUMNS} FROM energy_slots WHERE sn = ? ORDER BY slot LIMIT 1",
-            (sn,),
-        ).fetchone()
+        select = f"SELECT slot, {_COUNTER_COLUMNS} FROM energy_slots WHERE sn = ? "
+        first = self._x(select + "ORDER BY slot LIMIT 1", (sn,)).fetchone()
         if first is None:
             return out
-        for i, boundary in enumerate(boundaries_ms):
-            row = self._x(
-                f"SELECT {_COUNTER_COLUMNS} FROM energy_slots WHERE sn = ? AND slot < ? "
-                "ORDER BY slot DESC LIMIT 1",
-                (sn, boundary // SLOT_MS),
-            ).fetchone()
-            out[i] = [np.nan if x is None else x for x in (row or first)]
+        last = self._x(select + "ORDER BY slot DESC LIMIT 1", (sn,)).fetchone()
+        targets = [boundary // SLOT_MS for boundary in boundaries_ms]
+        inside = sorted({t - 1 for t in targets if first[0] < t <= last[0]})
+        exact = {}
+        if inside:
+            marks = ",".join("?" * len(inside))
+            rows = self._x(select + f"AND slot IN ({marks})", (sn, *inside)).fetchall()
+            exact = {int(r[0]): r for r in rows}
+        for i, target in enumerate(targets):
+            if target <= first[0]:
+                row = first
+            elif target > last[0]:
+                row = last
+            else:
+                row = exact.get(target - 1)
+                if row is None:  # a gap: the newest slot before it
+                    row = self._x(
+                        select + "AND slot < ? ORDER BY slot DESC LIMIT 1", (sn, target)
+                    ).fetchone()
+            out[i] = [np.nan if x is None else x for x in row[1:]]
         return out
 
     def prune(self, before_ms: int) -> int:

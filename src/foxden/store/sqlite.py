@@ -9,12 +9,13 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Set
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 from foxden.store.base import Account, Device, Logger, Plant, StoreError
+from foxden.store.changes import ACCOUNTS, ALL, DEVICES, MISS, PLANTS, SETTINGS, TopicCaches
 from foxden.store.sql_telemetry import TelemetryMixin
 
 SCHEMA_VERSION = "1"
@@ -43,9 +44,10 @@ class SqlStore(TelemetryMixin):
     def _init_common(self) -> None:
         self._lock = threading.RLock()
         self._depth = 0
-        self._generation = 0
-        self._cache_version: object = None
-        self._accounts: dict[str, Account | None] = {}
+        self._caches = TopicCaches()
+        self._touched: set[str] = set()
+        self._seen_version: object = None
+        self._view = _View(self)
 
     def _sql(self, sql: str) -> str:
         """The statement in this driver's placeholder style."""
@@ -66,9 +68,14 @@ class SqlStore(TelemetryMixin):
             yield
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Everything inside commits together or not at all; nests (inner ones join)."""
+    def transaction(self, topics: Set[str] = ALL) -> Iterator[None]:
+        """Everything inside commits together or not at all; nests (inner ones join).
+
+        ``topics``: the cached rows the writes inside may change (``foxden.store.changes``);
+        they are dropped when the outermost transaction ends (committed or not) and
+        announced to other processes with the commit."""
         with self._use():
+            self._touched.update(topics)
             if self._depth:
                 self._depth += 1
                 try:
@@ -76,11 +83,12 @@ class SqlStore(TelemetryMixin):
                 finally:
                     self._depth -= 1
                 return
-            self._generation += 1
             self._x(self._BEGIN)
             self._depth = 1
             try:
                 yield
+                if self._touched:
+                    self._announce(self._touched)
                 self._x("COMMIT")
             except self._INTEGRITY as exc:
                 self._rollback()
@@ -90,6 +98,50 @@ class SqlStore(TelemetryMixin):
                 raise
             finally:
                 self._depth = 0
+                self._caches.drop(self._touched)
+                self._touched = set()
+
+    def _announce(self, topics: Set[str]) -> None:
+        """Tell other processes, with the commit, which cached rows changed (PostgreSQL)."""
+
+    def _sync_changes(self) -> bool:
+        """Drop cached rows other connections changed; False when this store cannot tell
+        (then nothing is cached). SQLite: ``PRAGMA data_version`` moves on another
+        connection's commit."""
+        version = self._data_version()
+        if version is None:
+            return False
+        if version != self._seen_version:
+            self._caches.drop(ALL)
+            self._seen_version = version
+        return True
+
+    def request_view(self) -> contextlib.AbstractContextManager[None]:
+        """One request's reads: other connections' writes are looked for once, as it
+        begins, rather than before every cached read (this store's own writes are seen at
+        once either way)."""
+        view: contextlib.AbstractContextManager[None] = self._view
+        return view
+
+    def _cached(self, topic: str, key: Hashable, load: Callable[[], T]) -> T:
+        """``load()``, kept under ``topic`` until a write drops it; inside a transaction (it
+        may roll back) or when other connections' writes cannot be seen, never kept."""
+        with self._lock:
+            if self._depth:
+                return load()
+            if self._view.usable():
+                pass
+            elif not self._sync_changes():
+                return load()
+            found = self._caches.get(topic, key)
+            if found is not MISS:
+                value: T = found
+                return value
+            generation = self._caches.generation(topic)
+            value = load()
+            self._sync_changes()
+            self._caches.put(topic, key, value, generation)
+            return value
 
     def _rollback(self) -> None:
         with contextlib.suppress(*self._TRANSIENT):  # a lost connection rolled back already
@@ -140,13 +192,13 @@ class SqlStore(TelemetryMixin):
         with self._lock:
             self._db.close()
 
-    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+    def _write(self, sql: str, params: tuple[Any, ...] = (), topics: Set[str] = ALL) -> int:
         """Run one statement in its own transaction (or the caller's); the rows it changed."""
-        with self.transaction():
+        with self.transaction(topics):
             return int(self._x(sql, params).rowcount)
 
-    def _many(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
-        with self.transaction():
+    def _many(self, statements: list[tuple[str, tuple[Any, ...]]], topics: Set[str] = ALL) -> None:
+        with self.transaction(topics):
             for sql, params in statements:
                 self._x(sql, params)
 
@@ -174,22 +226,15 @@ class SqlStore(TelemetryMixin):
         return account
 
     def account_by_key_hash(self, key_hash: str) -> Account | None:
-        """Looked up on every request, so cached where the database can tell: the cache is
-        dropped whenever this connection writes or another connection (``foxden key rotate``
-        in another process) commits, so a rotated key fails at once."""
-        with self._lock:
-            other = self._data_version()
-            if other is None:
-                rows = self._rows(_ACCOUNT_SELECT + "WHERE a.key_hash = ?", (key_hash,))
-                return Account(*rows[0]) if rows else None
-            version = (other, self._generation)
-            if version != self._cache_version or len(self._accounts) > 10_000:
-                self._accounts.clear()
-                self._cache_version = version
-            if key_hash not in self._accounts:
-                rows = self._rows(_ACCOUNT_SELECT + "WHERE a.key_hash = ?", (key_hash,))
-                self._accounts[key_hash] = Account(*rows[0]) if rows else None
-            return self._accounts[key_hash]
+        """Looked up on every request, so cached: dropped whenever this store writes an
+        account or a device, or another process does (``foxden key rotate``), so a rotated
+        key fails at once."""
+
+        def load() -> Account | None:
+            rows = self._rows(_ACCOUNT_SELECT + "WHERE a.key_hash = ?", (key_hash,))
+            return Account(*rows[0]) if rows else None
+
+        return self._cached(ACCOUNTS, key_hash, load)
 
     def account_by_name(self, name: str) -> Account | None:
         rows = self._rows(_ACCOUNT_SELECT + "WHERE a.name = ?", (name,))
@@ -213,7 +258,8 @@ class SqlStore(TelemetryMixin):
                     (account_id, day, count),
                 )
                 for (account_id, day), count in counts.items()
-            ]
+            ],
+            topics=frozenset(),  # nothing cached reads usage
         )
 
     # ------------------------------------------------------------ plants
@@ -270,11 +316,14 @@ class SqlStore(TelemetryMixin):
         return deleted == 1
 
     def plant(self, account_id: int, plant_id: str) -> Plant | None:
-        rows = self._rows(
-            f"SELECT {self._PLANT_COLUMNS} FROM plants WHERE id = ? AND account_id = ?",
-            (plant_id, account_id),
-        )
-        return self._plant(rows[0]) if rows else None
+        def load() -> Plant | None:
+            rows = self._rows(
+                f"SELECT {self._PLANT_COLUMNS} FROM plants WHERE id = ? AND account_id = ?",
+                (plant_id, account_id),
+            )
+            return self._plant(rows[0]) if rows else None
+
+        return self._cached(PLANTS, (account_id, plant_id), load)
 
     def plants(self, account_id: int, offset: int, limit: int) -> tuple[list[Plant], int]:
         rows = self._rows(
@@ -319,19 +368,45 @@ class SqlStore(TelemetryMixin):
             )
 
     def device(self, sn: str) -> Device | None:
-        rows = self._rows(f"SELECT {self._DEVICE_COLUMNS} FROM devices WHERE sn = ?", (sn,))
-        return self._device(rows[0]) if rows else None
+        def load() -> Device | None:
+            rows = self._rows(f"SELECT {self._DEVICE_COLUMNS} FROM devices WHERE sn = ?", (sn,))
+            return self._device(rows[0]) if rows else None
+
+        return self._cached(DEVICES, sn, load)
 
     def devices(
         self, account_id: int, offset: int = 0, limit: int = -1
     ) -> tuple[list[Device], int]:
-        rows = self._rows(
-            f"SELECT {self._DEVICE_COLUMNS} FROM devices WHERE account_id = ? "
-            "ORDER BY created_ms, sn LIMIT ? OFFSET ?",
-            (account_id, limit if limit >= 0 else 2**62, offset),
-        )
-        total = self._rows("SELECT COUNT(*) FROM devices WHERE account_id = ?", (account_id,))
-        return [self._device(r) for r in rows], int(total[0][0])
+        found, total = self.devices_with_plant_names(account_id, offset, limit)
+        return [device for device, _ in found], total
+
+    def devices_with_plant_names(
+        self, account_id: int, offset: int = 0, limit: int = -1
+    ) -> tuple[list[tuple[Device, str]], int]:
+        """A page of the account's devices, each with its plant's name ("" when unbound),
+        and the account's device count: one query (kept until a device or plant changes)."""
+
+        def load() -> tuple[list[tuple[Device, str]], int]:
+            columns = ", ".join(f"d.{c}" for c in self._DEVICE_COLUMNS.split(", "))
+            rows = self._rows(
+                f"SELECT {columns}, COALESCE(p.name, ''), "
+                "(SELECT COUNT(*) FROM devices c WHERE c.account_id = d.account_id) "
+                "FROM devices d LEFT JOIN plants p "
+                "ON p.id = d.plant_id AND p.account_id = d.account_id "
+                "WHERE d.account_id = ? ORDER BY d.created_ms, d.sn LIMIT ? OFFSET ?",
+                (account_id, limit if limit >= 0 else 2**62, offset),
+            )
+            if rows:
+                total = int(rows[0][-1])
+            else:
+                count = self._rows(
+                    "SELECT COUNT(*) FROM devices WHERE account_id = ?", (account_id,)
+                )
+                total = int(count[0][0])
+            return [(self._device(r[:-2]), str(r[-2])) for r in rows], total
+
+        found, total = self._cached(DEVICES, ("page", account_id, offset, limit), load)
+        return list(found), total
 
     def devices_of_plant(self, plant_id: str) -> list[Device]:
         rows = self._rows(
@@ -385,7 +460,12 @@ class SqlStore(TelemetryMixin):
     # ------------------------------------------------------------ settings
 
     def settings(self, sn: str) -> dict[str, Any]:
-        rows = self._rows("SELECT key, value FROM device_settings WHERE sn = ?", (sn,))
+        """A fresh dict every call (callers may change it); the rows are cached."""
+        rows: list[tuple[Any, ...]] = self._cached(
+            SETTINGS,
+            sn,
+            lambda: self._rows("SELECT key, value FROM device_settings WHERE sn = ?", (sn,)),
+        )
         return {k: json.loads(v) for k, v in rows}
 
     def put_settings(self, sn: str, values: dict[str, Any]) -> None:
@@ -397,8 +477,31 @@ class SqlStore(TelemetryMixin):
                     (sn, key, json.dumps(value)),
                 )
                 for key, value in values.items()
-            ]
+            ],
+            topics={SETTINGS},
         )
+
+
+class _View(threading.local):
+    """``SqlStore.request_view``: per thread, whether a request's view is open and whether
+    the store's caches were usable when it opened."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self.store = store
+        self.depth = 0
+        self.cacheable = False
+
+    def usable(self) -> bool:
+        return self.depth > 0 and self.cacheable
+
+    def __enter__(self) -> None:
+        if self.depth == 0:
+            with self.store._lock:
+                self.cacheable = self.store._sync_changes()
+        self.depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.depth -= 1
 
 
 class SQLiteStore(SqlStore):

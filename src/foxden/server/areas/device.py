@@ -21,12 +21,11 @@ def _station(ctx: Ctx, device: Device, names: dict[str, str]) -> tuple[str, str]
 
 def list_(ctx: Ctx, req: s.PageRequest) -> s.PageResult[s.DeviceSummary]:
     offset = (req.currentPage - 1) * req.pageSize
-    devices, total = ctx.store.devices(ctx.account.id, offset, req.pageSize)
-    names: dict[str, str] = {}
+    devices, total = ctx.store.devices_with_plant_names(ctx.account.id, offset, req.pageSize)
     data = []
-    for d in devices:
+    for d, plant_name in devices:
         model = models.model(d.model)
-        station_id, station_name = _station(ctx, d, names)
+        station_id, station_name = (d.plant_id, plant_name) if d.plant_id else ("", "")
         data.append(
             s.DeviceSummary(
                 deviceSN=d.sn,

@@ -7,7 +7,7 @@ the 15-minute energy slots (reports and generation never scan raw samples).
 from __future__ import annotations
 
 import calendar
-import itertools
+import functools
 import math
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -19,9 +19,10 @@ from foxden.protocol import limits, telemetry, timefmt
 from foxden.protocol import structs as s
 from foxden.server.context import Ctx, Handler
 from foxden.server.errors import invalid
-from foxden.store import Device, Latest
+from foxden.store import DayChunk, Device, Latest
 
 _COUNTER_INDEX = {name: i for i, name in enumerate(telemetry.COUNTERS)}
+_encode = msgspec.json.encode
 
 
 def _decimals(quantum: float) -> int:
@@ -47,6 +48,7 @@ def _value(name: str, raw: float) -> float | str:
 def _real_device(
     ctx: Ctx, device: Device, latest: Latest | None, requested: list[str] | None
 ) -> s.RealDevice:
+    """One device's real-time answer as structs: the reference ``_ready`` is tested against."""
     catalogue = telemetry.variables()
     if latest is None:
         return s.RealDevice(deviceSN=device.sn, time="", datas=[])
@@ -64,23 +66,93 @@ def _real_device(
     return s.RealDevice(deviceSN=device.sn, time=time, datas=datas)
 
 
-def real_v0(ctx: Ctx, req: s.RealQueryV0) -> list[s.RealDevice]:
+class _Ready:
+    """A device's newest sample in wire form: each variable's ``{"variable":...}`` item
+    (rounded to its quantum, text codes rendered) and the answer for all variables, made
+    once per sample and zone and reused by every real-time call until the next sample."""
+
+    __slots__ = ("all", "head", "items", "latest", "model", "zone")
+
+    def __init__(self, device: Device, latest: Latest, zone: ZoneInfo) -> None:
+        catalogue = telemetry.variables()
+        self.latest, self.zone, self.model = latest, zone, device.model
+        self.items = {
+            name: _encode(
+                s.RealValue(
+                    variable=name,
+                    name=catalogue[name].english,
+                    value=_value(name, raw),
+                    unit=catalogue[name].unit,
+                )
+            )
+            for name, raw in latest.values.items()
+            if name in catalogue
+        }
+        time = timefmt.format_local(latest.time_ms, zone)
+        self.head = b'{"deviceSN":%s,"time":%s,"datas":[' % (_encode(device.sn), _encode(time))
+        self.all = self.answer(device, None)
+
+    def answer(self, device: Device, requested: list[str] | None) -> bytes:
+        items = self.items
+        picked = [items[name] for name in _wanted(device, requested) if name in items]
+        return self.head + b",".join(picked) + b"]}"
+
+
+_READY: dict[str, _Ready] = {}
+"""By serial; an entry is used only while the store hands out the very same ``Latest`` (the
+store keeps one per device until the next ingest) and the plant's zone is the same."""
+
+
+def _real_bytes(
+    ctx: Ctx, device: Device, latest: Latest | None, requested: list[str] | None
+) -> bytes:
+    if latest is None:
+        return _encode(s.RealDevice(deviceSN=device.sn, time="", datas=[]))
+    zone = ctx.zone_of(device)
+    ready = _READY.get(device.sn)
+    if (
+        ready is None
+        or ready.latest is not latest
+        or ready.zone is not zone
+        or ready.model != device.model
+    ):
+        if len(_READY) >= 10_000:
+            _READY.clear()
+        ready = _READY[device.sn] = _Ready(device, latest, zone)
+    return ready.all if not requested else ready.answer(device, requested)
+
+
+def _real_answer(ctx: Ctx, devices: list[Device], requested: list[str] | None) -> msgspec.Raw:
+    latest = ctx.store.latest([d.sn for d in devices])
+    parts = [_real_bytes(ctx, d, latest.get(d.sn), requested) for d in devices]
+    return msgspec.Raw(b"[" + b",".join(parts) + b"]")
+
+
+def real_v0(ctx: Ctx, req: s.RealQueryV0) -> msgspec.Raw:
+    if req.sn:
+        devices = [ctx.device(req.sn)]
+    else:
+        devices, _ = ctx.store.devices(ctx.account.id)
+    return _real_answer(ctx, devices, req.variables)
+
+
+def real_v1(ctx: Ctx, req: s.RealQueryV1) -> msgspec.Raw:
+    owned = []
+    for sn in dict.fromkeys(req.sns):
+        device = ctx.store.device(sn)
+        if device is not None and device.account_id == ctx.account.id:
+            owned.append(device)
+    return _real_answer(ctx, owned, req.variables)
+
+
+def real_reference(ctx: Ctx, req: s.RealQueryV0) -> list[s.RealDevice]:
+    """real/query v0 built plainly from structs (what ``real_v0``'s bytes must equal)."""
     if req.sn:
         devices = [ctx.device(req.sn)]
     else:
         devices, _ = ctx.store.devices(ctx.account.id)
     latest = ctx.store.latest([d.sn for d in devices])
     return [_real_device(ctx, d, latest.get(d.sn), req.variables) for d in devices]
-
-
-def real_v1(ctx: Ctx, req: s.RealQueryV1) -> list[s.RealDevice]:
-    owned = []
-    for sn in dict.fromkeys(req.sns):
-        device = ctx.store.device(sn)
-        if device is not None and device.account_id == ctx.account.id:
-            owned.append(device)
-    latest = ctx.store.latest([d.sn for d in owned])
-    return [_real_device(ctx, d, latest.get(d.sn), req.variables) for d in owned]
 
 
 def _window(ctx: Ctx, req: s.HistoryQuery) -> tuple[int, int]:
@@ -133,78 +205,134 @@ def history_reference(ctx: Ctx, req: s.HistoryQuery) -> list[s.HistoryDevice]:
     return [s.HistoryDevice(deviceSN=device.sn, datas=datas)]
 
 
-_encode = msgspec.json.encode
+class _Day:
+    """One packed UTC day of a device rendered once for a zone: per variable, the day's
+    ``{"time":...,"value":...}`` items joined by commas in one bytes object, where each item
+    starts, and how many present items come before each sample. A history answer then takes
+    one slice per variable and day, whatever the range (see ``history``)."""
+
+    __slots__ = ("blobs", "content", "counts", "starts", "times")
+
+    def __init__(self, chunk: DayChunk, zone: ZoneInfo) -> None:
+        self.content = chunk.content
+        times, values = chunk.unpack()
+        self.times = times
+        catalogue = telemetry.variables()
+        n = len(times)
+        prefixes = [
+            b'{"time":' + _encode(t) + b',"value":' for t in timefmt.format_local_many(times, zone)
+        ]
+        tokens: dict[int, list[bytes]] = {}
+        numeric = [j for j, name in enumerate(chunk.variables) if not catalogue[name].text]
+        by_decimals: dict[int, list[int]] = {}
+        for k, j in enumerate(numeric):
+            by_decimals.setdefault(_decimals(catalogue[chunk.variables[j]].quantum), []).append(k)
+        rounded = np.empty((len(numeric), n))
+        picked = values[:, numeric].T
+        for decimals, rows in by_decimals.items():
+            rounded[rows] = np.round(picked[rows], decimals)
+        flat = _encode(rounded.ravel().tolist())
+        every = flat[1:-1].split(b",") if rounded.size else []
+        for k, j in enumerate(numeric):
+            tokens[j] = every[k * n : (k + 1) * n]
+        for j, name in enumerate(chunk.variables):
+            if catalogue[name].text:
+                codes: list[float] = np.nan_to_num(values[:, j]).tolist()
+                table = {x: _encode(telemetry.render_text(name, x)) for x in set(codes)}
+                tokens[j] = [table[x] for x in codes]
+        present = ~np.isnan(values)
+        self.blobs: dict[str, memoryview] = {}
+        self.starts: dict[str, list[int]] = {}
+        self.counts: dict[str, list[int]] = {}
+        for j, name in enumerate(chunk.variables):
+            keep = present[:, j]
+            items = [
+                p + v + b"}"
+                for p, v, ok in zip(prefixes, tokens[j], keep.tolist(), strict=True)
+                if ok
+            ]
+            self.blobs[name] = memoryview(b",".join(items))
+            lengths = np.fromiter(map(len, items), dtype=np.int64, count=len(items)) + 1
+            self.starts[name] = [0, *np.cumsum(lengths).tolist()]
+            self.counts[name] = [0, *np.cumsum(keep, dtype=np.int64).tolist()]
+
+    def items(self, name: str, first: int, stop: int) -> memoryview | None:
+        """The items of samples ``first`` up to ``stop`` (exclusive) of a variable, joined
+        (a view, not a copy); None when there are none (or the day lacks the variable)."""
+        counts = self.counts.get(name)
+        if counts is None:
+            return None
+        k0, k1 = counts[first], counts[stop]
+        if k0 == k1:
+            return None
+        starts = self.starts[name]
+        return self.blobs[name][starts[k0] : starts[k1] - 1]
+
+
+_DAYS: dict[tuple[str, int, str], _Day] = {}
+_DAYS_KEPT = 32
+"""Rendered device-days kept (the oldest rendered is dropped first): each is used only while
+the stored day is byte for byte the one it was rendered from, so a day is rendered again
+only when its samples (or the plant's zone) change."""
+
+
+def _rendered(sn: str, chunk: DayChunk, zone: ZoneInfo) -> _Day:
+    key = (sn, chunk.day, zone.key)
+    day = _DAYS.get(key)
+    if day is None or day.content != chunk.content:
+        if day is None and len(_DAYS) >= _DAYS_KEPT:
+            del _DAYS[next(iter(_DAYS))]
+        day = _DAYS[key] = _Day(chunk, zone)
+    return day
+
+
+@functools.cache
+def _variable_wrapping(name: str) -> tuple[bytes, bytes]:
+    """What comes before and after a variable's points in a history answer."""
+    var = telemetry.variables()[name]
+    head = b'{"variable":%s,"name":%s,"data":[' % (_encode(name), _encode(var.english))
+    unit = b',"unit":' + _encode(var.unit) if var.unit is not None else b""
+    return head, b"]" + unit + b"}"
 
 
 def history(ctx: Ctx, req: s.HistoryQuery) -> msgspec.Raw:
-    """Every stored point of the range, each with its own time string.
+    """Every stored point of the range, each with its own time string, as JSON bytes.
 
-    Rendered straight to JSON bytes without a Python object per point (a 24-hour,
-    all-variable answer is ~20,000 points): each time's ``{"time":...,"value":`` prefix is
-    made once and shared by every variable, numbers are rounded in numpy and encoded by
-    msgspec in one flat array, text codes rendered once per distinct code. A test checks the
-    bytes equal those of ``history_reference``, which builds the structs plainly."""
+    Each stored day is rendered once for the plant's zone (``_Day``: numbers rounded in
+    numpy and encoded by msgspec in one flat array, text codes rendered once per distinct
+    code) and kept; an answer is then one bytes slice per variable and day. A test checks
+    the bytes equal those of ``history_reference``, which builds the structs plainly."""
     device = ctx.device(req.sn)
     begin, end = _window(ctx, req)
-    series = ctx.store.history(device.sn, begin, end)
     zone = ctx.zone_of(device)
-    catalogue = telemetry.variables()
-    column = {v: i for i, v in enumerate(series.variables)}
-    wanted = [(name, column[name]) for name in _wanted(device, req.variables) if name in column]
-    n = len(series.times_ms)
-    values = series.values
-    missing = np.isnan(values)
-    holes: set[int] = set(np.flatnonzero(missing.any(axis=0)).tolist())
-
-    # every numeric column's items, from one flat msgspec array
-    numeric = [(name, j) for name, j in wanted if not catalogue[name].text]
-    by_decimals: dict[int, list[int]] = {}
-    for k, (name, _) in enumerate(numeric):
-        by_decimals.setdefault(_decimals(catalogue[name].quantum), []).append(k)
-    rounded = np.empty((len(numeric), n))
-    picked = values[:, [j for _, j in numeric]].T
-    for decimals, rows in by_decimals.items():
-        rounded[rows] = np.round(picked[rows], decimals)
-    flat = _encode(rounded.ravel().tolist())
-    tokens = flat[1:-1].split(b",") if rounded.size else []
-    items: dict[str, list[bytes]] = {
-        name: tokens[k * n : (k + 1) * n] for k, (name, _) in enumerate(numeric)
-    }
-    for name, j in wanted:
-        if catalogue[name].text:
-            codes: list[float] = np.nan_to_num(values[:, j]).tolist()
-            table = {x: _encode(telemetry.render_text(name, x)) for x in set(codes)}
-            items[name] = [table[x] for x in codes]
-
-    times = timefmt.format_local_many(series.times_ms, zone)
-    first = [b'{"time":' + _encode(t) + b',"value":' for t in times]
-    later = [b"}," + p for p in first]
-    # prefix, value, prefix, value, ...: the prefixes stay in the even slots, each column's
-    # values are slice-assigned to the odd ones and the whole list appended (C loops only)
-    every: list[bytes] = [b""] * (2 * n)
-    every[0::2] = [first[0], *later[1:]] if n else []
-    pieces: list[bytes] = [b'[{"deviceSN":', _encode(device.sn), b',"datas":[']
-    for k, (name, j) in enumerate(wanted):
-        var = catalogue[name]
+    days = [_rendered(device.sn, c, zone) for c in ctx.store.history_chunks(device.sn, begin, end)]
+    variables: dict[str, None] = {}
+    ranges = []
+    for day in days:
+        variables.update(dict.fromkeys(day.blobs))
+        times = day.times
+        ranges.append(
+            (
+                day,
+                int(np.searchsorted(times, begin, "left")),
+                int(np.searchsorted(times, end, "right")),
+            )
+        )
+    pieces: list[bytes | memoryview] = [b'[{"deviceSN":', _encode(device.sn), b',"datas":[']
+    for k, name in enumerate(n for n in _wanted(device, req.variables) if n in variables):
+        head, tail = _variable_wrapping(name)
         if k:
             pieces.append(b",")
-        pieces += (b'{"variable":', _encode(name), b',"name":', _encode(var.english))
-        pieces.append(b',"data":[')
-        column_items = items[name]
-        if j in holes:
-            kept = list(itertools.compress(range(n), (~missing[:, j]).tolist()))
-            prefixes = [first[kept[0]]] + [later[i] for i in kept[1:]] if kept else []
-            pieces += itertools.chain.from_iterable(
-                zip(prefixes, [column_items[i] for i in kept], strict=True)
-            )
-            pieces.append(b"}]" if kept else b"]")
-        else:
-            every[1::2] = column_items
-            pieces += every
-            pieces.append(b"}]" if n else b"]")
-        if var.unit is not None:
-            pieces += (b',"unit":', _encode(var.unit))
-        pieces.append(b"}")
+        pieces.append(head)
+        comma = False
+        for day, first, stop in ranges:
+            part = day.items(name, first, stop)
+            if part is not None:
+                if comma:
+                    pieces.append(b",")
+                pieces.append(part)
+                comma = True
+        pieces.append(tail)
     pieces.append(b"]}]")
     return msgspec.Raw(b"".join(pieces))
 
@@ -217,28 +345,44 @@ def _local_ms(zone: ZoneInfo, year: int, month: int, day: int, hour: int = 0) ->
     return round(local.timestamp() * 1000)
 
 
+@functools.lru_cache(maxsize=1024)
+def _day_boundaries(zone: ZoneInfo, year: int, month: int, day: int) -> tuple[int, ...]:
+    nxt = datetime(year, month, day) + timedelta(days=1)
+    hours = [_local_ms(zone, year, month, day, h) for h in range(24)]
+    return (*hours, _local_ms(zone, nxt.year, nxt.month, nxt.day))
+
+
+@functools.lru_cache(maxsize=256)
+def _month_boundaries(zone: ZoneInfo, year: int, month: int) -> tuple[int, ...]:
+    days = calendar.monthrange(year, month)[1]
+    nxt = (year + 1, 1) if month == 12 else (year, month + 1)
+    starts = [_local_ms(zone, year, month, d) for d in range(1, days + 1)]
+    return (*starts, _local_ms(zone, *nxt, 1))
+
+
+@functools.lru_cache(maxsize=64)
+def _year_boundaries(zone: ZoneInfo, year: int) -> tuple[int, ...]:
+    starts = [_local_ms(zone, year, m, 1) for m in range(1, 13)]
+    return (*starts, _local_ms(zone, year + 1, 1, 1))
+
+
 def day_boundaries(zone: ZoneInfo, year: int, month: int, day: int) -> list[int]:
     """25 instants: local 00:00 .. 23:00 of the day, then the next local midnight.
 
     On a 23-hour day the skipped hour's bucket is empty (0); on a 25-hour day the repeated
     hour's bucket holds both occurrences, so there are always 24 values that add up to the day.
     """
-    nxt = datetime(year, month, day) + timedelta(days=1)
-    return [_local_ms(zone, year, month, day, h) for h in range(24)] + [
-        _local_ms(zone, nxt.year, nxt.month, nxt.day)
-    ]
+    return list(_day_boundaries(zone, year, month, day))
 
 
 def month_boundaries(zone: ZoneInfo, year: int, month: int) -> list[int]:
-    days = calendar.monthrange(year, month)[1]
-    nxt = (year + 1, 1) if month == 12 else (year, month + 1)
-    return [_local_ms(zone, year, month, d) for d in range(1, days + 1)] + [
-        _local_ms(zone, *nxt, 1)
-    ]
+    """Local midnight of each day of the month, then of the next month's first day."""
+    return list(_month_boundaries(zone, year, month))
 
 
 def year_boundaries(zone: ZoneInfo, year: int) -> list[int]:
-    return [_local_ms(zone, year, m, 1) for m in range(1, 13)] + [_local_ms(zone, year + 1, 1, 1)]
+    """Local midnight of each month's first day, then of the next year's."""
+    return list(_year_boundaries(zone, year))
 
 
 def _boundaries(zone: ZoneInfo, req: s.ReportQuery) -> list[int]:

@@ -1,0 +1,138 @@
+"""Which cached rows went stale: topics, caches keyed by them, and a signal between processes.
+
+A store keeps rows it reads on every request (accounts by key, devices, plants, settings, the
+newest sample) in :class:`TopicCaches`, one cache per topic. A write names the topics it
+touches; they are dropped when it ends. Other processes learn of a write through a signal:
+
+- SQLite: ``PRAGMA data_version`` changes when another connection commits (the store checks it
+  before a cached read and drops everything when it moved);
+- PostgreSQL: the writer runs ``pg_notify(CHANNEL, 'topic,topic')`` inside its transaction, so
+  the notification goes out with the commit, and every process runs a :class:`ChangeListener`
+  (``LISTEN`` on its own connection, in a thread) that drops those topics. While the listener
+  is not connected, caches are not used at all, and when it (re)connects everything is dropped.
+
+The listener knows nothing of stores: anything that needs "another process changed X" (server
+workers sharing a database) can listen on the same channel with its own topics.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any, TypeVar
+
+log = logging.getLogger("foxden.store.changes")
+
+ACCOUNTS = "accounts"
+DEVICES = "devices"
+PLANTS = "plants"
+SETTINGS = "settings"
+LATEST = "latest"
+ALL: frozenset[str] = frozenset({ACCOUNTS, DEVICES, PLANTS, SETTINGS, LATEST})
+CHANNEL = "foxden_changes"
+MAX_ENTRIES = 10_000
+"""A topic's cache is emptied when it grows past this many entries."""
+
+T = TypeVar("T")
+_MISS = object()
+
+
+class TopicCaches:
+    """One dict per topic, plus a generation per topic that moves whenever it is dropped (so
+    a read that raced a drop does not store what it read)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, dict[Hashable, Any]] = {topic: {} for topic in ALL}
+        self._generation: dict[str, int] = dict.fromkeys(ALL, 0)
+
+    def drop(self, topics: Iterable[str]) -> None:
+        for topic in topics:
+            entries = self._entries.get(topic)
+            if entries is not None:
+                entries.clear()
+                self._generation[topic] += 1
+
+    def get(self, topic: str, key: Hashable) -> Any:
+        """The cached value, or ``MISS``."""
+        return self._entries[topic].get(key, _MISS)
+
+    def generation(self, topic: str) -> int:
+        return self._generation[topic]
+
+    def put(self, topic: str, key: Hashable, value: Any, generation: int) -> None:
+        """Keep ``value`` unless the topic was dropped since ``generation`` was read."""
+        if self._generation[topic] != generation:
+            return
+        entries = self._entries[topic]
+        if len(entries) >= MAX_ENTRIES:
+            entries.clear()
+        entries[key] = value
+
+
+MISS = _MISS
+
+
+def payload(topics: Iterable[str]) -> str:
+    return ",".join(sorted(topics))
+
+
+def parse_payload(text: str) -> set[str]:
+    """The topics of a notification; an unknown or empty payload means everything."""
+    topics = {t for t in text.split(",") if t}
+    return topics if topics and topics <= ALL else set(ALL)
+
+
+class ChangeListener:
+    """``LISTEN`` on ``channel`` of a PostgreSQL database in a daemon thread, with its own
+    connection; ``on_change(topics)`` for each notification, and ``on_change(ALL)`` each
+    time it (re)connects (what changed while it was away is unknown). ``listening`` is False
+    until the first ``LISTEN`` is in place and whenever the connection is lost."""
+
+    RETRY_S = 0.5
+    POLL_S = 0.1
+
+    def __init__(
+        self,
+        url: str,
+        on_change: Callable[[set[str]], None],
+        channel: str = CHANNEL,
+    ) -> None:
+        self.url = url
+        self.on_change = on_change
+        self.channel = channel
+        self.listening = False
+        self._ready = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="foxden-changes", daemon=True)
+
+    def start(self, timeout: float = 10.0) -> bool:
+        """Start listening; whether ``LISTEN`` was in place within ``timeout`` seconds."""
+        self._thread.start()
+        return self._ready.wait(timeout)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.POLL_S * 4)
+
+    def _run(self) -> None:
+        import psycopg
+        from psycopg import sql
+
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
+                    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+                    self.on_change(set(ALL))
+                    self.listening = True
+                    self._ready.set()
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=self.POLL_S):
+                            self.on_change(parse_payload(note.payload))
+            except psycopg.Error as exc:
+                if self.listening:
+                    log.warning("cache-change listener lost its connection: %s", exc)
+            finally:
+                self.listening = False
+            self._stop.wait(self.RETRY_S)
