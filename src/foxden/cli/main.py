@@ -11,6 +11,7 @@ Examples:
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -172,6 +173,10 @@ def serve(
         f"limit profile {settings.limit_profile}; "
         f"admin token in {data / 'admin-token'})"
     )
+    if settings.access_log:
+        from foxden.server.metrics import enable_access_log
+
+        enable_access_log(sys.stdout)
     uvicorn.run(
         create_app(settings, store, clock, runner, token),
         host=settings.host,

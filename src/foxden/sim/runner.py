@@ -6,6 +6,7 @@ a backfill is the same call over a longer span. The live loop calls it as the cl
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -40,6 +41,9 @@ CAPITALS = {
 Progress = Callable[[int, int], None]
 """Called with (days done, days in all) while running."""
 
+StepObserver = Callable[[float, int], None]
+"""Called after every step the fleet stored, with (seconds it took, samples stored)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Injected:
@@ -62,6 +66,7 @@ class FleetRunner:
         self._sns: tuple[str, ...] = ()
         self._days: dict[int, engine.Exogenous] = {}
         """The exogenous inputs of the last days simulated (live steps reuse them)."""
+        self.on_step: StepObserver | None = None
 
     # ------------------------------------------------------------ fleet and state
 
@@ -146,6 +151,7 @@ class FleetRunner:
     def _run(
         self, fleet: engine.Fleet, state: engine.State, until_ms: int, progress: Progress | None
     ) -> int:
+        started = time.perf_counter()
         controls = self.controls(fleet)
         first_day = int(state.last_ms.min()) // DAY_MS
         last_day = until_ms // DAY_MS
@@ -163,6 +169,8 @@ class FleetRunner:
             stored += self.store.ingest(_batches(fleet, times, values))
             if progress is not None:
                 progress(n + 1, total_days)
+        if self.on_step is not None:
+            self.on_step(time.perf_counter() - started, stored)
         return stored
 
     def backfill(self, days: float, progress: Progress | None = None) -> int:
@@ -196,6 +204,7 @@ class FleetRunner:
         Sun, weather and load are those of the regular sample in progress; the battery,
         the grid and the energy counters step from the newest sample with the real
         elapsed time, so the counters stay continuous. Returns the samples stored."""
+        started = time.perf_counter()
         fleet = self.refresh(now_ms - engine.STEP_MS)
         state = self.state
         wanted = set(sns)
@@ -232,7 +241,10 @@ class FleetRunner:
         times, values = engine.simulate(
             fleet, state, self.controls(fleet), day, until - 1 - engine.DAY_MS, until, one
         )
-        return self.store.ingest(_batches(fleet, times, values))
+        stored = self.store.ingest(_batches(fleet, times, values))
+        if self.on_step is not None:
+            self.on_step(time.perf_counter() - started, stored)
+        return stored
 
     def _random_faults(self, fleet: engine.Fleet, now_ms: int) -> None:
         rng = engine.rng_for(self.seed, "random-faults", now_ms // engine.STEP_MS)
