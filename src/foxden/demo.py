@@ -1,62 +1,36 @@
-"""The demo account a fresh data dir gets, so the first ``foxden serve`` has something to show."""
+"""The demo account a fresh data dir gets, so the first ``foxden serve`` has something to
+show: the scenario ``foxden/scenarios/demo.toml`` shipped in the package, plus generated
+inverters when more are asked for."""
 
 from __future__ import annotations
 
 import os
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
-from foxden import accounts
-from foxden.store import Plant, Store
+from foxden import scenario
+from foxden.store import Store
 
 DEMO_ACCOUNT = "demo"
 KEY_FILE = "demo-api-key"
-
-
-@dataclass(frozen=True, slots=True)
-class DemoPlant:
-    name: str
-    country: str
-    city: str
-    timezone: str
-    latitude: float
-    longitude: float
-    devices: tuple[tuple[str, str], ...]
-
-
-DEMO_PLANTS = (
-    DemoPlant(
-        "Cheshire Home",
-        "GB",
-        "Lymm",
-        "Europe/London",
-        53.38,
-        -2.47,
-        (("60DEMOH1500001", "H1-5.0-E"), ("60DEMOF3000001", "F3000")),
-    ),
-    DemoPlant(
-        "Berlin Workshop",
-        "DE",
-        "Berlin",
-        "Europe/Berlin",
-        52.52,
-        13.40,
-        (("60DEMOH3100001", "H3-10.0-E"), ("60DEMOAIO10001", "AIO-H3-10.0")),
-    ),
-    DemoPlant(
-        "Sydney House",
-        "AU",
-        "Sydney",
-        "Australia/Sydney",
-        -33.87,
-        151.21,
-        (("60DEMOKH800001", "KH8"), ("60DEMOH1370001", "H1-3.7-E")),
-    ),
-)
-
-
 MORE_MODELS = ("H1-5.0-E", "H3-10.0-E", "KH8", "F3000", "AIO-H3-10.0", "H1-3.7-E", "T10-G3")
+
+
+def demo_scenario(devices: int = 6) -> scenario.Scenario:
+    """The demo scenario with its first ``devices`` inverters, or generated ones added to
+    make ``devices`` (spread over its plants in turn)."""
+    demo = scenario.load(scenario.demo_path())
+    plants = demo.file.account[0].plant
+    named = sum(len(p.inverter) for p in plants)
+    left = devices
+    for plant in plants:
+        plant.inverter = plant.inverter[: max(0, left)]
+        left -= len(plant.inverter)
+    for n in range(max(0, devices - named)):
+        model = MORE_MODELS[n % len(MORE_MODELS)]
+        plants[n % len(plants)].inverter.append(
+            scenario.Inverter(sn=f"60DEMOX{n:07d}", model=model)
+        )
+    return demo
 
 
 def seed_demo(store: Store, data_dir: Path, now_ms: int, devices: int = 6) -> str | None:
@@ -68,35 +42,15 @@ def seed_demo(store: Store, data_dir: Path, now_ms: int, devices: int = 6) -> st
     """
     if store.accounts():
         return None
-    account, key = accounts.create_account(store, DEMO_ACCOUNT, now_ms)
-    for i, spec in enumerate(DEMO_PLANTS):
-        plant = Plant(
-            id=str(uuid.UUID(int=i + 1)),
-            account_id=account.id,
-            name=spec.name,
-            type=2,
-            country_code=spec.country,
-            city=spec.city,
-            address="1 Demo Street",
-            postcode="",
-            timezone=spec.timezone,
-            created_ms=now_ms,
-            latitude=spec.latitude,
-            longitude=spec.longitude,
-        )
-        store.insert_plant(plant)
-    named = [(sn, model, i) for i, spec in enumerate(DEMO_PLANTS) for sn, model in spec.devices]
-    extra = [
-        (f"60DEMOX{n:07d}", MORE_MODELS[n % len(MORE_MODELS)], n % len(DEMO_PLANTS))
-        for n in range(max(0, devices - len(named)))
-    ]
-    for sn, model, plant_index in (named + extra)[:devices]:
-        accounts.add_device(store, DEMO_ACCOUNT, sn, model, now_ms)
-        store.bind_device(sn, str(uuid.UUID(int=plant_index + 1)))
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / KEY_FILE
+    key = scenario.apply(demo_scenario(devices), store, now_ms).keys[DEMO_ACCOUNT]
+    write_key(data_dir / KEY_FILE, key)
+    return key
+
+
+def write_key(path: Path, key: str) -> None:
+    """``key`` alone in a file only its owner can read."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(key + "\n")
     os.chmod(path, 0o600)
-    return key

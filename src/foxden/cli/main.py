@@ -12,6 +12,7 @@ Examples:
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -20,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from foxden import accounts, config
-from foxden.cli import api, chaos, journal
+from foxden.cli import api, chaos, journal, scenario
 from foxden.clock import RealClock
 from foxden.protocol import models
 from foxden.server.limits import utc_day
@@ -123,6 +124,14 @@ def serve(
             "[env FOXDEN_LIMIT_PROFILE; default cloud]",
         ),
     ] = None,
+    scenario_file: Annotated[
+        str | None,
+        typer.Option(
+            "--scenario",
+            help="Start from this scenario file (TOML: clock, seed, accounts with keys, "
+            "plants, inverters, faults, chaos rules) instead of the demo fleet",
+        ),
+    ] = None,
 ) -> None:
     """Run the Open API server with its simulated fleet.
 
@@ -133,12 +142,17 @@ def serve(
     (/admin/clock, /admin/step, /admin/faults, /admin/reset, /admin/seed) takes the token in
     DATA_DIR/admin-token.
 
+    With --scenario FILE it applies the scenario instead (see docs/testing.md): its start,
+    speed, seed and backfill_days win over the flags, and each account whose key the file
+    does not fix gets a new one, printed once and kept in DATA_DIR/NAME-api-key.
+
     Example: foxden serve --port 8080 --data-dir ./foxden-data --speed 60 --backfill-days 3
     """
     import uvicorn
 
-    from foxden.demo import seed_demo
-    from foxden.server.app import create_app
+    from foxden import scenario
+    from foxden.demo import seed_demo, write_key
+    from foxden.server.app import FoxdenApp
     from foxden.sim.clock import SimClock
     from foxden.sim.runner import FleetRunner
 
@@ -155,16 +169,37 @@ def serve(
         random_faults=random_faults or None,
         limit_profile=limit_profile,
     )
+    sc = None
+    if scenario_file is not None:
+        try:
+            sc = scenario.validate(scenario_file)
+        except scenario.ScenarioError as exc:
+            fail(str(exc), 2)
+        f = sc.file
+        settings = replace(
+            settings,
+            speed=settings.speed if f.speed is None else f.speed,
+            seed=settings.seed if f.seed is None else f.seed,
+            backfill_days=settings.backfill_days if f.backfill_days is None else f.backfill_days,
+        )
     store = _store(settings)
     data = Path(settings.data_dir)
-    if not no_demo:
+    if sc is not None:
+        applied = scenario.apply(sc, store, RealClock().now_ms())
+        for name, made in applied.keys.items():
+            if any(a.name == name and a.key for a in sc.file.account):
+                continue
+            write_key(data / f"{name}-api-key", made)
+            out.print(f"API key of {name!r} (shown once; also in {data / f'{name}-api-key'}):")
+            print(made, flush=True)
+    elif not no_demo:
         key = seed_demo(store, data, RealClock().now_ms(), settings.demo_devices)
         if key is not None:
             out.print(f"Created the demo account; its key is also in {data / 'demo-api-key'}")
             out.print("Demo API key (shown once):")
             print(key, flush=True)
     token = settings.admin_token or _admin_token(data)
-    clock = SimClock(speed=settings.speed)
+    clock = SimClock(start_ms=sc.start_ms if sc else None, speed=settings.speed)
     runner = FleetRunner(store, clock, settings.seed, settings.random_faults)
     _backfill(runner, settings.backfill_days)
     out.print(
@@ -177,8 +212,11 @@ def serve(
         from foxden.server.metrics import enable_access_log
 
         enable_access_log(sys.stdout)
+    foxden = FoxdenApp(settings, store, clock, runner, token)
+    for rule in sc.chaos if sc else []:
+        foxden.chaos.add(rule, RealClock().now_ms())
     uvicorn.run(
-        create_app(settings, store, clock, runner, token),
+        foxden.app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
@@ -378,6 +416,7 @@ def _fresh_sample(store: Store, settings: config.Settings, sn: str) -> None:
 api.register(app)
 chaos.register(app)
 journal.register(app)
+scenario.register(app)
 
 
 def main() -> None:

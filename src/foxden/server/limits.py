@@ -105,6 +105,11 @@ class QuotaKeeper:
         self._dirty.add(key)
         return True
 
+    def forget(self) -> None:
+        """Drop the counts in memory (the store's were replaced); they are read again."""
+        self._counts.clear()
+        self._dirty.clear()
+
     def flush(self) -> None:
         if not self._dirty:
             return

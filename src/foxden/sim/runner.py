@@ -41,6 +41,10 @@ CAPITALS = {
 Progress = Callable[[int, int], None]
 """Called with (days done, days in all) while running."""
 
+HARDWARE_KEY = "sim.hardware"
+"""Device setting with what a scenario says of an inverter's hardware: ``pv_kwp``,
+``azimuth`` and ``tilt`` of its two strings, ``battery_kwh``, the initial ``soc``."""
+
 StepObserver = Callable[[float, int], None]
 """Called after every step the fleet stored, with (seconds it took, samples stored)."""
 
@@ -92,6 +96,7 @@ class FleetRunner:
         if self.fleet is not None and sns == self._sns:
             return self.fleet
         fleet = engine.Fleet(specs, self.seed)
+        self._hardware(fleet)
         state = engine.State.initial(fleet)
         state.last_ms[:] = start_ms
         old = {sn: i for i, sn in enumerate(self._sns)}
@@ -106,9 +111,36 @@ class FleetRunner:
                 state.yield_base[j] = self.state.yield_base[i]
             elif sn in latest:
                 _resume(state, j, latest[sn].time_ms, latest[sn].values, fleet.specs[j])
+            else:
+                soc = self.store.settings(sn).get(HARDWARE_KEY, {}).get("soc")
+                if soc is not None:
+                    state.soc[j] = float(soc)
         self.fleet, self.state, self._sns = fleet, state, sns
         self._days.clear()
         return fleet
+
+    def forget(self) -> None:
+        """Drop the fleet and its state; the next step resumes from the store."""
+        self.fleet = None
+        self.state = None
+        self._sns = ()
+        self._days.clear()
+
+    def _hardware(self, fleet: engine.Fleet) -> None:
+        """What scenarios say of the inverters' PV arrays and batteries, over the defaults."""
+        for j, spec in enumerate(fleet.specs):
+            hw = self.store.settings(spec.sn).get(HARDWARE_KEY)
+            if not hw:
+                continue
+            if "pv_kwp" in hw:
+                share = fleet.kwp[j] / max(float(fleet.kwp[j].sum()), 1e-9)
+                fleet.kwp[j] = share * float(hw["pv_kwp"])
+            if "azimuth" in hw:
+                fleet.surface_azimuth[j] = np.asarray(hw["azimuth"], dtype=np.float64)
+            if "tilt" in hw:
+                fleet.tilt[j] = float(hw["tilt"])
+            if "battery_kwh" in hw:
+                fleet.capacity_kwh[j] = float(hw["battery_kwh"])
 
     def controls(self, fleet: engine.Fleet) -> Controls:
         c = Controls.defaults(fleet.rating_kw)

@@ -58,6 +58,13 @@ class PostgresStore(SqlStore):
     def _x(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
         return self._db.execute(self._sql(sql), params or None)
 
+    def _after_restore(self) -> None:
+        for table in ("accounts", "telemetry_schemas"):
+            self._x(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+            )
+
 
 def _redact(url: str) -> str:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
