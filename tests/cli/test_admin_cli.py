@@ -17,9 +17,18 @@ runner = CliRunner()
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
-def run(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
+def run(*args: str, env: dict[str, str | None] | None = None) -> tuple[int, str]:
+    result = runner.invoke(app, list(args), env={"FOXDEN_DATA_DIR": None, **(env or {})})
     return result.exit_code, result.output
+
+
+@pytest.fixture
+def tmp_path(tmp_path: Path) -> Path:
+    """A data dir with an empty database, as ``foxden init --no-demo`` makes it."""
+    code, out = run("init", "--no-demo", "--data-dir", str(tmp_path))
+    assert code == 0, out
+    assert (tmp_path / "foxden.db").is_file() and (tmp_path / "admin-token").is_file()
+    return tmp_path
 
 
 def test_account_create_prints_the_key_alone_on_the_last_line(tmp_path: Path) -> None:
@@ -122,3 +131,49 @@ def test_settings_from_env_and_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("FOXDEN_PORT")
     with pytest.raises(config.ConfigError, match="colour"):
         config.load(toml)
+
+
+def test_admin_commands_refuse_a_missing_database_and_create_nothing(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    monkeypatch.chdir(elsewhere)  # the default ./foxden-data is not there
+    for args in (
+        ("account", "create", "bob"),
+        ("account", "list"),
+        ("key", "rotate", "bob"),
+        ("device", "add", "--account", "bob", "--sn", "ABCDEF123", "--model", "KH8"),
+        ("sim", "fault", "60DEMOH1500001", "26"),
+        ("sim", "clear", "60DEMOH1500001"),
+    ):
+        code, out = run(*args)
+        assert code == 2, (args, out)
+        where = str(elsewhere / "foxden-data" / "foxden.db")
+        assert f"no foxden database at {where}" in " ".join(out.split()), out
+        assert "foxden serve" in out and "foxden init" in out
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_admin_commands_find_the_data_dir_like_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+    code, out = run("account", "create", "bob", env={"FOXDEN_DATA_DIR": str(tmp_path)})
+    assert code == 0, out
+    assert open_store(url_for(tmp_path)).account_by_name("bob") is not None
+    toml = tmp_path / "foxden.toml"
+    toml.write_text(f"data_dir = {str(tmp_path)!r}\n", "utf-8")
+    code, out = run("account", "list", "--config", str(toml))
+    assert code == 0 and "bob" in out
+
+
+def test_init_creates_the_demo_account_once(tmp_path_factory: pytest.TempPathFactory) -> None:
+    data = tmp_path_factory.mktemp("fresh")
+    code, out = run("init", "--data-dir", str(data))
+    assert code == 0, out
+    key = out.rstrip("\n").splitlines()[-1]
+    assert UUID.match(key) and (data / "demo-api-key").read_text("utf-8").strip() == key
+    code, out = run("init", "--data-dir", str(data))
+    assert code == 0 and "Demo API key" not in out
+    code, out = run("sim", "fault", "NOSUCHSN42", "26", "--data-dir", str(data))
+    assert code == 1 and "no inverter NOSUCHSN42" in out

@@ -83,6 +83,7 @@ class Served:
 
 @pytest.fixture
 def account(database_url: str) -> Iterator[str]:
+    foxden("init", "--no-demo", "--database-url", database_url)
     out = foxden("account", "create", "dora", "--database-url", database_url).stdout
     key = out.strip().splitlines()[-1]
     foxden(

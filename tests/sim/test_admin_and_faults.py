@@ -264,9 +264,9 @@ def test_cli_fault_refuses_unknown_devices_and_codes(tmp_path: Path) -> None:
     code, out = cli("sim", "fault", H1, str(UNKNOWN_FAULT), "--data-dir", str(tmp_path))
     assert code == 1 and "unknown fault code" in out
     code, out = cli("sim", "fault", "NOSUCHDEVICE1", str(FAULT), "--data-dir", str(tmp_path))
-    assert code == 1 and "no inverter" in out
+    assert code == 1 and "no inverter NOSUCHDEVICE1" in out
     code, out = cli("sim", "clear", "NOSUCHDEVICE1", "--data-dir", str(tmp_path))
-    assert code == 1 and "no inverter" in out
+    assert code == 1 and "no inverter NOSUCHDEVICE1" in out
     assert store.settings(H1) == {}
 
 

@@ -11,11 +11,18 @@ from typing import Annotated
 
 import typer
 
+from foxden import __version__
 from foxden.cli import battery, device, module, plant, plot, scheduler, settings, telemetry, user
 from foxden.cli.common import EPILOG, META, ApiKey, BaseUrl, Globals
 
 AREAS = (plant, module, telemetry, device, battery, settings, scheduler, user, plot)
 """In the order ``foxden --help`` lists them (commands first, then groups)."""
+
+
+def _version(shown: bool) -> None:
+    if shown:
+        print(f"foxden {__version__}")
+        raise typer.Exit()
 
 
 def _root(
@@ -37,6 +44,12 @@ def _root(
             "cloud, 0 otherwise)"
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit", callback=_version, is_eager=True
+        ),
+    ] = False,
 ) -> None:
     ctx.meta[META] = Globals(base_url, api_key, retries, timeout, min_interval)
 

@@ -33,6 +33,7 @@ from foxden.client import convenience as conv
 from foxden.client import errors
 from foxden.client.core import VENDOR_BASE_URL, RetryPolicy
 from foxden.client.generated import Client
+from foxden.extras import MissingExtra, require
 from foxden.protocol import timefmt
 
 if TYPE_CHECKING:
@@ -105,6 +106,14 @@ def _fail_client(exc: errors.FoxError) -> NoReturn:
             exc.advice or "see docs/errno.md",
         )
     fail(str(exc), code, "check --base-url and the network, then try again")
+
+
+def need(extra: str, feature: str) -> None:
+    """Fail in one line, naming the extra to install, when ``feature`` cannot work here."""
+    try:
+        require(extra, feature)
+    except MissingExtra as exc:
+        fail(str(exc), EXIT_USAGE, f"install it: {exc.install}")
 
 
 # ---------------------------------------------------------------- connection

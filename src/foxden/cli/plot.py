@@ -19,6 +19,7 @@ from foxden.cli.common import (
     ZoneLookup,
     api,
     err_console,
+    need,
     split_vars,
     time_range,
 )
@@ -209,6 +210,7 @@ def plot_history(
 
     Example: foxden plot history 60H15000000001 --from 2024-03-30 --to 2024-03-31 --out day.png
     """
+    need("plot", "foxden plot")
     with call.client() as client:
         lookup = ZoneLookup(client, sn, zone)
         begin, end = time_range(start, stop, lookup)
@@ -235,6 +237,7 @@ def plot_report(
 
     Example: foxden plot report 60H15000000001 --year 2024 --month 3 --out march.png
     """
+    need("plot", "foxden plot")
     with call.client() as client:
         dimension = report_dimension(month, day)
         names = split_vars(variables) or ENERGY_VARIABLES

@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from foxden.cli.common import need
+
 scenario_app = typer.Typer(help="Scenario files (TOML fleets).", no_args_is_help=True)
 
 
@@ -24,6 +26,7 @@ def register(app: typer.Typer) -> None:
 def validate(file: Annotated[str, typer.Argument(help="The scenario file")]) -> None:
     """Check a scenario file against every rule (the API's own for settings and schedules);
     each problem is printed as FILE:LINE: message. Exit 0 when it is good, 1 when not."""
+    need("server", "foxden scenario validate")
     from foxden import scenario
 
     try:
@@ -43,6 +46,7 @@ def validate(file: Annotated[str, typer.Argument(help="The scenario file")]) -> 
 @scenario_app.command("demo")
 def demo() -> None:
     """Print the demo fleet's scenario (a starting point for your own)."""
+    need("server", "foxden scenario demo")
     from foxden import scenario
 
     print(scenario.demo_path().read_text("utf-8"), end="")

@@ -172,8 +172,8 @@ def history(
     Example: foxden history 60H15000000001 --from 2024-03-29 --to 2024-04-01
     --vars pvPower,SoC --csv > h.csv
     """
+    check_formats(call.as_json, as_csv, parquet)
     with call.client() as client:
-        check_formats(call.as_json, as_csv)
         lookup = ZoneLookup(client, sn, zone)
         begin, end = time_range(start, stop, lookup)
         device = pull_history(client, sn, begin, end, split_vars(variables), show_progress)
@@ -222,8 +222,8 @@ def report(
 
     Example: foxden report 60H15000000001 --year 2024 --month 3 --day 31 --csv
     """
+    check_formats(call.as_json, as_csv, parquet)
     with call.client() as client:
-        check_formats(call.as_json, as_csv)
         dimension = report_dimension(month, day)
         names = split_vars(variables) or ENERGY_VARIABLES
         answer = client.report(sn, dimension, year, month, day, names)

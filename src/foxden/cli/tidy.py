@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from foxden.cli.common import CliError, err_console
+from foxden.cli.common import EXIT_USAGE, CliError, err_console, fail, need
 
 TidyRow = tuple[str, str, str, float | str, str]
 TIDY_COLUMNS = ("device", "variable", "time", "value", "unit")
@@ -55,6 +55,9 @@ def write_parquet(path: Path, rows: Sequence[TidyRow]) -> None:
     err_console().print(f"Wrote {len(rows)} rows to {path}")
 
 
-def check_formats(as_json: bool, as_csv: bool) -> None:
+def check_formats(as_json: bool, as_csv: bool, parquet: Path | None) -> None:
+    """Before any call: the formats go together and what they need is installed."""
     if as_json and as_csv:
-        raise CliError("--json and --csv do not go together", "choose one")
+        fail("--json and --csv do not go together", EXIT_USAGE, "choose one")
+    if parquet is not None:
+        need("parquet", "--parquet")

@@ -8,12 +8,14 @@ from __future__ import annotations
 import itertools
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:  # numpy is the server's: the client imports this module without it
+    import numpy as np
+    import numpy.typing as npt
 
-I64 = npt.NDArray[np.int64]
+    I64 = npt.NDArray[np.int64]
 _HOUR_MS = 3_600_000
 
 _PATTERN = re.compile(
@@ -111,6 +113,8 @@ def format_local_many(times_ms: I64, zone: ZoneInfo) -> list[str]:
     """``[format_local(t, zone) for t in times_ms]`` for ascending ``times_ms``, fast:
     numpy writes the digits, the zone is asked once an hour of samples (and bisected where
     the offset changes)."""
+    import numpy as np
+
     if len(times_ms) == 0:
         return []
     runs = _zone_runs(times_ms.tolist(), zone)

@@ -32,6 +32,8 @@ __all__ = [
     "Series",
     "Store",
     "StoreError",
+    "database_exists",
+    "describe",
     "open_store",
     "url_for",
 ]
@@ -40,6 +42,42 @@ __all__ = [
 def url_for(data_dir: Path | str) -> str:
     """The default database URL for a data dir."""
     return f"sqlite:///{Path(data_dir).expanduser().resolve() / 'foxden.db'}"
+
+
+def _sqlite_path(url: str) -> str:
+    return url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
+
+
+def database_exists(url: str) -> bool:
+    """Whether the database a URL names exists with foxden's schema; creates nothing.
+
+    A private in-memory SQLite database (``sqlite://``) never exists beforehand.
+    """
+    if url.startswith("sqlite://"):
+        path = _sqlite_path(url)
+        return bool(path) and Path(path).is_file()
+    if url.startswith(("postgresql://", "postgres://")):
+        from foxden.store.postgres import schema_exists
+
+        return schema_exists(url)
+    raise StoreError(_unsupported(url))
+
+
+def describe(url: str) -> str:
+    """Where a database URL points, for messages: the file, or the URL without password."""
+    if url.startswith("sqlite://"):
+        return _sqlite_path(url) or "memory"
+    from foxden.store.postgres import redact
+
+    return redact(url)
+
+
+def _unsupported(url: str) -> str:
+    scheme = url.split(":", 1)[0]
+    return (
+        f"database URL scheme {scheme!r} is not supported; use sqlite:///PATH or "
+        "postgresql://USER:PASSWORD@HOST/DB"
+    )
 
 
 def open_store(url: str) -> Store:
@@ -52,14 +90,9 @@ def open_store(url: str) -> Store:
     if url.startswith("sqlite://"):
         from foxden.store.sqlite import SQLiteStore
 
-        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
-        return SQLiteStore(path or ":memory:")
+        return SQLiteStore(_sqlite_path(url) or ":memory:")
     if url.startswith(("postgresql://", "postgres://")):
         from foxden.store.postgres import PostgresStore
 
         return PostgresStore(url)
-    scheme = url.split(":", 1)[0]
-    raise StoreError(
-        f"database URL scheme {scheme!r} is not supported; use sqlite:///PATH or "
-        "postgresql://USER:PASSWORD@HOST/DB"
-    )
+    raise StoreError(_unsupported(url))

@@ -38,8 +38,8 @@ class PostgresStore(SqlStore):
     def __init__(self, url: str) -> None:
         try:
             import psycopg
-        except ImportError as exc:  # pragma: no cover - psycopg is a dependency
-            raise StoreError("PostgreSQL needs psycopg: pip install 'psycopg[binary]'") from exc
+        except ImportError as exc:  # pragma: no cover - the postgres extra
+            raise StoreError("PostgreSQL needs psycopg: pip install 'foxden[postgres]'") from exc
         try:
             self._db = psycopg.connect(url, autocommit=True)
         except psycopg.Error as exc:
@@ -64,6 +64,23 @@ class PostgresStore(SqlStore):
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
             )
+
+
+def schema_exists(url: str) -> bool:
+    """Whether the database holds foxden's tables; creates nothing."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url, autocommit=True) as db:
+            row = db.execute("SELECT to_regclass('accounts') IS NOT NULL").fetchone()
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot open database {_redact(url)}: {exc}") from exc
+    return bool(row and row[0])
+
+
+def redact(url: str) -> str:
+    """The URL with its password hidden."""
+    return _redact(url)
 
 
 def _redact(url: str) -> str:

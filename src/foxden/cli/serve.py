@@ -1,0 +1,238 @@
+"""``foxden serve``: the Open API server with its simulated fleet."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from foxden import config
+from foxden.cli.admin import (
+    PANEL,
+    ConfigFile,
+    DatabaseUrl,
+    DataDir,
+    admin_token,
+    open_database,
+    settings_from,
+)
+from foxden.cli.common import EXIT_USAGE, fail, need
+from foxden.clock import RealClock
+
+if TYPE_CHECKING:
+    from foxden.sim.runner import FleetRunner
+
+DEFAULTS = config.Settings()
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port, before anything else happens; a taken port or a
+    bad address is a one-line error."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", EXIT_USAGE)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        hint = "another server (foxden serve?) is using it; choose another with --port"
+        fail(f"cannot listen on {host}:{port}: {reason}", EXIT_USAGE, hint)
+    return sock
+
+
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on", show_default=DEFAULTS.host)
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on", show_default=str(DEFAULTS.port))
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    config_file: ConfigFile = None,
+    no_demo: Annotated[
+        bool, typer.Option("--no-demo", help="Do not create the demo account")
+    ] = False,
+    demo_devices: Annotated[
+        int | None,
+        typer.Option(
+            help="Inverters in the demo fleet", min=1, show_default=str(DEFAULTS.demo_devices)
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed of all the fleet's randomness", show_default=str(DEFAULTS.seed)),
+    ] = None,
+    speed: Annotated[
+        float | None,
+        typer.Option(
+            help="Simulated seconds per real second; 0 freezes the clock",
+            min=0,
+            show_default=f"{DEFAULTS.speed:g}",
+        ),
+    ] = None,
+    backfill_days: Annotated[
+        float | None,
+        typer.Option(
+            help="Days of history to simulate on start",
+            min=0,
+            show_default=f"{DEFAULTS.backfill_days:g}",
+        ),
+    ] = None,
+    random_faults: Annotated[
+        bool, typer.Option("--random-faults", help="Let rare random faults happen")
+    ] = False,
+    limit_profile: Annotated[
+        str | None,
+        typer.Option(
+            "--limit-profile",
+            help="Call limits: cloud (the real cloud's pacing: one call a second per key and "
+            "path, one setting write per inverter every 2 s, daily quota), lenient (per-key "
+            "burst and rate, daily quota) or off (nothing refused), for load tests "
+            "[env FOXDEN_LIMIT_PROFILE]",
+            show_default=DEFAULTS.limit_profile,
+        ),
+    ] = None,
+    scenario_file: Annotated[
+        str | None,
+        typer.Option(
+            "--scenario",
+            help="Start from this scenario file (TOML: clock, seed, accounts with keys, "
+            "plants, inverters, faults, chaos rules) instead of the demo fleet",
+        ),
+    ] = None,
+) -> None:
+    """Run the Open API server with its simulated fleet.
+
+    On an empty database it creates a demo account with three plants (UK, Germany,
+    Australia) and six inverters, prints the demo API key once and writes it to
+    DATA_DIR/demo-api-key (mode 0600). It then backfills the fleet's history and keeps it
+    live, one sample per inverter about every five simulated minutes. The admin API
+    (/admin/clock, /admin/step, /admin/faults, /admin/reset, /admin/seed) takes the token in
+    DATA_DIR/admin-token. Open the printed URL in a browser for a page about the server.
+
+    With --scenario FILE it applies the scenario instead (see docs/testing.md): its start,
+    speed, seed and backfill_days win over the flags, and each account whose key the file
+    does not fix gets a new one, printed once and kept in DATA_DIR/NAME-api-key. One JSON
+    access-log line per Open API call goes to standard output (setting access_log).
+
+    Example: foxden serve --port 8080 --data-dir ./foxden-data --speed 60 --backfill-days 3
+    """
+    need("server", "foxden serve")
+    import uvicorn
+
+    from foxden import scenario
+    from foxden.demo import seed_demo, write_key
+    from foxden.server.app import FoxdenApp
+    from foxden.sim.clock import SimClock
+    from foxden.sim.runner import FleetRunner
+
+    settings = settings_from(
+        data_dir,
+        database_url,
+        config_file,
+        host=host,
+        port=port,
+        seed=seed,
+        speed=speed,
+        backfill_days=backfill_days,
+        demo_devices=demo_devices,
+        random_faults=random_faults or None,
+        limit_profile=limit_profile,
+    )
+    sc = None
+    if scenario_file is not None:
+        try:
+            sc = scenario.validate(scenario_file)
+        except scenario.ScenarioError as exc:
+            sys.stderr.write(f"{exc}\n")
+            raise typer.Exit(EXIT_USAGE) from None
+        f = sc.file
+        settings = replace(
+            settings,
+            speed=settings.speed if f.speed is None else f.speed,
+            seed=settings.seed if f.seed is None else f.seed,
+            backfill_days=settings.backfill_days if f.backfill_days is None else f.backfill_days,
+        )
+    sock = listen(settings.host, settings.port)
+    bound_port = sock.getsockname()[1]
+    store = open_database(settings, create=True)
+    data = Path(settings.data_dir)
+    if sc is not None:
+        applied = scenario.apply(sc, store, RealClock().now_ms())
+        for name, made in applied.keys.items():
+            if any(a.name == name and a.key for a in sc.file.account):
+                continue
+            write_key(data / f"{name}-api-key", made)
+            out.print(f"API key of {name!r} (shown once; also in {data / f'{name}-api-key'}):")
+            print(made, flush=True)
+    elif not no_demo:
+        key = seed_demo(store, data, RealClock().now_ms(), settings.demo_devices)
+        if key is not None:
+            out.print(f"Created the demo account; its key is also in {data / 'demo-api-key'}")
+            out.print("Demo API key (shown once):")
+            print(key, flush=True)
+    token = settings.admin_token or admin_token(data)
+    clock = SimClock(start_ms=sc.start_ms if sc else None, speed=settings.speed)
+    runner = FleetRunner(store, clock, settings.seed, settings.random_faults)
+    _backfill(runner, settings.backfill_days)
+    shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    out.print(
+        f"foxden serving the Open API on http://{shown_host}:{bound_port} "
+        f"(database {settings.database()}; fleet speed {settings.speed:g}x; "
+        f"limit profile {settings.limit_profile}; "
+        f"admin token in {data / 'admin-token'})"
+    )
+    foxden = FoxdenApp(settings, store, clock, runner, token)
+    for rule in sc.chaos if sc else []:
+        foxden.chaos.add(rule, RealClock().now_ms())
+    if settings.access_log:
+        from foxden.server.metrics import enable_access_log
+
+        enable_access_log(sys.stdout)
+    server = uvicorn.Server(
+        uvicorn.Config(foxden.app, log_level=settings.log_level, access_log=False, lifespan="on")
+    )
+    server.run(sockets=[sock])
+
+
+def _backfill(runner: FleetRunner, days: float) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("backfilling the fleet"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("days"),
+        console=err,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("backfill", total=max(1, round(days)))
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        stored = runner.backfill(days, progress)
+    inverters = len(runner.fleet or [])
+    if stored:
+        err.print(f"fleet: {stored} new samples stored for {inverters} inverters")
+    else:
+        err.print(f"fleet: history already up to date for {inverters} inverters")
+
+
+def register(root: typer.Typer) -> None:
+    root.command("serve", rich_help_panel=PANEL)(serve)
