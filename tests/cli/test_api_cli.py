@@ -209,9 +209,9 @@ def test_schedule_show_edit_set_enable_disable(fox: Fox, tmp_path: Path) -> None
     # a plain list of groups; an overlap is refused before sending
     plain = [
         {"enable": 1, "startHour": 1, "startMinute": 0, "endHour": 3, "endMinute": 0,
-         "workMode": "SelfUse", "minSocOnGrid": 10, "fdSoc": 10, "fdPwr": 0},
+         "workMode": "SelfUse", "minSocOnGrid": 10, "fdSoc": 20, "fdPwr": 1000},
         {"enable": 1, "startHour": 2, "startMinute": 0, "endHour": 4, "endMinute": 0,
-         "workMode": "Feedin", "minSocOnGrid": 10, "fdSoc": 10, "fdPwr": 0},
+         "workMode": "Feedin", "minSocOnGrid": 10, "fdSoc": 20, "fdPwr": 1000},
     ]  # fmt: skip
     file.write_text(json.dumps(plain))
     result = fox("schedule", "set", H1, str(file))

@@ -35,7 +35,7 @@ def _options(command: Any) -> set[str]:
 
 def test_every_api_command_takes_the_connection_options() -> None:
     commands = _api_commands()
-    assert len(commands) == 29
+    assert len(commands) == 33
     for name, command in commands.items():
         assert {"--base-url", "--api-key"} <= _options(command), name
     readers = {n for n, c in commands.items() if "--json" in _options(c)}
@@ -49,6 +49,8 @@ def test_every_api_command_takes_the_connection_options() -> None:
         "schedule set",
         "schedule enable",
         "schedule disable",
+        "peak-shaving set",
+        "battery-heating set",
         "plot history",
         "plot report",
     }
@@ -65,5 +67,5 @@ def test_a_command_keeps_its_own_parameters_first_in_their_order() -> None:
 def test_each_area_module_registers_its_commands() -> None:
     assert {m.__name__.rsplit(".", 1)[1] for m in api.AREAS} == {
         "plant", "device", "module", "telemetry", "battery", "settings", "scheduler", "user",
-        "plot",
+        "plot", "peak_shaving", "battery_heating",
     }  # fmt: skip

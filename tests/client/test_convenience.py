@@ -383,7 +383,9 @@ BAD: list[tuple[list[Group], str, type[ScheduleError]]] = [
     ([group(end_minute=60)], "groups[0].endMinute", ScheduleError),
     ([group(min_soc_on_grid=50, fd_soc=40)], "groups[0].fdSoc", ScheduleError),
     ([group(min_soc_on_grid=9)], "groups[0].minSocOnGrid", ScheduleError),
-    ([group(fd_pwr=5001)], "groups[0].fdPwr", ScheduleError),
+    ([group(fd_pwr=5251)], "groups[0].fdPwr", ScheduleError),
+    ([group(fd_pwr=0)], "groups[0].fdPwr", ScheduleError),
+    ([group(fd_soc=10)], "groups[0].fdSoc", ScheduleError),
     ([group(fd_pwr=-1)], "groups[0].fdPwr", ScheduleError),
     ([group(work_mode="Turbo")], "groups[0].workMode", ScheduleError),
     ([group(max_soc=5)], "groups[0].maxSoc", ScheduleError),
@@ -395,7 +397,7 @@ BAD: list[tuple[list[Group], str, type[ScheduleError]]] = [
 def test_schedule_rules_are_checked_before_sending(
     live: LiveServer, alice: Client, groups: list[Group], field: str, kind: type[ScheduleError]
 ) -> None:
-    schedule = get_schedule(alice, H1)  # its properties: this model's modes and 5000 W
+    schedule = get_schedule(alice, H1)  # its properties: this model's modes and 5250 W
     schedule.groups = groups
     before = remaining_quota(alice)
     with pytest.raises(kind) as info:
@@ -409,7 +411,7 @@ def test_schedule_rules_are_checked_before_sending(
     else:
         assert error.errno == 40257
     # the server's own rule agrees: the same groups sent raw are refused alike
-    path = "/op/v0/device/scheduler/enable"
+    path = "/op/v1/device/scheduler/enable"
     headers = signing.headers(path, alice.api_key, int(datetime.now(UTC).timestamp() * 1000))
     body = {"deviceSN": H1, "groups": [g.to_wire() for g in groups]}
     response = httpx.post(live.url + path, headers=headers, json=body)
@@ -420,7 +422,7 @@ def test_schedule_rules_are_checked_before_sending(
 
 def test_schedule_without_properties_leaves_model_rules_to_the_server(alice: Client) -> None:
     with pytest.raises(InvalidParameterError) as info:
-        set_schedule(alice, H1, [group(fd_pwr=5001)])  # a plain list: no properties known
+        set_schedule(alice, H1, [group(fd_pwr=5251)])  # a plain list: no properties known
     assert not isinstance(info.value, ScheduleError)  # the server refused it
     assert "groups[0].fdPwr" in info.value.detail
 
@@ -474,7 +476,7 @@ def test_unknown_fields_survive_the_round_trip(live: LiveServer, alice: Client) 
     with pytest.raises(InvalidParameterError) as info:
         set_schedule(client, H1, schedule)
     ((path, body),) = transport.sent
-    assert path == "/op/v0/device/scheduler/enable"
+    assert path == "/op/v1/device/scheduler/enable"
     assert body["groups"][0]["extraParam"] == {"importLimit": 3000, "pvLimit": None}
     assert body["groups"][0]["endHour"] == 5 and len(body["groups"]) == 8
     # foxden knows no such field and, like the cloud for fields it does not know, refuses it
@@ -486,13 +488,13 @@ def test_async_schedule(live: LiveServer, alice: Client) -> None:
     async def go() -> Schedule:
         async with AsyncClient(alice.api_key, live.url, retry=NO_RETRY) as client:
             schedule = await aget_schedule(client, H1)
-            schedule.groups[3] = Group.segment("10:00", "11:00", "Feedin", fd_pwr=1000)
+            schedule.groups[3] = Group.segment("10:00", "11:00", "Feedin", fd_soc=20, fd_pwr=1000)
             await aset_schedule(client, H1, schedule)
             with pytest.raises(ScheduleOverlapError):
-                schedule.groups[4] = Group.segment("10:30", "12:00", "SelfUse")
+                schedule.groups[4] = Group.segment("10:30", "12:00", "SelfUse", fd_soc=20, fd_pwr=1)
                 await aset_schedule(client, H1, schedule)
             return await aget_schedule(client, H1)
 
     got = asyncio.run(go())
     assert [(g.start, g.work_mode) for g in got.active_groups] == [("10:00", "Feedin")]
-    assert alice.scheduler(H1).groups[3].workMode == "Feedin"
+    assert alice.scheduler(H1).groups[0].workMode == "Feedin"  # the cloud's order: by start

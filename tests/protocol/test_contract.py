@@ -27,7 +27,7 @@ def test_every_documented_path_is_in_the_catalogue() -> None:
         if line.startswith("Path: ")
     }
     assert len(documented) == 28
-    assert documented == {e.path for e in endpoints.ENDPOINTS}
+    assert documented <= {e.path for e in endpoints.ENDPOINTS}
 
 
 def test_the_sample_clients_scheduler_path_is_an_alias() -> None:

@@ -31,8 +31,14 @@ FEW = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
-GRID_CODES = ["UK G98", "UK G99", "VDE4105", "EN50549", "AS4777.2", "IEEE1547", "CEI0-21", "NRS097"]
-WORK_MODES = ["SelfUse", "Feedin", "Backup", "ForceCharge", "ForceDischarge"]
+GRID_CODES = ["EN50549"]  # a device outside any plant: the European norm
+WORK_MODES = {
+    "H1-3.7-E": ["Feedin", "SelfUse"],
+    "H1-5.0-E": ["Feedin", "SelfUse"],
+    "KH8": ["PeakShaving", "Feedin", "SelfUse"],
+    "H3-10.0-E": ["Feedin", "Backup", "SelfUse"],
+    "AIO-H3-10.0": ["Feedin", "Backup", "SelfUse"],
+}
 SOC_KEYS = {"MinSoc": "10", "MinSocOnGrid": "10", "MaxSoc": "100"}
 
 RATED_W = {
@@ -303,7 +309,7 @@ def check_model_settings(client: Client, sn: str, model: str) -> None:
 
     grid = client.setting(sn, "GridCode")
     assert grid.enumList == GRID_CODES
-    assert grid.value == "UK G98"
+    assert grid.value == "EN50549"
     assert grid.range is None
 
     if model in GRID_TIED:
@@ -322,8 +328,7 @@ def check_model_settings(client: Client, sn: str, model: str) -> None:
     mode = client.setting(sn, "WorkMode")
     assert mode.value == "SelfUse"
     assert mode.range is None
-    expected = [*WORK_MODES, "PeakShaving"] if model == "KH8" else WORK_MODES
-    assert mode.enumList == expected
+    assert mode.enumList == WORK_MODES[model]
 
 
 def test_setting_get_unknown_key(alice: Client) -> None:
@@ -346,10 +351,9 @@ def test_setting_set_then_get(alice: Client) -> None:
         (H1, "MaxSoc", "90", "90"),
         (H1, "MinSocOnGrid", 25, "25"),
         (H1, "MinSoc", "20", "20"),
-        (H3, "GridCode", "VDE4105", "VDE4105"),
-        (F3, "GridCode", "UK G99", "UK G99"),
+        (H3, "GridCode", "EN50549", "EN50549"),
         (H1, "WorkMode", "Feedin", "Feedin"),
-        (H3, "WorkMode", "ForceDischarge", "ForceDischarge"),
+        (H3, "WorkMode", "Backup", "Backup"),
     ]
     for sn, key, value, expected in cases:
         alice.set_setting(sn, key, value)

@@ -17,7 +17,7 @@ def test_openapi_document_is_valid_and_complete(live: LiveServer) -> None:
     assert set(doc["paths"]) == expected
     schemas = doc["components"]["schemas"]
     group = schemas["SchedulerGroup"]
-    assert group["properties"]["minSocOnGrid"] == {"type": "integer", "minimum": 10, "maximum": 100}
+    assert group["properties"]["minSocOnGrid"] == {"type": "integer", "minimum": 0, "maximum": 100}
     assert group["additionalProperties"] is False
     page = schemas["PageRequest"]["properties"]["pageSize"]
     assert (page["minimum"], page["maximum"]) == (10, 1000)

@@ -147,7 +147,8 @@ def test_min_soc_stops_discharge(sim: StartSim) -> None:
 
 
 def group(start: tuple[int, int], end: tuple[int, int], mode: str, **more: int) -> s.SchedulerGroup:
-    fields = {"minSocOnGrid": 10, "fdSoc": 100, "fdPwr": 0} | more
+    # an enabled group needs fdPwr above 0 and fdSoc of 11 or more (the cloud's rule)
+    fields = {"minSocOnGrid": 10, "fdSoc": 100, "fdPwr": 5000} | more
     return s.SchedulerGroup(
         enable=1,
         startHour=start[0],
@@ -193,7 +194,8 @@ def test_scheduler_force_discharge_holds_fd_pwr_until_fd_soc(sim: StartSim) -> N
 def test_backup_mode_never_discharges(sim: StartSim) -> None:
     server = sim(MIDNIGHT, [(H1, "H1-5.0-E", LONDON)], seed=3)
     client = server.client()
-    client.set_setting(H1, "WorkMode", "Backup")
+    # H1 firmware refuses Backup as WorkMode; its scheduler takes it for the whole day
+    client.set_scheduler(H1, [group((0, 0), (23, 59), "Backup")])
     server.advance(24 * HOUR_MS)
     h = history(client, H1, MIDNIGHT, MIDNIGHT + 24 * HOUR_MS, POWERS)
     assert len(h["SoC"]) >= 280
@@ -231,7 +233,7 @@ def test_export_limit_curtails_a_forced_discharge_before_pv(sim: StartSim) -> No
     server = sim(start, [(H1, "H1-5.0-E", SYDNEY)], seed=3)
     client = server.client()
     client.set_setting(H1, "ExportLimit", 0)
-    client.set_scheduler(H1, [group((11, 0), (12, 59), "ForceDischarge", fdPwr=3000, fdSoc=10)])
+    client.set_scheduler(H1, [group((11, 0), (12, 59), "ForceDischarge", fdPwr=3000, fdSoc=11)])
     server.advance(2 * HOUR_MS)
     h = history(client, H1, start, start + 2 * HOUR_MS, POWERS)
     assert len(h["pvPower"]) >= 22

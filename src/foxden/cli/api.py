@@ -12,10 +12,34 @@ from typing import Annotated
 import typer
 
 from foxden import __version__
-from foxden.cli import battery, device, module, plant, plot, scheduler, settings, telemetry, user
+from foxden.cli import (
+    battery,
+    battery_heating,
+    device,
+    module,
+    peak_shaving,
+    plant,
+    plot,
+    scheduler,
+    settings,
+    telemetry,
+    user,
+)
 from foxden.cli.common import EPILOG, META, ApiKey, BaseUrl, Globals
 
-AREAS = (plant, module, telemetry, device, battery, settings, scheduler, user, plot)
+AREAS = (
+    plant,
+    module,
+    telemetry,
+    device,
+    battery,
+    settings,
+    scheduler,
+    peak_shaving,
+    battery_heating,
+    user,
+    plot,
+)
 """In the order ``foxden --help`` lists them (commands first, then groups)."""
 
 

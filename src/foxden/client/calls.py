@@ -151,12 +151,77 @@ def set_scheduler_flag(sn: str, enable: bool) -> Call[None]:
     return call("scheduler.set_flag", deviceSN=sn, enable=int(enable))
 
 
-def scheduler(sn: str) -> Call[s.SchedulerInfo]:
-    return call("scheduler.get", s.SchedulerInfo, deviceSN=sn)
+def scheduler(sn: str) -> Call[s.SchedulerInfoV0]:
+    return call("scheduler.get", s.SchedulerInfoV0, deviceSN=sn)
 
 
 def set_scheduler(sn: str, groups: list[s.SchedulerGroup]) -> Call[None]:
     return call("scheduler.enable", deviceSN=sn, groups=groups)
+
+
+def scheduler_flag_v1(sn: str) -> Call[s.SchedulerFlag]:
+    return call("scheduler.get_flag_v1", s.SchedulerFlag, deviceSN=sn)
+
+
+def set_scheduler_flag_v1(sn: str, enable: bool) -> Call[s.SchedulerFlagEcho]:
+    return call("scheduler.set_flag_v1", s.SchedulerFlagEcho, deviceSN=sn, enable=int(enable))
+
+
+def scheduler_v1(sn: str) -> Call[s.SchedulerInfo]:
+    return call("scheduler.get_v1", s.SchedulerInfo, deviceSN=sn)
+
+
+def set_scheduler_v1(sn: str, groups: list[s.SchedulerGroup]) -> Call[s.SchedulerEnableEcho]:
+    return call("scheduler.enable_v1", s.SchedulerEnableEcho, deviceSN=sn, groups=groups)
+
+
+def scheduler_v2(sn: str) -> Call[s.SchedulerInfoV2]:
+    return call("scheduler.get_v2", s.SchedulerInfoV2, deviceSN=sn)
+
+
+def set_scheduler_v2(
+    sn: str, groups: list[s.SchedulerGroupV2], is_default: bool = False
+) -> Call[s.SchedulerEnableEchoV2]:
+    return call(
+        "scheduler.enable_v2",
+        s.SchedulerEnableEchoV2,
+        deviceSN=sn,
+        isDefault=is_default,
+        groups=groups,
+    )
+
+
+def scheduler_v3(sn: str) -> Call[s.SchedulerInfoV3]:
+    return call("scheduler.get_v3", s.SchedulerInfoV3, deviceSN=sn)
+
+
+def set_scheduler_v3(
+    sn: str, groups: list[s.SchedulerGroupV3], is_default: bool = False
+) -> Call[s.SchedulerEnableEchoV3]:
+    return call(
+        "scheduler.enable_v3",
+        s.SchedulerEnableEchoV3,
+        deviceSN=sn,
+        isDefault=is_default,
+        groups=groups,
+    )
+
+
+def peak_shaving(sn: str) -> Call[s.PeakShaving]:
+    return call("peak_shaving.get", s.PeakShaving, sn=sn)
+
+
+def set_peak_shaving(sn: str, import_limit_kw: float, soc: int) -> Call[None]:
+    return call("peak_shaving.set", sn=sn, importLimit=import_limit_kw, soc=soc)
+
+
+def battery_heating(sn: str) -> Call[s.BatteryHeating]:
+    return call("battery_heating.get", s.BatteryHeating, sn=sn)
+
+
+def set_battery_heating(sn: str, values: dict[str, str]) -> Call[None]:
+    """Set battery heating: ``values`` holds every field of the set body but ``sn``."""
+    return call("battery_heating.set", sn=sn, **values)
 
 
 def access_count() -> Call[s.AccessCount]:

@@ -149,13 +149,71 @@ class Client(SyncBase):
         """Turn the scheduler on or off."""
         return self._run(calls.set_scheduler_flag(sn, enable))
 
-    def scheduler(self, sn: str) -> s.SchedulerInfo:
-        """The scheduler's time segments."""
+    def scheduler(self, sn: str) -> s.SchedulerInfoV0:
+        """The scheduler's time segments (v0: no maxSoc, no properties)."""
         return self._run(calls.scheduler(sn))
 
     def set_scheduler(self, sn: str, groups: list[s.SchedulerGroup]) -> None:
         """Write the scheduler's time segments."""
         return self._run(calls.set_scheduler(sn, groups))
+
+    def scheduler_flag_v1(self, sn: str) -> s.SchedulerFlag:
+        """Whether the scheduler is supported and on (JSON booleans)."""
+        return self._run(calls.scheduler_flag_v1(sn))
+
+    def set_scheduler_flag_v1(self, sn: str, enable: bool) -> s.SchedulerFlagEcho:
+        """Turn the scheduler on or off (the only flag write of every version)."""
+        return self._run(calls.set_scheduler_flag_v1(sn, enable))
+
+    def scheduler_v1(self, sn: str) -> s.SchedulerInfo:
+        """The scheduler's groups with maxSoc and the model's property ranges."""
+        return self._run(calls.scheduler_v1(sn))
+
+    def set_scheduler_v1(self, sn: str, groups: list[s.SchedulerGroup]) -> s.SchedulerEnableEcho:
+        """Write the scheduler's groups (flat fields, maxSoc)."""
+        return self._run(calls.set_scheduler_v1(sn, groups))
+
+    def scheduler_v2(self, sn: str) -> s.SchedulerInfoV2:
+        """The scheduler's groups with extraParam."""
+        return self._run(calls.scheduler_v2(sn))
+
+    def set_scheduler_v2(
+        self,
+        sn: str,
+        groups: list[s.SchedulerGroupV2],
+        is_default: bool = False,
+    ) -> s.SchedulerEnableEchoV2:
+        """Write the scheduler's groups with extraParam (at most 8)."""
+        return self._run(calls.set_scheduler_v2(sn, groups, is_default))
+
+    def scheduler_v3(self, sn: str) -> s.SchedulerInfoV3:
+        """The scheduler's active periods, maxGroupCount and property ranges."""
+        return self._run(calls.scheduler_v3(sn))
+
+    def set_scheduler_v3(
+        self,
+        sn: str,
+        groups: list[s.SchedulerGroupV3],
+        is_default: bool = False,
+    ) -> s.SchedulerEnableEchoV3:
+        """Write the scheduler's active periods (no per-period enable)."""
+        return self._run(calls.set_scheduler_v3(sn, groups, is_default))
+
+    def peak_shaving(self, sn: str) -> s.PeakShaving:
+        """Peak shaving: grid import limit (kW) and the SoC kept for it."""
+        return self._run(calls.peak_shaving(sn))
+
+    def set_peak_shaving(self, sn: str, import_limit_kw: float, soc: int) -> None:
+        """Set the peak shaving import limit and SoC."""
+        return self._run(calls.set_peak_shaving(sn, import_limit_kw, soc))
+
+    def battery_heating(self, sn: str) -> s.BatteryHeating:
+        """Battery heating: switch, temperatures and three time windows."""
+        return self._run(calls.battery_heating(sn))
+
+    def set_battery_heating(self, sn: str, values: dict[str, str]) -> None:
+        """Set battery heating: ``values`` holds every field of the set body but ``sn``."""
+        return self._run(calls.set_battery_heating(sn, values))
 
     def access_count(self) -> s.AccessCount:
         """Daily call quota: total and remaining."""
@@ -299,13 +357,75 @@ class AsyncClient(AsyncBase):
         """Turn the scheduler on or off."""
         return await self._run(calls.set_scheduler_flag(sn, enable))
 
-    async def scheduler(self, sn: str) -> s.SchedulerInfo:
-        """The scheduler's time segments."""
+    async def scheduler(self, sn: str) -> s.SchedulerInfoV0:
+        """The scheduler's time segments (v0: no maxSoc, no properties)."""
         return await self._run(calls.scheduler(sn))
 
     async def set_scheduler(self, sn: str, groups: list[s.SchedulerGroup]) -> None:
         """Write the scheduler's time segments."""
         return await self._run(calls.set_scheduler(sn, groups))
+
+    async def scheduler_flag_v1(self, sn: str) -> s.SchedulerFlag:
+        """Whether the scheduler is supported and on (JSON booleans)."""
+        return await self._run(calls.scheduler_flag_v1(sn))
+
+    async def set_scheduler_flag_v1(self, sn: str, enable: bool) -> s.SchedulerFlagEcho:
+        """Turn the scheduler on or off (the only flag write of every version)."""
+        return await self._run(calls.set_scheduler_flag_v1(sn, enable))
+
+    async def scheduler_v1(self, sn: str) -> s.SchedulerInfo:
+        """The scheduler's groups with maxSoc and the model's property ranges."""
+        return await self._run(calls.scheduler_v1(sn))
+
+    async def set_scheduler_v1(
+        self,
+        sn: str,
+        groups: list[s.SchedulerGroup],
+    ) -> s.SchedulerEnableEcho:
+        """Write the scheduler's groups (flat fields, maxSoc)."""
+        return await self._run(calls.set_scheduler_v1(sn, groups))
+
+    async def scheduler_v2(self, sn: str) -> s.SchedulerInfoV2:
+        """The scheduler's groups with extraParam."""
+        return await self._run(calls.scheduler_v2(sn))
+
+    async def set_scheduler_v2(
+        self,
+        sn: str,
+        groups: list[s.SchedulerGroupV2],
+        is_default: bool = False,
+    ) -> s.SchedulerEnableEchoV2:
+        """Write the scheduler's groups with extraParam (at most 8)."""
+        return await self._run(calls.set_scheduler_v2(sn, groups, is_default))
+
+    async def scheduler_v3(self, sn: str) -> s.SchedulerInfoV3:
+        """The scheduler's active periods, maxGroupCount and property ranges."""
+        return await self._run(calls.scheduler_v3(sn))
+
+    async def set_scheduler_v3(
+        self,
+        sn: str,
+        groups: list[s.SchedulerGroupV3],
+        is_default: bool = False,
+    ) -> s.SchedulerEnableEchoV3:
+        """Write the scheduler's active periods (no per-period enable)."""
+        return await self._run(calls.set_scheduler_v3(sn, groups, is_default))
+
+    async def peak_shaving(self, sn: str) -> s.PeakShaving:
+        """Peak shaving: grid import limit (kW) and the SoC kept for it."""
+        return await self._run(calls.peak_shaving(sn))
+
+    async def set_peak_shaving(self, sn: str, import_limit_kw: float, soc: int) -> None:
+        """Set the peak shaving import limit and SoC."""
+        return await self._run(calls.set_peak_shaving(sn, import_limit_kw, soc))
+
+    async def battery_heating(self, sn: str) -> s.BatteryHeating:
+        """Battery heating: switch, temperatures and three time windows."""
+        return await self._run(calls.battery_heating(sn))
+
+    async def set_battery_heating(self, sn: str, values: dict[str, str]) -> None:
+        """Set battery heating: ``values`` holds every field of the set body but ``sn``."""
+        return await self._run(calls.set_battery_heating(sn, values))
 
     async def access_count(self) -> s.AccessCount:
         """Daily call quota: total and remaining."""

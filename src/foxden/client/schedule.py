@@ -11,6 +11,11 @@ and sends the groups back with the unknown fields as they came. A rule broken ra
     schedule = get_schedule(client, sn)
     schedule.groups[0] = Group.segment("02:00", "05:00", "ForceCharge", fd_soc=100, fd_pwr=3000)
     set_schedule(client, sn, schedule)
+
+``version`` chooses the API: 1 (default; flat fields and maxSoc, 8 slots), 2 (``extraParam``)
+or 3 (``extraParam``, active periods only, ``maxGroupCount``, ``isRemainMode``; the only
+ones an EVO answers besides v2). A schedule read through one version is written back
+through the same one; the server keeps one schedule per device whichever version wrote it.
 """
 
 from __future__ import annotations
@@ -30,7 +35,17 @@ from foxden.protocol.errno import ERRNO_TABLE, Errno
 
 INVALID_MODE = "Invalid"
 MAX_GROUPS = limits.SCHEDULER_MAX_GROUPS
-ENABLE_PATH = BY_NAME["scheduler.enable"].path
+V2_MAX_GROUPS = limits.SCHEDULER_MAX_GROUPS
+"""v2's enable refuses a ninth group whatever the device's maxGroupCount."""
+ENABLE_PATH = BY_NAME["scheduler.enable_v1"].path
+VERSIONS = (1, 2, 3)
+_GET = {1: "scheduler.get_v1", 2: "scheduler.get_v2", 3: "scheduler.get_v3"}
+_ENABLE = {1: "scheduler.enable_v1", 2: "scheduler.enable_v2", 3: "scheduler.enable_v3"}
+SOC_POWER = ("minSocOnGrid", "fdSoc", "fdPwr", "maxSoc")
+"""The extraParam fields a Group holds as attributes; the rest stay in ``params``."""
+FORCE_MODES = frozenset(
+    {"ForceCharge", "ForceDischarge", "ForceCharge(BAT)", "ForceDischarge(BAT)"}
+)
 
 # wire name -> (attribute, lowest, highest); ``None`` means no bound
 _NUMERIC: dict[str, tuple[str, int, int | None]] = {
@@ -109,6 +124,10 @@ class Group:
     max_soc: int | None = None
     enable: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, float] = field(default_factory=dict)
+    """Other extraParam fields (v2/v3): importLimit, exportLimit, pvLimit, reactivePower."""
+    remain: bool = False
+    """v3 ``isRemainMode``: the filler for time no other period covers."""
 
     @classmethod
     def segment(
@@ -147,42 +166,72 @@ class Group:
         return f"{self.end_hour:02d}:{self.end_minute:02d}"
 
     @classmethod
-    def from_wire(cls, data: Mapping[str, Any], where: str = "group") -> Group:
-        """A group as the server answers it; unknown fields go to ``extra``."""
+    def from_wire(cls, data: Mapping[str, Any], where: str = "group", version: int = 1) -> Group:
+        """A group as the server answers it through ``version``; unknown fields go to
+        ``extra`` (and unknown extraParam fields to ``params``)."""
+        flat = dict(data)
+        params: dict[str, float] = {}
+        if version >= 2:
+            nested = flat.pop("extraParam", None) or {}
+            if not isinstance(nested, Mapping):
+                raise ScheduleError(f"{where}.extraParam", "must be an object")
+            for name, value in nested.items():
+                if value is None:
+                    continue
+                if name in SOC_POWER:
+                    flat[name] = value
+                elif isinstance(value, int | float) and not isinstance(value, bool):
+                    params[name] = float(value)
+                else:
+                    raise ScheduleError(f"{where}.extraParam.{name}", f"not a number: {value!r}")
+            flat.setdefault("enable", 1)
+            for name, default in (("minSocOnGrid", 10), ("fdSoc", 10), ("fdPwr", 0)):
+                flat.setdefault(name, default)
+        remain = bool(flat.pop("isRemainMode", False)) if version == 3 else False
         values: dict[str, Any] = {}
         for name, (attr, _, _) in _NUMERIC.items():
-            raw = data.get(name)
+            raw = flat.get(name)
             if raw is None:
                 if name == "maxSoc":
                     continue
                 raise ScheduleError(f"{where}.{name}", "missing")
             try:
-                values[attr] = int(raw)
+                number = float(raw)
             except (TypeError, ValueError):
                 raise ScheduleError(f"{where}.{name}", f"not a whole number: {raw!r}") from None
-        mode = data.get("workMode")
+            if not number.is_integer():
+                raise ScheduleError(f"{where}.{name}", f"not a whole number: {raw!r}")
+            values[attr] = int(number)
+        mode = flat.get("workMode")
         if not isinstance(mode, str):
             raise ScheduleError(f"{where}.workMode", "missing")
-        extra = {k: v for k, v in data.items() if k not in WIRE_FIELDS}
-        return cls(work_mode=mode, extra=extra, **values)
+        extra = {k: v for k, v in flat.items() if k not in WIRE_FIELDS}
+        return cls(work_mode=mode, extra=extra, params=params, remain=remain, **values)
 
-    def to_wire(self) -> dict[str, Any]:
-        """The group as the server takes it: known fields in the cloud's order, then extras."""
-        out: dict[str, Any] = {
-            "enable": int(self.enable),
+    def to_wire(self, version: int = 1) -> dict[str, Any]:
+        """The group as the server takes it through ``version``: known fields in the cloud's
+        order, then extras."""
+        times: dict[str, Any] = {
             "startHour": self.start_hour,
             "startMinute": self.start_minute,
             "endHour": self.end_hour,
             "endMinute": self.end_minute,
             "workMode": self.work_mode,
+        }
+        soc: dict[str, Any] = {
             "minSocOnGrid": self.min_soc_on_grid,
             "fdSoc": self.fd_soc,
             "fdPwr": self.fd_pwr,
         }
         if self.max_soc is not None:
-            out["maxSoc"] = self.max_soc
-        out.update(self.extra)
-        return out
+            soc["maxSoc"] = self.max_soc
+        if version <= 1:
+            return {"enable": int(self.enable), **times, **soc, **self.extra}
+        nested = {"extraParam": {**soc, **self.params}}
+        if version == 2:
+            return {"enable": int(self.enable), **times, **nested, **self.extra}
+        remain = {"isRemainMode": True} if self.remain else {}
+        return {**times, **nested, **remain, **self.extra}
 
 
 def _work_modes(properties: Mapping[str, Any]) -> list[str] | None:
@@ -198,29 +247,50 @@ def _max_power(properties: Mapping[str, Any]) -> float | None:
     return float(high) if isinstance(high, int | float) else None
 
 
-def _check_ranges(where: str, group: Group) -> None:
+def _check_ranges(where: str, group: Group, properties: Mapping[str, Any]) -> None:
+    """Field ranges; SoC and power only of a group that takes effect (as the server)."""
     for name, (attr, low, high) in _NUMERIC.items():
         value = getattr(group, attr)
-        if value is None:
+        if value is None or (name in SOC_POWER and not group.active):
             continue
-        if value < low or (high is not None and value > high):
-            bound = f"from {low} to {high}" if high is not None else f">= {low}"
+        bounds = _range(properties, name) if name in SOC_POWER else None
+        lowest, highest = bounds if bounds is not None else (low, high)
+        if value < lowest or (highest is not None and value > highest):
+            bound = f"from {lowest:g} to {highest:g}" if highest is not None else f">= {lowest:g}"
             raise ScheduleError(f"{where}.{name}", f"must be {bound}, got {value}")
     if not group.work_mode:
         raise ScheduleError(f"{where}.workMode", "must not be empty")
 
 
-def validate_groups(groups: Sequence[Group], properties: Mapping[str, Any] | None = None) -> None:
-    """Check ``groups`` against the server's rules; raise ScheduleError for the first broken.
+def _range(properties: Mapping[str, Any], name: str) -> tuple[float, float] | None:
+    spec = properties.get(name.lower())
+    rng = spec.get("range") if isinstance(spec, Mapping) else None
+    if not isinstance(rng, Mapping):
+        return None
+    low, high = rng.get("min"), rng.get("max")
+    if isinstance(low, int | float) and isinstance(high, int | float):
+        return float(low), float(high)
+    return None
 
-    ``properties`` (from a get) supplies the model's work modes and maximum power; without
-    it those two rules are left to the server.
+
+def validate_groups(
+    groups: Sequence[Group],
+    properties: Mapping[str, Any] | None = None,
+    version: int = 1,
+    max_groups: int | None = None,
+) -> None:
+    """Check ``groups`` against the server's rules for ``version``; raise ScheduleError for
+    the first broken.
+
+    ``properties`` (from a get) supplies the model's work modes and ranges, ``max_groups``
+    the v3 ``maxGroupCount``; without them those rules are left to the server.
     """
     props = properties or {}
-    if len(groups) > MAX_GROUPS:
-        raise ScheduleError("groups", f"at most {MAX_GROUPS} groups, got {len(groups)}")
+    limit = V2_MAX_GROUPS if version == 2 else max_groups or MAX_GROUPS
+    if len(groups) > limit:
+        raise ScheduleError("groups", f"at most {limit} groups, got {len(groups)}")
     for i, g in enumerate(groups):
-        _check_ranges(f"groups[{i}]", g)
+        _check_ranges(f"groups[{i}]", g, props)
     modes, max_power = _work_modes(props), _max_power(props)
     for i, g in enumerate(groups):
         where = f"groups[{i}]"
@@ -228,16 +298,35 @@ def validate_groups(groups: Sequence[Group], properties: Mapping[str, Any] | Non
             raise ScheduleError(
                 f"{where}.workMode", f"unknown work mode {g.work_mode!r}; one of {', '.join(modes)}"
             )
+        if version == 3 and not g.enable:
+            raise ScheduleError(f"{where}.enable", "v3 takes active periods only")
+        if props and version >= 2:
+            for name, value in g.params.items():
+                bounds = _range(props, name)
+                if name.lower() not in props:
+                    raise ScheduleError(
+                        f"{where}.extraParam.{name}", "not in this model's properties"
+                    )
+                if bounds is not None and not bounds[0] <= value <= bounds[1]:
+                    raise ScheduleError(
+                        f"{where}.extraParam.{name}", f"must be from {bounds[0]:g} to {bounds[1]:g}"
+                    )
         if not g.active:
             continue
         if (g.start_hour, g.start_minute) >= (g.end_hour, g.end_minute):
             raise ScheduleError(
                 f"{where}.endHour", "the segment must end after it starts, on the same day"
             )
-        if not g.min_soc_on_grid <= g.fd_soc <= limits.SCHEDULER_FD_SOC_MAX:
+        forced = version <= 1 or g.work_mode in FORCE_MODES
+        if forced and not g.min_soc_on_grid <= g.fd_soc <= limits.SCHEDULER_FD_SOC_MAX:
             raise ScheduleError(
                 f"{where}.fdSoc", f"must be from minSocOnGrid ({g.min_soc_on_grid}) to 100"
             )
+        if version <= 1 and g.fd_soc < limits.SCHEDULER_FD_SOC_MIN_ENABLED:
+            floor = limits.SCHEDULER_FD_SOC_MIN_ENABLED
+            raise ScheduleError(f"{where}.fdSoc", f"must be at least {floor} in an enabled group")
+        if forced and g.fd_pwr <= 0:
+            raise ScheduleError(f"{where}.fdPwr", "must be above 0 W in an enabled group")
         if max_power is not None and g.fd_pwr > max_power:
             raise ScheduleError(f"{where}.fdPwr", f"must be from 0 to {max_power:g} W")
         if g.max_soc is not None and g.max_soc < g.min_soc_on_grid:
@@ -245,7 +334,7 @@ def validate_groups(groups: Sequence[Group], properties: Mapping[str, Any] | Non
     spans = sorted(
         (g.start_hour * 60 + g.start_minute, g.end_hour * 60 + g.end_minute, i)
         for i, g in enumerate(groups)
-        if g.active
+        if g.active and not g.remain
     )
     for (_, end_a, a), (start_b, _, b) in itertools.pairwise(spans):
         if start_b <= end_a:  # the end minute belongs to the segment
@@ -254,27 +343,36 @@ def validate_groups(groups: Sequence[Group], properties: Mapping[str, Any] | Non
 
 @dataclass(slots=True)
 class Schedule:
-    """The scheduler of one inverter: on or off, its groups and the model's ranges."""
+    """The scheduler of one inverter: on or off, its groups, the model's ranges and the API
+    version it was read through (and is written back through)."""
 
     groups: list[Group]
     enable: int = 0
     properties: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    version: int = 1
+    max_group_count: int | None = None
 
     @classmethod
-    def from_wire(cls, result: Mapping[str, Any]) -> Schedule:
+    def from_wire(cls, result: Mapping[str, Any], version: int = 1) -> Schedule:
         """A scheduler get's result (or a list of groups, or ``{"groups": [...]}``)."""
+        if version not in VERSIONS:
+            raise ValueError(f"scheduler API version must be one of {VERSIONS}, got {version}")
         raw_groups = result.get("groups")
         if not isinstance(raw_groups, list):
             raise ScheduleError("groups", "must be a list of groups")
-        groups = [Group.from_wire(g, f"groups[{i}]") for i, g in enumerate(raw_groups)]
+        groups = [Group.from_wire(g, f"groups[{i}]", version) for i, g in enumerate(raw_groups)]
         props = result.get("properties")
-        extra = {k: v for k, v in result.items() if k not in ("enable", "groups", "properties")}
+        count = result.get("maxGroupCount")
+        known = ("enable", "groups", "properties", "maxGroupCount")
+        extra = {k: v for k, v in result.items() if k not in known}
         return cls(
             groups=groups,
             enable=int(result.get("enable", 0) or 0),
             properties=dict(props) if isinstance(props, Mapping) else {},
             extra=extra,
+            version=version,
+            max_group_count=count if isinstance(count, int) else None,
         )
 
     @property
@@ -282,52 +380,72 @@ class Schedule:
         return [g for g in self.groups if g.active]
 
     def validate(self) -> None:
-        validate_groups(self.groups, self.properties)
+        validate_groups(self.groups, self.properties, self.version, self.max_group_count)
 
     def groups_wire(self) -> list[dict[str, Any]]:
-        return [g.to_wire() for g in self.groups]
+        return [g.to_wire(self.version) for g in self.groups]
 
     def to_wire(self) -> dict[str, Any]:
         """The whole model as a get answers it (what ``foxden schedule show --json`` prints)."""
+        count = {"maxGroupCount": self.max_group_count} if self.max_group_count else {}
         return {
             "enable": int(self.enable),
+            **count,
             "groups": self.groups_wire(),
             "properties": self.properties,
             **self.extra,
         }
 
 
-def _groups(schedule: Schedule | Sequence[Group]) -> tuple[list[Group], dict[str, Any]]:
-    if isinstance(schedule, Schedule):
-        return schedule.groups, schedule.properties
-    return list(schedule), {}
+def _read_call(sn: str, version: int) -> Any:
+    if version not in VERSIONS:
+        raise ValueError(f"scheduler API version must be one of {VERSIONS}, got {version}")
+    return call(_GET[version], dict[str, Any], deviceSN=sn)
 
 
-def _read_call(sn: str) -> Any:
-    return call("scheduler.get", dict[str, Any], deviceSN=sn)
+def _write_call(sn: str, schedule: Schedule | Sequence[Group], version: int | None) -> Any:
+    if not isinstance(schedule, Schedule):
+        schedule = Schedule(groups=list(schedule), version=version or 1)
+    elif version is not None and version != schedule.version:
+        schedule = Schedule(
+            groups=schedule.groups,
+            enable=schedule.enable,
+            properties=schedule.properties,
+            version=version,
+            max_group_count=schedule.max_group_count,
+        )
+    if schedule.version not in VERSIONS:
+        raise ValueError(f"scheduler API version must be one of {VERSIONS}")
+    schedule.validate()
+    body: dict[str, Any] = {"deviceSN": sn, "groups": schedule.groups_wire()}
+    if schedule.version >= 2:
+        body["isDefault"] = False
+    return call(_ENABLE[schedule.version], **body)
 
 
-def _write_call(sn: str, schedule: Schedule | Sequence[Group]) -> Any:
-    groups, props = _groups(schedule)
-    validate_groups(groups, props)
-    return call("scheduler.enable", deviceSN=sn, groups=[g.to_wire() for g in groups])
+def get_schedule(client: Client, sn: str, version: int = 1) -> Schedule:
+    """The scheduler of ``sn`` through API ``version`` with every field the server sent."""
+    result: dict[str, Any] = client._run(_read_call(sn, version))
+    return Schedule.from_wire(result, version)
 
 
-def get_schedule(client: Client, sn: str) -> Schedule:
-    """The scheduler of ``sn`` with every field the server sent."""
-    result: dict[str, Any] = client._run(_read_call(sn))
-    return Schedule.from_wire(result)
+async def aget_schedule(client: AsyncClient, sn: str, version: int = 1) -> Schedule:
+    result: dict[str, Any] = await client._run(_read_call(sn, version))
+    return Schedule.from_wire(result, version)
 
 
-async def aget_schedule(client: AsyncClient, sn: str) -> Schedule:
-    result: dict[str, Any] = await client._run(_read_call(sn))
-    return Schedule.from_wire(result)
+def set_schedule(
+    client: Client, sn: str, schedule: Schedule | Sequence[Group], version: int | None = None
+) -> None:
+    """Check the groups locally, then write them through ``version`` (default: the one the
+    schedule was read through, else 1). Writing active groups turns the scheduler on."""
+    client._run(_write_call(sn, schedule, version))
 
 
-def set_schedule(client: Client, sn: str, schedule: Schedule | Sequence[Group]) -> None:
-    """Check the groups locally, then write them (which turns the scheduler on)."""
-    client._run(_write_call(sn, schedule))
-
-
-async def aset_schedule(client: AsyncClient, sn: str, schedule: Schedule | Sequence[Group]) -> None:
-    await client._run(_write_call(sn, schedule))
+async def aset_schedule(
+    client: AsyncClient,
+    sn: str,
+    schedule: Schedule | Sequence[Group],
+    version: int | None = None,
+) -> None:
+    await client._run(_write_call(sn, schedule, version))

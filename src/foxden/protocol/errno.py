@@ -83,10 +83,11 @@ ERRNO_TABLE: dict[Errno, ErrnoInfo] = {
         ),
         ErrnoInfo(
             Errno.QUERY_FAILED,
-            "query data failed (transient)",
+            "query data failed (transient); for good where a model lacks the function "
+            "(v1 scheduler on EVO, battery heating)",
             "Query data failed",
-            "retry later",
-            False,
+            "retry later; after a few tries treat the function as missing",
+            True,
         ),
         ErrnoInfo(
             Errno.TOKEN_INVALID,

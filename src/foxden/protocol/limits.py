@@ -19,6 +19,9 @@ SOC_MAX = 100
 SCHEDULER_MAX_GROUPS = 8
 SCHEDULER_MIN_SOC_ON_GRID = 10
 SCHEDULER_FD_SOC_MAX = 100
+SCHEDULER_FD_SOC_MIN_ENABLED = 11
+"""v0/v1 refuse an enabled group with fdSoc below 11 (40257), although the properties
+block reports 10 as the minimum (nicois/foxess-control API_DEVIATIONS.md)."""
 
 # The document swaps the ranges of the time/set fields; these are the real ones.
 TIME_RANGES: dict[str, tuple[int, int]] = {

@@ -320,16 +320,29 @@ class SchedulerDevice(Request):
 
 class SchedulerSetFlag(Request):
     deviceSN: Sn
-    enable: Flag
+    enable: Annotated[int, Meta(ge=0, le=1)] | bool
 
 
-class SchedulerFlag(Result):
-    support: int
+class SchedulerFlag(Result, omit_defaults=False):
+    """Flags as JSON booleans, as the cloud writes them (spec 3.2.1)."""
+
+    support: bool
+    enable: bool
+
+
+class SchedulerFlagEcho(Result, omit_defaults=False):
+    deviceSN: str
     enable: int
 
 
-class SchedulerGroup(Struct, kw_only=True, forbid_unknown_fields=True):
-    """One time segment; unknown group fields are refused, as the real cloud does."""
+Percent = Annotated[int, Meta(ge=0, le=100)]
+Power = Annotated[int, Meta(ge=0)] | Annotated[float, Meta(ge=0)]
+Number = int | float
+
+
+class SchedulerGroup(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """One v0/v1 time segment (flat fields); unknown group fields are refused, as the real
+    cloud does. Ranges that depend on the model are checked by the server's rules."""
 
     enable: Flag
     startHour: Hour
@@ -337,18 +350,85 @@ class SchedulerGroup(Struct, kw_only=True, forbid_unknown_fields=True):
     endHour: Hour
     endMinute: Minute
     workMode: Annotated[str, Meta(min_length=1)]
-    minSocOnGrid: Annotated[int, Meta(ge=limits.SCHEDULER_MIN_SOC_ON_GRID, le=100)]
-    fdSoc: Annotated[int, Meta(ge=0, le=limits.SCHEDULER_FD_SOC_MAX)]
-    fdPwr: Annotated[int, Meta(ge=0)]
-    maxSoc: Annotated[int, Meta(ge=10, le=100)] | None = None
+    minSocOnGrid: Percent
+    fdSoc: Percent
+    fdPwr: Power
+    maxSoc: Percent | None = None
 
 
 class SchedulerEnable(Request):
     deviceSN: Sn
-    groups: Annotated[list[SchedulerGroup], Meta(max_length=limits.SCHEDULER_MAX_GROUPS)]
+    groups: list[SchedulerGroup]
 
 
-class SchedulerGroupOut(Result, omit_defaults=False):
+class SchedulerEnableEcho(Result, omit_defaults=False):
+    deviceSN: str
+    groups: list[SchedulerGroup]
+
+
+class ExtraParam(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """The SoC and power fields of a v2/v3 group; numbers or numeric strings, all optional
+    (a null is the same as leaving the field out)."""
+
+    minSocOnGrid: Number | None = None
+    fdSoc: Number | None = None
+    fdPwr: Number | None = None
+    maxSoc: Number | None = None
+    importLimit: Number | None = None
+    exportLimit: Number | None = None
+    pvLimit: Number | None = None
+    reactivePower: Number | None = None
+
+
+class SchedulerGroupV2(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    enable: Flag
+    startHour: Hour
+    startMinute: Minute
+    endHour: Hour
+    endMinute: Minute
+    workMode: Annotated[str, Meta(min_length=1)]
+    extraParam: ExtraParam | None = None
+
+
+class SchedulerEnableV2(Request):
+    deviceSN: Sn
+    groups: list[SchedulerGroupV2]
+    isDefault: bool = False
+
+
+class SchedulerGroupV3(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """A v3 period: listed means active. ``isRemainMode`` marks the filler for the time no
+    other period covers; ``enable`` is not part of v3 (1 is tolerated, 0 refused)."""
+
+    startHour: Hour
+    startMinute: Minute
+    endHour: Hour
+    endMinute: Minute
+    workMode: Annotated[str, Meta(min_length=1)]
+    extraParam: ExtraParam | None = None
+    isRemainMode: bool = False
+    enable: Flag | None = None
+
+
+class SchedulerEnableV3(Request):
+    deviceSN: Sn
+    groups: list[SchedulerGroupV3]
+    isDefault: bool = False
+
+
+class SchedulerEnableEchoV2(Result, omit_defaults=False):
+    deviceSN: str
+    isDefault: bool
+    groups: list[SchedulerGroupV2]
+
+
+class SchedulerEnableEchoV3(Result, omit_defaults=False):
+    deviceSN: str
+    isDefault: bool
+    groups: list[SchedulerGroupV3]
+
+
+class SchedulerGroupOutV0(Result, omit_defaults=False):
     enable: int
     startHour: int
     startMinute: int
@@ -358,6 +438,11 @@ class SchedulerGroupOut(Result, omit_defaults=False):
     minSocOnGrid: int
     fdSoc: int
     fdPwr: int
+
+
+class SchedulerGroupOut(SchedulerGroupOutV0, omit_defaults=False):
+    """A v1 group: v0's fields and ``maxSoc``."""
+
     maxSoc: int
 
 
@@ -373,10 +458,105 @@ class PropertySpec(Result):
     enumList: list[str] | None = None
 
 
-class SchedulerInfo(Result):
+class SchedulerInfoV0(Result, omit_defaults=False):
+    enable: int
+    groups: list[SchedulerGroupOutV0]
+    properties: dict[str, PropertySpec]
+
+
+class SchedulerInfo(Result, omit_defaults=False):
     enable: int
     groups: list[SchedulerGroupOut]
     properties: dict[str, PropertySpec]
+
+
+class SchedulerGroupOutV2(Result, omit_defaults=False):
+    enable: int
+    startHour: int
+    startMinute: int
+    endHour: int
+    endMinute: int
+    workMode: str
+    extraParam: dict[str, float]
+
+
+class SchedulerInfoV2(Result, omit_defaults=False):
+    enable: int
+    groups: list[SchedulerGroupOutV2]
+    properties: dict[str, PropertySpec]
+
+
+class SchedulerGroupOutV3(Result):
+    startHour: int
+    startMinute: int
+    endHour: int
+    endMinute: int
+    workMode: str
+    extraParam: dict[str, float]
+    isRemainMode: bool = False
+
+
+class SchedulerInfoV3(Result, omit_defaults=False):
+    enable: int
+    maxGroupCount: int
+    groups: list[SchedulerGroupOutV3]
+    properties: dict[str, PropertySpec]
+
+
+# ---------------------------------------------------------------- peak shaving, battery heating
+
+
+class SnBody(Request):
+    sn: Sn
+
+
+class PeakShaving(Result):
+    importLimit: SettingValue
+    soc: SettingValue
+
+
+class PeakShavingSet(Request):
+    sn: Sn
+    importLimit: str | int | float
+    soc: str | int | float
+
+
+HeatingValue = str | int | float
+
+
+class HeatingItem(Result):
+    name: str
+    value: str
+    unit: str
+    precision: float
+    range: SettingRange | None = None
+    enumList: list[str] | None = None
+
+
+class BatteryHeating(Result):
+    dataList: list[HeatingItem]
+
+
+class BatteryHeatingSet(Request):
+    sn: Sn
+    batteryWarmUpEnable: str
+    startTemperature: HeatingValue
+    endTemperature: HeatingValue
+    time1Enable: str
+    time1StartHour: HeatingValue
+    time1StartMinute: HeatingValue
+    time1EndHour: HeatingValue
+    time1EndMinute: HeatingValue
+    time2Enable: str
+    time2StartHour: HeatingValue
+    time2StartMinute: HeatingValue
+    time2EndHour: HeatingValue
+    time2EndMinute: HeatingValue
+    time3Enable: str
+    time3StartHour: HeatingValue
+    time3StartMinute: HeatingValue
+    time3EndHour: HeatingValue
+    time3EndMinute: HeatingValue
 
 
 # ---------------------------------------------------------------- envelope

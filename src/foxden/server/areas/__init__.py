@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from foxden.server.areas import (
     battery,
+    battery_heating,
     device,
     module,
+    peak_shaving,
     plant,
     scheduler,
     settings,
@@ -21,6 +23,8 @@ HANDLERS: dict[str, Handler] = {
     **battery.HANDLERS,
     **settings.HANDLERS,
     **scheduler.HANDLERS,
+    **peak_shaving.HANDLERS,
+    **battery_heating.HANDLERS,
     **user.HANDLERS,
     **telemetry.HANDLERS,
 }

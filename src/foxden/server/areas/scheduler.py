@@ -1,137 +1,136 @@
-"""The scheduler (time-of-use mode): flag get/set, groups get/enable."""
+"""The scheduler (time-of-use mode) of every API version: flags, groups get and enable.
+
+All versions read and write the one stored schedule of a device (``scheduler.enable`` and
+``scheduler.groups`` in its settings); the rules live in ``foxden.server.scheduling``.
+"""
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
-from foxden.protocol import limits, models
+from foxden.protocol import models
 from foxden.protocol import structs as s
 from foxden.protocol.errno import Errno
+from foxden.server import scheduling as rules
 from foxden.server.context import Ctx, Handler
-from foxden.server.errors import ApiError, invalid
+from foxden.server.errors import ApiError
+from foxden.store import Device
 
-INVALID_MODE = "Invalid"
-
-UNUSED_GROUP: dict[str, Any] = {
-    "enable": 0,
-    "startHour": 0,
-    "startMinute": 0,
-    "endHour": 0,
-    "endMinute": 0,
-    "workMode": INVALID_MODE,
-    "minSocOnGrid": 10,
-    "fdSoc": 10,
-    "fdPwr": 0,
-    "maxSoc": 100,
-}
+ENABLE = "scheduler.enable"
+GROUPS = "scheduler.groups"
 
 
-def _scheduler_device(ctx: Ctx, sn: str) -> tuple[str, models.InverterModel]:
+def _device(ctx: Ctx, sn: str, version: rules.Version) -> tuple[Device, models.InverterModel]:
     device = ctx.device(sn, "deviceSN")
     model = ctx.model(device)
     if not model.scheduler:
         raise ApiError(Errno.UNSUPPORTED_FEATURE, f"{model.name} has no scheduler")
-    return device.sn, model
+    if version <= 1 and not model.features.scheduler_v1:
+        # EVO firmware: v0/v1 get and enable fail for good; v2/v3 work (spec 3.2.3)
+        raise ApiError(Errno.QUERY_FAILED, f"{model.name}: use the v2/v3 scheduler")
+    return device, model
+
+
+def _stored(ctx: Ctx, sn: str) -> tuple[int, list[dict[str, Any]]]:
+    settings = ctx.store.settings(sn)
+    return int(settings.get(ENABLE, 0)), list(settings.get(GROUPS, []))
+
+
+def _save(ctx: Ctx, sn: str, groups: list[dict[str, Any]]) -> None:
+    """Writing groups turns the scheduler on when one of them takes effect, off when none
+    does (an empty write is how EVO clients switch it off)."""
+    ctx.store.put_settings(sn, {GROUPS: groups, ENABLE: int(rules.is_active(groups))})
+
+
+# ---------------------------------------------------------------- flags (v0 and v1)
 
 
 def get_flag(ctx: Ctx, req: s.SchedulerDevice) -> s.SchedulerFlag:
     device = ctx.device(req.deviceSN, "deviceSN")
     model = ctx.model(device)
-    enable = int(ctx.store.settings(device.sn).get("scheduler.enable", 0))
-    return s.SchedulerFlag(support=int(model.scheduler), enable=enable if model.scheduler else 0)
+    enable, _ = _stored(ctx, device.sn)
+    return s.SchedulerFlag(support=model.scheduler, enable=bool(enable) and model.scheduler)
+
+
+def _set_flag(ctx: Ctx, req: s.SchedulerSetFlag) -> str:
+    device = ctx.device(req.deviceSN, "deviceSN")
+    if not ctx.model(device).scheduler:
+        raise ApiError(Errno.UNSUPPORTED_FEATURE, f"{device.model} has no scheduler")
+    ctx.store.put_settings(device.sn, {ENABLE: int(req.enable)})
+    return device.sn
 
 
 def set_flag(ctx: Ctx, req: s.SchedulerSetFlag) -> None:
-    sn, _ = _scheduler_device(ctx, req.deviceSN)
-    ctx.store.put_settings(sn, {"scheduler.enable": req.enable})
+    _set_flag(ctx, req)
 
 
-def properties(model: models.InverterModel) -> dict[str, s.PropertySpec]:
-    """The ranges of each group field for this model, as the real cloud lists them."""
-
-    def rng(unit: str, low: float, high: float) -> s.PropertySpec:
-        return s.PropertySpec(unit=unit, precision=1.0, range=s.PropertyRange(min=low, max=high))
-
-    return {
-        "starthour": rng("", 0, 23),
-        "startminute": rng("", 0, 59),
-        "endhour": rng("", 0, 23),
-        "endminute": rng("", 0, 59),
-        "workmode": s.PropertySpec(unit="", precision=1.0, enumList=list(model.work_modes)),
-        "minsocongrid": rng("%", limits.SCHEDULER_MIN_SOC_ON_GRID, 100),
-        "fdsoc": rng("%", limits.SCHEDULER_MIN_SOC_ON_GRID, limits.SCHEDULER_FD_SOC_MAX),
-        "fdpwr": rng("W", 0, model.rated_power_w),
-        "maxsoc": rng("%", 10, 100),
-    }
+def set_flag_v1(ctx: Ctx, req: s.SchedulerSetFlag) -> s.SchedulerFlagEcho:
+    return s.SchedulerFlagEcho(deviceSN=_set_flag(ctx, req), enable=int(req.enable))
 
 
-def get(ctx: Ctx, req: s.SchedulerDevice) -> s.SchedulerInfo:
-    sn, model = _scheduler_device(ctx, req.deviceSN)
-    stored = ctx.store.settings(sn)
-    groups = list(stored.get("scheduler.groups", []))
-    groups += [UNUSED_GROUP] * (limits.SCHEDULER_MAX_GROUPS - len(groups))
-    return s.SchedulerInfo(
-        enable=int(stored.get("scheduler.enable", 0)),
-        groups=[s.SchedulerGroupOut(**g) for g in groups],
-        properties=properties(model),
-    )
+# ---------------------------------------------------------------- gets
 
 
-def _check_group(i: int, g: s.SchedulerGroup, model: models.InverterModel) -> None:
-    where = f"groups[{i}]"
-    if g.workMode != INVALID_MODE and g.workMode not in model.work_modes:
-        raise invalid(
-            f"{where}.workMode",
-            f"unknown work mode {g.workMode!r}; "
-            f"{model.name} supports {', '.join(model.work_modes)}",
-        )
-    if not g.enable or g.workMode == INVALID_MODE:
-        return
-    if (g.startHour, g.startMinute) >= (g.endHour, g.endMinute):
-        raise invalid(f"{where}.endHour", "the segment must end after it starts, on the same day")
-    if not g.minSocOnGrid <= g.fdSoc <= limits.SCHEDULER_FD_SOC_MAX:
-        raise invalid(f"{where}.fdSoc", f"must be from minSocOnGrid ({g.minSocOnGrid}) to 100")
-    if g.fdPwr > model.rated_power_w:
-        raise invalid(
-            f"{where}.fdPwr", f"must be from 0 to {model.rated_power_w} W on {model.name}"
-        )
-    if g.maxSoc is not None and g.maxSoc < g.minSocOnGrid:
-        raise invalid(f"{where}.maxSoc", f"must be >= minSocOnGrid ({g.minSocOnGrid})")
+def get_v0(ctx: Ctx, req: s.SchedulerDevice) -> s.SchedulerInfoV0:
+    device, _ = _device(ctx, req.deviceSN, 0)
+    return rules.render_v0(*_stored(ctx, device.sn))
 
 
-def enable(ctx: Ctx, req: s.SchedulerEnable) -> None:
-    sn, model = _scheduler_device(ctx, req.deviceSN)
-    active: list[tuple[int, int, int]] = []
-    for i, g in enumerate(req.groups):
-        _check_group(i, g, model)
-        if g.enable and g.workMode != INVALID_MODE:
-            active.append((g.startHour * 60 + g.startMinute, g.endHour * 60 + g.endMinute, i))
-    active.sort()
-    for (_, end_a, a), (start_b, _, b) in itertools.pairwise(active):
-        if start_b <= end_a:
-            raise ApiError(Errno.TIME_OVERLAP, f"groups[{a}] and groups[{b}] overlap")
-    groups = [
-        {
-            "enable": g.enable,
-            "startHour": g.startHour,
-            "startMinute": g.startMinute,
-            "endHour": g.endHour,
-            "endMinute": g.endMinute,
-            "workMode": g.workMode,
-            "minSocOnGrid": g.minSocOnGrid,
-            "fdSoc": g.fdSoc,
-            "fdPwr": g.fdPwr,
-            "maxSoc": g.maxSoc if g.maxSoc is not None else 100,
-        }
-        for g in req.groups
-    ]
-    ctx.store.put_settings(sn, {"scheduler.groups": groups, "scheduler.enable": 1})
+def get_v1(ctx: Ctx, req: s.SchedulerDevice) -> s.SchedulerInfo:
+    device, model = _device(ctx, req.deviceSN, 1)
+    return rules.render_v1(*_stored(ctx, device.sn), model)
+
+
+def get_v2(ctx: Ctx, req: s.SchedulerDevice) -> s.SchedulerInfoV2:
+    device, model = _device(ctx, req.deviceSN, 2)
+    return rules.render_v2(*_stored(ctx, device.sn), model)
+
+
+def get_v3(ctx: Ctx, req: s.SchedulerDevice) -> s.SchedulerInfoV3:
+    device, model = _device(ctx, req.deviceSN, 3)
+    return rules.render_v3(*_stored(ctx, device.sn), model)
+
+
+# ---------------------------------------------------------------- writes
+
+
+def enable_v0(ctx: Ctx, req: s.SchedulerEnable) -> None:
+    device, model = _device(ctx, req.deviceSN, 0)
+    _save(ctx, device.sn, rules.flat_groups(req.groups, model, 0))
+
+
+def enable_v1(ctx: Ctx, req: s.SchedulerEnable) -> s.SchedulerEnableEcho:
+    device, model = _device(ctx, req.deviceSN, 1)
+    _save(ctx, device.sn, rules.flat_groups(req.groups, model, 1))
+    return s.SchedulerEnableEcho(deviceSN=device.sn, groups=req.groups)
+
+
+def enable_v2(ctx: Ctx, req: s.SchedulerEnableV2) -> s.SchedulerEnableEchoV2:
+    device, model = _device(ctx, req.deviceSN, 2)
+    _, current = _stored(ctx, device.sn)
+    _save(ctx, device.sn, rules.nested_groups(req.groups, model, 2, req.isDefault, current))
+    return s.SchedulerEnableEchoV2(deviceSN=device.sn, isDefault=req.isDefault, groups=req.groups)
+
+
+def enable_v3(ctx: Ctx, req: s.SchedulerEnableV3) -> s.SchedulerEnableEchoV3:
+    device, model = _device(ctx, req.deviceSN, 3)
+    _, current = _stored(ctx, device.sn)
+    active = [g for g in current if g["enable"]]
+    _save(ctx, device.sn, rules.nested_groups(req.groups, model, 3, req.isDefault, active))
+    return s.SchedulerEnableEchoV3(deviceSN=device.sn, isDefault=req.isDefault, groups=req.groups)
 
 
 HANDLERS: dict[str, Handler] = {
     "scheduler.get_flag": get_flag,
     "scheduler.set_flag": set_flag,
-    "scheduler.get": get,
-    "scheduler.enable": enable,
+    "scheduler.get": get_v0,
+    "scheduler.enable": enable_v0,
+    "scheduler.get_flag_v1": get_flag,
+    "scheduler.set_flag_v1": set_flag_v1,
+    "scheduler.get_v1": get_v1,
+    "scheduler.enable_v1": enable_v1,
+    "scheduler.get_v2": get_v2,
+    "scheduler.enable_v2": enable_v2,
+    "scheduler.get_v3": get_v3,
+    "scheduler.enable_v3": enable_v3,
 }

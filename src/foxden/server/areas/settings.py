@@ -1,5 +1,5 @@
-"""Device settings by key (ExportLimit, MinSoc, MinSocOnGrid, MaxSoc, GridCode, WorkMode)
-and the device clock."""
+"""Device settings by key (the document's five, WorkMode and the newer keys of spec 3.5.9,
+per model family) and the device clock."""
 
 from __future__ import annotations
 
@@ -15,15 +15,16 @@ from foxden.protocol.limits import TIME_RANGES
 from foxden.server.context import Ctx, Handler
 from foxden.server.errors import ApiError, invalid, parse_number
 
-KNOWN_KEYS = (*models.SETTING_KEYS, "WorkMode")
+SOC_KEYS = frozenset({"MinSoc", "MinSocOnGrid"})
 
 
 def _spec(ctx: Ctx, sn: str, key: str) -> tuple[str, models.SettingSpec]:
     device = ctx.device(sn)
     model = ctx.model(device)
-    if key not in KNOWN_KEYS:
-        raise invalid("key", f"unknown setting {key!r}; one of {', '.join(KNOWN_KEYS)}")
-    spec = model.settings().get(key)
+    if key not in models.SETTING_KEYS:
+        raise invalid("key", f"unknown setting {key!r}; one of {', '.join(models.SETTING_KEYS)}")
+    plant = ctx.store.plant(ctx.account.id, device.plant_id) if device.plant_id else None
+    spec = model.settings(plant.country_code if plant else None).get(key)
     if spec is None:
         raise ApiError(Errno.UNSUPPORTED_FEATURE, f"{model.name} has no setting {key}")
     return device.sn, spec
@@ -35,9 +36,18 @@ def _render(value: Any) -> str:
     return str(value)
 
 
+def stored_value(stored: dict[str, Any], spec: models.SettingSpec) -> Any:
+    """A key's stored value; the export limit answers under either of its names."""
+    if spec.key in models.EXPORT_LIMIT_KEYS:
+        for key in (spec.key, *models.EXPORT_LIMIT_KEYS):
+            if key in stored:
+                return stored[key]
+    return stored.get(spec.key, spec.default)
+
+
 def get(ctx: Ctx, req: s.SettingGet) -> s.SettingValue:
     sn, spec = _spec(ctx, req.sn, req.key)
-    value = ctx.store.settings(sn).get(spec.key, spec.default)
+    value = stored_value(ctx.store.settings(sn), spec)
     if spec.enum is not None:
         return s.SettingValue(
             value=_render(value), unit=spec.unit, precision=spec.precision, enumList=list(spec.enum)
@@ -63,18 +73,21 @@ def _number(spec: models.SettingSpec, raw: str | int | float) -> int | float:
     steps = value / spec.precision
     if abs(steps - round(steps)) > 1e-9:
         raise invalid("value", f"{spec.key} must be a multiple of {spec.precision:g}")
-    return int(value) if spec.precision >= 1 else round(value, 2)
+    if spec.precision >= 1:
+        return round(value)
+    return round(round(steps) * spec.precision, 3)
 
 
 def set_(ctx: Ctx, req: s.SettingSet) -> None:
     sn, spec = _spec(ctx, req.sn, req.key)
     stored = ctx.store.settings(sn)
+    scheduler_on = bool(int(stored.get("scheduler.enable", 0)))
     value: Any
     if spec.enum is not None:
         value = str(req.value)
         if value not in spec.enum:
             raise invalid("value", f"{spec.key} must be one of {', '.join(spec.enum)}")
-        if spec.key == "WorkMode" and int(stored.get("scheduler.enable", 0)):
+        if spec.key == "WorkMode" and scheduler_on:
             raise ApiError(
                 Errno.SETTING_REFUSED, "WorkMode cannot change while the scheduler is on"
             )
@@ -83,6 +96,11 @@ def set_(ctx: Ctx, req: s.SettingSet) -> None:
         min_soc = int(stored.get("MinSoc", 10))
         on_grid = int(stored.get("MinSocOnGrid", 10))
         max_soc = int(stored.get("MaxSoc", 100))
+        if spec.key in SOC_KEYS and scheduler_on:
+            # batpred #3011: MinSoc/MinSocOnGrid writes fail while the scheduler is on
+            raise ApiError(
+                Errno.WRITE_FAILED, f"{spec.key} cannot change while the scheduler is on"
+            )
         if spec.key == "MinSocOnGrid" and not min_soc <= value <= max_soc:
             raise invalid(
                 "value", f"MinSocOnGrid must be from MinSoc ({min_soc}) to MaxSoc ({max_soc})"
@@ -91,7 +109,8 @@ def set_(ctx: Ctx, req: s.SettingSet) -> None:
             raise invalid("value", f"MinSoc must be <= MinSocOnGrid ({on_grid})")
         if spec.key == "MaxSoc" and value < on_grid:
             raise invalid("value", f"MaxSoc must be >= MinSocOnGrid ({on_grid})")
-    ctx.store.put_settings(sn, {spec.key: value})
+    keys = models.EXPORT_LIMIT_KEYS if spec.key in models.EXPORT_LIMIT_KEYS else (spec.key,)
+    ctx.store.put_settings(sn, dict.fromkeys(keys, value))
 
 
 def _device_now(ctx: Ctx, sn: str) -> tuple[datetime, int]:
