@@ -11,7 +11,7 @@ from __future__ import annotations
 from importlib.util import find_spec
 
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "server": ("numpy", "starlette", "uvicorn", "pvlib"),
+    "server": ("numpy", "starlette", "uvicorn", "pvlib", "scipy", "pandas"),
     "plot": ("matplotlib",),
     "parquet": ("pyarrow",),
     "postgres": ("psycopg",),

@@ -498,3 +498,39 @@ def test_async_schedule(live: LiveServer, alice: Client) -> None:
     got = asyncio.run(go())
     assert [(g.start, g.work_mode) for g in got.active_groups] == [("10:00", "Feedin")]
     assert alice.scheduler(H1).groups[0].workMode == "Feedin"  # the cloud's order: by start
+
+
+def test_schedule_through_v3_and_v2(live: LiveServer, alice: Client) -> None:
+    """The model reads and writes v3 periods with extraParam (the H3's limits included),
+    checks v3's rules before sending, and reads the same schedule back through v2 and v1."""
+    h3 = "ALICEH3000001"
+    schedule = get_schedule(alice, h3, version=3)
+    assert schedule.max_group_count == 96 and schedule.groups == []
+    charge = Group.segment("02:00", "04:59", "ForceCharge", fd_soc=100, fd_pwr=6000)
+    charge.params = {"pvLimit": 15000.0}
+    filler = Group.segment("00:00", "23:59", "SelfUse", fd_soc=10, fd_pwr=0)
+    filler.remain = True
+    schedule.groups = [filler, charge]
+    set_schedule(alice, h3, schedule)
+    again = get_schedule(alice, h3, version=3)
+    assert [(g.start, g.work_mode, g.remain) for g in again.groups] == [
+        ("00:00", "SelfUse", True),
+        ("02:00", "ForceCharge", False),
+    ]
+    assert again.groups[1].params["pvLimit"] == 15000.0
+    assert again.to_wire()["groups"][1]["extraParam"]["fdPwr"] == 6000
+    v2 = get_schedule(alice, h3, version=2)
+    assert [g.work_mode for g in v2.active_groups] == ["SelfUse", "ForceCharge"]
+    # v3 refuses a field the model does not list, and a disabled period, before sending
+    again.groups[1].params["colour"] = 1.0
+    with pytest.raises(ScheduleError) as info:
+        set_schedule(alice, h3, again)
+    assert info.value.field == "groups[1].extraParam.colour"
+    del again.groups[1].params["colour"]
+    again.groups[1].enable = 0
+    with pytest.raises(ScheduleError):
+        set_schedule(alice, h3, again)
+    # the same periods through v1 on another model: v1's own rule (fdSoc 11+) applies
+    with pytest.raises(ScheduleError) as v1:
+        set_schedule(alice, H1, [filler, charge], version=1)
+    assert v1.value.field == "groups[0].fdSoc"

@@ -404,6 +404,10 @@ def test_v3_self_use_without_power_is_fine_but_v1_refuses_it(live: LiveServer, k
     answer = post(live, key, f"{V1}/enable", {"deviceSN": H3, "groups": [got]})
     assert answer["errno"] == 40257
     ok(post(live, key, f"{V1}/enable", {"deviceSN": H3, "groups": [{**got, "fdSoc": 11}]}))
+    # a default fdSoc is never below the minSocOnGrid sent with it
+    ok(post(live, key, f"{V3}/enable", {"deviceSN": H3, "groups": [period(1, 2, minSocOnGrid=30)]}))
+    got = ok(post(live, key, f"{V1}/get", {"deviceSN": H3}))["groups"][0]
+    assert (got["minSocOnGrid"], got["fdSoc"]) == (30, 30)
 
 
 # ---------------------------------------------------------------- order and round trips

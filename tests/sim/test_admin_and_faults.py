@@ -15,8 +15,7 @@ from typer.testing import CliRunner
 from foxden.cli.main import app
 from foxden.client import Client
 from foxden.protocol import catalogue
-from foxden.sim import engine
-from foxden.sim import physics as ph
+from foxden.sim import engine, pv
 from foxden.sim.clock import SimClock
 from foxden.sim.runner import FleetRunner
 from foxden.store import Store, open_store, url_for
@@ -323,7 +322,7 @@ def solar_noon_utc_hours(day: datetime, site: Site) -> float:
     """Minute of least zenith at ``site`` on ``day`` (UTC), in hours."""
     minutes = np.arange(9 * 60, 15 * 60, dtype=np.float64)
     unix = day.timestamp() + minutes * 60
-    zenith, _ = ph.sun_position(
+    zenith, _ = pv.sun_position(
         unix[:, None], np.array([[site.latitude]]), np.array([[site.longitude]])
     )
     return float(minutes[int(np.argmin(zenith[:, 0]))] / 60)

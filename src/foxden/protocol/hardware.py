@@ -95,6 +95,16 @@ def array_kwp(sn: str, model_name: str) -> float:
     return round(panels * PANEL_KWP, 3)
 
 
+COMMISSIONED_FROM_MS = 1_546_300_800_000  # 2019-01-01 00:00 UTC
+COMMISSIONED_SPAN_DAYS = 5 * 365
+
+
+def commissioned_ms(sn: str) -> int:
+    """When an inverter was commissioned (midnight UTC, 2019-2023), fixed by its serial."""
+    day = int(_unit(sn, "commissioned") * COMMISSIONED_SPAN_DAYS)
+    return COMMISSIONED_FROM_MS + day * 86_400_000
+
+
 def plant_capacity_kwp(devices: Iterable[tuple[str, str]]) -> float:
     """A plant's ``capacity``: the installed PV of its inverters, kWp, from (sn, model) pairs."""
     return round(sum(array_kwp(sn, model) for sn, model in devices), 3)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from foxden.protocol import catalogue, models
+from foxden.protocol import catalogue, hardware, models
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +52,26 @@ _EXTRA: tuple[tuple[str, str, str], ...] = (
     ("PVEnergyTotal", "kWh", "Photovoltaic power generation"),
     ("energyThroughput", "kWh", "Battery throughput"),
     ("SOH", "%", "SOH"),
+    # the battery management system's current limits in force (FoxESS-Cloud 2.9.6 reads them;
+    # spec newer-endpoints.md 3.1.2)
+    ("maxChargeCurrent", "A", "Max charge current"),
+    ("maxDischargeCurrent", "A", "Max discharge current"),
+)
+
+MAX_STACKS = 2
+"""Batteries with several stacks report each one's SoC, voltage, current and temperature."""
+STACK_VARIABLES: tuple[tuple[str, str, str], ...] = tuple(
+    (f"{base}_{n}", unit, f"{english} {n}")
+    for n in range(1, MAX_STACKS + 1)
+    for base, unit, english in (
+        ("SoC", "%", "Battery SoC"),
+        ("batVolt", "V", "Battery voltage"),
+        ("batCurrent", "A", "Battery current"),
+        ("batTemperature", "℃", "Battery temperature"),
+    )
+)
+BATTERY_EXTRAS = frozenset(
+    {"SOH", "maxChargeCurrent", "maxDischargeCurrent"} | {name for name, _, _ in STACK_VARIABLES}
 )
 
 COUNTERS: tuple[str, ...] = (
@@ -97,7 +117,7 @@ def variables() -> dict[str, TelemetryVariable]:
             text=name in TEXT_VARIABLES,
             counter=name in COUNTERS,
         )
-    for name, unit, english in _EXTRA:
+    for name, unit, english in (*_EXTRA, *STACK_VARIABLES):
         found[name] = TelemetryVariable(
             name, unit, english, _QUANTUM_BY_UNIT[unit], counter=name in COUNTERS
         )
@@ -128,6 +148,12 @@ def _pv_ok(name: str, inputs: int) -> bool:
     return not digits or int(digits) <= inputs
 
 
+def _stack_of(name: str) -> int:
+    """The battery stack a per-stack variable (``SoC_2``) is about; 0 for any other."""
+    base, _, number = name.rpartition("_")
+    return int(number) if base and number.isdigit() else 0
+
+
 @functools.cache
 def variables_for(model_name: str) -> tuple[str, ...]:
     """The variables a model reports, in catalogue order; variables it lacks are absent."""
@@ -144,7 +170,10 @@ def variables_for(model_name: str) -> tuple[str, ...]:
                 continue
             if not model.has_battery and name in _GRID_TIED_ONLY_MISSING:
                 continue
-        elif (name in BATTERY_COUNTERS or name == "SOH") and not model.has_battery:
+        elif (name in BATTERY_COUNTERS or name in BATTERY_EXTRAS) and not model.has_battery:
+            continue
+        stack = _stack_of(name)
+        if stack and (hardware.stacks(model_name) < 2 or stack > hardware.stacks(model_name)):
             continue
         if _phase_ok(name, model.phases) and _pv_ok(name, model.pv_inputs):
             chosen.append(name)

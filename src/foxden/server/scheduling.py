@@ -228,7 +228,10 @@ def nested_groups(
         base = defaults(model, g.workMode)
         if not is_default and i < len(current):
             base.update({k: float(current[i][k]) for k in base if k in current[i]})
-        row = _row(enable, g, g.workMode, {**base, **sent})
+        values = {**base, **sent}
+        if "fdSoc" not in sent and values["fdSoc"] < values["minSocOnGrid"]:
+            values["fdSoc"] = values["minSocOnGrid"]  # a default never undercuts the floor sent
+        row = _row(enable, g, g.workMode, values)
         if isinstance(g, s.SchedulerGroupV3) and g.isRemainMode:
             row["isRemainMode"] = True
         if enable and g.workMode != INVALID_MODE:

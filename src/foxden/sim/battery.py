@@ -28,8 +28,13 @@ CELL_OHMS = 0.0009
 def cell_ocv(soc: F) -> F:
     """Open-circuit voltage of an LFP cell, V, at ``soc`` percent: steep at both ends, flat
     around 3.25-3.3 V in between."""
-    s = np.clip(soc, 0, 100) / 100
-    return np.asarray(3.15 + 0.22 * s + 0.12 * s**12 - 0.3 * (1 - s) ** 12, dtype=np.float64)
+    s = np.minimum(np.maximum(soc, 0.0), 100.0) / 100
+    s2 = s * s
+    s4 = s2 * s2
+    r = 1 - s
+    r2 = r * r
+    r4 = r2 * r2
+    return np.asarray(3.15 + 0.22 * s + 0.12 * s4 * s4 * s4 - 0.3 * r4 * r4 * r4)
 
 
 @dataclass(slots=True)
@@ -87,9 +92,15 @@ def temperature_factor(battery_c: F) -> tuple[F, F]:
 def taper_factor(soc: F) -> F:
     """Share of the charge rate left near full: 1 up to TAPER_FROM_SOC, then linear down to
     TAPER_FLOOR at 100 %."""
-    return np.asarray(
-        np.clip((100 - soc) / (100 - TAPER_FROM_SOC), TAPER_FLOOR, 1.0), dtype=np.float64
-    )
+    return np.minimum(np.maximum((100 - soc) * (1 / (100 - TAPER_FROM_SOC)), TAPER_FLOOR), 1.0)
+
+
+def current_limits(packs: Packs, charge_a: F, discharge_a: F) -> tuple[F, F]:
+    """(charge, discharge) battery current limits in force, A: the lower of the pack's and
+    the one set (NaN: none set)."""
+    charge = np.fmin(np.where(np.isnan(charge_a), np.inf, charge_a), packs.max_charge_a)
+    discharge = np.fmin(np.where(np.isnan(discharge_a), np.inf, discharge_a), packs.max_discharge_a)
+    return np.asarray(charge, dtype=np.float64), np.asarray(discharge, dtype=np.float64)
 
 
 def headroom(
@@ -107,10 +118,9 @@ def headroom(
     voltage, the taper, the temperature, and the energy to the ceiling or the floor."""
     cap = np.maximum(packs.capacity_kwh, 1e-9)
     volt = packs.ocv(soc)
-    set_charge = np.where(np.isnan(charge_a), packs.max_charge_a, charge_a)
-    set_discharge = np.where(np.isnan(discharge_a), packs.max_discharge_a, discharge_a)
-    by_current_charge = np.minimum(set_charge, packs.max_charge_a) * volt / 1000
-    by_current_discharge = np.minimum(set_discharge, packs.max_discharge_a) * volt / 1000
+    amps_charge, amps_discharge = current_limits(packs, charge_a, discharge_a)
+    by_current_charge = amps_charge * volt / 1000
+    by_current_discharge = amps_discharge * volt / 1000
     warm_charge, warm_discharge = temperature_factor(battery_c)
     rate_charge = (
         np.minimum(packs.max_charge_kw, by_current_charge / BATTERY_EFFICIENCY)
@@ -130,11 +140,35 @@ def headroom(
     )
 
 
+def step_headroom(
+    packs: Packs,
+    soc: F,
+    floor: F,
+    ceiling: F,
+    dt_h: F,
+    amps_charge: F,
+    amps_discharge: F,
+) -> tuple[F, F]:
+    """``headroom`` with the current limits already derated for temperature (the engine's
+    inner loop: the fewest array operations)."""
+    volt = packs.ocv(soc)
+    cap = packs.capacity_kwh
+    rate_charge = np.minimum(
+        packs.max_charge_kw, amps_charge * volt / (1000 * BATTERY_EFFICIENCY)
+    ) * taper_factor(soc)
+    rate_discharge = np.minimum(
+        packs.max_discharge_kw, amps_discharge * volt * (BATTERY_EFFICIENCY / 1000)
+    )
+    to_ceiling = np.maximum(ceiling - soc, 0.0) * cap / (100 * BATTERY_EFFICIENCY) / dt_h
+    to_floor = np.maximum(soc - floor, 0.0) * cap * (BATTERY_EFFICIENCY / 100) / dt_h
+    return np.minimum(rate_charge, to_ceiling), np.minimum(rate_discharge, to_floor)
+
+
 def soc_after(soc: F, charge_kw: F, discharge_kw: F, capacity_kwh: F, dt_h: F) -> F:
     """SoC after one step: charge stored at the battery's efficiency, discharge drawn above it."""
     stored = charge_kw * BATTERY_EFFICIENCY - discharge_kw / BATTERY_EFFICIENCY
     delta = np.where(capacity_kwh > 0, stored * dt_h / np.maximum(capacity_kwh, 1e-9) * 100, 0.0)
-    return np.asarray(np.clip(soc + delta, 0.0, 100.0), dtype=np.float64)
+    return np.minimum(np.maximum(soc + delta, 0.0), 100.0)
 
 
 def dc_power(charge_kw: F, discharge_kw: F) -> F:

@@ -187,6 +187,67 @@ def targets(controls: Controls, plant_minute: F) -> Targets:
     return Targets(mode, power, floor, ceiling)
 
 
+FORCED_MAX_KW = 1e9
+"""A forced power of "the battery's limit" (fdPwr 0): more than any battery takes."""
+
+
+@dataclass(slots=True)
+class Policy:
+    """What each mode asks of the battery, as weights, so a step is a few array operations:
+    it wants to charge ``from_excess * excess + above_limit * (excess - limit)+ + forced_charge``
+    and to discharge ``to_deficit * deficit + above_peak * (deficit - peak)+ +
+    forced_discharge``, within what the battery can do. Arrays of any one shape."""
+
+    from_excess: F
+    above_limit: F
+    forced_charge: F
+    to_deficit: F
+    above_peak: F
+    forced_discharge: F
+
+    @classmethod
+    def of(cls, mode: IA, target_kw: F) -> Policy:
+        forced = np.where(np.isnan(target_kw), FORCED_MAX_KW, target_kw)
+        follow = ((mode == MODE_SELF_USE) | (mode == MODE_FEEDIN)).astype(np.float64)
+        return cls(
+            from_excess=(
+                (mode == MODE_SELF_USE) | (mode == MODE_PEAK) | (mode == MODE_BACKUP)
+            ).astype(np.float64),
+            above_limit=(mode == MODE_FEEDIN).astype(np.float64),
+            forced_charge=np.where(mode == MODE_FORCE_CHARGE, forced, 0.0),
+            to_deficit=follow,
+            above_peak=(mode == MODE_PEAK).astype(np.float64),
+            forced_discharge=np.where(mode == MODE_FORCE_DISCHARGE, forced, 0.0),
+        )
+
+    def row(self, k: int) -> Policy:
+        return Policy(
+            self.from_excess[k],
+            self.above_limit[k],
+            self.forced_charge[k],
+            self.to_deficit[k],
+            self.above_peak[k],
+            self.forced_discharge[k],
+        )
+
+    def apply(
+        self, surplus_kw: F, can_charge_kw: F, can_discharge_kw: F, export_limit_kw: F
+    ) -> tuple[F, F]:
+        excess = np.maximum(surplus_kw, 0.0)
+        deficit = excess - surplus_kw
+        want_charge = (
+            self.from_excess * excess
+            + self.above_limit * np.maximum(excess - export_limit_kw, 0.0)
+            + self.forced_charge
+        )
+        want_discharge = (
+            self.to_deficit * deficit
+            + self.above_peak * np.maximum(deficit - PEAK_SHAVING_KW, 0.0)
+            + self.forced_discharge
+        )
+        return np.minimum(want_charge, can_charge_kw), np.minimum(want_discharge, can_discharge_kw)
+
+
 def dispatch(
     mode: IA,
     surplus_kw: F,
@@ -200,35 +261,12 @@ def dispatch(
     ``surplus_kw`` is PV AC minus the load the inverter follows; ``can_*`` are what the
     battery can take or give this step (rate, current, taper, temperature and the SoC floor
     or ceiling already applied); ``target_kw`` the forced power (fdPwr), NaN for the
-    battery's own limit."""
-    excess = np.clip(surplus_kw, 0, None)
-    deficit = np.clip(-surplus_kw, 0, None)
-    forced = np.where(np.isnan(target_kw), np.inf, target_kw)
-
-    charge = np.zeros_like(surplus_kw)
-    discharge = np.zeros_like(surplus_kw)
-    self_use = (mode == MODE_SELF_USE) | (mode == MODE_PEAK)
-    charge = np.where(self_use | (mode == MODE_BACKUP), np.minimum(excess, can_charge_kw), charge)
-    charge = np.where(
-        mode == MODE_FEEDIN,
-        np.minimum(np.clip(excess - export_limit_kw, 0, None), can_charge_kw),
-        charge,
-    )
-    charge = np.where(mode == MODE_FORCE_CHARGE, np.minimum(forced, can_charge_kw), charge)
-    discharge = np.where(
-        (mode == MODE_SELF_USE) | (mode == MODE_FEEDIN),
-        np.minimum(deficit, can_discharge_kw),
-        discharge,
-    )
-    discharge = np.where(
-        mode == MODE_PEAK,
-        np.minimum(np.clip(deficit - PEAK_SHAVING_KW, 0, None), can_discharge_kw),
-        discharge,
-    )
-    discharge = np.where(
-        mode == MODE_FORCE_DISCHARGE, np.minimum(forced, can_discharge_kw), discharge
-    )
-    return charge, discharge
+    battery's own limit. SelfUse and Feedin follow the house; Backup, SelfUse and
+    PeakShaving charge from excess PV, Feedin only from what the export limit would cut;
+    PeakShaving discharges only above PEAK_SHAVING_KW; ForceCharge/ForceDischarge at their
+    power."""
+    policy = Policy.of(mode, target_kw)
+    return policy.apply(surplus_kw, can_charge_kw, can_discharge_kw, export_limit_kw)
 
 
 def grid_flows(
@@ -239,9 +277,9 @@ def grid_flows(
     Export above the limit is curtailed from the battery's (forced) discharge first and from
     PV last: PV keeps serving the house and the battery whatever the limit."""
     net = load_kw + charge_kw - pv_ac_kw - discharge_kw
-    imported = np.clip(net, 0, None)
-    exported = np.clip(-net, 0, None)
-    over = np.clip(exported - np.clip(export_limit_kw, 0, None), 0, None)
+    imported = np.maximum(net, 0.0)
+    exported = imported - net
+    over = np.maximum(exported - np.maximum(export_limit_kw, 0.0), 0.0)
     from_battery = np.minimum(over, discharge_kw)
     from_pv = np.minimum(over - from_battery, pv_ac_kw)
     exported = exported - from_battery - from_pv

@@ -1,5 +1,5 @@
-"""One UTC day of a fleet at a time: exogenous inputs (sun, weather, load) for the whole day
-at once, then the battery and grid step by step, then every telemetry variable.
+"""One UTC day of a fleet at a time: exogenous inputs (sun, weather, household) for the whole
+day at once, then the battery, inverter and grid step by step, then every telemetry variable.
 
 Randomness is keyed by (seed, purpose, device or plant, day), so a day comes out the same
 whether it is backfilled in one go or simulated live a sample at a time: the same seed
@@ -8,7 +8,8 @@ always gives the same data.
 
 from __future__ import annotations
 
-import functools
+import copy
+import dataclasses
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,11 +18,12 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from foxden.protocol import hardware, models, telemetry
+from foxden.protocol import hardware, models
 from foxden.sim import battery as bt
 from foxden.sim import control as ctl
-from foxden.sim import physics as ph
+from foxden.sim import household, inverter, pv, weather
 from foxden.sim.control import Controls
+from foxden.sim.counters import COUNTER, INVERTER_INPUT, State
 
 F = npt.NDArray[np.float64]
 IA = npt.NDArray[np.int64]
@@ -30,8 +32,11 @@ DAY_MS = 86_400_000
 STEP_MS = 300_000
 STEPS = DAY_MS // STEP_MS
 STRINGS = 2
-COUNTER = {name: i for i, name in enumerate(telemetry.COUNTERS)}
+SUN_GRID_MS = 600_000
+"""The sun's position is computed every 10 minutes per plant and interpolated between."""
 RUNNING_ON_GRID, RUNNING_FAULT = 163, 165
+
+__all__ = ["COUNTER", "Controls", "DeviceSpec", "Exogenous", "Fleet", "State", "exogenous"]
 
 
 def _key(*parts: object) -> int:
@@ -51,25 +56,31 @@ class DeviceSpec:
     latitude: float
     longitude: float
     plant: str
+    country: str = ""
 
 
 @dataclass(slots=True)
 class Fleet:
-    """Static parameters of the fleet's devices, one row each, drawn from the seed."""
+    """Static parameters of the fleet's devices, one row each, drawn from the seed; devices
+    of one plant share its position, weather and household."""
 
     specs: list[DeviceSpec]
     seed: int
     lat: F = field(init=False)
     lon: F = field(init=False)
+    plants: list[DeviceSpec] = field(init=False)
+    """The first device of each plant, which gives the plant's position and country."""
+    plant_of: IA = field(init=False)
     rating_kw: F = field(init=False)
     capacity_kwh: F = field(init=False)
     max_charge_kw: F = field(init=False)
     phases: IA = field(init=False)
-    base_load: F = field(init=False)
-    temp_offset: F = field(init=False)
+    load_share: F = field(init=False)
+    standby_kw: F = field(init=False)
     volt_base: F = field(init=False)
     offset_ms: IA = field(init=False)
-    soh: F = field(init=False)
+    wear: F = field(init=False)
+    commissioned_day: IA = field(init=False)
     tilt: F = field(init=False)
     surface_azimuth: F = field(init=False)
     kwp: F = field(init=False)
@@ -79,24 +90,39 @@ class Fleet:
     def __post_init__(self) -> None:
         self.lat = np.array([s.latitude for s in self.specs], dtype=np.float64)
         self.lon = np.array([s.longitude for s in self.specs], dtype=np.float64)
+        index: dict[str, int] = {}
+        self.plants = []
+        for s in self.specs:
+            if s.plant not in index:
+                index[s.plant] = len(self.plants)
+                self.plants.append(s)
+        self.plant_of = np.array([index[s.plant] for s in self.specs], dtype=np.int64)
         self.rating_kw = np.array([s.model.rated_power_w / 1000 for s in self.specs])
         self.packs = bt.Packs.of([s.model for s in self.specs])
         self.capacity_kwh = self.packs.capacity_kwh
         self.max_charge_kw = self.packs.max_charge_kw
         self.phases = np.array([s.model.phases for s in self.specs], dtype=np.int64)
+        self.load_share = household.shares(self.rating_kw, self.plant_of)
+        self.standby_kw = np.array(
+            [
+                inverter.STANDBY_HYBRID_KW if s.model.has_battery else inverter.STANDBY_GRID_TIED_KW
+                for s in self.specs
+            ]
+        )
+        self.commissioned_day = np.array(
+            [hardware.commissioned_ms(s.sn) // DAY_MS for s in self.specs], dtype=np.int64
+        )
         draws = [rng_for(self.seed, "device", s.sn) for s in self.specs]
-        self.base_load = np.array([0.2 + 0.25 * r.random() for r in draws])
-        self.temp_offset = np.array([r.normal(0, 1.5) for r in draws])
         self.volt_base = np.array([236 + 8 * r.random() for r in draws])
         self.offset_ms = np.array(
             [int(r.integers(0, STEP_MS - 5_000)) for r in draws], dtype=np.int64
         )
-        self.soh = np.array([float(r.integers(96, 101)) for r in draws])
+        self.wear = np.array([1.5 * r.random() for r in draws])
         south = np.where(self.lat >= 0, 180.0, 0.0)
         self.tilt = np.array([[30 + 10 * r.random(), 25 + 10 * r.random()] for r in draws])
-        east_or_west = np.array([70.0 if r.random() < 0.5 else -70.0 for r in draws])
+        turn = np.array([40.0 if r.random() < 0.5 else -40.0 for r in draws])
         self.surface_azimuth = np.stack(
-            [south + np.array([r.normal(0, 15) for r in draws]), south + east_or_west], axis=1
+            [south + np.array([r.normal(0, 12) for r in draws]), south + turn], axis=1
         )
         share = np.array([0.55 + 0.2 * r.random() for r in draws])
         kwp_total = np.array([hardware.array_kwp(s.sn, s.model.name) for s in self.specs])
@@ -106,31 +132,11 @@ class Fleet:
     def __len__(self) -> int:
         return len(self.specs)
 
-
-@dataclass(slots=True)
-class State:
-    """What carries from one sample to the next, per device."""
-
-    soc: F
-    counters: F  # (D, len(COUNTERS)), kWh
-    last_ms: IA  # time of the previous sample (0: none yet)
-    yield_day: IA  # local date ordinal todayYield counts from
-    yield_base: F  # generation counter at that local midnight
-
-    @classmethod
-    def initial(cls, fleet: Fleet) -> State:
-        draws = [rng_for(fleet.seed, "initial", s.sn) for s in fleet.specs]
-        counters = np.array([[1000 + 4000 * r.random()] * len(COUNTER) for r in draws]).reshape(
-            len(fleet), len(COUNTER)
-        )
-        counters = np.round(counters * np.linspace(1.0, 0.4, len(COUNTER)), 1)
-        return cls(
-            soc=np.array([30 + 40 * r.random() for r in draws]),
-            counters=counters,
-            last_ms=np.zeros(len(fleet), dtype=np.int64),
-            yield_day=np.zeros(len(fleet), dtype=np.int64),
-            yield_base=counters[:, COUNTER["generation"]].copy(),
-        )
+    def soh(self, day: IA) -> F:
+        """State of health, %, on UTC day ``day`` (T, D): 2 % a year of calendar and cycle
+        ageing from commissioning plus a pack's own spread, never below 70."""
+        years = np.clip(day - self.commissioned_day[None, :], 0, None) / 365.25
+        return np.asarray(np.clip(100 - 2.0 * years - self.wear[None, :], 70, 100))
 
 
 @dataclass(slots=True)
@@ -152,26 +158,28 @@ class Exogenous:
     reactive: F
 
 
-def _local_parts(times: IA, zones: list[ZoneInfo]) -> tuple[F, IA, F, npt.NDArray[np.bool_]]:
-    """Local minute of day, local date ordinal, day of year and weekend, per (T, D)."""
+def _local_parts(times: IA, zones: list[ZoneInfo]) -> tuple[F, IA, F]:
+    """Local minute of day, local date ordinal and day of year, per (T, D)."""
     minute = np.empty(times.shape)
     ordinal = np.empty(times.shape, dtype=np.int64)
     doy = np.empty(times.shape)
-    weekend = np.empty(times.shape, dtype=bool)
     by_zone: dict[ZoneInfo, list[int]] = {}
     for j, z in enumerate(zones):
         by_zone.setdefault(z, []).append(j)
     for zone, cols in by_zone.items():
         # a zone's offset is constant within a 5-minute step; sample it on the step grid
         base = times[:, cols[0]] - times[:, cols[0]] % STEP_MS
-        offsets = np.array([_offset_ms(int(b), zone) for b in base])
+        first, last = _offset_ms(int(base[0]), zone), _offset_ms(int(base[-1]), zone)
+        if first == last and _offset_ms(int(base[len(base) // 2]), zone) == first:
+            offsets = np.full(len(base), first)  # no clock change today
+        else:
+            offsets = np.array([_offset_ms(int(b), zone) for b in base])
         local = times[:, cols] + offsets[:, None].astype(np.int64)
         days = local // DAY_MS
         minute[:, cols] = (local % DAY_MS) / 60_000
         ordinal[:, cols] = days + 719_163  # days since 0001-01-01 of the local date
         doy[:, cols] = _day_of_year(days)
-        weekend[:, cols] = ((days + 3) % 7) >= 5  # 1970-01-01 was a Thursday
-    return minute, ordinal, doy, weekend
+    return minute, ordinal, doy
 
 
 def _offset_ms(ms: int, zone: ZoneInfo) -> float:
@@ -185,70 +193,62 @@ def _day_of_year(days_since_epoch: IA) -> F:
     return np.asarray((days - year_start).astype(np.int64) + 1, dtype=np.float64)
 
 
-def exogenous(fleet: Fleet, day: int) -> Exogenous:
-    """Sun, weather and household load of every device over UTC day ``day``."""
+def exogenous(fleet: Fleet, day: int, typical: bool = False) -> Exogenous:
+    """Sun, weather and household load of every device over UTC day ``day``. ``typical``:
+    the climatological mean instead of the day's weather and household (lifetime counters
+    are seeded from these)."""
     d = len(fleet)
-    jitter = (
-        np.stack(
-            [
-                rng_for(fleet.seed, "jitter", s.sn, day).integers(0, 2_500, STEPS)
-                for s in fleet.specs
-            ],
-            axis=1,
-        )
-        if d
-        else np.zeros((STEPS, 0), dtype=np.int64)
-    )
+    jitter = np.zeros((STEPS, d), dtype=np.int64)
+    volt = np.zeros((STEPS, d))
+    freq = np.full((STEPS, d), 50.0)
+    reactive = np.zeros((STEPS, d))
+    if not typical:
+        for j, spec in enumerate(fleet.specs):
+            r = rng_for(fleet.seed, "device-day", spec.sn, day)
+            jitter[:, j] = r.integers(0, 2_500, STEPS)
+            volt[:, j] = r.normal(0, 1.2, STEPS)
+            freq[:, j] += r.normal(0, 0.015, STEPS)
+            reactive[:, j] = r.normal(0, 0.03, STEPS)
     times = (
         (day * DAY_MS + np.arange(STEPS, dtype=np.int64) * STEP_MS)[:, None]
         + fleet.offset_ms[None, :]
         + jitter
     )
-    minute, ordinal, doy, weekend = _local_parts(times, [s.zone for s in fleet.specs])
-    zenith, azimuth = ph.sun_position(times / 1000.0, fleet.lat[None, :], fleet.lon[None, :])
+    minute, ordinal, doy = _local_parts(times, [s.zone for s in fleet.specs])
+    plant_lat = np.array([p.latitude for p in fleet.plants])
+    plant_lon = np.array([p.longitude for p in fleet.plants])
+    zenith, azimuth = pv.sun_for_devices(
+        times, day * DAY_MS, SUN_GRID_MS, plant_lat, plant_lon, fleet.plant_of
+    )
+    slot = np.clip((minute // 5).astype(np.int64), 0, STEPS - 1)
     cloud = np.empty((STEPS, d))
-    for j, spec in enumerate(fleet.specs):
-        # weather belongs to the plant's local day, so it never jumps at UTC midnight
-        for date in np.unique(ordinal[:, j]):
-            rows = ordinal[:, j] == date
-            series = _local_day_weather(fleet.seed, spec.plant, int(date), spec.latitude)
-            cloud[rows, j] = series[(minute[rows, j] // 5).astype(np.int64) % STEPS]
-    ghi = ph.clear_sky_ghi(zenith) * cloud
-    poa = ph.plane_of_array(ghi, zenith, azimuth, doy, fleet.tilt, fleet.surface_azimuth)
-    ambient = ph.ambient_temperature(
-        doy, minute / 60, fleet.lat[None, :], cloud, fleet.temp_offset[None, :]
-    )
-    cell = ambient[:, :, None] + poa / 800 * 25
-    pv = (
-        poa
-        / 1000
-        * fleet.kwp[None, :, :]
-        * (1 + ph.TEMP_COEFFICIENT * (cell - 25))
-        * ph.SYSTEM_DERATE
-    )
-    noise = np.empty((STEPS, d))
-    appliances = np.empty((STEPS, d))
-    volt = np.empty((STEPS, d))
-    freq = np.empty((STEPS, d))
-    reactive = np.empty((STEPS, d))
-    for j, spec in enumerate(fleet.specs):
-        r = rng_for(fleet.seed, "load", spec.sn, day)
-        ar = np.zeros(STEPS)
-        shocks = r.normal(0, 0.12, STEPS)
-        for k in range(1, STEPS):
-            ar[k] = 0.8 * ar[k - 1] + shocks[k]
-        # a kettle, an oven, a shower: a few kW on top of whatever else runs
-        appliances[:, j] = (r.random(STEPS) < 0.03) * r.uniform(1.0, 2.5, STEPS)
-        noise[:, j] = np.exp(ar)
-        volt[:, j] = r.normal(0, 1.2, STEPS)
-        freq[:, j] = 50 + r.normal(0, 0.015, STEPS)
-        reactive[:, j] = r.normal(0, 0.03, STEPS)
-    load = (
-        ph.household_load(
-            minute / 60, weekend, doy, fleet.lat[None, :], fleet.base_load[None, :], noise
-        )
-        + appliances
-    )
+    ambient = np.empty((STEPS, d))
+    house = np.empty((STEPS, d))
+    linke = np.empty((STEPS, d))
+    for p, plant in enumerate(fleet.plants):
+        cols = np.flatnonzero(fleet.plant_of == p)
+        turbidity = weather.linke_turbidity(plant.latitude, plant.longitude)
+        dates = ordinal[:, cols]
+        slots = slot[:, cols]
+        for date in np.unique(dates):
+            here = dates == date
+            args = (int(date), plant.country, plant.latitude)
+            if typical:
+                sky = weather.typical_day(*args, plant.longitude)
+                demand = household.typical_day(fleet.seed, plant.plant, *args)
+            else:
+                sky = weather.local_day(fleet.seed, plant.plant, *args, plant.longitude)
+                demand = household.local_day(fleet.seed, plant.plant, *args)
+            year_day = datetime.fromordinal(int(date)).timetuple().tm_yday
+            block = (slice(None), cols)
+            cloud[block] = np.where(here, sky.cloud[slots], cloud[block])
+            ambient[block] = np.where(here, sky.temperature[slots], ambient[block])
+            house[block] = np.where(here, demand[slots], house[block])
+            linke[block] = np.where(here, turbidity[year_day - 1], linke[block])
+    ghi = weather.clear_sky(zenith, doy, linke) * cloud
+    poa = pv.plane_of_array(ghi, zenith, azimuth, doy, fleet.tilt, fleet.surface_azimuth)
+    cell = pv.cell_temperature(ambient, poa)
+    dc = pv.dc_power(poa, cell, fleet.kwp)
     return Exogenous(
         times,
         minute,
@@ -258,26 +258,27 @@ def exogenous(fleet: Fleet, day: int) -> Exogenous:
         cloud,
         ambient,
         cell,
-        np.clip(pv, 0, None),
-        load,
+        dc,
+        house * fleet.load_share[None, :],
         volt,
         freq,
         reactive,
     )
 
 
-@functools.lru_cache(maxsize=512)
-def _local_day_weather(seed: int, plant: str, date_ordinal: int, latitude: float) -> F:
-    """Cloud factor over one local day of one plant, one value per 5 minutes."""
-    r = rng_for(seed, "weather", plant, date_ordinal)
-    doy = datetime.fromordinal(date_ordinal).timetuple().tm_yday
-    winter = np.cos(2 * np.pi * (doy - 15) / 365.25) * (1 if latitude >= 0 else -1)
-    p_overcast = 0.2 + 0.15 * winter
-    p_clear = 0.35 - 0.1 * winter
-    day_type = int(r.choice(3, p=[p_clear, 1 - p_clear - p_overcast, p_overcast]))
-    series = ph.cloud_series(r, STEPS, day_type)
-    series.setflags(write=False)
-    return series
+RECORDED = (
+    "pv_ac",
+    "pv_dc",
+    "charge",
+    "discharge",
+    "import",
+    "export",
+    "soc",
+    "output",
+    "load",
+    "charge_a",
+    "discharge_a",
+)
 
 
 def simulate(
@@ -293,184 +294,205 @@ def simulate(
     is advanced in place. Returns (times (T, D), variables -> (T, D) arrays); rows where a
     device has no sample in range are NaN (times 0). ``ex`` is the day's ``exogenous``, if
     the caller keeps it (live stepping asks for the same day many times)."""
+    from foxden.sim import variables
+
     ex = ex if ex is not None else exogenous(fleet, day)
-    d = len(fleet)
+    rows, times, rec, counters, today = run_steps(fleet, state, controls, ex, after_ms, until_ms)
+    return times, variables.of(fleet, ex, rows, rec, counters, today, controls, day)
+
+
+def run_steps(
+    fleet: Fleet,
+    state: State,
+    controls: Controls,
+    ex: Exogenous,
+    after_ms: int,
+    until_ms: int,
+) -> tuple[IA, IA, dict[str, F], F, F]:
+    """Step the fleet through the day's samples in range: (the day's rows stepped, their
+    times, recorded flows, counters (T, D, C), todayYield)."""
+    d = ex.times.shape[1]
     in_range = (ex.times > after_ms) & (ex.times <= until_ms) & (ex.times > state.last_ms[None, :])
     rows = np.flatnonzero(in_range.any(axis=1))
     goal = ctl.targets(controls, ex.local_minute)
     faulted = controls.fault > 0
     t = len(rows)
-    out: dict[str, F] = {}
-    rec = {
-        k: np.full((t, d), np.nan)
-        for k in (
-            "pv_ac",
-            "pv_scale",
-            "charge",
-            "discharge",
-            "import",
-            "export",
-            "soc",
-            "gen",
-            "load",
-        )
-    }
-    counters = np.full((t, d, len(COUNTER)), np.nan)
+    rec = {k: np.full((t, d), np.nan) for k in RECORDED}
+    counters = np.full((t, d, state.counters.shape[1]), np.nan)
     today = np.full((t, d), np.nan)
+    generation = COUNTER["generation"]
+    # everything that does not depend on the battery's state, for the whole day at once
+    pv_dc_all = ex.pv_dc_strings.sum(axis=2)
+    pv_ac_all = np.where(faulted[None, :], 0.0, inverter.pv_to_ac(pv_dc_all, fleet.rating_kw))
+    cell_c = bt.temperature(ex.ambient, 0 * ex.ambient, 0 * ex.ambient, fleet.max_charge_kw)
+    warm_charge, warm_discharge = bt.temperature_factor(cell_c)
+    amps_charge, amps_discharge = bt.current_limits(
+        fleet.packs, controls.charge_current_a, controls.discharge_current_a
+    )
+    amps_charge = np.where(faulted, 0.0, amps_charge)
+    amps_discharge = np.where(faulted, 0.0, amps_discharge)
+    standby = np.where(faulted, 0.0, fleet.standby_kw)  # a faulted inverter is switched off
+    demand_all = ex.load + standby[None, :]
+    headroom_to_rating = np.maximum(fleet.rating_kw[None, :] - pv_ac_all, 0.0)
+    step_h = STEP_MS / 3_600_000
+    policy = ctl.Policy.of(goal.mode, goal.power_kw)
+    powers = np.empty((d, state.counters.shape[1]))
     for i, k in enumerate(rows):
         active = in_range[k]
-        dt_h = np.where(
-            state.last_ms > 0, (ex.times[k] - state.last_ms) / 3_600_000, STEP_MS / 3_600_000
-        )
-        dt_h = np.clip(dt_h, 1e-6, 1.0)
-        pv_dc = ex.pv_dc_strings[k].sum(axis=1)
-        pv_ac = np.where(faulted, 0.0, np.minimum(pv_dc * ph.INVERTER_EFFICIENCY, fleet.rating_kw))
-        load = ex.load[k]
-        floor, ceiling = goal.floor[k], goal.ceiling[k]
-        can_charge, can_discharge = bt.headroom(
+        dt_h = np.where(state.last_ms > 0, (ex.times[k] - state.last_ms) / 3_600_000, step_h)
+        dt_h = np.minimum(np.maximum(dt_h, 1e-6), 1.0)
+        pv_ac = pv_ac_all[k]
+        demand = demand_all[k]
+        can_charge, can_discharge = bt.step_headroom(
             fleet.packs,
             state.soc,
-            floor,
-            ceiling,
+            goal.floor[k],
+            goal.ceiling[k],
             dt_h,
-            bt.temperature(ex.ambient[k], 0 * load, 0 * load, fleet.max_charge_kw),
-            controls.charge_current_a,
-            controls.discharge_current_a,
+            amps_charge * warm_charge[k],
+            amps_discharge * warm_discharge[k],
         )
-        can_charge = np.where(faulted, 0.0, can_charge)
-        can_discharge = np.where(faulted, 0.0, can_discharge)
-        charge, discharge = ctl.dispatch(
-            goal.mode[k],
-            pv_ac - load,
-            can_charge,
-            can_discharge,
-            controls.export_limit_kw,
-            goal.power_kw[k],
+        charge, discharge = policy.row(int(k)).apply(
+            pv_ac - demand, can_charge, can_discharge, controls.export_limit_kw
         )
         # the inverter's AC output (PV plus battery) never exceeds its rating
-        discharge = np.minimum(discharge, np.clip(fleet.rating_kw - pv_ac, 0, None))
+        discharge = np.minimum(discharge, headroom_to_rating[k])
         imported, exported, pv_ac, discharge = ctl.grid_flows(
-            load, pv_ac, charge, discharge, controls.export_limit_kw
+            demand, pv_ac, charge, discharge, controls.export_limit_kw
         )
-        gen = np.clip(pv_ac + discharge - charge, 0, None)
+        output = pv_ac + discharge - charge - standby  # below 0: drawing from the grid
         soc = bt.soc_after(state.soc, charge, discharge, fleet.capacity_kwh, dt_h)
-        pv_used_dc = pv_ac / ph.INVERTER_EFFICIENCY
-        powers = np.stack(
-            [gen, exported, imported, load, charge, discharge, pv_used_dc, charge + discharge],
-            axis=1,
-        )
-        new_counters = state.counters + powers * dt_h[:, None]
-        state.soc = np.where(active, soc, state.soc)
-        state.counters = np.where(active[:, None], new_counters, state.counters)
-        state.last_ms = np.where(active, ex.times[k], state.last_ms)
+        # the DC the inverter drew: all of it, or less where clipped or curtailed
+        pv_used = np.minimum(inverter.ac_to_pv(pv_ac, fleet.rating_kw), pv_dc_all[k])
+        pv_used = np.where(pv_ac > 0, pv_used, 0.0)
+        out_pos = np.maximum(output, 0.0)
+        for column, value in enumerate(
+            (
+                out_pos,
+                exported,
+                imported,
+                ex.load[k],
+                charge,
+                discharge,
+                pv_used,
+                charge + discharge,
+                out_pos - output,
+            )
+        ):
+            powers[:, column] = value
+        everyone = bool(active.all())
+        if everyone:
+            state.soc = soc
+            state.counters = state.counters + powers * dt_h[:, None]
+            state.last_ms = ex.times[k].copy()
+        else:
+            state.soc = np.where(active, soc, state.soc)
+            state.counters = np.where(
+                active[:, None], state.counters + powers * dt_h[:, None], state.counters
+            )
+            state.last_ms = np.where(active, ex.times[k], state.last_ms)
         new_day = active & (ex.local_date[k] != state.yield_day)
-        state.yield_base = np.where(
-            new_day, state.counters[:, COUNTER["generation"]] - gen * dt_h, state.yield_base
-        )
-        state.yield_day = np.where(new_day, ex.local_date[k], state.yield_day)
+        if new_day.any():
+            state.yield_base = np.where(
+                new_day, state.counters[:, generation] - out_pos * dt_h, state.yield_base
+            )
+            state.yield_day = np.where(new_day, ex.local_date[k], state.yield_day)
         for name, value in (
             ("pv_ac", pv_ac),
+            ("pv_dc", pv_used),
             ("charge", charge),
             ("discharge", discharge),
             ("import", imported),
             ("export", exported),
             ("soc", state.soc),
-            ("gen", gen),
-            ("load", load),
-            ("pv_scale", np.where(pv_dc > 0, pv_used_dc / np.maximum(pv_dc, 1e-9), 0.0)),
+            ("output", output),
+            ("load", ex.load[k]),
         ):
-            rec[name][i] = np.where(active, value, np.nan)
-        counters[i] = np.where(active[:, None], state.counters, np.nan)
-        today[i] = np.where(
-            active, state.counters[:, COUNTER["generation"]] - state.yield_base, np.nan
+            rec[name][i] = value if everyone else np.where(active, value, np.nan)
+        counters[i] = (
+            state.counters if everyone else np.where(active[:, None], state.counters, np.nan)
         )
+        today[i] = state.counters[:, generation] - state.yield_base
+        if not everyone:
+            today[i] = np.where(active, today[i], np.nan)
+    if len(rows):
+        taken = np.isnan(rec["soc"])
+        limit_c = amps_charge[None, :] * warm_charge[rows] * bt.taper_factor(rec["soc"])
+        rec["charge_a"] = np.where(taken, np.nan, limit_c)
+        rec["discharge_a"] = np.where(taken, np.nan, amps_discharge[None, :] * warm_discharge[rows])
     times = np.where(in_range[rows], ex.times[rows], 0)
-    out = _variables(fleet, ex, rows, rec, counters, today, controls)
-    return times, out
+    return rows, times, rec, counters, today
 
 
-def _variables(
-    fleet: Fleet,
-    ex: Exogenous,
-    rows: IA,
-    rec: dict[str, F],
-    counters: F,
-    today: F,
-    controls: Controls,
-) -> dict[str, F]:
-    """Every telemetry variable from the recorded flows, (T, D) each."""
-    strings = ex.pv_dc_strings[rows] * rec["pv_scale"][:, :, None]
-    cell = ex.cell_temp[rows]
-    lit = ex.poa[rows] > 5
-    vmp = np.where(lit, 360 * (1 - 0.0035 * (cell - 25)), 2.0 * (ex.poa[rows] > 0.5))
-    amb = ex.ambient[rows]
-    gen, load = rec["gen"], rec["load"]
-    charge, discharge = rec["charge"], rec["discharge"]
-    volt = fleet.volt_base[None, :] + ex.volt_noise[rows]
-    bat_dc = bt.dc_power(charge, discharge)
-    bat_volt, bat_current = fleet.packs.terminal(rec["soc"], bat_dc)
-    v: dict[str, F] = {}
-    v["pvPower"] = strings.sum(axis=2)
-    for i in range(18):
-        s_power = strings[:, :, i] if i < STRINGS else np.zeros_like(gen)
-        s_volt = vmp[:, :, i] if i < STRINGS else np.zeros_like(gen)
-        v[f"pv{i + 1}Power"] = s_power
-        v[f"pv{i + 1}Volt"] = s_volt
-        v[f"pv{i + 1}Current"] = np.where(s_volt > 50, s_power * 1000 / np.maximum(s_volt, 1), 0.0)
-    three = (fleet.phases == 3)[None, :]
-    split = np.where(three[..., None], fleet.phase_split[None, :, :], np.array([1.0, 0.0, 0.0]))
-    meter = rec["import"] - rec["export"]
-    for p, ph_name in enumerate("RST"):
-        share = split[:, :, p]
-        v[f"{ph_name}Power"] = gen * np.where(three, 1 / 3, 1.0 if p == 0 else 0.0)
-        v[f"{ph_name}Volt"] = volt + p * 0.7
-        v[f"{ph_name}Current"] = np.abs(v[f"{ph_name}Power"]) * 1000 / v[f"{ph_name}Volt"]
-        v[f"{ph_name}Freq"] = ex.freq[rows]
-        v[f"loadsPower{ph_name}"] = load * share
-        v[f"meterPower{ph_name}"] = meter * share
-        v[f"epsVolt{ph_name}"] = volt
-        v[f"epsCurrent{ph_name}"] = np.zeros_like(gen)
-        v[f"epsPower{ph_name}"] = np.zeros_like(gen)
-    v["epsPower"] = np.zeros_like(gen)
-    v["ambientTemperation"] = amb + 3
-    v["boostTemperation"] = amb + 6 + 18 * v["pvPower"] / fleet.rating_kw[None, :]
-    v["invTemperation"] = amb + 5 + 15 * gen / fleet.rating_kw[None, :]
-    v["dspTemperature"] = amb + 9 + 10 * gen / fleet.rating_kw[None, :]
-    bat_temp = (
-        18
-        + 0.3 * (amb - 18)
-        + 5 * (charge + discharge) / np.maximum(fleet.max_charge_kw[None, :], 0.1)
+def _tiled(fleet: Fleet, n: int) -> Fleet:
+    """The fleet ``n`` times side by side (for stepping several days in one pass)."""
+    wide = copy.copy(fleet)
+    for name in ("rating_kw", "capacity_kwh", "max_charge_kw", "standby_kw"):
+        setattr(wide, name, np.tile(getattr(fleet, name), n))
+    wide.packs = bt.Packs(
+        *(np.tile(getattr(fleet.packs, f.name), n) for f in dataclasses.fields(bt.Packs))
     )
-    v["batTemperature"] = bat_temp
-    v["chargeTemperature"] = bat_temp + 0.5
-    v["loadsPower"] = load
-    v["generationPower"] = gen
-    v["feedinPower"] = rec["export"]
-    v["gridConsumptionPower"] = rec["import"]
-    v["meterPower"] = meter
-    v["meterPower2"] = np.zeros_like(gen)
-    # the inverter's battery port: AC-side power, the pack's voltage a cable's drop away
-    v["invBatVolt"] = bat_volt + 0.4 * np.sign(bat_current)
-    v["invBatPower"] = discharge - charge
-    v["invBatCurrent"] = np.where(
-        v["invBatVolt"] > 0, v["invBatPower"] * 1000 / np.maximum(v["invBatVolt"], 1e-9), 0.0
+    return wide
+
+
+def _side_by_side(days: list[Exogenous]) -> Exogenous:
+    return Exogenous(
+        *(
+            np.concatenate([getattr(e, f.name) for e in days], axis=1)
+            for f in dataclasses.fields(Exogenous)
+        )
     )
-    v["batChargePower"] = charge
-    v["batDischargePower"] = discharge
-    v["batVolt"] = bat_volt
-    v["batCurrent"] = -bat_current  # positive discharging, as invBatPower
-    v["SoC"] = np.round(rec["soc"])
-    v["ResidualEnergy"] = rec["soc"] / 100 * fleet.capacity_kwh[None, :] * 100
-    v["batStatus"] = np.where(charge > 0.01, 1.0, np.where(discharge > 0.01, 2.0, 0.0))
-    v["batStatusV2"] = v["batStatus"]
-    v["SOH"] = np.broadcast_to(fleet.soh[None, :], gen.shape).copy()
-    v["ReactivePower"] = ex.reactive[rows]
-    v["PowerFactor"] = np.where(gen > 0.05, 0.99 + 0.009 * np.tanh(gen), 1.0)
-    v["todayYield"] = today
-    for name, i in COUNTER.items():
-        v[name] = counters[:, :, i]
-    faulted = (controls.fault > 0)[None, :]
-    v["runningState"] = np.where(faulted, float(RUNNING_FAULT), float(RUNNING_ON_GRID)) + 0 * gen
-    v["currentFault"] = np.broadcast_to(controls.fault[None, :].astype(float), gen.shape) + 0 * gen
-    v["currentFaultCount"] = np.where(faulted, 1.0, 0.0) + 0 * gen
-    return v
+
+
+def typical_energy(fleet: Fleet) -> F:
+    """Energy of a climatologically typical day of each month, per device and counter,
+    (12, D, C) kWh: the second of two typical days in the middle of each month of a past
+    year (the first brings the battery to its daily cycle), default controls. The twelve
+    months are stepped side by side in one pass."""
+    d = len(fleet)
+    wide = _tiled(fleet, 12)
+    controls = Controls.defaults(wide.rating_kw)
+    mid = [
+        int(datetime(2021, m, 15, tzinfo=UTC).timestamp()) * 1000 // DAY_MS for m in range(1, 13)
+    ]
+    state = State.empty(12 * d)
+    state.soc[:] = 50.0
+    state.last_ms[:] = np.repeat(np.array(mid, dtype=np.int64) - 1, d) * DAY_MS
+    warm_up = _side_by_side([exogenous(fleet, day - 1, True) for day in mid])
+    run_steps(wide, state, controls, warm_up, 0, max(mid) * DAY_MS)
+    before = state.counters.copy()
+    typical = _side_by_side([exogenous(fleet, day, True) for day in mid])
+    run_steps(wide, state, controls, typical, 0, (max(mid) + 1) * DAY_MS)
+    return np.asarray((state.counters - before).reshape(12, d, -1), dtype=np.float64)
+
+
+def initial_state(fleet: Fleet, start_ms: int) -> State:
+    """The fleet's state at ``start_ms``: SoC drawn from the seed, lifetime counters the
+    energy of a typical day of each month times the days each device ran before
+    ``start_ms`` since its commissioning, so every lifetime identity holds from the start."""
+    state = State.empty(len(fleet))
+    draws = [rng_for(fleet.seed, "initial", s.sn) for s in fleet.specs]
+    state.soc[:] = [30 + 40 * r.random() for r in draws]
+    start_day = start_ms // DAY_MS
+    if len(fleet):
+        days = _days_by_month(fleet.commissioned_day, start_day)  # (D, 12)
+        energy = typical_energy(fleet)  # (12, D, C)
+        state.counters = np.einsum("dm,mdc->dc", days, energy)
+    state.last_ms[:] = start_ms
+    state.yield_base = state.counters[:, COUNTER["generation"]].copy()
+    return state
+
+
+def _days_by_month(first_day: IA, end_day: int) -> F:
+    """For each device, how many days of each calendar month lie in [first_day, end_day)."""
+    out = np.zeros((len(first_day), 12))
+    for j, first in enumerate(first_day):
+        if first >= end_day:
+            continue
+        days = np.arange(first, end_day).astype("datetime64[D]")
+        months = days.astype("datetime64[M]").astype(np.int64) % 12
+        out[j] = np.bincount(months, minlength=12)
+    return out
+
+
+__all__ += ["INVERTER_INPUT", "initial_state", "simulate", "typical_energy"]

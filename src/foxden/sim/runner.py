@@ -17,6 +17,7 @@ from foxden.clock import Clock
 from foxden.protocol import catalogue, models, telemetry, timefmt
 from foxden.sim import engine
 from foxden.sim.control import Controls, controls_from
+from foxden.sim.counters import inverter_input_from
 from foxden.store import DeviceSamples, Plant, Store
 
 DAY_MS = engine.DAY_MS
@@ -83,7 +84,13 @@ class FleetRunner:
             lat, lon = _position(plant)
             specs.append(
                 engine.DeviceSpec(
-                    device.sn, model, timefmt.zone(plant.timezone), lat, lon, plant.id
+                    device.sn,
+                    model,
+                    timefmt.zone(plant.timezone),
+                    lat,
+                    lon,
+                    plant.id,
+                    plant.country_code,
                 )
             )
         return specs
@@ -97,8 +104,7 @@ class FleetRunner:
             return self.fleet
         fleet = engine.Fleet(specs, self.seed)
         self._hardware(fleet)
-        state = engine.State.initial(fleet)
-        state.last_ms[:] = start_ms
+        state = engine.initial_state(fleet, start_ms)
         old = {sn: i for i, sn in enumerate(self._sns)}
         latest = self.store.latest(list(sns))
         for j, sn in enumerate(sns):
@@ -320,6 +326,7 @@ def _resume(
     for name, i in engine.COUNTER.items():
         if name in values:
             state.counters[j, i] = values[name]
+    state.counters[j, engine.INVERTER_INPUT] = inverter_input_from(values)
     local = datetime.fromtimestamp(time_ms / 1000, UTC).astimezone(spec.zone)
     state.yield_day[j] = local.toordinal()
     state.yield_base[j] = state.counters[j, engine.COUNTER["generation"]] - values.get(

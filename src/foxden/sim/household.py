@@ -1,0 +1,159 @@
+"""One household per plant: its demand over a local day, sized by country and season.
+
+Annual consumption by country (typical household, docs/physics.md gives the sources):
+GB about 2,700-3,600 kWh, DE 3,000-4,000, AU 5,500-7,000. A plant's household is drawn once
+from the seed (90-110 % of its country's middle figure), and every day takes its share of
+the year from the season: more in winter where heating and lighting dominate, a second
+(cooling) bump in summer where air conditioning is common. Within the day: a base load,
+morning and evening peaks, daytime use at weekends, appliance runs (kettle, oven, washing
+machine, dishwasher) of a few kilowatts, and short-term noise.
+
+The plant's inverters share the one household: each serves the circuit its meter measures,
+a share of the house in proportion to its rating (``shares``), so the loads of a plant's
+inverters add up to the household at every step.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import zlib
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+from scipy import signal  # type: ignore[import-untyped]
+
+F = npt.NDArray[np.float64]
+
+STEPS = 288
+STEP_H = 5 / 60
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """A country's household: kWh a year, and how the season moves it."""
+
+    kwh_a_year: float
+    heating: float  # winter extra, share of the mean day
+    cooling: float  # summer extra, share of the mean day
+
+
+USAGE: dict[str, Usage] = {
+    "GB": Usage(3_000, 0.20, 0.0),
+    "DE": Usage(3_500, 0.20, 0.0),
+    "AU": Usage(6_250, 0.15, 0.15),
+    "US": Usage(10_500, 0.15, 0.25),
+}
+DEFAULT_USAGE = Usage(3_500, 0.25, 0.05)
+
+# appliance runs: (name, kW, minutes, runs a day on average)
+APPLIANCES = (
+    ("kettle", 2.8, 5, 3.0),
+    ("oven", 2.2, 45, 0.6),
+    ("washing machine", 2.0, 60, 0.5),
+    ("dishwasher", 1.8, 60, 0.5),
+    ("shower", 8.5, 10, 0.0),  # electric showers are British; only GB runs them
+)
+
+
+def usage_for(country: str) -> Usage:
+    return USAGE.get(country.upper(), DEFAULT_USAGE)
+
+
+def _key(*parts: object) -> int:
+    return zlib.crc32("/".join(map(str, parts)).encode())
+
+
+@functools.lru_cache(maxsize=256)
+def plant_scale(seed: int, plant: str) -> float:
+    """This household's size against its country's middle figure (0.9-1.1)."""
+    r = np.random.default_rng([seed, _key("household", plant)])
+    return 0.9 + 0.2 * float(r.random())
+
+
+def season(ordinal: int, latitude: float, usage: Usage) -> float:
+    """The day's consumption against the year's mean day (averages 1 over a year)."""
+    doy = date.fromordinal(ordinal).timetuple().tm_yday
+    winter = math.cos(2 * math.pi * (doy - 15) / 365.25) * (1 if latitude >= 0 else -1)
+    return 1 + usage.heating * winter + usage.cooling * (max(-winter, 0) - 1 / math.pi)
+
+
+def _bump(hours: F, center: float, width: float) -> F:
+    return np.asarray(np.exp(-0.5 * ((hours - center) / width) ** 2))
+
+
+@functools.cache
+def shape(weekend: bool) -> F:
+    """Relative demand over the day's 5-minute slots, mean 1."""
+    hours: F = (np.arange(STEPS, dtype=np.float64) + 0.5) * STEP_H
+    if weekend:
+        profile = 0.45 + 0.7 * _bump(hours, 9.0, 1.5) + 0.6 * _bump(hours, 13.5, 2.5)
+    else:
+        profile = 0.45 + 0.9 * _bump(hours, 7.3, 0.8) + 0.2 * _bump(hours, 13.0, 2.5)
+    profile = profile + 1.5 * _bump(hours, 18.8, 1.6) + 0.4 * _bump(hours, 21.5, 1.2)
+    profile = profile - 0.15 * _bump(hours, 3.5, 1.5)
+    return np.asarray(profile / profile.mean(), dtype=np.float64)
+
+
+@functools.lru_cache(maxsize=2048)
+def local_day(seed: int, plant: str, ordinal: int, country: str, latitude: float) -> F:
+    """Household demand of one plant over one local day, kW per 5-minute slot."""
+    usage = usage_for(country)
+    r = np.random.default_rng([seed, _key("load", plant, ordinal)])
+    weekend = date.fromordinal(ordinal).weekday() >= 5
+    day_kwh = (
+        usage.kwh_a_year
+        / 365.25
+        * plant_scale(seed, plant)
+        * season(ordinal, latitude, usage)
+        * math.exp(r.normal(0, 0.12) - 0.12**2 / 2)
+        * (1.08 if weekend else 0.97)
+    )
+    runs = np.zeros(STEPS)
+    awake = _awake()
+    for name, kw, minutes, per_day in APPLIANCES:
+        if name == "shower" and country.upper() == "GB":
+            per_day = 0.7
+        for _ in range(int(r.poisson(per_day))):
+            start = int(r.choice(STEPS, p=awake))
+            length = max(1, round(minutes / 5))
+            runs[start : start + length] += kw * min(1.0, minutes / 5)
+    appliance_kwh = float(runs.sum()) * STEP_H
+    rest_kwh = max(day_kwh - appliance_kwh, day_kwh * 0.35)
+    noise = np.asarray(signal.lfilter([1.0], [1.0, -0.85], r.normal(0, 0.1, STEPS)))
+    base = shape(weekend) * np.exp(noise - noise.mean())
+    base *= rest_kwh / (float(base.sum()) * STEP_H)
+    load = np.asarray(base + runs, dtype=np.float64)
+    load.setflags(write=False)
+    return load
+
+
+@functools.cache
+def _awake() -> F:
+    """When appliance runs start: a distribution over the day's slots."""
+    hours: F = (np.arange(STEPS, dtype=np.float64) + 0.5) * STEP_H
+    awake = 0.15 + _bump(hours, 8.0, 1.5) + 1.3 * _bump(hours, 18.5, 2.0)
+    awake = awake + 0.5 * _bump(hours, 13.0, 3.0)
+    return np.asarray(awake / awake.sum(), dtype=np.float64)
+
+
+def shares(ratings_kw: F, plant_index: npt.NDArray[np.int64]) -> F:
+    """Each inverter's share of its plant's household: its rating over the plant's total."""
+    total = np.bincount(plant_index, weights=ratings_kw)
+    return np.asarray(ratings_kw / np.maximum(total[plant_index], 1e-9), dtype=np.float64)
+
+
+@functools.lru_cache(maxsize=512)
+def typical_day(seed: int, plant: str, ordinal: int, country: str, latitude: float) -> F:
+    """The household's average day of the season (a weekday and weekend mix, no appliance
+    runs or noise of its own): lifetime counters are seeded from these."""
+    usage = usage_for(country)
+    day_kwh = (
+        usage.kwh_a_year / 365.25 * plant_scale(seed, plant) * season(ordinal, latitude, usage)
+    )
+    mix = (5 * shape(False) + 2 * shape(True)) / 7
+    load = np.asarray(mix * day_kwh / (float(mix.sum()) * STEP_H), dtype=np.float64)
+    load.setflags(write=False)
+    return load

@@ -1,0 +1,158 @@
+"""PV: where the sun is, how much light reaches each string's plane, and the DC power of an
+array sized in kWp (``protocol.hardware.array_kwp``).
+
+The sun's position is computed with pvlib's SPA once per plant on a 5-minute grid and
+interpolated to each inverter's own sample times (its direction through sine and cosine, so
+the interpolation never wraps through north).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import numpy.typing as npt
+from pvlib import irradiance, spa  # type: ignore[import-untyped]
+
+F = npt.NDArray[np.float64]
+IA = npt.NDArray[np.int64]
+
+TEMP_COEFFICIENT = -0.0037
+"""Power per degree C of cell temperature above 25 (crystalline silicon, about -0.37 %/K)."""
+SYSTEM_DERATE = 0.92
+"""Soiling, wiring, mismatch, shading and module ageing on the DC side."""
+NOCT_RISE = 25.0
+"""Cell temperature above the air at 800 W/m2 (roof-mounted, NOCT-like)."""
+
+
+def sun_position(unix_s: F, lat: F, lon: F) -> tuple[F, F]:
+    """Apparent zenith and azimuth in degrees (pvlib's SPA), elementwise."""
+    result = spa.solar_position_numpy(
+        unix_s.ravel(),
+        np.broadcast_to(lat, unix_s.shape).ravel(),
+        np.broadcast_to(lon, unix_s.shape).ravel(),
+        0.0,
+        1013.25,
+        12.0,
+        69.0,
+        0.5667,
+        1,
+    )
+    zenith = np.asarray(result[0]).reshape(unix_s.shape)
+    azimuth = np.asarray(result[4]).reshape(unix_s.shape)
+    return zenith, azimuth
+
+
+def sun_for_devices(
+    times_ms: IA, grid_start_ms: int, step_ms: int, lat: F, lon: F, plant_of: IA
+) -> tuple[F, F]:
+    """Zenith and azimuth at each device's times (T, D): the SPA on a grid per plant
+    (``lat``/``lon`` per plant), linearly interpolated in time."""
+    last = int(times_ms.max()) if times_ms.size else grid_start_ms
+    points = (last - grid_start_ms) // step_ms + 2
+    grid = grid_start_ms + np.arange(points, dtype=np.int64) * step_ms
+    zen, az = _sun_grid(_geocentric_at(grid, step_ms), lat, lon)
+    pos = (times_ms - grid_start_ms) / step_ms
+    i = np.clip(np.floor(pos).astype(np.int64), 0, points - 2)
+    w = pos - i
+    cols = np.broadcast_to(plant_of[None, :], times_ms.shape)
+
+    def at(values: F) -> F:
+        return np.asarray(values[i, cols] * (1 - w) + values[i + 1, cols] * w, dtype=np.float64)
+
+    rad = np.radians(az)
+    azimuth = np.degrees(np.arctan2(at(np.sin(rad)), at(np.cos(rad)))) % 360
+    return at(zen), np.asarray(azimuth, dtype=np.float64)
+
+
+CHUNK_DAYS = 32
+_SPA_ARGS = (0.0, 0.0, 0.0, 1013.25, 12.0, 69.0, 0.5667, 1)
+
+
+@functools.lru_cache(maxsize=16)
+def _geocentric(chunk: int, step_ms: int) -> F:
+    """The SPA's time-only part (sidereal time, the sun's right ascension, declination and
+    distance), (4, N), every ``step_ms`` through CHUNK_DAYS days from day ``chunk *
+    CHUNK_DAYS``: computed for a month of days at once, it costs little per day."""
+    start = chunk * CHUNK_DAYS * 86_400_000
+    unix_s = (start + np.arange(CHUNK_DAYS * 86_400_000 // step_ms + 2) * step_ms) / 1000.0
+    v, alpha, delta = spa.solar_position_numpy(unix_s, *_SPA_ARGS, sst=True)
+    (radius,) = spa.solar_position_numpy(unix_s, *_SPA_ARGS, esd=True)
+    out = np.stack([v, alpha, delta, radius])
+    out.setflags(write=False)
+    return out
+
+
+def _geocentric_at(grid_ms: IA, step_ms: int) -> F:
+    """``_geocentric`` at the times of ``grid_ms`` (on the step grid, within a day)."""
+    first = int(grid_ms[0])
+    chunk = first // (CHUNK_DAYS * 86_400_000)
+    table = _geocentric(chunk, step_ms)
+    offset = (first - chunk * CHUNK_DAYS * 86_400_000) // step_ms
+    rows = table[:, offset : offset + len(grid_ms)]
+    if rows.shape[1] == len(grid_ms):
+        return rows
+    unix_s = grid_ms / 1000.0  # runs past the chunk: compute these directly
+    v, alpha, delta = spa.solar_position_numpy(unix_s, *_SPA_ARGS, sst=True)
+    (radius,) = spa.solar_position_numpy(unix_s, *_SPA_ARGS, esd=True)
+    return np.stack([v, alpha, delta, radius])
+
+
+def _sun_grid(geocentric: F, lat: F, lon: F) -> tuple[F, F]:
+    """The SPA for every (time, place) pair, (T, P), from the time-only part
+    (``_geocentric``) and the topocentric part per place: the same steps and constants as
+    ``spa.solar_position_numpy``."""
+    v, alpha, delta = geocentric[0][:, None], geocentric[1][:, None], geocentric[2][:, None]
+    xi = spa.equatorial_horizontal_parallax(geocentric[3])[:, None]
+    la, lo = lat[None, :], lon[None, :]
+    u = spa.uterm(la)
+    x, y = spa.xterm(u, la, 0.0), spa.yterm(u, la, 0.0)
+    hour = spa.local_hour_angle(v, lo, alpha)
+    delta_alpha = spa.parallax_sun_right_ascension(x, xi, hour, delta)
+    delta_prime = spa.topocentric_sun_declination(delta, x, y, xi, delta_alpha, hour)
+    hour_prime = spa.topocentric_local_hour_angle(hour, delta_alpha)
+    e0 = spa.topocentric_elevation_angle_without_atmosphere(la, delta_prime, hour_prime)
+    refraction = spa.atmospheric_refraction_correction(1013.25, 12.0, e0, 0.5667)
+    zenith = spa.topocentric_zenith_angle(spa.topocentric_elevation_angle(e0, refraction))
+    gamma = spa.topocentric_astronomers_azimuth(hour_prime, delta_prime, la)
+    azimuth = spa.topocentric_azimuth_angle(gamma)
+    return np.asarray(zenith, dtype=np.float64), np.asarray(azimuth, dtype=np.float64)
+
+
+def plane_of_array(ghi: F, zenith: F, azimuth: F, day_of_year: F, tilt: F, surface_azimuth: F) -> F:
+    """Irradiance on each string's plane, W/m^2: ghi (T, D) split by Erbs into beam and
+    diffuse, transposed (isotropic sky) onto tilt/surface_azimuth (D, S); result (T, D, S)."""
+    parts = irradiance.erbs(ghi, zenith, day_of_year)
+    dni, dhi = np.nan_to_num(parts["dni"]), np.nan_to_num(parts["dhi"])
+    total = irradiance.get_total_irradiance(
+        tilt[None, :, :],
+        surface_azimuth[None, :, :],
+        zenith[:, :, None],
+        azimuth[:, :, None],
+        dni[:, :, None],
+        ghi[:, :, None],
+        dhi[:, :, None],
+    )
+    poa: F = np.clip(np.nan_to_num(np.asarray(total["poa_global"], dtype=np.float64)), 0.0, 1400.0)
+    return poa
+
+
+def cell_temperature(air_c: F, poa: F) -> F:
+    """Cell temperature, °C, from the air and the light on the plane."""
+    return np.asarray(air_c[..., None] + poa / 800 * NOCT_RISE, dtype=np.float64)
+
+
+def dc_power(poa: F, cell_c: F, kwp: F) -> F:
+    """DC power of each string, kW: rated at 1000 W/m2 and 25 °C, the temperature
+    coefficient and the system derate applied."""
+    power = poa / 1000 * kwp[None, :, :] * (1 + TEMP_COEFFICIENT * (cell_c - 25)) * SYSTEM_DERATE
+    return np.asarray(np.clip(power, 0, None), dtype=np.float64)
+
+
+def string_voltage(poa: F, cell_c: F) -> F:
+    """Maximum-power voltage of a string, V: about 360 V lit, falling with temperature; a
+    few volts of leakage in twilight."""
+    lit = poa > 5
+    return np.asarray(
+        np.where(lit, 360 * (1 - 0.0035 * (cell_c - 25)), 2.0 * (poa > 0.5)), dtype=np.float64
+    )
