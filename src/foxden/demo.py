@@ -5,6 +5,7 @@ inverters when more are asked for."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from foxden import scenario
@@ -13,6 +14,39 @@ from foxden.store import Store
 DEMO_ACCOUNT = "demo"
 KEY_FILE = "demo-api-key"
 MORE_MODELS = ("H1-5.0-E", "H3-10.0-E", "KH8", "F3000", "AIO-H3-10.0", "H1-3.7-E", "T10-G3")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPlant:
+    """A demo plant as the simulator sees it (read from the demo scenario)."""
+
+    name: str
+    country: str
+    city: str
+    timezone: str
+    latitude: float
+    longitude: float
+    devices: tuple[tuple[str, str], ...]
+    """(serial, model) of its inverters."""
+
+
+def _demo_plants() -> tuple[DemoPlant, ...]:
+    demo = scenario.load(scenario.demo_path())
+    return tuple(
+        DemoPlant(
+            p.name,
+            p.country,
+            p.city,
+            p.timezone,
+            p.latitude,
+            p.longitude,
+            tuple((inv.sn, inv.model) for inv in p.inverter),
+        )
+        for p in demo.file.account[0].plant
+    )
+
+
+DEMO_PLANTS = _demo_plants()
 
 
 def demo_scenario(devices: int = 6) -> scenario.Scenario:
