@@ -5,9 +5,10 @@
 
 Both targets get the same uvicorn options: 127.0.0.1, one worker (uvicorn's in-process
 server, no supervisor), access log off, log level warning, the given loop and HTTP
-implementation, lifespan on. The socket is bound to ``--port`` (0: a free port) before
-uvicorn starts and the port is written to ``--port-file``, so the caller never races for
-a port.
+implementation, lifespan on. ``foxden`` with httptools runs behind the HTTP limits of
+``foxden.server.http``, as ``foxden serve`` runs it (``--http unguarded``: without them).
+The socket is bound to ``--port`` (0: a free port) before uvicorn starts and the port is
+written to ``--port-file``, so the caller never races for a port.
 
 ``foxden`` opens the store and builds ``create_app`` from settings read by
 ``foxden.config.load`` (so FOXDEN_* variables set by the caller apply, as for a user).
@@ -58,6 +59,7 @@ def _foxden_app(errno_counts: Counter[int]) -> Any:
     from foxden.store import open_store
 
     settings = config.load()
+    _foxden_settings.append(settings)
     store = open_store(settings.database())
     app = create_app(settings, store)
 
@@ -73,6 +75,9 @@ def _foxden_app(errno_counts: Counter[int]) -> Any:
     return app
 
 
+_foxden_settings: list[Any] = []
+
+
 def _write_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, "utf-8")
@@ -86,7 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port-file", type=Path, required=True)
     parser.add_argument("--stats-file", type=Path, required=True)
     parser.add_argument("--loop", default="auto", help="uvicorn --loop (auto, asyncio, uvloop)")
-    parser.add_argument("--http", default="auto", help="uvicorn --http (auto, h11, httptools)")
+    parser.add_argument(
+        "--http",
+        default="auto",
+        help="uvicorn --http (auto, h11, httptools); foxden gets the HTTP limits of "
+        "foxden.server.http with auto or httptools, uvicorn's bare httptools with unguarded",
+    )
     parser.add_argument("--profile", type=Path, help="run under cProfile, dump stats here")
     args = parser.parse_args(argv)
 
@@ -95,17 +105,23 @@ def main(argv: list[str] | None = None) -> int:
     errno_counts: Counter[int] = Counter()
     app = _bare_app() if args.target == "bare" else _foxden_app(errno_counts)
 
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=args.port,
-        loop=args.loop,
-        http=args.http,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        workers=1,
-    )
+    options: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": args.port,
+        "loop": args.loop,
+        "log_level": "warning",
+        "access_log": False,
+        "lifespan": "on",
+        "workers": 1,
+    }
+    if args.target == "foxden" and args.http in ("auto", "httptools"):
+        # as ``foxden serve`` runs it: httptools behind the HTTP limits
+        from foxden.server.http import uvicorn_config
+
+        config = uvicorn_config(app, _foxden_settings[0], **options)
+    else:  # "unguarded": uvicorn's own httptools protocol, for comparison
+        http = "httptools" if args.http == "unguarded" else args.http
+        config = uvicorn.Config(app, http=http, **options)
     server = uvicorn.Server(config)
     # uvicorn's log config is applied in Config(); its "uvicorn" logger does not
     # propagate to the root, so count ERROR records on both.

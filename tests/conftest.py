@@ -22,6 +22,7 @@ from foxden.client import Client, RetryPolicy
 from foxden.clock import Clock, RealClock
 from foxden.config import Settings
 from foxden.server.app import FoxdenApp
+from foxden.server.http import uvicorn_config
 from foxden.store import Store, open_store, url_for
 
 pytest_plugins = ["pytester"]
@@ -105,13 +106,16 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
-def serve_in_thread(app: Any) -> tuple[str, uvicorn.Server, threading.Thread]:
-    """Run an ASGI app with uvicorn in a thread on a free loopback port; its URL."""
+def serve_in_thread(
+    app: Any, settings: Settings | None = None
+) -> tuple[str, uvicorn.Server, threading.Thread]:
+    """Run an ASGI app in a thread on a free loopback port, under uvicorn with the HTTP
+    limits of ``settings`` (as ``foxden serve`` runs it); its URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    config = uvicorn_config(app, settings or Settings(), log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -130,7 +134,7 @@ def start_server(data_dir: Path, clock: Clock | None = None, **overrides: Any) -
     settings = replace(Settings(data_dir=str(data_dir)), **overrides)
     store = open_store(settings.database())
     foxden = FoxdenApp(settings, store, clock)
-    url, server, thread = serve_in_thread(foxden.app)
+    url, server, thread = serve_in_thread(foxden.app, settings)
     return LiveServer(url, store, foxden, data_dir, server, thread)
 
 

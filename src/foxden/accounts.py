@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 
 from foxden.limits_policy import quota_total
-from foxden.protocol import models
+from foxden.protocol import identities, models
 from foxden.store import Account, Device, Logger, Store, StoreError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -78,12 +78,15 @@ def list_accounts(store: Store, day: str, per_device: int) -> list[AccountUsage]
 def add_device(
     store: Store,
     account_name: str,
-    sn: str,
+    sn: str | None,
     model_name: str,
     now_ms: int,
     logger_sn: str | None = None,
 ) -> Device:
-    """Register an inverter (and its data logger) to an account, unbound to any plant."""
+    """Register an inverter (and its data logger) to an account, unbound to any plant.
+
+    Without ``sn`` the inverter gets the next free serial of its model in the real form
+    (``foxden.protocol.identities``); without ``logger_sn`` its logger gets one too."""
     account = store.account_by_name(account_name)
     if account is None:
         raise AccountError(f"no account named {account_name!r}")
@@ -92,14 +95,22 @@ def add_device(
         raise AccountError(
             f"unknown model {model_name!r}; known models: {', '.join(models.MODELS)}"
         )
+    if sn is None:
+        sn = next_serial(store, model.name)
     if not _SN.match(sn):
         raise AccountError(f"serial number {sn!r} must be 6-32 letters or digits")
-    logger = logger_sn or f"{sn[-10:]}M"
-    if not _SN.match(logger):
-        raise AccountError(f"logger serial number {logger!r} must be 6-32 letters or digits")
     if store.device(sn) is not None:
         raise AccountError(f"device {sn} is already registered")
-    batteries = _battery_list(sn, model) if model.has_battery else []
+    if logger_sn is not None:
+        logger = logger_sn
+        if not _SN.match(logger):
+            raise AccountError(f"logger serial number {logger!r} must be 6-32 letters or digits")
+        owner = store.logger(logger)
+        if owner is not None and owner.account_id != account.id:
+            raise AccountError(f"logger {logger} is registered to another account")
+    else:
+        logger = _free_logger_sn(store, sn, account.id)
+    batteries = identities.battery_list(sn, model.name)
     device = Device(sn, account.id, model.name, logger, now_ms, batteries=batteries)
     try:
         store.insert_device(device, Logger(logger, account.id))
@@ -108,15 +119,21 @@ def add_device(
     return device
 
 
-def _battery_list(sn: str, model: models.InverterModel) -> list[dict[str, object]]:
-    capacity_wh = round(model.battery_kwh * 1000)
-    return [
-        {"batterySN": f"{sn[-8:]}B1", "model": "EP11", "type": "bcu", "version": "1.005"},
-        {
-            "batterySN": f"{sn[-8:]}B2",
-            "model": "EP11",
-            "type": "bmu",
-            "version": "1.05",
-            "capacity": capacity_wh,
-        },
-    ]
+def _free_logger_sn(store: Store, sn: str, account_id: int) -> str:
+    """The logger serial a new inverter gets: derived from its own serial, and never one
+    that another account's logger already has (serial numbers are unique fleet-wide)."""
+    candidates = [identities.logger_serial(sn), f"{sn[-31:]}M"]
+    candidates += [f"{sn[-27:]}M{n:04d}" for n in range(1, 10_000)]
+    for candidate in candidates:
+        owner = store.logger(candidate)
+        if owner is None or (owner.account_id == account_id and candidate == candidates[0]):
+            return candidate
+    raise AccountError(f"no free logger serial number for {sn}")  # pragma: no cover
+
+
+def next_serial(store: Store, model_name: str) -> str:
+    """The first serial of the model's form that no registered inverter has."""
+    number = 1
+    while store.device(sn := identities.inverter_serial(model_name, number)) is not None:
+        number += 1
+    return sn

@@ -50,6 +50,25 @@ class Settings:
     raw_retention_days: int = 0
     """Keep raw samples this many days (0: forever); energy rollups are kept forever."""
     log_level: str = "info"
+    # limits on what a client controls (docs/security.md)
+    max_body_bytes: int = 65_536
+    """Largest request body; a larger one is refused with HTTP 413 before it is read."""
+    max_header_bytes: int = 16_384
+    """Largest request line plus headers; beyond it HTTP 431 and the connection closed."""
+    max_headers: int = 64
+    """Most header lines in one request (HTTP 431 beyond)."""
+    header_timeout_s: float = 10.0
+    """Time a client has to send a request's line and headers (then HTTP 408, closed)."""
+    body_timeout_s: float = 20.0
+    """Time a client has to send a request's body once its headers are in."""
+    keep_alive_timeout_s: float = 5.0
+    """An idle keep-alive connection is closed after this long."""
+    max_connections: int = 512
+    """Open connections served at once; a new one beyond it gets HTTP 503 and is closed."""
+    quota_flush_every: int = 8
+    """Counted calls kept in memory before their quota use is written (a crash loses fewer)."""
+    replay_cache: bool = False
+    """Refuse a signature seen before within the timestamp window (docs/security.md)."""
     journal_size: int = 10_000
     """Open API calls the request journal keeps (the newest)."""
     journal_file: str = ""

@@ -20,7 +20,8 @@ class LimitProfile:
 
     name: str
     path_interval_ms: int
-    """Per API key and path: a second call closer than this is refused (40400); 0: none."""
+    """Per API key and query interface (a path ending in ``/query``): a second call closer
+    than this is refused (40400); 0: none."""
     device_write_interval_ms: int
     """Per inverter: a second setting write closer than this is refused (40400); 0: none."""
     key_bucket: bool

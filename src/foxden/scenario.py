@@ -43,7 +43,6 @@ import tomllib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -55,7 +54,6 @@ from foxden.protocol import catalogue, hardware, models
 from foxden.protocol.endpoints import ENDPOINTS
 from foxden.sim.runner import HARDWARE_KEY
 
-DEMO = "demo.toml"
 ORIENTATIONS: dict[str, tuple[float, float]] = {
     "south": (180.0, 180.0),
     "north": (0.0, 0.0),
@@ -101,6 +99,8 @@ class Plant(msgspec.Struct, forbid_unknown_fields=True):
     timezone: str
     latitude: float
     longitude: float
+    id: str | None = None
+    """A fixed plant id (a UUID); omitted: one made from the account's and plant's names."""
     pv_kwp: float | None = None
     orientation: str = "south"
     tilt: float = 35.0
@@ -196,7 +196,9 @@ class _Lines:
 
 def demo_path() -> Path:
     """The demo fleet's scenario, shipped in the package."""
-    return Path(str(resources.files("foxden") / "scenarios" / DEMO))
+    from foxden.demo import scenario_path
+
+    return scenario_path()
 
 
 def load(path: str | Path) -> Scenario:
@@ -278,6 +280,11 @@ def _check(f: File, lines: _Lines) -> list[tuple[int, str]]:
                 ZoneInfo(plant.timezone)
             except (ZoneInfoNotFoundError, ValueError):
                 bad(f"{pt}.timezone", f"{plant.timezone!r} is not an IANA time zone")
+            if plant.id is not None:
+                try:
+                    uuid.UUID(plant.id)
+                except ValueError:
+                    bad(f"{pt}.id", f"{plant.id!r} is not a UUID")
             if not -90 <= plant.latitude <= 90:
                 bad(f"{pt}.latitude", "must be from -90 to 90")
             if not -180 <= plant.longitude <= 180:
@@ -335,11 +342,14 @@ def plant_id(account: str, plant: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"foxden-scenario/{account}/{plant}"))
 
 
-def apply(scenario: Scenario, store: Any, now_ms: int) -> Applied:
+def apply(scenario: Scenario, store: Any, now_ms: int, missing_only: bool = False) -> Applied:
     """Write the scenario's accounts, plants, inverters, settings, schedules and faults
     into ``store``. Applying the same scenario again changes nothing; an account that
     exists keeps its key unless the scenario fixes one. Settings and schedules go through
-    the API's own rules; a refusal is a ScenarioError naming the inverter."""
+    the API's own rules; a refusal is a ScenarioError naming the inverter.
+
+    ``missing_only`` adds what the store lacks and leaves what it has as it is (plants,
+    inverters and their settings, bindings to another plant): a repair."""
     from foxden.sim.runner import inject_fault
     from foxden.store import Plant as StorePlant
 
@@ -360,7 +370,8 @@ def apply(scenario: Scenario, store: Any, now_ms: int) -> Applied:
             applied.keys[account.name] = account.key
         owner = store.account_by_name(account.name)
         for p, plant in enumerate(account.plant):
-            pid = plant_id(account.name, plant.name)
+            pid = plant.id or plant_id(account.name, plant.name)
+            old = store.plant(owner.id, pid)
             record = StorePlant(
                 id=pid,
                 account_id=owner.id,
@@ -371,14 +382,14 @@ def apply(scenario: Scenario, store: Any, now_ms: int) -> Applied:
                 address=plant.address,
                 postcode="",
                 timezone=plant.timezone,
-                created_ms=now_ms,
+                created_ms=now_ms if old is None else old.created_ms,
                 capacity=plant.pv_kwp,
                 latitude=plant.latitude,
                 longitude=plant.longitude,
             )
-            if store.plant(owner.id, pid) is None:
+            if old is None:
                 store.insert_plant(record)
-            else:
+            elif not missing_only:
                 store.update_plant(record)
             shares = _pv_shares(plant)
             for i, inv in enumerate(plant.inverter):
@@ -388,6 +399,10 @@ def apply(scenario: Scenario, store: Any, now_ms: int) -> Applied:
                     problems.append(
                         (line(f"{where}.sn"), f"{where}.sn: {inv.sn} is another account's")
                     )
+                    continue
+                if device is not None and missing_only:
+                    if device.plant_id is None:
+                        store.bind_device(inv.sn, pid)
                     continue
                 if device is None:
                     try:

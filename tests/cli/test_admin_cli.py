@@ -177,3 +177,28 @@ def test_init_creates_the_demo_account_once(tmp_path_factory: pytest.TempPathFac
     assert code == 0 and "Demo API key" not in out
     code, out = run("sim", "fault", "NOSUCHSN42", "26", "--data-dir", str(data))
     assert code == 1 and "no inverter NOSUCHSN42" in out
+
+
+def test_device_add_without_a_serial_gives_the_models_real_form(tmp_path: Path) -> None:
+    """Source: samples/v0_device_list__batpred_kh8.json (KH8 ``60KE8020479C034``, logger
+    ``609W6EUF46MB519``) and samples/v0_device_detail__batpred_kh8.json (EP11 bcu, bmu
+    10360 Wh, ivu): ``foxden device add`` without --sn registers a KH8 of that form."""
+    run("account", "create", "alice", "--data-dir", str(tmp_path))
+    base = ["device", "add", "--data-dir", str(tmp_path), "--account", "alice"]
+    code, first = run(*base, "--model", "KH8")
+    assert code == 0, first
+    code, second = run(*base, "--model", "KH8")
+    assert code == 0, second
+    sns = re.findall(r"Registered (\w+) \(KH8, logger (\w+)\)", first + second)
+    assert len(sns) == 2 and sns[0][0] != sns[1][0]
+    store = open_store(url_for(tmp_path))
+    for sn, logger in sns:
+        assert re.fullmatch(r"60KE82404[0-9A-F]{6}", sn)
+        assert re.fullmatch(r"609W6EU[0-9A-F]{8}", logger)
+        device = store.device(sn)
+        assert device is not None
+        assert [(b["type"], b["model"], b.get("capacity")) for b in device.batteries] == [
+            ("bcu", "EP11", None),
+            ("bmu", "EP11", 10360),
+            ("ivu", "EP11", None),
+        ]

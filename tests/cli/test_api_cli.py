@@ -10,12 +10,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyarrow.parquet as pq
 import pytest
 import typer
 from typer.testing import CliRunner, Result
 
 from foxden.cli.main import app
+from foxden.client import AuthError, Client, RetryPolicy
 from foxden.protocol import structs as s
 from tests.conftest import LiveServer, start_server
 from tests.telemetry.data import samples
@@ -116,7 +118,17 @@ def test_the_other_read_commands(fox: Fox) -> None:
     assert "Inverter CLIH10000001" in show and "Leeds Semi" in show and "scheduler" in show
     assert json.loads(ok(fox("devices", "show", KH, "--json")))["deviceType"] == "KH8"
     modules = ok(fox("modules"))
-    assert "Modules (3)" in modules
+    assert "Modules (3)" in modules and "Leeds Semi" in modules
+    logger = json.loads(ok(fox("devices", "show", H1, "--json")))["moduleSN"]
+    shown = json.loads(ok(fox("module", "show", logger, "--json")))
+    assert (shown["moduleSN"], shown["plantName"], shown["webVersion"]) == (
+        logger,
+        "Leeds Semi",
+        "--",
+    )
+    signal = ok(fox("module", "signal", logger))
+    assert f"Signal of {logger}" in signal and "dBm" in signal
+    assert -100 <= json.loads(ok(fox("module", "signal", logger, "--json")))["signal"] <= -30
     plants = json.loads(ok(fox("plants", "list", "--json")))
     assert {p["ianaTimezone"] for p in plants} == {"Europe/London", "Australia/Sydney"}
     leeds = next(p["stationID"] for p in plants if p["name"] == "Leeds Semi")
@@ -179,7 +191,7 @@ def test_plants_create_update_delete(fox: Fox, tmp_path: Path) -> None:
     file.write_text(json.dumps(body))
     created = json.loads(ok(fox("plants", "create", str(file), "--json")))
     station = created["stationID"]
-    assert created["devices"] == [{"sn": F3, "errno": 0}]
+    assert created["devices"] == [{"device": {"sn": F3}, "errno": 0}]
     body["details"] = {**body["details"], "stationID": station, "name": "Big Shed"}
     file.write_text(json.dumps(body))
     assert f"Updated plant {station}" in ok(fox("plants", "update", str(file)))
@@ -270,9 +282,13 @@ def test_history_table_json_and_parquet(fox: Fox, tmp_path: Path) -> None:
     assert ok(result) == ""
     parquet = pq.read_table(file)
     assert parquet.num_rows == 3 * 3 * 288
-    assert parquet.column_names == ["device", "variable", "time", "value", "unit", "text"]
+    assert parquet.column_names == [
+        "device", "variable", "time", "local_time", "value", "unit", "text"
+    ]  # fmt: skip
+    assert str(parquet.schema.field("time").type) == "timestamp[ms, tz=UTC]"
     rows = parquet.to_pylist()
-    assert rows[0]["time"] == "2024-03-29T00:00:00+00:00" and rows[0]["unit"] == "kW"
+    assert rows[0]["time"] == datetime(2024, 3, 29, tzinfo=UTC) and rows[0]["unit"] == "kW"
+    assert rows[0]["local_time"] == "2024-03-29T00:00:00+00:00"
     state = next(r for r in rows if r["variable"] == "runningState")
     assert state["text"] == "163" and state["value"] == 163.0
 
@@ -356,7 +372,7 @@ def test_auth_transport_and_usage_exit_codes(fox: Fox) -> None:
         env={"FOXDEN_API_KEY": None, "FOXDEN_BASE_URL": None},
     )
     assert "FOXDEN_API_KEY" in one_error_line(no_key, 2)
-    assert "ISO 8601" in one_error_line(fox("history", H1, "--from", "yesterday"), 2)
+    assert "ISO 8601" in one_error_line(fox("history", H1, "--from", "someday"), 2)
     assert fox("report", H1, "--year", "2024", "--day", "3").exit_code == 2
     assert fox("history", H1, "--json", "--csv").exit_code == 2
     # environment variables alone are enough
@@ -390,7 +406,17 @@ def commands(group: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ..
             yield (*prefix, name)
 
 
-API = {"plants", "devices", "modules", "real", "history", "report", "generation", "variables"}
+API = {
+    "plants",
+    "devices",
+    "modules",
+    "module",
+    "real",
+    "history",
+    "report",
+    "generation",
+    "variables",
+}
 API |= {"faults", "battery", "charge-times", "setting", "time", "schedule", "quota", "plot"}
 
 
@@ -403,9 +429,151 @@ def test_help_has_exit_codes_and_an_example_on_every_command() -> None:
         assert f"{code} {meaning}" in text
     group = typer.main.get_command(app)
     found = [path for path in commands(group) if path[0] in API]
-    assert len(found) == 29
+    assert len(found) == 31
     for path in found:
         result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
         assert result.exit_code == 0, path
         assert "Example: foxden " in result.stdout, path
         assert "--base-url" in result.stdout and "--api-key" in result.stdout, path
+
+
+# ---------------------------------------------------------------- not found, empty, keys, hosts
+
+
+def test_not_found_is_an_error_naming_the_serial(fox: Fox) -> None:
+    for args in (
+        ("real", "NOSUCHSN0001"),
+        ("devices", "show", "NOSUCHSN0001"),
+        ("generation", "NOSUCHSN0001"),
+        ("history", "NOSUCHSN0001", "--from", "2024-03-30T00:00Z", "--to", "2024-03-30T01:00Z"),
+        ("report", "NOSUCHSN0001", "--year", "2024", "--month", "3", "--tz", "Europe/London"),
+        ("battery", "soc", "get", "NOSUCHSN0001"),
+    ):
+        line = one_error_line(fox(*args), 1)
+        assert "no inverter NOSUCHSN0001" in line, (args, line)
+    mixed = fox("real", H1, "NOSUCHSN0001", "--vars", "SoC")
+    assert mixed.exit_code == 1 and H1 in mixed.stdout and "SoC" in mixed.stdout
+    assert mixed.stderr.startswith("error: no inverter NOSUCHSN0001 on this account")
+
+
+def test_empty_ranges_say_so_and_where_the_data_is(fox: Fox) -> None:
+    result = fox("history", H1, "--from", "2024-01-10T00:00Z", "--to", "2024-01-10T06:00Z")
+    assert result.exit_code == 0, result.output
+    note = " ".join(result.stderr.split())
+    assert note.startswith(
+        f"no data for {H1} from 2024-01-10T00:00:00+00:00 to 2024-01-10T06:00:00+00:00; "
+        f"{H1} has data from about 2024-03-29 to 2024-04-02 "
+    ), note
+    result = fox("report", H1, "--year", "2023", "--csv")
+    assert result.exit_code == 0
+    assert " ".join(result.stderr.split()).startswith(f"no energy for {H1} in 2023; {H1} has")
+    result = fox("real", KH, "--vars", "SoC")  # bound to a plant, never sampled
+    assert result.exit_code == 0 and f"no real-time data for {KH} yet" in result.stderr
+
+
+def test_keys_are_stripped_and_never_shown(fox: Fox) -> None:
+    padded = Fox(fox.url, f"  {fox.key}\n")
+    assert json.loads(ok(padded("quota", "--json")))["total"]
+    broken = fox.key[:8] + " " + fox.key[8:]
+    line = one_error_line(Fox(fox.url, broken)("quota"), 4)
+    assert "whitespace" in line and fox.key[:8] not in line and fox.key[9:] not in line
+    wrong = Fox(fox.url, "not-a-key-0000")
+    line = one_error_line(wrong("devices", "list"), 4)
+    assert "not-a-key-0000" not in line and "errno 41808" in line
+
+
+def test_auth_failures_are_never_retried(server: tuple[LiveServer, Fox]) -> None:
+    live, _ = server
+    sent: list[str] = []
+    client = Client(
+        "not-a-key-0000",
+        live.url,
+        retry=RetryPolicy(max_retries=3, base_s=0.001),
+        transport=httpx.HTTPTransport(),
+    )
+    client._http.event_hooks["request"].append(lambda request: sent.append(request.url.path))
+    with client, pytest.raises(AuthError):
+        client.device_list()
+    assert sent == ["/op/v0/device/list"]
+
+
+def test_connection_errors_name_the_url_and_the_vendor_cloud_is_announced(fox: Fox) -> None:
+    nowhere = Fox("http://127.0.0.1:9", fox.key)
+    line = one_error_line(nowhere("devices", "list", env={"FOXDEN_RETRIES": "0"}), 3)
+    assert "http://127.0.0.1:9/op/v0/device/list" in line and fox.key not in line
+    result = runner.invoke(
+        app,
+        ["quota"],
+        env={"FOXDEN_BASE_URL": None, "FOXDEN_API_KEY": "has inner space"},
+    )
+    assert result.exit_code == 4  # refused before anything is sent
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note: ")]
+    assert notes == [
+        "note: no --base-url or FOXDEN_BASE_URL: talking to the vendor cloud at "
+        "https://www.foxesscloud.com"
+    ]
+    assert fox("quota").stderr == ""  # no note when a base URL is given
+
+
+# ---------------------------------------------------------------- help and output polish
+
+
+def test_history_defaults_to_power_flows_and_soc(fox: Fox) -> None:
+    span = ["--from", "2024-03-30T10:00Z", "--to", "2024-03-30T10:30Z", "--json"]
+    data = json.loads(ok(fox("history", H1, *span)))
+    assert [v["variable"] for v in data["datas"]] == [
+        "pvPower", "loadsPower", "feedinPower", "gridConsumptionPower", "batChargePower",
+        "batDischargePower", "SoC",
+    ]  # fmt: skip
+
+
+def test_relative_times(fox: Fox) -> None:
+    from foxden.cli.common import parse_when
+
+    now = datetime(2024, 3, 31, 12, 0, tzinfo=UTC)  # 13:00 BST in London
+
+    def london() -> str:
+        return "Europe/London"
+
+    assert parse_when("-2h", "--from", london, now) == datetime(2024, 3, 31, 10, tzinfo=UTC)
+    assert parse_when("-30m", "--from", london, now) == datetime(2024, 3, 31, 11, 30, tzinfo=UTC)
+    assert parse_when("-1w", "--from", london, now) == datetime(2024, 3, 24, 12, tzinfo=UTC)
+    assert parse_when("now", "--to", london, now) == now
+    assert parse_when("today", "--from", london, now) == datetime(2024, 3, 31, tzinfo=UTC)
+    yesterday = parse_when("yesterday", "--from", london, now)
+    assert yesterday == datetime(2024, 3, 30, tzinfo=UTC)  # midnight GMT, before the change
+    assert parse_when("2024-03-31T06:00", "--to", london, now) == datetime(
+        2024, 3, 31, 5, tzinfo=UTC
+    )
+    result = fox("history", H1, "--from", "-2h", "--vars", "SoC", "--csv")  # data is in 2024
+    assert result.exit_code == 0 and result.stdout.splitlines() == [
+        "device,variable,time,value,unit"
+    ]
+    assert "no data for CLIH10000001" in result.stderr
+
+
+def test_out_takes_the_format_from_the_extension(fox: Fox, tmp_path: Path) -> None:
+    span = ["--from", "2024-03-30T10:00Z", "--to", "2024-03-30T11:00Z", "--vars", "SoC"]
+    csv_file, parquet_file, json_file = (tmp_path / f"h.{x}" for x in ("csv", "parquet", "json"))
+    for file in (csv_file, parquet_file, json_file):
+        assert ok(fox("history", H1, *span, "--out", str(file))) == ""
+    assert csv_file.read_text("utf-8").splitlines()[0] == "device,variable,time,value,unit"
+    assert len(csv_file.read_text("utf-8").splitlines()) == 13
+    assert pq.read_table(parquet_file).num_rows == 12
+    assert json.loads(json_file.read_text("utf-8"))["deviceSN"] == H1
+    line = one_error_line(fox("history", H1, *span, "--out", str(tmp_path / "h.xlsx")), 2)
+    assert "cannot tell the format from .xlsx" in line and ".csv, .parquet, .json" in line
+    jpeg = tmp_path / "chart.jpg"
+    ok(fox("plot", "history", H1, *span, "--out", str(jpeg)))
+    assert jpeg.read_bytes()[:3] == b"\xff\xd8\xff"  # JPEG, not PNG bytes
+    svg = tmp_path / "chart.svg"
+    ok(fox("plot", "report", H1, "--year", "2024", "--month", "3", "--out", str(svg)))
+    assert svg.read_text("utf-8").lstrip().startswith("<?xml")
+    line = one_error_line(fox("plot", "history", H1, "--out", str(tmp_path / "chart.txt")), 2)
+    assert "cannot tell the chart format from .txt" in line
+    assert not (tmp_path / "chart.txt").exists() and not (tmp_path / "h.xlsx").exists()
+
+
+def test_device_status_reads_as_words(fox: Fox) -> None:
+    assert "1 (online)" in ok(fox("devices", "list"))
+    assert "1 (online)" in ok(fox("devices", "show", H1))

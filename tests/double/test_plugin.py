@@ -59,9 +59,10 @@ def test_demo_fleet_clients_and_marker_settings(pytester: pytest.Pytester) -> No
 
         @pytest.mark.foxden_scenario(limit_profile="cloud")
         def test_cloud_pacing(foxden_server, foxden_client):
-            foxden_client.device_list()
+            sn = foxden_client.device_list().data[0].deviceSN
+            foxden_client.real_time(sn)
             with pytest.raises(Exception) as caught:
-                foxden_client.device_list()
+                foxden_client.real_time(sn)
             assert caught.value.errno == 40400
 
         def test_verify_helper_failure_says_what_was_called(foxden_server, foxden_client):

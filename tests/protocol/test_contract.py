@@ -37,7 +37,9 @@ def test_the_sample_clients_scheduler_path_is_an_alias() -> None:
 @given(st.integers(), st.integers())
 def test_page_request_bounds(page: int, size: int) -> None:
     body = msgspec.json.encode({"currentPage": page, "pageSize": size})
-    ok = page >= limits.PAGE_MIN and limits.PAGE_SIZE_MIN <= size <= limits.PAGE_SIZE_MAX
+    ok = limits.PAGE_MIN <= page <= limits.PAGE_MAX and (
+        limits.PAGE_SIZE_MIN <= size <= limits.PAGE_SIZE_MAX
+    )
     if ok:
         assert msgspec.json.decode(body, type=s.PageRequest) == s.PageRequest(
             currentPage=page, pageSize=size

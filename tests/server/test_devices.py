@@ -145,13 +145,14 @@ def test_detail_of_a_hybrid(alice: Client) -> None:
     d = alice.device_detail(H1)
     assert (d.deviceSN, d.deviceType, d.productType) == (H1, "H1-5.0-E", "H")
     assert (d.hasPV, d.hasBattery, d.status) == (True, True, 1)
-    assert d.capacity == pytest.approx(5.0)
+    assert d.capacity == 5 and isinstance(d.capacity, int)  # whole kW, as the cloud writes it
     assert (d.masterVersion, d.slaveVersion, d.managerVersion) == ("1.74", "1.02", "1.57")
     assert (d.afciVersion, d.hardwareVersion) == ("", "--")
     assert d.function.scheduler is True
-    assert [b.type for b in d.batteryList] == ["bcu", "bmu"]
-    assert all(b.batterySN and b.model and b.version for b in d.batteryList)
-    assert d.batteryList[1].capacity == 10400
+    # one stack: its bcu, four 2.6 kWh modules (the model's 10.4 kWh), its ivu
+    assert [b.type for b in d.batteryList] == ["bcu", "bmu", "bmu", "bmu", "bmu", "ivu"]
+    assert all(b.batterySN and b.model == "HV2600" and b.version for b in d.batteryList)
+    assert [b.capacity for b in d.batteryList if b.type == "bmu"] == [2600] * 4
     listed = {x.deviceSN: x for x in alice.device_list().data}[H1]
     assert d.moduleSN == listed.moduleSN
 
@@ -166,6 +167,7 @@ def test_detail_of_a_kh8_matches_the_real_capture(bob: Client) -> None:
     assert [(b.model, b.type, b.version) for b in d.batteryList] == [
         ("EP11", "bcu", "1.005"),
         ("EP11", "bmu", "1.05"),
+        ("EP11", "ivu", "0.00"),
     ]
     assert d.batteryList[1].capacity == 10360
 
@@ -175,13 +177,13 @@ def test_detail_of_a_three_phase_hybrid(alice: Client) -> None:
     assert (d.deviceType, d.productType, d.capacity) == ("H3-10.0-E", "H3", 10)
     assert (d.masterVersion, d.slaveVersion, d.managerVersion) == ("1.80", "1.03", "1.60")
     assert d.function.scheduler is True
-    assert len(d.batteryList) == 2
+    assert [b.type for b in d.batteryList].count("bmu") == 4
 
 
 def test_detail_of_the_grid_tied_f3000(alice: Client) -> None:
     d = alice.device_detail(F3)
     assert (d.deviceType, d.productType, d.hasBattery) == ("F3000", "F", False)
-    assert d.capacity == pytest.approx(3.0)
+    assert d.capacity == 3
     assert (d.masterVersion, d.slaveVersion, d.managerVersion) == ("1.12", "1.00", "1.10")
     assert d.function.scheduler is False
     assert d.batteryList == []

@@ -181,3 +181,31 @@ def test_writes_survive_restart(tmp_path: Path, database_url: str, account: str,
             assert before[0] == "Dora's"
     finally:
         second.stop()
+
+
+def test_a_kill_loses_at_most_a_handful_of_counted_calls(
+    tmp_path: Path, database_url: str, account: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Quota use is written every few counted calls, so kill -9 right after a burst loses
+    fewer than ``quota_flush_every`` of them (before: about a second's worth)."""
+    from foxden.config import Settings
+
+    bound = Settings().quota_flush_every - 1
+    monkeypatch.setenv("FOXDEN_RATE_PER_SECOND", "100000")
+    monkeypatch.setenv("FOXDEN_RATE_BURST", "100000")
+    first = Served(tmp_path, database_url)
+    answered = 0
+    try:
+        with Client(account, first.url, retry=RetryPolicy(max_retries=0)) as client:
+            for _ in range(103):
+                client.device_list()
+                answered += 1
+    finally:
+        first.stop(signal.SIGKILL)
+    second = Served(tmp_path, database_url)
+    try:
+        with Client(account, second.url, retry=RetryPolicy(max_retries=0)) as again:
+            used = 1440 - int(again.access_count().remaining)
+        assert answered - bound <= used <= answered
+    finally:
+        second.stop()

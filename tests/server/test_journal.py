@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -50,7 +51,9 @@ def test_filters_and_limit(tmp_path: Path) -> None:
     try:
         for sn in (A, B, A):
             double.client.battery_soc(sn)
+        time.sleep(0.005)  # calls on either side of `middle` never share its millisecond
         middle = RealClock().now_ms()
+        time.sleep(0.005)
         double.client.device_list()
         double.client.battery_soc(B)
 

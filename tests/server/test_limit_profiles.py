@@ -66,27 +66,41 @@ def test_cloud_refuses_a_second_call_to_one_path_within_a_second(
     cloud: tuple[LiveServer, FrozenClock],
 ) -> None:
     """Source: newer-endpoints.md section 2.5 (doc V1.1.9/V1.1.18: query interfaces once a
-    second per interface) and DESIGN.md wire facts (clients keep 1 s per path); errno 40400
-    with the document's text."""
+    second per interface) and DESIGN.md wire facts (clients keep 1 s per query path); errno
+    40400 with the document's text."""
     live, wall = cloud
     client = alice(live)
     before = int(client.access_count().remaining)
-    client.device_list()
+    client.real_time_v1([H1])
     with pytest.raises(RateLimitedError) as info:
-        client.device_list()
+        client.real_time_v1([H3])
     assert info.value.errno == 40400
     assert info.value.msg == TOO_FREQUENT
-    assert "/op/v0/device/list" in info.value.detail
-    client.plant_list()  # another path is free
+    assert "/op/v1/device/real/query" in info.value.detail
+    client.real_time(H1)  # another query interface is free
     bob = live.client(live.account("bob"))
-    bob.device_list()  # another key is free
+    live.device("bob", "60KE82404644051", "KH8")
+    bob.real_time_v1(["60KE82404644051"])  # another key is free
     wall.advance(999)
     with pytest.raises(RateLimitedError):
-        client.device_list()  # still within the second of the accepted call
+        client.real_time_v1([H1])  # still within the second of the accepted call
     wall.advance(1)
-    client.device_list()
-    # refused calls cost no quota: two device lists and a plant list were counted
+    client.real_time_v1([H1])
+    # refused calls cost no quota: two v1 and one v0 real-time queries were counted
     assert int(client.access_count().remaining) == before - 3
+
+
+def test_cloud_does_not_pace_other_reads(cloud: tuple[LiveServer, FrozenClock]) -> None:
+    """Source: TonyM1958/FoxESS-Cloud ``openapi.py`` (foxesscloud keeps 1 s only between
+    calls to paths containing ``query``; its ``get_device`` reads device/list, detail,
+    flag and generation back to back against the real cloud)."""
+    live, _ = cloud
+    client = alice(live)
+    for _ in range(3):
+        client.device_list()
+        client.device_detail(H1)
+        client.battery_soc(H1)
+        client.access_count()
 
 
 def test_lenient_does_not_pace_one_path(tmp_path: Path) -> None:
@@ -95,7 +109,7 @@ def test_lenient_does_not_pace_one_path(tmp_path: Path) -> None:
     try:
         client = alice(live)
         for _ in range(5):
-            client.device_list()
+            client.real_time_v1([H1])
         client.set_battery_soc(H1, 20, 30)
         client.set_setting(H1, "MaxSoc", 90)
     finally:

@@ -172,7 +172,7 @@ def start_sim(
     clock = SimClock(start_ms=start_ms, speed=0)
     runner = FleetRunner(store, clock, seed)
     foxden = FoxdenApp(settings, store, clock, runner, ADMIN_TOKEN)
-    url, server, thread = serve_in_thread(foxden.app)
+    url, server, thread = serve_in_thread(foxden.app, settings)
     admin = httpx.Client(
         base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=120
     )

@@ -362,3 +362,17 @@ def test_london_samples_switch_from_gmt_to_bst_and_pv_follows_the_sun(sim: Start
             centres.append(float((local_h * pv).sum() / pv.sum()))
         # the energy-weighted centre of the day (two inverters, strings east and west)
         assert abs(np.mean(centres) - (noon + offset_h)) < 0.75, (day, centres)
+
+
+def test_health_reports_the_fleet(sim: StartSim) -> None:
+    server = sim(NOON, DEVICES)
+    answer = server.admin.get("/health")
+    assert answer.status_code == 200
+    fleet = answer.json()["fleet"]
+    assert fleet == {
+        "simulated": True,
+        "inverters": len(DEVICES),
+        "speed": 0.0,
+        "frozen": True,
+        "now_ms": NOON,
+    }

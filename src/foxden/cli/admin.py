@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from foxden import config
-from foxden.cli.common import EXIT_API, EXIT_USAGE, Sn, fail, need
+from foxden.cli.common import EXIT_API, EXIT_USAGE, Sn, examples, fail, need
 from foxden.clock import RealClock
 from foxden.protocol import models
 
@@ -37,7 +37,7 @@ DataDir = Annotated[
     str | None,
     typer.Option(
         "--data-dir",
-        help="Directory of the embedded database [env FOXDEN_DATA_DIR]",
+        help="Directory of the embedded database (env FOXDEN_DATA_DIR)",
         show_default=config.DEFAULT_DATA_DIR,
     ),
 ]
@@ -45,13 +45,13 @@ DatabaseUrl = Annotated[
     str | None,
     typer.Option(
         "--database-url",
-        help="Database URL, e.g. sqlite:///foxden.db [env FOXDEN_DATABASE_URL]",
+        help="Database URL, e.g. sqlite:///foxden.db (env FOXDEN_DATABASE_URL)",
         show_default="SQLite in the data dir",
     ),
 ]
 ConfigFile = Annotated[
     str | None,
-    typer.Option("--config", help="TOML settings file [env FOXDEN_CONFIG]", show_default="none"),
+    typer.Option("--config", help="TOML settings file (env FOXDEN_CONFIG)", show_default="none"),
 ]
 
 
@@ -93,7 +93,7 @@ def admin_token(data: Path) -> str:
     path = data / "admin-token"
     if path.exists():
         return path.read_text("utf-8").strip()
-    data.mkdir(parents=True, exist_ok=True)
+    data.mkdir(mode=0o700, parents=True, exist_ok=True)
     token = secrets.token_urlsafe(24)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -214,8 +214,13 @@ def key_rotate(
 @device_app.command("add")
 def device_add(
     account: Annotated[str, typer.Option(help="Account that owns the inverter")],
-    sn: Annotated[str, typer.Option(help="Inverter serial number")],
     model: Annotated[str, typer.Option(help=f"Model: {', '.join(models.MODELS)}")],
+    sn: Annotated[
+        str | None,
+        typer.Option(
+            help="Inverter serial number", show_default="the next free one of the model's form"
+        ),
+    ] = None,
     logger: Annotated[
         str | None,
         typer.Option(help="Data logger serial number", show_default="made from the serial"),
@@ -226,7 +231,11 @@ def device_add(
 ) -> None:
     """Register an inverter and its data logger to an account, so plant/create can bind it.
 
-    Example: foxden device add --account alice --sn 60H15000000001 --model H1-5.0-E
+    Without --sn the inverter gets a serial in the real form of its model (15 characters,
+    e.g. 60KE8... for a KH8), its logger one of the real logger form, and a hybrid the
+    battery list of its family (bcu, bmu modules with their capacity, ivu).
+
+    Example: foxden device add --account alice --model KH8
     """
     store = open_database(settings_from(data_dir, database_url, config_file))
     from foxden import accounts
@@ -250,6 +259,7 @@ def _known_device(store: Store, sn: str, settings: config.Settings) -> None:
 
 
 @sim_app.command("fault")
+@examples
 def sim_fault(
     sn: Sn,
     code: Annotated[int, typer.Argument(help="Fault code from the fault table")],
@@ -261,7 +271,7 @@ def sim_fault(
     output, status 2 in device/list) until cleared. It takes effect at once: the inverter
     gets a fresh sample (1 ms after its newest) that shows the fault.
 
-    Example: foxden sim fault 60DEMOH1500001 26
+    Example: foxden sim fault {SN} 26
     """
     settings = settings_from(data_dir, database_url, config_file)
     store = open_database(settings)
@@ -277,6 +287,7 @@ def sim_fault(
 
 
 @sim_app.command("clear")
+@examples
 def sim_clear(
     sn: Sn,
     data_dir: DataDir = None,
@@ -285,7 +296,7 @@ def sim_clear(
 ) -> None:
     """Clear an inverter's fault, at once (a fresh sample, as for a fault).
 
-    Example: foxden sim clear 60DEMOH1500001
+    Example: foxden sim clear {SN}
     """
     settings = settings_from(data_dir, database_url, config_file)
     store = open_database(settings)

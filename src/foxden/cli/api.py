@@ -55,17 +55,17 @@ def _root(
     api_key: ApiKey = None,
     retries: Annotated[
         int | None,
-        typer.Option(help="Retries of transient failures (env FOXDEN_RETRIES; default 3)"),
+        typer.Option(help="Retries of transient failures (env FOXDEN_RETRIES)", show_default="3"),
     ] = None,
     timeout: Annotated[
         float | None,
-        typer.Option(help="Seconds to wait for an answer (env FOXDEN_TIMEOUT; default 30)"),
+        typer.Option(help="Seconds to wait for an answer (env FOXDEN_TIMEOUT)", show_default="30"),
     ] = None,
     min_interval: Annotated[
         float | None,
         typer.Option(
-            help="Seconds between calls (env FOXDEN_MIN_INTERVAL; default 1 for the vendor "
-            "cloud, 0 otherwise)"
+            help="Seconds between calls (env FOXDEN_MIN_INTERVAL)",
+            show_default="1 for the vendor cloud, 0 otherwise",
         ),
     ] = None,
     version: Annotated[

@@ -20,7 +20,7 @@ battery_app.add_typer(soc_app, name="soc")
 def soc_get(call: Call, sn: Sn) -> None:
     """The minimum state of charge, off grid and on grid.
 
-    Example: foxden battery soc get 60H15000000001
+    Example: foxden battery soc get {SN}
     """
     with call.client() as client:
         soc = client.battery_soc(sn)
@@ -35,15 +35,17 @@ def soc_set(
     call: Call,
     sn: Sn,
     min_soc: Annotated[
-        int | None, typer.Option("--min-soc", help="Minimum SoC off grid (%)")
+        int | None,
+        typer.Option("--min-soc", help="Minimum SoC off grid (%)", show_default="unchanged"),
     ] = None,
     min_soc_on_grid: Annotated[
-        int | None, typer.Option("--min-soc-on-grid", help="Minimum SoC on grid (%)")
+        int | None,
+        typer.Option("--min-soc-on-grid", help="Minimum SoC on grid (%)", show_default="unchanged"),
     ] = None,
 ) -> None:
     """Set the minimum state of charge; a value not given keeps its current setting.
 
-    Example: foxden battery soc set 60H15000000001 --min-soc 15 --min-soc-on-grid 20
+    Example: foxden battery soc set {SN} --min-soc 15 --min-soc-on-grid 20
     """
     with call.client() as client:
         if min_soc is None and min_soc_on_grid is None:
@@ -77,7 +79,7 @@ def _clock(t: s.ClockTimeOut) -> str:
 def charge_get(call: Call, sn: Sn) -> None:
     """The two force-charge periods.
 
-    Example: foxden charge-times get 60H15000000001
+    Example: foxden charge-times get {SN}
     """
     with call.client() as client:
         t = client.charge_times(sn)
@@ -92,7 +94,7 @@ def charge_get(call: Call, sn: Sn) -> None:
 
 Period = Annotated[
     str | None,
-    typer.Option(help="HH:MM-HH:MM to charge then, or off (default: keep as it is)"),
+    typer.Option(help="HH:MM-HH:MM to charge then, or off", show_default="unchanged"),
 ]
 
 
@@ -101,7 +103,7 @@ Period = Annotated[
 def charge_set(call: Call, sn: Sn, period1: Period = None, period2: Period = None) -> None:
     """Set the force-charge periods; a period not given keeps its current setting.
 
-    Example: foxden charge-times set 60H15000000001 --period1 02:00-05:30 --period2 off
+    Example: foxden charge-times set {SN} --period1 02:00-05:30 --period2 off
     """
     with call.client() as client:
         if period1 is None and period2 is None:

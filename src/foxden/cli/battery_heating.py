@@ -21,7 +21,7 @@ PARTS = ("StartHour", "StartMinute", "EndHour", "EndMinute")
 def heating_get(call: Call, sn: Sn) -> None:
     """Every battery heating item: value, unit and allowed values.
 
-    Example: foxden battery-heating get 60H3100000001
+    Example: foxden battery-heating get {SN:H3-10.0-E}
     """
     with call.client() as client:
         got = client.battery_heating(sn)
@@ -54,7 +54,8 @@ def _window(text: str, option: str) -> dict[str, str]:
 
 
 Window = Annotated[
-    str | None, typer.Option(help="HH:MM-HH:MM to allow heating then, or off (default: keep)")
+    str | None,
+    typer.Option(help="HH:MM-HH:MM to allow heating then, or off", show_default="unchanged"),
 ]
 
 
@@ -64,17 +65,22 @@ def heating_set(
     call: Call,
     sn: Sn,
     on: Annotated[
-        bool | None, typer.Option("--on/--off", help="Switch heating on or off (default: keep)")
+        bool | None,
+        typer.Option("--on/--off", help="Switch heating on or off", show_default="unchanged"),
     ] = None,
-    start: Annotated[int | None, typer.Option("--start", help="Start below this ℃")] = None,
-    end: Annotated[int | None, typer.Option("--end", help="Stop at this ℃")] = None,
+    start: Annotated[
+        int | None, typer.Option("--start", help="Start below this ℃", show_default="unchanged")
+    ] = None,
+    end: Annotated[
+        int | None, typer.Option("--end", help="Stop at this ℃", show_default="unchanged")
+    ] = None,
     window1: Window = None,
     window2: Window = None,
     window3: Window = None,
 ) -> None:
     """Set battery heating; what is not given keeps its current setting.
 
-    Example: foxden battery-heating set 60H3100000001 --on --start 5 --end 12 --window1 02:00-06:00
+    Example: foxden battery-heating set {SN:H3-10.0-E} --on --start 5 --end 12 --window1 02:00-06:00
     """
     with call.client() as client:
         current = {i.name: i.value for i in client.battery_heating(sn).dataList}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import sys
 import typing
 from collections.abc import Callable, Iterator, Sequence
@@ -58,6 +59,41 @@ PANEL = "Open API calls"
 META = "foxden.api"
 
 
+# ---------------------------------------------------------------- help examples
+
+
+def _demo_devices() -> list[tuple[str, str]]:
+    from foxden.demo import DEMO_PLANTS
+
+    return [device for plant in DEMO_PLANTS for device in plant.devices]
+
+
+DEMO_DEVICES = _demo_devices()
+"""(serial, model) of the demo fleet: a fresh ``foxden serve`` has them."""
+EXAMPLE_SN = DEMO_DEVICES[0][0]
+EXAMPLE_SN2 = next(sn for sn, _ in reversed(DEMO_DEVICES) if sn != EXAMPLE_SN)
+_PLACEHOLDER = re.compile(r"\{SN(2|:[\w.-]+)?\}")
+
+F = typing.TypeVar("F", bound=Callable[..., Any])
+
+
+def _demo_serial(match: re.Match[str]) -> str:
+    which = match.group(1)
+    if which is None:
+        return EXAMPLE_SN
+    if which == "2":
+        return EXAMPLE_SN2
+    return next(sn for sn, model in DEMO_DEVICES if model == which[1:])
+
+
+def examples(fn: F) -> F:
+    """Put the demo fleet's serials in the docstring's examples: ``{SN}`` and ``{SN2}`` are
+    two of them, ``{SN:KH8}`` the first of a model."""
+    if fn.__doc__:
+        fn.__doc__ = _PLACEHOLDER.sub(_demo_serial, fn.__doc__)
+    return fn
+
+
 # ---------------------------------------------------------------- errors
 
 
@@ -87,7 +123,7 @@ def fail(message: str, code: int, hint: str = "") -> NoReturn:
 
 def exit_code(exc: errors.FoxError) -> int:
     """The documented exit code of a client error."""
-    if isinstance(exc, errors.AuthError):
+    if isinstance(exc, errors.AuthError | errors.KeyFormatError):
         return EXIT_AUTH
     if isinstance(exc, errors.QuotaExceededError | errors.RateLimitedError):
         return EXIT_QUOTA
@@ -98,6 +134,13 @@ def exit_code(exc: errors.FoxError) -> int:
 
 def _fail_client(exc: errors.FoxError) -> NoReturn:
     code = exit_code(exc)
+    if isinstance(exc, errors.DeviceNotFoundError) and exc.sn:
+        fail(
+            f"no inverter {exc.sn} on this account: {exc.msg}"
+            f"{f' [{exc.detail}]' if exc.detail else ''} (errno {exc.errno}: {exc.meaning})",
+            code,
+            exc.advice or "check the serial number (foxden devices list)",
+        )
     if isinstance(exc, errors.ApiError):
         fail(
             f"{exc.msg}{f' [{exc.detail}]' if exc.detail else ''} "
@@ -105,6 +148,8 @@ def _fail_client(exc: errors.FoxError) -> NoReturn:
             code,
             exc.advice or "see docs/errno.md",
         )
+    if isinstance(exc, errors.KeyFormatError):
+        fail(str(exc), code, "give the key alone: --api-key KEY or FOXDEN_API_KEY")
     fail(str(exc), code, "check --base-url and the network, then try again")
 
 
@@ -143,8 +188,13 @@ def _env_number(name: str, kind: Callable[[str], Any], default: Any) -> Any:
 def make_client(ctx: typer.Context, base_url: str | None, api_key: str | None) -> Client:
     """A client from the command's options, then the global ones, then the environment."""
     g: Globals = ctx.meta.get(META) or Globals()
-    url = base_url or g.base_url or os.environ.get("FOXDEN_BASE_URL") or VENDOR_BASE_URL
-    key = api_key or g.api_key or os.environ.get("FOXDEN_API_KEY")
+    url = base_url or g.base_url or os.environ.get("FOXDEN_BASE_URL")
+    if not url:
+        url = VENDOR_BASE_URL
+        sys.stderr.write(
+            f"note: no --base-url or FOXDEN_BASE_URL: talking to the vendor cloud at {url}\n"
+        )
+    key = (api_key or g.api_key or os.environ.get("FOXDEN_API_KEY") or "").strip()
     if not key:
         raise CliError("no API key", "give --api-key KEY or set FOXDEN_API_KEY")
     if not url.startswith(("http://", "https://")):
@@ -179,27 +229,45 @@ def session(ctx: typer.Context, base_url: str | None, api_key: str | None) -> It
 
 # ---------------------------------------------------------------- the common options
 
+TIME_HELP = "ISO 8601, today, yesterday, now, or relative: -2h, -30m, -3d, -1w"
+
 BaseUrl = Annotated[
     str | None,
     typer.Option(
         "--base-url",
-        help="API root, e.g. http://127.0.0.1:8080 (env FOXDEN_BASE_URL; default: vendor cloud)",
-        show_default=False,
+        help="API root, e.g. http://127.0.0.1:8080 (env FOXDEN_BASE_URL)",
+        show_default=f"the vendor cloud, {VENDOR_BASE_URL}",
     ),
 ]
 ApiKey = Annotated[
     str | None,
-    typer.Option("--api-key", help="API key (env FOXDEN_API_KEY)", show_default=False),
+    typer.Option("--api-key", help="API key (env FOXDEN_API_KEY)", show_default="none"),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print the raw result as JSON, alone")]
 Sn = Annotated[str, typer.Argument(help="Inverter serial number", show_default=False)]
-Vars = Annotated[
-    str | None,
-    typer.Option("--vars", help="Variables, comma-separated (default: all / the usual ones)"),
-]
+
+
+def vars_option(default: str) -> Any:
+    """``--vars``, saying what the command asks for without it."""
+    return typer.Option("--vars", help="Variables, comma-separated", show_default=default)
+
+
+Vars = Annotated[str | None, vars_option("all the inverter's variables")]
 Zone = Annotated[
     str | None,
-    typer.Option("--tz", help="Plant time zone, e.g. Europe/London (default: from plant detail)"),
+    typer.Option(
+        "--tz",
+        help="Plant time zone, e.g. Europe/London",
+        show_default="the plant's, from plant detail",
+    ),
+]
+From = Annotated[
+    str | None,
+    typer.Option("--from", help=f"Start: {TIME_HELP}", show_default="24 h before --to"),
+]
+To = Annotated[
+    str | None,
+    typer.Option("--to", help=f"End, excluded: {TIME_HELP}", show_default="now"),
 ]
 FileArg = Annotated[Path, typer.Argument(help="JSON file", dir_okay=False, show_default=False)]
 
@@ -255,7 +323,7 @@ def _wrap(fn: Callable[..., None], with_json: bool) -> Command:
         "return": None,
     }
     del command.__wrapped__  # typer must see the signature above, not the function's own
-    return command
+    return examples(command)
 
 
 @overload
@@ -364,7 +432,37 @@ def zone(name: str) -> ZoneInfo:
         ) from None
 
 
-def _aware(when: datetime, plant_zone: Callable[[], str]) -> datetime:
+_RELATIVE = re.compile(r"^([+-])\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)$")
+_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_when(
+    text: str, option: str, plant_zone: Callable[[], str], now: datetime | None = None
+) -> datetime:
+    """A time option: ISO 8601 (naive: in the plant's zone), ``now``, ``today`` and
+    ``yesterday`` (midnight in the plant's zone), or an offset from now (``-2h``)."""
+    now = now or datetime.now(UTC)
+    word = text.strip().lower()
+    if word == "now":
+        return now
+    if word in ("today", "yesterday"):
+        local = now.astimezone(zone(plant_zone())).date()
+        if word == "yesterday":
+            local -= timedelta(days=1)
+        return datetime(local.year, local.month, local.day, tzinfo=zone(plant_zone()))
+    relative = _RELATIVE.match(word)
+    if relative:
+        sign, amount, unit = relative.groups()
+        seconds = float(amount) * _UNITS[unit]
+        return now + timedelta(seconds=seconds if sign == "+" else -seconds)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise CliError(
+            f"{option} {text!r} is not a time",
+            "give ISO 8601 (2024-03-30, 2024-03-30T06:00, 2024-03-30T06:00+01:00), today, "
+            "yesterday, now, or an offset such as -2h, -30m, -3d",
+        ) from None
     return when if when.tzinfo is not None else when.replace(tzinfo=zone(plant_zone()))
 
 
@@ -388,10 +486,11 @@ class ZoneLookup:
 def time_range(
     start: str | None, stop: str | None, plant_zone: Callable[[], str]
 ) -> tuple[datetime, datetime]:
-    """``--from``/``--to``: naive times are in the plant zone; ``--to`` is excluded;
-    defaults are the last 24 hours."""
-    end = _aware(parse_iso(stop, "--to"), plant_zone) if stop else datetime.now(UTC)
-    begin = _aware(parse_iso(start, "--from"), plant_zone) if start else end - timedelta(days=1)
+    """``--from``/``--to`` (see :func:`parse_when`); ``--to`` is excluded; defaults are the
+    last 24 hours."""
+    now = datetime.now(UTC)
+    end = parse_when(stop, "--to", plant_zone, now) if stop else now
+    begin = parse_when(start, "--from", plant_zone, now) if start else end - timedelta(days=1)
     if end <= begin:
         raise CliError("--to must be after --from")
     return begin, end

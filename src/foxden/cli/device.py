@@ -9,6 +9,13 @@ from foxden.client import convenience as conv
 
 devices_app = typer.Typer(help="Inverters of the account.", no_args_is_help=True)
 
+STATUS = {1: "online", 2: "fault", 3: "offline"}
+"""The device list's status codes, as the vendor document gives them."""
+
+
+def status_text(status: int) -> str:
+    return f"{status} ({STATUS.get(status, 'unknown')})"
+
 
 @devices_app.command("list")
 @api
@@ -28,7 +35,7 @@ def devices_list(call: Call) -> None:
             d.productType,
             d.stationName,
             d.moduleSN,
-            d.status,
+            status_text(d.status),
             "yes" if d.hasBattery else "no",
         )
         for d in devices
@@ -42,7 +49,7 @@ def devices_list(call: Call) -> None:
 def devices_show(call: Call, sn: Sn) -> None:
     """Details of one inverter: model, plant, firmware, batteries.
 
-    Example: foxden devices show 60H15000000001
+    Example: foxden devices show {SN}
     """
     with call.client() as client:
         d = client.device_detail(sn)
@@ -59,7 +66,7 @@ def devices_show(call: Call, sn: Sn) -> None:
             ("product", d.productType),
             ("plant", f"{d.stationName} ({d.stationID})" if d.stationID else "(none)"),
             ("module", d.moduleSN),
-            ("status", d.status),
+            ("status", status_text(d.status)),
             ("capacity (kW)", number(d.capacity)),
             ("battery", batteries or ("yes" if d.hasBattery else "no")),
             ("scheduler", "yes" if d.function.scheduler else "no"),

@@ -4,7 +4,7 @@ Examples:
 
     foxden serve --port 8080
     foxden account create alice
-    foxden device add --account alice --sn 60H15000000001 --model H1-5.0-E
+    foxden device add --account alice --model KH8
     foxden key rotate alice
     foxden devices list --base-url http://127.0.0.1:8080 --api-key KEY
 

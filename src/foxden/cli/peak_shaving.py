@@ -19,7 +19,7 @@ peak_app = typer.Typer(
 def peak_get(call: Call, sn: Sn) -> None:
     """The import limit and SoC of peak shaving, with their ranges.
 
-    Example: foxden peak-shaving get 60KH8000000001
+    Example: foxden peak-shaving get {SN:KH8}
     """
     with call.client() as client:
         got = client.peak_shaving(sn)
@@ -39,13 +39,17 @@ def peak_set(
     call: Call,
     sn: Sn,
     import_limit: Annotated[
-        float | None, typer.Option("--import-limit", help="Grid import limit in kW")
+        float | None,
+        typer.Option("--import-limit", help="Grid import limit in kW", show_default="unchanged"),
     ] = None,
-    soc: Annotated[int | None, typer.Option("--soc", help="SoC kept for peak shaving (%)")] = None,
+    soc: Annotated[
+        int | None,
+        typer.Option("--soc", help="SoC kept for peak shaving (%)", show_default="unchanged"),
+    ] = None,
 ) -> None:
     """Set peak shaving; a value not given keeps its current setting (the API needs both).
 
-    Example: foxden peak-shaving set 60KH8000000001 --import-limit 6.5 --soc 30
+    Example: foxden peak-shaving set {SN:KH8} --import-limit 6.5 --soc 30
     """
     if import_limit is None and soc is None:
         raise CliError("nothing to set", "give --import-limit, --soc or both")

@@ -74,7 +74,9 @@ def _write_result(result: s.PlantWriteResult, verb: str, as_json: bool) -> None:
         return print_json(result)
     console().print(f"{verb} plant {result.stationID}")
     if result.devices:
-        rows = [(d.sn, d.errno, "bound" if d.errno == 0 else "not bound") for d in result.devices]
+        rows = [
+            (d.device.sn, d.errno, "bound" if d.errno == 0 else "not bound") for d in result.devices
+        ]
         show(None, ("device", "errno", "result"), rows)
 
 

@@ -10,18 +10,22 @@ from typing import Annotated, Any
 import typer
 
 from foxden.cli.common import (
+    EXIT_USAGE,
     PANEL,
     Call,
     CliError,
+    From,
     Sn,
-    Vars,
+    To,
     Zone,
     ZoneLookup,
     api,
     err_console,
+    fail,
     need,
     split_vars,
     time_range,
+    vars_option,
 )
 from foxden.cli.telemetry import (
     ENERGY_VARIABLES,
@@ -34,9 +38,21 @@ from foxden.client import convenience as conv
 from foxden.protocol import structs as s
 from foxden.protocol import timefmt
 
-plot_app = typer.Typer(help="Charts of history and reports (PNG).", no_args_is_help=True)
+plot_app = typer.Typer(
+    help="Charts of history and reports (PNG, SVG, PDF, JPEG ...).", no_args_is_help=True
+)
 
-Out = Annotated[Path, typer.Option("--out", help="PNG file to write", dir_okay=False)]
+FORMATS = ("png", "svg", "pdf", "jpg", "jpeg", "webp", "tif", "tiff", "eps", "ps")
+"""What matplotlib writes (JPEG, WebP and TIFF through Pillow, which it requires)."""
+Out = Annotated[
+    Path,
+    typer.Option(
+        "--out",
+        help="File to write; its extension gives the format: " + ", ".join(FORMATS),
+        dir_okay=False,
+        show_default=False,
+    ),
+]
 Width = Annotated[int, typer.Option("--width", help="Width in pixels", min=200, max=8000)]
 Height = Annotated[int, typer.Option("--height", help="Height in pixels", min=150, max=8000)]
 DPI = 100
@@ -48,9 +64,23 @@ def _figure(width: int, height: int) -> Any:
     return Figure(figsize=(width / DPI, height / DPI), dpi=DPI, layout="constrained")
 
 
+def chart_format(out: Path) -> str:
+    """The format ``--out`` names by its extension, checked before any call."""
+    need("plot", "foxden plot")
+    suffix = out.suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        fail(
+            f"--out {out}: cannot tell the chart format from "
+            f"{'.' + suffix if suffix else 'a name without extension'}",
+            EXIT_USAGE,
+            "end the name in " + ", ".join(f".{f}" for f in FORMATS),
+        )
+    return suffix
+
+
 def _save(fig: Any, out: Path) -> None:
     try:
-        fig.savefig(str(out), dpi=DPI, format="png")
+        fig.savefig(str(out), dpi=DPI, format=chart_format(out))
     except OSError as exc:
         raise CliError(f"cannot write {out}: {exc}", "check the directory exists") from None
     err_console().print(f"Wrote {out}")
@@ -59,6 +89,11 @@ def _save(fig: Any, out: Path) -> None:
 def plot_history_png(
     device: s.HistoryDevice, zone: str, out: Path, width: int = 1200, height: int = 600
 ) -> None:
+    """Draw :func:`history_figure` to ``out``."""
+    _save(history_figure(device, zone, width, height), out)
+
+
+def history_figure(device: s.HistoryDevice, zone: str, width: int = 1200, height: int = 600) -> Any:
     """Power flows over time (left axis) with state of charge (right axis)."""
     import importlib
 
@@ -96,7 +131,8 @@ def plot_history_png(
     handles, labels = ax.get_legend_handles_labels()
     if right is not None:
         right.set_ylabel("State of charge (%)")
-        right.set_ylim(0, 100)
+        right.set_ylim(0, 104)  # room above 100 %, so a full battery's line stays in sight
+        right.axhline(100, color="grey", linestyle=":", linewidth=0.8)
         more_handles, more_labels = right.get_legend_handles_labels()
         handles += more_handles
         labels += more_labels
@@ -108,7 +144,7 @@ def plot_history_png(
         else "no data"
     )
     ax.set_title(f"{device.deviceSN}: power flows, {span} ({zone})")
-    _save(fig, out)
+    return fig
 
 
 REPORT_STYLE: dict[str, tuple[str, str, int]] = {
@@ -120,6 +156,10 @@ REPORT_STYLE: dict[str, tuple[str, str, int]] = {
     "loads": ("Loads", "#8d6a9f", -1),
     "chargeEnergyToTal": ("Battery charge", "#2e4057", -1),
 }
+PV = "PVEnergyTotal"
+"""Drawn as a line over the bars: the PV yield feeds the inverter's output (and the battery),
+so stacking it would count it twice."""
+CHART_VARIABLES = [*ENERGY_VARIABLES, PV]
 BATTERY_FLOWS = ("dischargeEnergyToTal", "chargeEnergyToTal")
 """Drawn as narrow bars beside the stacks: the inverter's output already holds what the
 battery gives, so stacking it again would count it twice."""
@@ -137,7 +177,23 @@ def plot_report_png(
     width: int = 1200,
     height: int = 600,
 ) -> None:
-    """Stacked energy bars per bucket: energy in above zero, energy out below."""
+    """Draw :func:`report_figure` to ``out``."""
+    _save(report_figure(answer, sn, zone, dimension, year, month, day, width, height), out)
+
+
+def report_figure(
+    answer: Sequence[s.ReportVariable],
+    sn: str,
+    zone: str,
+    dimension: str,
+    year: int,
+    month: int | None,
+    day: int | None,
+    width: int = 1200,
+    height: int = 600,
+) -> Any:
+    """Stacked energy bars per bucket: energy in above zero, energy out below; PV production
+    as a line over them."""
     starts = conv.bucket_starts(zone, dimension, year, month, day)
     xs = list(range(len(starts)))
     fig = _figure(width, height)
@@ -149,6 +205,10 @@ def plot_report_png(
         values = [float(v) for v in var.values[: len(xs)]]
         values += [0.0] * (len(xs) - len(values))
         heights = [sign * v for v in values]
+        if var.variable == PV:
+            ax.plot(xs, values, color="#e07b00", marker="o", markersize=3, linewidth=1.6,
+                    label="PV production", zorder=3)  # fmt: skip
+            continue
         if var.variable in BATTERY_FLOWS:
             ax.bar([x + 0.3 for x in xs], heights, color=colour, label=label, width=0.25,
                    edgecolor="black", linewidth=0.3)  # fmt: skip
@@ -190,7 +250,7 @@ def plot_report_png(
     ax.grid(True, axis="y", alpha=0.3)
     if answer:
         fig.legend(loc="outside lower center", fontsize="small", ncols=5)
-    _save(fig, out)
+    return fig
 
 
 @plot_app.command("history")
@@ -199,18 +259,18 @@ def plot_history(
     call: Call,
     sn: Sn,
     out: Out,
-    start: Annotated[str | None, typer.Option("--from", help="Start, ISO 8601")] = None,
-    stop: Annotated[str | None, typer.Option("--to", help="End, ISO 8601, excluded")] = None,
-    variables: Vars = None,
+    start: From = None,
+    stop: To = None,
+    variables: Annotated[str | None, vars_option(",".join(POWER_VARIABLES))] = None,
     zone: Zone = None,
     width: Width = 1200,
     height: Height = 600,
 ) -> None:
     """Chart of power flows over time with state of charge on a second axis.
 
-    Example: foxden plot history 60H15000000001 --from 2024-03-30 --to 2024-03-31 --out day.png
+    Example: foxden plot history {SN} --from 2024-03-30 --to 2024-03-31 --out day.png
     """
-    need("plot", "foxden plot")
+    chart_format(out)
     with call.client() as client:
         lookup = ZoneLookup(client, sn, zone)
         begin, end = time_range(start, stop, lookup)
@@ -226,21 +286,25 @@ def plot_report(
     sn: Sn,
     out: Out,
     year: Year,
-    month: Annotated[int | None, typer.Option("--month", help="Month 1-12")] = None,
-    day: Annotated[int | None, typer.Option("--day", help="Day of the month")] = None,
-    variables: Vars = None,
+    month: Annotated[
+        int | None, typer.Option("--month", help="Month 1-12", show_default="none")
+    ] = None,
+    day: Annotated[
+        int | None, typer.Option("--day", help="Day of the month", show_default="none")
+    ] = None,
+    variables: Annotated[str | None, vars_option(",".join(CHART_VARIABLES))] = None,
     zone: Zone = None,
     width: Width = 1200,
     height: Height = 600,
 ) -> None:
     """Chart of a report: stacked energy per bucket, energy in above zero, out below.
 
-    Example: foxden plot report 60H15000000001 --year 2024 --month 3 --out march.png
+    Example: foxden plot report {SN} --year 2024 --month 3 --out march.png
     """
-    need("plot", "foxden plot")
+    chart_format(out)
     with call.client() as client:
         dimension = report_dimension(month, day)
-        names = split_vars(variables) or ENERGY_VARIABLES
+        names = split_vars(variables) or CHART_VARIABLES
         answer = client.report(sn, dimension, year, month, day, names)
         tz = ZoneLookup(client, sn, zone)()
         plot_report_png(answer, sn, tz, dimension, year, month, day, out, width, height)

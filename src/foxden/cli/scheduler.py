@@ -52,7 +52,7 @@ def schedule_show(
     --json prints every field, unknown ones too, in a form that `foxden schedule set` takes
     back after editing.
 
-    Example: foxden schedule show 60H15000000001 --json > schedule.json
+    Example: foxden schedule show {SN} --json > schedule.json
 
     Example: foxden schedule show 60EVO100000001 --api 3
     """
@@ -103,7 +103,7 @@ def schedule_set(call: Call, sn: Sn, file: FileArg, version: ApiVersion = 1) -> 
     "extraParam": {"fdSoc": 100, "fdPwr": 3000, "exportLimit": 8000}). Writing a group that
     takes effect turns the scheduler on.
 
-    Example: foxden schedule set 60H15000000001 schedule.json, with schedule.json holding
+    Example: foxden schedule set {SN} schedule.json, with schedule.json holding
     [{"enable": 1, "startHour": 2, "startMinute": 0, "endHour": 5, "endMinute": 0,
     "workMode": "ForceCharge", "minSocOnGrid": 10, "fdSoc": 100, "fdPwr": 3000}]
     """
@@ -140,7 +140,7 @@ def _flag(call: Call, sn: str, on: bool) -> None:
 def schedule_enable(call: Call, sn: Sn) -> None:
     """Turn the scheduler on (its groups take effect).
 
-    Example: foxden schedule enable 60H15000000001
+    Example: foxden schedule enable {SN}
     """
     _flag(call, sn, True)
 
@@ -150,7 +150,7 @@ def schedule_enable(call: Call, sn: Sn) -> None:
 def schedule_disable(call: Call, sn: Sn) -> None:
     """Turn the scheduler off (the work mode setting applies again).
 
-    Example: foxden schedule disable 60H15000000001
+    Example: foxden schedule disable {SN}
     """
     _flag(call, sn, False)
 

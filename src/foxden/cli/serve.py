@@ -101,9 +101,10 @@ def serve(
         typer.Option(
             "--limit-profile",
             help="Call limits: cloud (the real cloud's pacing: one call a second per key and "
-            "path, one setting write per inverter every 2 s, daily quota), lenient (per-key "
-            "burst and rate, daily quota) or off (nothing refused), for load tests "
-            "[env FOXDEN_LIMIT_PROFILE]",
+            "query interface, one setting write per inverter every 2 s, daily quota), "
+            "lenient (per-key burst and rate, daily quota) or off (nothing refused), for load "
+            "tests "
+            "(env FOXDEN_LIMIT_PROFILE)",
             show_default=DEFAULTS.limit_profile,
         ),
     ] = None,
@@ -113,17 +114,19 @@ def serve(
             "--scenario",
             help="Start from this scenario file (TOML: clock, seed, accounts with keys, "
             "plants, inverters, faults, chaos rules) instead of the demo fleet",
+            show_default="none: the demo fleet",
         ),
     ] = None,
 ) -> None:
     """Run the Open API server with its simulated fleet.
 
     On an empty database it creates a demo account with three plants (UK, Germany,
-    Australia) and six inverters, prints the demo API key once and writes it to
-    DATA_DIR/demo-api-key (mode 0600). It then backfills the fleet's history and keeps it
-    live, one sample per inverter about every five simulated minutes. The admin API
-    (/admin/clock, /admin/step, /admin/faults, /admin/reset, /admin/seed) takes the token in
-    DATA_DIR/admin-token. Open the printed URL in a browser for a page about the server.
+    Australia) and six inverters, writes the demo API key to DATA_DIR/demo-api-key (mode
+    0600) and prints it once when the output is a terminal. It then backfills the fleet's
+    history and keeps it live, one sample per inverter about every five simulated minutes.
+    The admin API (/admin/clock, /admin/step, /admin/faults, /admin/reset, /admin/seed)
+    takes the token in DATA_DIR/admin-token. Open the printed URL in a browser for a page
+    about the server.
 
     With --scenario FILE it applies the scenario instead (see docs/testing.md): its start,
     speed, seed and backfill_days win over the flags, and each account whose key the file
@@ -136,8 +139,9 @@ def serve(
     import uvicorn
 
     from foxden import scenario
-    from foxden.demo import seed_demo, write_key
+    from foxden.demo import seed_demo, write_private
     from foxden.server.app import FoxdenApp
+    from foxden.server.http import raise_file_limit, uvicorn_config
     from foxden.sim.clock import SimClock
     from foxden.sim.runner import FleetRunner
 
@@ -170,22 +174,29 @@ def serve(
         )
     sock = listen(settings.host, settings.port)
     bound_port = sock.getsockname()[1]
-    store = open_database(settings, create=True)
     data = Path(settings.data_dir)
+    private_dir(data)
+    store = open_database(settings, create=True)
     if sc is not None:
         applied = scenario.apply(sc, store, RealClock().now_ms())
         for name, made in applied.keys.items():
             if any(a.name == name and a.key for a in sc.file.account):
                 continue
-            write_key(data / f"{name}-api-key", made)
-            out.print(f"API key of {name!r} (shown once; also in {data / f'{name}-api-key'}):")
-            print(made, flush=True)
+            path = data / f"{name}-api-key"
+            write_private(path, made + "\n")
+            if sys.stdout.isatty():
+                out.print(f"API key of {name!r} (shown once; also in {path}):")
+                print(made, flush=True)
+            else:  # a log file or a pipe: keep the key out of it
+                out.print(f"API key of {name!r} is in {path}")
     elif not no_demo:
         key = seed_demo(store, data, RealClock().now_ms(), settings.demo_devices)
-        if key is not None:
+        if key is not None and sys.stdout.isatty():
             out.print(f"Created the demo account; its key is also in {data / 'demo-api-key'}")
             out.print("Demo API key (shown once):")
             print(key, flush=True)
+        elif key is not None:  # a log file or a pipe: keep the key out of it
+            out.print(f"Created the demo account; its API key is in {data / 'demo-api-key'}")
     token = settings.admin_token or admin_token(data)
     clock = SimClock(start_ms=sc.start_ms if sc else None, speed=settings.speed)
     runner = FleetRunner(store, clock, settings.seed, settings.random_faults)
@@ -204,10 +215,16 @@ def serve(
         from foxden.server.metrics import enable_access_log
 
         enable_access_log(sys.stdout)
-    server = uvicorn.Server(
-        uvicorn.Config(foxden.app, log_level=settings.log_level, access_log=False, lifespan="on")
-    )
-    server.run(sockets=[sock])
+    raise_file_limit(settings.max_connections)
+    config = uvicorn_config(foxden.app, settings, log_level=settings.log_level, lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def private_dir(data: Path) -> None:
+    """The data dir, created 0700 (an existing one is left as its owner set it)."""
+    if not data.exists():
+        data.mkdir(mode=0o700, parents=True)
+        data.chmod(0o700)
 
 
 def _backfill(runner: FleetRunner, days: float) -> None:

@@ -34,7 +34,7 @@ Key = Annotated[str, typer.Argument(help="Setting key, e.g. ExportLimit, MinSoc,
 def setting_get(call: Call, sn: Sn, key: Key) -> None:
     """One setting's value, unit and allowed values.
 
-    Example: foxden setting get 60H15000000001 ExportLimit
+    Example: foxden setting get {SN} ExportLimit
     """
     with call.client() as client:
         v = client.setting(sn, key)
@@ -55,7 +55,7 @@ def setting_set(
 ) -> None:
     """Change one setting.
 
-    Example: foxden setting set 60H15000000001 ExportLimit 3000
+    Example: foxden setting set {SN} ExportLimit 3000
     """
     with call.client() as client:
         client.set_setting(sn, key, value)
@@ -67,7 +67,7 @@ def setting_set(
 def time_get(call: Call, sn: Sn) -> None:
     """The inverter's clock (its local wall time).
 
-    Example: foxden time get 60H15000000001
+    Example: foxden time get {SN}
     """
     with call.client() as client:
         t = client.device_time(sn)
@@ -90,7 +90,7 @@ def time_set(
 ) -> None:
     """Set the inverter's clock, to now (in the plant's zone) or to a given time.
 
-    Example: foxden time set 60H15000000001 2024-05-13T17:23:00+01:00
+    Example: foxden time set {SN} 2024-05-13T17:23:00+01:00
     """
     with call.client() as client:
         lookup = ZoneLookup(client, sn, plant_zone)

@@ -10,22 +10,35 @@ from typing import Annotated
 import typer
 
 from foxden.cli.common import (
+    EXIT_API,
     PANEL,
     Call,
     CliError,
+    From,
     Sn,
+    To,
     Vars,
     Zone,
     ZoneLookup,
     api,
     err_console,
+    fail,
     number,
     print_json,
     show,
     split_vars,
     time_range,
+    vars_option,
 )
-from foxden.cli.tidy import TidyRow, check_formats, write_csv, write_parquet
+from foxden.cli.tidy import (
+    OutFile,
+    TidyRow,
+    check_formats,
+    out_suffix,
+    write_csv,
+    write_out,
+    write_parquet,
+)
 from foxden.client import convenience as conv
 from foxden.client.generated import Client
 from foxden.protocol import structs as s
@@ -51,7 +64,12 @@ SHORT_NAMES = {
 Csv = Annotated[bool, typer.Option("--csv", help="Print tidy rows as CSV")]
 Parquet = Annotated[
     Path | None,
-    typer.Option("--parquet", help="Write tidy rows to this Parquet file", dir_okay=False),
+    typer.Option(
+        "--parquet",
+        help="Write tidy rows to this Parquet file",
+        dir_okay=False,
+        show_default="none",
+    ),
 ]
 Year = Annotated[int, typer.Option("--year", help="Year, e.g. 2024")]
 
@@ -69,19 +87,55 @@ def real(
 ) -> None:
     """Latest real-time data of any number of inverters (asked 50 at a time).
 
-    Example: foxden real 60H15000000001 60H31000000002 --vars pvPower,SoC,loadsPower
+    Example: foxden real {SN} {SN2} --vars pvPower,SoC,loadsPower
     """
     with call.client() as client:
         names = split_vars(variables)
         devices = conv.real_time_many(client, sns, names) if sns else client.real_time(None, names)
+    # the cloud leaves out serials that are not the account's: say which, and fail
+    unknown = [sn for sn in dict.fromkeys(sns or []) if sn not in {d.deviceSN for d in devices}]
     if call.as_json:
-        return print_json(devices)
-    rows = [
-        (d.deviceSN, d.time, v.variable, v.name, number(v.value), v.unit or "")
-        for d in devices
-        for v in d.datas
-    ]
-    show("Real-time data", ("device", "time", "variable", "name", "value", "unit"), rows)
+        print_json(devices)
+    else:
+        rows = [
+            (d.deviceSN, d.time, v.variable, v.name, number(v.value), v.unit or "")
+            for d in devices
+            for v in d.datas
+        ]
+        if rows or not unknown:
+            show("Real-time data", ("device", "time", "variable", "name", "value", "unit"), rows)
+    for d in devices:
+        if not d.datas:
+            err_console().print(f"no real-time data for {d.deviceSN} yet")
+    if unknown:
+        fail(
+            f"no inverter {', '.join(unknown)} on this account (no real-time data returned)",
+            EXIT_API,
+            "check the serial number (foxden devices list lists this account's)",
+        )
+
+
+def data_span(client: Client, sn: str) -> str:
+    """Which times have data for ``sn``, for the note on an empty range: the newest sample
+    (real-time data) and the first day with energy (year, then month reports)."""
+    latest = client.real_time_v1([sn], None)
+    if not latest or not latest[0].datas:
+        return f"{sn} has no data yet"
+    newest = latest[0].time
+    year = conv.parse_time(newest).year
+    first: tuple[int, int] | None = None
+    for y in range(year, year - 5, -1):
+        answer = client.report(sn, "year", y, None, None, ENERGY_VARIABLES)
+        months = sorted({i for v in answer for i, value in enumerate(v.values[:12]) if value})
+        if not months:
+            break
+        first = (y, months[0] + 1)
+    if first is None:
+        return f"{sn} has data up to {newest}"
+    answer = client.report(sn, "month", first[0], first[1], None, ENERGY_VARIABLES)
+    days = [i for v in answer for i, value in enumerate(v.values) if value]
+    start = f"{first[0]}-{first[1]:02d}-{min(days) + 1 if days else 1:02d}"
+    return f"{sn} has data from about {start} to {newest}"
 
 
 def _history_rows(device: s.HistoryDevice) -> list[TidyRow]:
@@ -146,16 +200,15 @@ def pull_history(
 def history(
     call: Call,
     sn: Sn,
-    start: Annotated[
-        str | None, typer.Option("--from", help="Start, ISO 8601 (default: 24 h before --to)")
+    start: From = None,
+    stop: To = None,
+    variables: Annotated[
+        str | None, vars_option("power flows and SoC: " + ",".join(POWER_VARIABLES))
     ] = None,
-    stop: Annotated[
-        str | None, typer.Option("--to", help="End, ISO 8601, excluded (default: now)")
-    ] = None,
-    variables: Vars = None,
     zone: Zone = None,
     as_csv: Csv = False,
     parquet: Parquet = None,
+    out: OutFile = None,
     show_progress: Annotated[
         bool | None,
         typer.Option(
@@ -169,23 +222,33 @@ def history(
 
     Times without an offset are in the plant's zone (--tz, or read from the plant).
 
-    Example: foxden history 60H15000000001 --from 2024-03-29 --to 2024-04-01
-    --vars pvPower,SoC --csv > h.csv
+    Example: foxden history {SN} --from yesterday --to today --vars pvPower,SoC
+    --out yesterday.csv
     """
     check_formats(call.as_json, as_csv, parquet)
+    suffix = out_suffix(out)
     with call.client() as client:
         lookup = ZoneLookup(client, sn, zone)
         begin, end = time_range(start, stop, lookup)
-        device = pull_history(client, sn, begin, end, split_vars(variables), show_progress)
+        names = split_vars(variables) or POWER_VARIABLES
+        device = pull_history(client, sn, begin, end, names, show_progress)
         rows = _history_rows(device)
         if parquet is not None:
             write_parquet(parquet, rows)
+        if out is not None and suffix is not None:
+            write_out(out, suffix, rows, device)
+        empty = not any(v.data for v in device.datas)
+        span = data_span(client, sn) if empty else ""
     if call.as_json:
-        return print_json(device)
-    if as_csv:
-        return write_csv(rows)
-    if parquet is None:
+        print_json(device)
+    elif as_csv:
+        write_csv(rows)
+    elif parquet is None and out is None:
         _history_table(device)
+    if empty:
+        err_console().print(
+            f"no data for {sn} from {begin.isoformat()} to {end.isoformat()}; {span}"
+        )
 
 
 def _report_label(start: datetime, dimension: str) -> str:
@@ -207,26 +270,36 @@ def report(
     sn: Sn,
     year: Year,
     month: Annotated[
-        int | None, typer.Option("--month", help="Month 1-12 (month or day report)")
+        int | None,
+        typer.Option("--month", help="Month 1-12 (month or day report)", show_default="none"),
     ] = None,
-    day: Annotated[int | None, typer.Option("--day", help="Day of the month (day report)")] = None,
-    variables: Vars = None,
+    day: Annotated[
+        int | None,
+        typer.Option("--day", help="Day of the month (day report)", show_default="none"),
+    ] = None,
+    variables: Annotated[str | None, vars_option(",".join(ENERGY_VARIABLES))] = None,
     zone: Zone = None,
     as_csv: Csv = False,
     parquet: Parquet = None,
+    out: OutFile = None,
 ) -> None:
     """Energy report by hour of a day, day of a month or month of a year.
 
     --year, --month and --day choose the dimension; each bucket starts at local time in the
     plant's zone.
 
-    Example: foxden report 60H15000000001 --year 2024 --month 3 --day 31 --csv
+    Example: foxden report {SN} --year 2024 --month 3 --day 31 --csv
     """
     check_formats(call.as_json, as_csv, parquet)
+    suffix = out_suffix(out)
     with call.client() as client:
         dimension = report_dimension(month, day)
         names = split_vars(variables) or ENERGY_VARIABLES
         answer = client.report(sn, dimension, year, month, day, names)
+        when = f"{year}" + (f"-{month:02d}" if month else "") + (f"-{day:02d}" if day else "")
+        empty = not any(value for v in answer for value in v.values)
+        if empty:
+            err_console().print(f"no energy for {sn} in {when}; {data_span(client, sn)}")
         if call.as_json:
             return print_json(answer)
         tz = ZoneLookup(client, sn, zone)()
@@ -234,9 +307,11 @@ def report(
         tidy: list[TidyRow] = [(sn, r.variable, r.start.isoformat(), r.value, r.unit) for r in rows]
         if parquet is not None:
             write_parquet(parquet, tidy)
+        if out is not None and suffix is not None:
+            write_out(out, suffix, tidy, answer)
     if as_csv:
         return write_csv(tidy)
-    if parquet is not None:
+    if parquet is not None or out is not None:
         return
     starts = conv.bucket_starts(tz, dimension, year, month, day)
     table_rows = []
@@ -247,7 +322,6 @@ def report(
         )
     table_rows.append(["total"] + [number(round(math.fsum(v.values), 3)) for v in answer])
     columns = ["start"] + [f"{SHORT_NAMES.get(v.variable, v.variable)} ({v.unit})" for v in answer]
-    when = f"{year}" + (f"-{month:02d}" if month else "") + (f"-{day:02d}" if day else "")
     show(f"{dimension.capitalize()} report of {sn}, {when} ({tz})", columns, table_rows)
 
 
@@ -255,7 +329,7 @@ def report(
 def generation(call: Call, sn: Sn) -> None:
     """Energy generated today, this month and in all (kWh).
 
-    Example: foxden generation 60H15000000001
+    Example: foxden generation {SN}
     """
     with call.client() as client:
         g = client.generation(sn)

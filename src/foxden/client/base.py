@@ -25,7 +25,7 @@ class _Common:
         retry: RetryPolicy | None = None,
         min_interval_s: float = 0.0,
     ) -> None:
-        self.api_key = api_key if api_key is not None else core.default_api_key()
+        self.api_key = core.clean_key(api_key if api_key is not None else core.default_api_key())
         self.base_url = (base_url or core.default_base_url()).rstrip("/")
         self.lang = lang
         self.timeout = timeout
@@ -76,7 +76,7 @@ class SyncBase(_Common):
                 try:
                     response = self._http.send(self._request(c))
                 except httpx.HTTPError as exc:
-                    raise errors.from_httpx(exc, c.path) from exc
+                    raise errors.from_httpx(exc, self.base_url + c.path, self.api_key) from None
                 return self._parse(c, response)
             except errors.FoxError as exc:
                 if not self.retry.should_retry(exc, attempt):
@@ -116,7 +116,7 @@ class AsyncBase(_Common):
                 try:
                     response = await self._http.send(self._request(c))
                 except httpx.HTTPError as exc:
-                    raise errors.from_httpx(exc, c.path) from exc
+                    raise errors.from_httpx(exc, self.base_url + c.path, self.api_key) from None
                 return self._parse(c, response)
             except errors.FoxError as exc:
                 if not self.retry.should_retry(exc, attempt):

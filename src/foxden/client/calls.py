@@ -46,6 +46,22 @@ def device_detail(sn: str) -> Call[s.DeviceDetail]:
     return call("device.detail", s.DeviceDetail, sn=sn)
 
 
+def device_detail_v1(sn: str) -> Call[s.DeviceDetailV1]:
+    return call("device.detail_v1", s.DeviceDetailV1, sn=sn)
+
+
+def module_detail(sn: str) -> Call[s.ModuleSummary]:
+    return call("module.detail", s.ModuleSummary, sn=sn)
+
+
+def module_signal(sn: str) -> Call[s.ModuleSignal]:
+    return call("module.signal", s.ModuleSignal, sn=sn)
+
+
+def error_messages() -> Call[s.ErrorMessages]:
+    return call("errors.messages", s.ErrorMessages)
+
+
 def module_list(current_page: int = 1, page_size: int = 100) -> Call[s.PageResult[s.ModuleSummary]]:
     return call(
         "module.list", s.PageResult[s.ModuleSummary], currentPage=current_page, pageSize=page_size

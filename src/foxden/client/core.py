@@ -35,6 +35,17 @@ def default_api_key() -> str:
     return os.environ.get("FOXDEN_API_KEY", "")
 
 
+def clean_key(key: str) -> str:
+    """The key without surrounding whitespace (a key read from a file keeps its newline);
+    one with whitespace or control characters inside raises KeyFormatError."""
+    key = key.strip()
+    if any(ch.isspace() or not ch.isprintable() for ch in key):
+        raise errors.KeyFormatError(
+            "the API key holds whitespace or control characters; check how it was copied"
+        )
+    return key
+
+
 @dataclass(frozen=True, slots=True)
 class Call(Generic[T]):
     """One API call, ready to sign and send: endpoint, query or body, and result type."""
@@ -112,6 +123,12 @@ DETAIL_HEADER = "X-Foxden-Detail"
 """A foxden server says here which field was wrong and why (the vendor cloud does not)."""
 
 
+def _serials(c: Call[Any]) -> str:
+    fields = {**(c.params or {}), **(c.body or {})}
+    named = fields.get("sn") or fields.get("deviceSN") or fields.get("sns") or ""
+    return ", ".join(named) if isinstance(named, list) else str(named)
+
+
 def parse(
     c: Call[T], status: int, content: bytes, request_id: str | None, detail: str | None = None
 ) -> T:
@@ -119,11 +136,15 @@ def parse(
     try:
         env = msgspec.json.decode(content, type=Envelope[Any])
     except msgspec.DecodeError:
+        if status in (401, 403):  # some gateways refuse a key with a bare HTTP status
+            raise errors.AuthError(41809, f"HTTP {status}", c.path, request_id) from None
         raise errors.TransportError(
             f"{c.path}: HTTP {status}, body is not the Open API envelope: {content[:120]!r}"
         ) from None
     if env.errno != 0:
-        raise errors.api_error(env.errno, env.msg, c.path, request_id, detail)
+        error = errors.api_error(env.errno, env.msg, c.path, request_id, detail)
+        error.sn = _serials(c)
+        raise error
     if c.result_type is Any or env.result is None:
         return env.result  # type: ignore[return-value]
     try:

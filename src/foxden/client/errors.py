@@ -1,6 +1,7 @@
 """The client's exceptions, one tree:
 
     FoxError
+    ├── KeyFormatError            the API key cannot be sent (whitespace or control characters)
     ├── TransportError            the request did not get an answer (network, timeout, non-JSON)
     │   └── TimeoutError
     └── ApiError                  the server answered with a non-zero errno
@@ -30,8 +31,14 @@ class FoxError(Exception):
     """Anything this client raises."""
 
 
+class KeyFormatError(FoxError):
+    """The API key holds whitespace or control characters inside: no server would take it.
+    Raised before anything is sent; the message never holds the key."""
+
+
 class TransportError(FoxError):
-    """No usable answer: the network failed, the server timed out, or the body was not JSON."""
+    """No usable answer: the network failed, the server timed out, or the body was not JSON.
+    The message names the URL tried."""
 
 
 class TimeoutError(TransportError):
@@ -40,6 +47,9 @@ class TimeoutError(TransportError):
 
 class ApiError(FoxError):
     """The Open API answered with a non-zero errno."""
+
+    sn: str = ""
+    """The inverter serial number(s) the request named, if any (for messages)."""
 
     def __init__(
         self,
@@ -118,8 +128,10 @@ def api_error(
     return _BY_ERRNO.get(errno, ApiError)(errno, msg, path, request_id, detail)
 
 
-def from_httpx(exc: httpx.HTTPError, path: str) -> TransportError:
-    """The one place foreign transport errors become ours."""
+def from_httpx(exc: httpx.HTTPError, url: str, secret: str = "") -> TransportError:
+    """The one place foreign transport errors become ours; ``secret`` (the key) is blanked
+    out of the text should the foreign message quote it."""
+    text = str(exc).replace(secret, "***") if secret else str(exc)
     if isinstance(exc, httpx.TimeoutException):
-        return TimeoutError(f"{path}: timed out: {exc}")
-    return TransportError(f"{path}: {type(exc).__name__}: {exc}")
+        return TimeoutError(f"{url}: timed out: {text}")
+    return TransportError(f"{url}: {type(exc).__name__}: {text}")

@@ -51,6 +51,22 @@ class Client(SyncBase):
         """Details of an inverter."""
         return self._run(calls.device_detail(sn))
 
+    def device_detail_v1(self, sn: str) -> s.DeviceDetailV1:
+        """Details of an inverter (v1: thirdPartyGen)."""
+        return self._run(calls.device_detail_v1(sn))
+
+    def module_detail(self, sn: str) -> s.ModuleSummary:
+        """One data logger."""
+        return self._run(calls.module_detail(sn))
+
+    def module_signal(self, sn: str) -> s.ModuleSignal:
+        """A data logger's signal strength (dBm) and when it last reported."""
+        return self._run(calls.module_signal(sn))
+
+    def error_messages(self) -> s.ErrorMessages:
+        """The cloud's text of every errno, by language (no signed headers needed)."""
+        return self._run(calls.error_messages())
+
     def module_list(
         self,
         current_page: int = 1,
@@ -258,6 +274,22 @@ class AsyncClient(AsyncBase):
     async def device_detail(self, sn: str) -> s.DeviceDetail:
         """Details of an inverter."""
         return await self._run(calls.device_detail(sn))
+
+    async def device_detail_v1(self, sn: str) -> s.DeviceDetailV1:
+        """Details of an inverter (v1: thirdPartyGen)."""
+        return await self._run(calls.device_detail_v1(sn))
+
+    async def module_detail(self, sn: str) -> s.ModuleSummary:
+        """One data logger."""
+        return await self._run(calls.module_detail(sn))
+
+    async def module_signal(self, sn: str) -> s.ModuleSignal:
+        """A data logger's signal strength (dBm) and when it last reported."""
+        return await self._run(calls.module_signal(sn))
+
+    async def error_messages(self) -> s.ErrorMessages:
+        """The cloud's text of every errno, by language (no signed headers needed)."""
+        return await self._run(calls.error_messages())
 
     async def module_list(
         self,

@@ -27,10 +27,18 @@ class Endpoint:
     area: str
     counted: bool = True
     aliases: tuple[str, ...] = ()
+    public: bool = False
+    """Answered without the signed headers (GET /c/v0/errors/message)."""
 
     @property
     def params_in_query(self) -> bool:
         return self.method == "GET"
+
+    @property
+    def query_interface(self) -> bool:
+        """A query interface (real-time, history, report: the path ends in ``/query``): the
+        real cloud answers one call a second per interface and key."""
+        return self.path.endswith("/query")
 
     @property
     def device_write(self) -> bool:
@@ -54,9 +62,10 @@ def _e(
     *,
     counted: bool = True,
     aliases: tuple[str, ...] = (),
+    public: bool = False,
 ) -> Endpoint:
     return Endpoint(
-        name, method, path, request, result, summary, name.split(".")[0], counted, aliases
+        name, method, path, request, result, summary, name.split(".")[0], counted, aliases, public
     )
 
 
@@ -116,6 +125,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         s.SnQuery,
         s.DeviceDetail,
         "Details of an inverter",
+    ),
+    _e(
+        "device.detail_v1",
+        "GET",
+        "/op/v1/device/detail",
+        s.SnQuery,
+        s.DeviceDetailV1,
+        "Details of an inverter (v1: thirdPartyGen)",
     ),
     _e(
         "device.variables",
@@ -373,6 +390,32 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         s.PageRequest,
         s.PageResult[s.ModuleSummary],
         "Data loggers of this account",
+    ),
+    _e(
+        "module.detail",
+        "GET",
+        "/op/v0/module/detail",
+        s.SnQuery,
+        s.ModuleSummary,
+        "One data logger",
+    ),
+    _e(
+        "module.signal",
+        "POST",
+        "/op/v0/module/getSignal",
+        s.ModuleSn,
+        s.ModuleSignal,
+        "A data logger's signal strength (dBm) and when it last reported",
+    ),
+    _e(
+        "errors.messages",
+        "GET",
+        "/c/v0/errors/message",
+        None,
+        s.ErrorMessages,
+        "The cloud's text of every errno, by language (no signed headers needed)",
+        counted=False,
+        public=True,
     ),
     _e(
         "user.access_count",

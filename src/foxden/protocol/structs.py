@@ -17,11 +17,42 @@ from foxden.protocol import limits
 
 T = TypeVar("T")
 
-Page = Annotated[int, Meta(ge=limits.PAGE_MIN, description="Current page number, from 1")]
+Page = Annotated[
+    int,
+    Meta(ge=limits.PAGE_MIN, le=limits.PAGE_MAX, description="Current page number, from 1"),
+]
 PageSize = Annotated[
     int, Meta(ge=limits.PAGE_SIZE_MIN, le=limits.PAGE_SIZE_MAX, description="Items per page")
 ]
-Sn = Annotated[str, Meta(min_length=1, max_length=64, description="Serial number")]
+Sn = Annotated[
+    str, Meta(min_length=1, max_length=limits.ID_MAX_LENGTH, description="Serial number")
+]
+Id = Annotated[str, Meta(min_length=1, max_length=limits.ID_MAX_LENGTH)]
+ShortText = Annotated[str, Meta(max_length=limits.ID_MAX_LENGTH)]
+Text = Annotated[str, Meta(max_length=limits.TEXT_MAX_LENGTH)]
+Zone = Annotated[
+    str, Meta(min_length=1, max_length=limits.ZONE_MAX_LENGTH, description="IANA time zone")
+]
+Amount = Annotated[float, Meta(ge=0, le=limits.NUMBER_MAX)]
+Coordinate = Text | Annotated[float, Meta(ge=-limits.NUMBER_MAX, le=limits.NUMBER_MAX)]
+TimeMs = Annotated[
+    int, Meta(ge=0, le=limits.TIME_MS_MAX, description="Milliseconds since 1970-01-01 UTC")
+]
+Value = (
+    ShortText
+    | Annotated[int, Meta(ge=-limits.INT_MAX, le=limits.INT_MAX)]
+    | Annotated[float, Meta(ge=-limits.NUMBER_MAX, le=limits.NUMBER_MAX)]
+)
+"""A setting value as clients send it: a number or a numeric string."""
+
+
+Variables = (
+    Annotated[
+        list[Annotated[str, Meta(max_length=limits.ID_MAX_LENGTH)]],
+        Meta(max_length=limits.VARIABLES_MAX),
+    ]
+    | None
+)
 Soc = Annotated[int, Meta(ge=limits.SOC_MIN, le=limits.SOC_MAX)]
 Hour = Annotated[int, Meta(ge=0, le=23)]
 Minute = Annotated[int, Meta(ge=0, le=59)]
@@ -56,64 +87,75 @@ class PageResult(Result, Generic[T]):
 
 class PlantDeviceRef(Request):
     sn: Sn
-    key: str | None = None
+    key: ShortText | None = None
 
 
 class PlantDetails(Request):
-    name: Annotated[str, Meta(min_length=1, max_length=128)]
+    name: Annotated[str, Meta(min_length=1, max_length=limits.NAME_MAX_LENGTH)]
     type: Annotated[int, Meta(ge=1, le=4, description="1 pv, 2 storage, 3 charge pile, 4 mini")]
     countryCode: Annotated[str, Meta(pattern="^[A-Za-z]{2}$")]
-    city: str
-    address: str
-    postcode: str
-    price: Annotated[float, Meta(ge=0)] | None = None
-    currency: str | None = None
-    systemCapacity: Annotated[float, Meta(ge=0)] | None = None
+    city: Text
+    address: Text
+    postcode: Text
+    price: Amount | None = None
+    currency: ShortText | None = None
+    systemCapacity: Amount | None = None
 
 
 class PlantDetailsUpdate(PlantDetails, kw_only=True):
-    stationID: Annotated[str, Meta(min_length=1)]
+    stationID: Id
 
 
 class Position(Request):
-    x: str | float | None = None
-    y: str | float | None = None
-    format: str | None = None
-    pid: str | None = None
+    x: Coordinate | None = None
+    y: Coordinate | None = None
+    format: Text | None = None
+    pid: Text | None = None
 
 
 class PlantCreate(Request):
     details: PlantDetails
-    timezone: Annotated[str, Meta(min_length=1)]
-    devices: list[PlantDeviceRef] | None = None
-    pileSN: str | None = None
+    timezone: Zone
+    devices: Annotated[list[PlantDeviceRef], Meta(max_length=limits.PLANT_MAX_DEVICES)] | None = (
+        None
+    )
+    pileSN: Text | None = None
     position: Position | None = None
-    electricmeterSN: str | None = None
+    electricmeterSN: Text | None = None
     layoutByMini: dict[str, Any] | None = None
 
 
 class PlantUpdate(Request):
     details: PlantDetailsUpdate
-    timezone: Annotated[str, Meta(min_length=1)]
-    devices: list[PlantDeviceRef] | None = None
-    pileSN: str | None = None
+    timezone: Zone
+    devices: Annotated[list[PlantDeviceRef], Meta(max_length=limits.PLANT_MAX_DEVICES)] | None = (
+        None
+    )
+    pileSN: Text | None = None
     position: Position | None = None
-    electricmeterSN: str | None = None
+    electricmeterSN: Text | None = None
     layoutByMini: dict[str, Any] | None = None
 
 
 class PlantDelete(Request):
-    stationID: Annotated[str, Meta(min_length=1)]
+    stationID: Id
 
 
 class PlantDetailQuery(Request):
-    id: Annotated[str, Meta(min_length=1)]
+    id: Id
+
+
+class PlantDeviceRefResult(Result):
+    sn: str
+    key: str | None = None
 
 
 class PlantDeviceResult(Result):
-    sn: str
+    """One device of a plant create/update answer, as the document's table nests it:
+    ``{"device": {"sn", "key"}, "errno"}`` (errno 0 bound, else why not)."""
+
+    device: PlantDeviceRefResult
     errno: int
-    key: str | None = None
 
 
 class PlantWriteResult(Result):
@@ -128,9 +170,12 @@ class PlantSummary(Result):
 
 
 class Person(Result):
-    name: str = ""
-    email: str = ""
-    phone: str = ""
+    """A plant's user or installer: the real cloud always sends all three keys, empty
+    strings where nothing is known (samples/v0_plant_detail__energystats_ios.json)."""
+
+    name: str
+    phone: str
+    email: str
 
 
 class ModuleRef(Result):
@@ -176,6 +221,10 @@ class DeviceFunction(Result):
 
 
 class BatteryInfo(Result):
+    """One entry of ``batteryList``: type ``bcu`` (the stack's controller), ``bmu`` (one
+    per module, with its ``capacity`` in Wh) or ``ivu`` (samples/v0_device_detail__batpred_kh8
+    .json; newer-endpoints.md section 3.1.1)."""
+
     batterySN: str
     model: str
     type: str
@@ -184,6 +233,9 @@ class BatteryInfo(Result):
 
 
 class DeviceDetail(Result):
+    """v0 detail. ``capacity`` is whole kW as the real cloud writes it (KH8: 8; a 10.5 kW
+    model: 10, batpred PR #4527)."""
+
     deviceSN: str
     moduleSN: str
     stationID: str
@@ -193,7 +245,7 @@ class DeviceDetail(Result):
     status: int
     hasPV: bool
     hasBattery: bool
-    capacity: float
+    capacity: int
     afciVersion: str
     managerVersion: str
     masterVersion: str
@@ -203,11 +255,40 @@ class DeviceDetail(Result):
     batteryList: list[BatteryInfo]
 
 
+class DeviceDetailV1(DeviceDetail, kw_only=True):
+    """v1 detail: v0's keys plus ``thirdPartyGen`` (newer-endpoints.md section 3.1.1)."""
+
+    thirdPartyGen: bool
+
+
 class ModuleSummary(Result):
+    """A data logger in module/list; ``plantName``, ``webVersion`` and ``softVersion`` are
+    the newer keys (doc V1.1.9 "collector version"; foxesscloud prints ``plantName``)."""
+
     moduleSN: str
     stationID: str
+    plantName: str
     status: int
     signal: int
+    webVersion: str
+    softVersion: str
+
+
+class ModuleSn(Request):
+    sn: Sn
+
+
+class ModuleSignal(Result):
+    """module/getSignal: when the logger last reported (ms) and its signal in dBm."""
+
+    timestamp: int
+    signal: int
+
+
+class ErrorMessages(Result):
+    """GET /c/v0/errors/message: ``messages[lang][errno as string]`` = text."""
+
+    messages: dict[str, dict[str, str]]
 
 
 class AccessCount(Result):
@@ -263,13 +344,13 @@ class ForceChargeTimes(Result):
 
 class SettingGet(Request):
     sn: Sn
-    key: Annotated[str, Meta(min_length=1)]
+    key: Id
 
 
 class SettingSet(Request):
     sn: Sn
-    key: Annotated[str, Meta(min_length=1)]
-    value: str | int | float
+    key: Id
+    value: Value
 
 
 class SettingRange(Result):
@@ -289,7 +370,7 @@ class DeviceTimeGet(Request):
     sn: Sn
 
 
-TimeField = str | int
+TimeField = ShortText | Annotated[int, Meta(ge=-limits.INT_MAX, le=limits.INT_MAX)]
 
 
 class DeviceTimeSet(Request):
@@ -336,8 +417,14 @@ class SchedulerFlagEcho(Result, omit_defaults=False):
 
 
 Percent = Annotated[int, Meta(ge=0, le=100)]
-Power = Annotated[int, Meta(ge=0)] | Annotated[float, Meta(ge=0)]
-Number = int | float
+Power = (
+    Annotated[int, Meta(ge=0, le=limits.INT_MAX)]
+    | Annotated[float, Meta(ge=0, le=limits.NUMBER_MAX)]
+)
+Number = (
+    Annotated[int, Meta(ge=-limits.INT_MAX, le=limits.INT_MAX)]
+    | Annotated[float, Meta(ge=-limits.NUMBER_MAX, le=limits.NUMBER_MAX)]
+)
 
 
 class SchedulerGroup(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -349,7 +436,7 @@ class SchedulerGroup(Struct, kw_only=True, forbid_unknown_fields=True, omit_defa
     startMinute: Minute
     endHour: Hour
     endMinute: Minute
-    workMode: Annotated[str, Meta(min_length=1)]
+    workMode: Annotated[str, Meta(min_length=1, max_length=limits.ID_MAX_LENGTH)]
     minSocOnGrid: Percent
     fdSoc: Percent
     fdPwr: Power
@@ -386,13 +473,13 @@ class SchedulerGroupV2(Struct, kw_only=True, forbid_unknown_fields=True, omit_de
     startMinute: Minute
     endHour: Hour
     endMinute: Minute
-    workMode: Annotated[str, Meta(min_length=1)]
+    workMode: Annotated[str, Meta(min_length=1, max_length=limits.ID_MAX_LENGTH)]
     extraParam: ExtraParam | None = None
 
 
 class SchedulerEnableV2(Request):
     deviceSN: Sn
-    groups: list[SchedulerGroupV2]
+    groups: Annotated[list[SchedulerGroupV2], Meta(max_length=limits.SCHEDULER_LIST_MAX)]
     isDefault: bool = False
 
 
@@ -404,7 +491,7 @@ class SchedulerGroupV3(Struct, kw_only=True, forbid_unknown_fields=True, omit_de
     startMinute: Minute
     endHour: Hour
     endMinute: Minute
-    workMode: Annotated[str, Meta(min_length=1)]
+    workMode: Annotated[str, Meta(min_length=1, max_length=limits.ID_MAX_LENGTH)]
     extraParam: ExtraParam | None = None
     isRemainMode: bool = False
     enable: Flag | None = None
@@ -412,20 +499,20 @@ class SchedulerGroupV3(Struct, kw_only=True, forbid_unknown_fields=True, omit_de
 
 class SchedulerEnableV3(Request):
     deviceSN: Sn
-    groups: list[SchedulerGroupV3]
+    groups: Annotated[list[SchedulerGroupV3], Meta(max_length=limits.SCHEDULER_LIST_MAX)]
     isDefault: bool = False
 
 
 class SchedulerEnableEchoV2(Result, omit_defaults=False):
     deviceSN: str
     isDefault: bool
-    groups: list[SchedulerGroupV2]
+    groups: Annotated[list[SchedulerGroupV2], Meta(max_length=limits.SCHEDULER_LIST_MAX)]
 
 
 class SchedulerEnableEchoV3(Result, omit_defaults=False):
     deviceSN: str
     isDefault: bool
-    groups: list[SchedulerGroupV3]
+    groups: Annotated[list[SchedulerGroupV3], Meta(max_length=limits.SCHEDULER_LIST_MAX)]
 
 
 class SchedulerGroupOutV0(Result, omit_defaults=False):
@@ -517,11 +604,11 @@ class PeakShaving(Result):
 
 class PeakShavingSet(Request):
     sn: Sn
-    importLimit: str | int | float
-    soc: str | int | float
+    importLimit: Value
+    soc: Value
 
 
-HeatingValue = str | int | float
+HeatingValue = Value
 
 
 class HeatingItem(Result):
@@ -539,20 +626,20 @@ class BatteryHeating(Result):
 
 class BatteryHeatingSet(Request):
     sn: Sn
-    batteryWarmUpEnable: str
+    batteryWarmUpEnable: ShortText
     startTemperature: HeatingValue
     endTemperature: HeatingValue
-    time1Enable: str
+    time1Enable: ShortText
     time1StartHour: HeatingValue
     time1StartMinute: HeatingValue
     time1EndHour: HeatingValue
     time1EndMinute: HeatingValue
-    time2Enable: str
+    time2Enable: ShortText
     time2StartHour: HeatingValue
     time2StartMinute: HeatingValue
     time2EndHour: HeatingValue
     time2EndMinute: HeatingValue
-    time3Enable: str
+    time3Enable: ShortText
     time3StartHour: HeatingValue
     time3StartMinute: HeatingValue
     time3EndHour: HeatingValue
@@ -577,11 +664,9 @@ def decode_envelope(data: bytes, result_type: type[T]) -> Envelope[T]:
 
 # ---------------------------------------------------------------- telemetry requests
 
-Variables = list[str] | None
-
 
 class RealQueryV0(Request):
-    sn: str | None = None
+    sn: ShortText | None = None
     variables: Variables = None
 
 
@@ -593,15 +678,18 @@ class RealQueryV1(Request):
 class HistoryQuery(Request):
     sn: Sn
     variables: Variables = None
-    begin: int | None = None
-    end: int | None = None
+    begin: TimeMs | None = None
+    end: TimeMs | None = None
 
 
 class ReportQuery(Request):
     sn: Sn
     year: Annotated[int, Meta(ge=limits.REPORT_MIN_YEAR, le=limits.REPORT_MAX_YEAR)]
-    dimension: str
-    variables: list[str]
+    dimension: ShortText
+    variables: Annotated[
+        list[Annotated[str, Meta(max_length=limits.ID_MAX_LENGTH)]],
+        Meta(max_length=limits.VARIABLES_MAX),
+    ]
     month: Annotated[int, Meta(ge=1, le=12)] | None = None
     day: Annotated[int, Meta(ge=1, le=31)] | None = None
 

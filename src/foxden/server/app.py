@@ -30,14 +30,16 @@ from foxden.config import Settings
 from foxden.limits_policy import limit_profile
 from foxden.protocol.endpoints import ENDPOINTS, Endpoint
 from foxden.protocol.errno import SUCCESS_MESSAGE, Errno
-from foxden.server import envelope
+from foxden.server import envelope, validate
 from foxden.server.admin import Admin
 from foxden.server.areas import HANDLERS
+from foxden.server.areas.errors import PUBLIC_HANDLERS
 from foxden.server.auth import Authenticator
 from foxden.server.chaos import Call, Chaos, ChaosAnswer
 from foxden.server.context import Ctx, Handler
 from foxden.server.double_admin import DoubleAdmin
 from foxden.server.errors import ApiError, invalid
+from foxden.server.home import Home
 from foxden.server.journal import Exchange, Journal
 from foxden.server.limits import QuotaKeeper, RateLimiter
 from foxden.server.metrics import CONTENT_TYPE as METRICS_TYPE
@@ -105,13 +107,19 @@ RefusalObserver = Callable[[Refusal], None]
 """Called for every refusal (e.g. a request journal); must not raise."""
 
 
-async def read_body(receive: Receive) -> bytes:
+async def read_body(receive: Receive, limit: int = 0) -> bytes:
+    """The request body; 40257 as soon as it passes ``limit`` bytes (0: no limit)."""
     chunks = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             break
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if limit and size > limit:
+            raise validate.too_large(limit)
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
@@ -133,8 +141,10 @@ def _decoder(endpoint: Endpoint) -> Callable[[Exchange], Any]:
     if endpoint.params_in_query:
 
         def from_query(call: Exchange) -> Any:
+            params = dict(parse_qsl(call.query))
+            validate.check_nul_query(params)
             try:
-                return msgspec.convert(dict(parse_qsl(call.query)), request_type, strict=False)
+                return msgspec.convert(params, request_type, strict=False)
             except msgspec.ValidationError as exc:
                 raise describe_validation(exc) from None
 
@@ -142,10 +152,14 @@ def _decoder(endpoint: Endpoint) -> Callable[[Exchange], Any]:
     decoder = msgspec.json.Decoder(request_type, strict=False)
 
     def from_body(call: Exchange) -> Any:
+        validate.check_depth(call.body)
+        validate.check_nul_body(call.body)
         try:
             return decoder.decode(call.body or b"{}")
         except msgspec.DecodeError as exc:
             raise describe_validation(exc) from None
+        except RecursionError:  # check_depth stops this first; kept as a last guard
+            raise invalid("body", "nested too deeply") from None
 
     return from_body
 
@@ -222,11 +236,16 @@ class FoxdenApp:
         """The data clock: "now" for telemetry, reports and device times (simulated time
         when a fleet runs accelerated). Authentication and quotas use the wall clock."""
         self.wall: Clock = RealClock()
-        self.quota = QuotaKeeper(store, settings.daily_quota_per_device)
+        self.quota = QuotaKeeper(store, settings.daily_quota_per_device, settings.quota_flush_every)
         self.rate = RateLimiter(settings.rate_per_second, settings.rate_burst)
         self.limits = limit_profile(settings.limit_profile)
         self.auth = Authenticator(
-            store, round(settings.timestamp_window_s * 1000), self.rate, self.quota, self.limits
+            store,
+            round(settings.timestamp_window_s * 1000),
+            self.rate,
+            self.quota,
+            self.limits,
+            settings.replay_cache,
         )
         self.refusal_observers: list[RefusalObserver] = []
         """Told of every refused request, after the server log (a request journal hooks in
@@ -245,6 +264,7 @@ class FoxdenApp:
             Route("/openapi.json", self._openapi, methods=["GET"]),
             Route("/metrics", self._metrics, methods=["GET"]),
         ]
+        routes += Home(self).routes()
         routes += DoubleAdmin(self, admin_token).routes()
         if runner is not None:
             if not isinstance(self.clock, SimClock):
@@ -252,10 +272,14 @@ class FoxdenApp:
             self.admin = Admin(admin_token, runner, self.clock)
             routes += self.admin.routes()
         for endpoint in ENDPOINTS:
-            handler = HANDLERS.get(endpoint.name)
-            if handler is None:
-                continue
-            served = _Served(self, self._view(endpoint, handler))
+            if endpoint.public:
+                view = self._public_view(endpoint, PUBLIC_HANDLERS[endpoint.name])
+            else:
+                handler = HANDLERS.get(endpoint.name)
+                if handler is None:
+                    continue
+                view = self._view(endpoint, handler)
+            served = _Served(self, view)
             for path in (endpoint.path, *endpoint.aliases):
                 # Starlette keeps the route to answer 405 for a wrong method (and HEAD)
                 routes.append(Route(path, served, methods=[endpoint.method]))
@@ -273,12 +297,17 @@ class FoxdenApp:
         try:
             yield
         finally:
+            if self.runner is not None:
+                await self.admin.wait_job()
             self.chaos.release_all()
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            self.quota.flush()
+            try:
+                self.quota.flush()
+            except Exception:
+                log.exception("could not save quota use at shutdown")
             self.journal.flush()
 
     def observe(self, call: Exchange) -> None:
@@ -363,10 +392,28 @@ class FoxdenApp:
                 log.exception("refusal observer failed")
         return envelope.body_error(exc.errno, exc.msg), exc.detail
 
+    def _public_view(self, endpoint: Endpoint, handler: Callable[[], Any]) -> RawView:
+        """A view without authentication, pacing or quota: whatever headers come."""
+
+        async def view(scope: Scope, receive: Receive, call: Exchange) -> tuple[bytes, str]:
+            try:
+                answer = envelope.body_ok(handler())
+                call.errno, call.msg = 0, SUCCESS_MESSAGE
+                return answer, ""
+            except Exception:
+                log.exception("unexpected failure in %s", endpoint.name)
+                failed = ApiError(Errno.QUERY_FAILED, "unexpected server failure (in the log)")
+                call.errno, call.msg, call.detail = int(failed.errno), failed.msg, failed.detail
+                return self.refused(scope, None, failed)
+
+        return view
+
     def _view(self, endpoint: Endpoint, handler: Handler) -> RawView:
         decode = _decoder(endpoint)
+        body_limit = self.settings.max_body_bytes
         name = endpoint.name
         paced_writes = endpoint.device_write and self.limits.device_write_interval_ms > 0
+        paced_queries = endpoint.query_interface and self.limits.path_interval_ms > 0
 
         has_body = endpoint.request is not None and not endpoint.params_in_query
         chaos = self.chaos
@@ -376,8 +423,10 @@ class FoxdenApp:
             try:
                 headers = header_map(scope)
                 if has_body:
-                    call.body = await read_body(receive)
-                account = self.auth.check(call.path, headers, call.time_ms, endpoint.counted)
+                    call.body = await read_body(receive, body_limit)
+                account = self.auth.check(
+                    call.path, headers, call.time_ms, endpoint.counted, paced_queries
+                )
                 call.account = account.name
                 if chaos.rules:
                     rule = chaos.pick(_chaos_call(call, headers), call.time_ms)

@@ -2,8 +2,8 @@
 
 Order: the four headers present (40256 naming the missing one), the timestamp near the
 server clock (40256 illegal timestamp), the token known and the signature right (41808
-either way, so a caller cannot learn whether a token exists), the limit profile's pacing
-(40400), then the daily quota (40402).
+either way, so a caller cannot learn whether a token exists), the limit profile's pacing of
+query interfaces (40400), then the daily quota (40402).
 """
 
 from __future__ import annotations
@@ -21,6 +21,34 @@ from foxden.store import Account, Store
 REQUIRED_HEADERS = ("token", "timestamp", "signature", "lang")
 
 
+class ReplayCache:
+    """Signatures accepted within the timestamp window; the same one again is a replay.
+
+    The vendor's signature covers the path, the key and the timestamp only, so anyone who
+    sees a request can send it again (with another body) until its timestamp leaves the
+    window. With this cache on, a signature is accepted once. Only verified signatures are
+    kept, each until its timestamp leaves the window, at most ``max_entries`` of them
+    (the oldest are forgotten first)."""
+
+    def __init__(self, window_ms: int, max_entries: int = 1_000_000) -> None:
+        self.window_ms = window_ms
+        self.max_entries = max_entries
+        self._seen: dict[str, int] = {}
+
+    def first_use(self, signature: str, stamp_ms: int, now_ms: int) -> bool:
+        seen = self._seen
+        while seen:
+            oldest = next(iter(seen))
+            if seen[oldest] >= now_ms and len(seen) < self.max_entries:
+                break
+            del seen[oldest]
+        key = signature.lower()
+        if key in seen:
+            return False
+        seen[key] = stamp_ms + self.window_ms
+        return True
+
+
 class Authenticator:
     def __init__(
         self,
@@ -29,8 +57,10 @@ class Authenticator:
         rate: RateLimiter,
         quota: QuotaKeeper,
         profile: LimitProfile,
+        replay_cache: bool = False,
     ) -> None:
         self.store = store
+        self.replays = ReplayCache(window_ms) if replay_cache else None
         self.window_ms = window_ms
         self.rate = rate
         self.quota = quota
@@ -38,7 +68,16 @@ class Authenticator:
         self.paths = Spacing(profile.path_interval_ms)
         self.device_writes = Spacing(profile.device_write_interval_ms)
 
-    def check(self, path: str, headers: Mapping[str, str], now_ms: int, counted: bool) -> Account:
+    def check(
+        self,
+        path: str,
+        headers: Mapping[str, str],
+        now_ms: int,
+        counted: bool,
+        paced: bool = False,
+    ) -> Account:
+        """The calling account, or the ApiError of the first check that fails; ``paced``:
+        the path is a query interface, one call a second per key (cloud profile)."""
         values = {}
         for name in REQUIRED_HEADERS:
             value = headers.get(name)
@@ -66,7 +105,14 @@ class Authenticator:
                 "unknown API key, or the signature is not md5(path + '\\r\\n' + token + "
                 "'\\r\\n' + timestamp) of this request",
             )
-        wait = self.paths.wait_ms((account.id, path), now_ms)
+        if self.replays is not None and not self.replays.first_use(
+            values["signature"], stamp, now_ms
+        ):
+            raise header_invalid(
+                "illegal signature",
+                "this signature was already used; sign every request with a new timestamp",
+            )
+        wait = self.paths.wait_ms((account.id, path), now_ms) if paced else 0
         if wait:
             raise ApiError(
                 Errno.TOO_FREQUENT,
@@ -87,7 +133,8 @@ class Authenticator:
                 f"the day's {self.quota.total(account.device_count)} calls are used up; "
                 "the quota resets at 00:00 UTC",
             )
-        self.paths.record((account.id, path), now_ms)
+        if paced:
+            self.paths.record((account.id, path), now_ms)
         return account
 
     def check_device_write(self, account: Account, sn: str, now_ms: int) -> None:

@@ -1,17 +1,25 @@
 """Pacing, per-key request rate and per-account daily quota, exact within one server process.
 
-The server runs one event loop, so counters change without interleaving; quota use is
-written to the store every ``flush_s`` seconds and at shutdown, so a restart keeps it.
+The server runs one event loop, so counters change without interleaving. Quota use is
+written to the store after every ``flush_every`` counted calls, every ``flush_s`` seconds
+and at shutdown, so a crash (kill -9) loses at most ``flush_every - 1`` counted calls.
+While the database is away the counts stay in memory and are written when it returns.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from foxden.limits_policy import quota_total
 from foxden.store import Store
+
+log = logging.getLogger("foxden.server")
+RETRY_S = 1.0
+"""After a failed write of quota use, counted calls do not try again for this long."""
 
 
 @functools.lru_cache(maxsize=8)
@@ -77,11 +85,14 @@ class Spacing:
 class QuotaKeeper:
     """Daily call counts per account, kept in memory and flushed to the store."""
 
-    def __init__(self, store: Store, per_device: int) -> None:
+    def __init__(self, store: Store, per_device: int, flush_every: int = 8) -> None:
         self.store = store
         self.per_device = per_device
+        self.flush_every = max(1, flush_every)
         self._counts: dict[tuple[int, str], int] = {}
         self._dirty: set[tuple[int, str]] = set()
+        self._unsaved = 0
+        self._retry_at = 0.0
 
     def total(self, device_count: int) -> int:
         return quota_total(self.per_device, device_count)
@@ -103,19 +114,38 @@ class QuotaKeeper:
             return False
         self._counts[key] = used + 1
         self._dirty.add(key)
+        self._unsaved += 1
+        if self._unsaved >= self.flush_every and time.monotonic() >= self._retry_at:
+            try:
+                self.flush()
+            except Exception as exc:  # the call is counted in memory; written later
+                log.warning("quota use kept in memory, the database refused it: %s", exc)
         return True
 
     def forget(self) -> None:
         """Drop the counts in memory (the store's were replaced); they are read again."""
         self._counts.clear()
         self._dirty.clear()
+        self._unsaved = 0
+
+    @property
+    def unsaved(self) -> int:
+        """Counted calls not yet written to the store."""
+        return self._unsaved
 
     def flush(self) -> None:
+        """Write the counts that changed; on failure they stay pending (and it raises)."""
         if not self._dirty:
             return
         batch = {k: self._counts[k] for k in self._dirty}
         self._dirty.clear()
-        self.store.save_usage(batch)
+        try:
+            self.store.save_usage(batch)
+        except BaseException:
+            self._dirty.update(batch)
+            self._retry_at = time.monotonic() + RETRY_S
+            raise
+        self._unsaved = 0
         today = max(day for _, day in self._counts)
         for key in [k for k in self._counts if k[1] < today and k not in self._dirty]:
             del self._counts[key]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -110,6 +111,10 @@ class Store(Protocol):
 
     def close(self) -> None: ...
 
+    def transaction(self) -> AbstractContextManager[None]:
+        """Every write inside commits together or not at all (nested ones join the outer)."""
+        ...
+
     # accounts and keys
     def create_account(self, name: str, key_hash: str, now_ms: int) -> Account: ...
     def set_key_hash(self, name: str, key_hash: str) -> Account: ...
@@ -146,6 +151,7 @@ class Store(Protocol):
         ...
 
     def loggers(self, account_id: int, offset: int, limit: int) -> tuple[list[Logger], int]: ...
+    def logger(self, sn: str) -> Logger | None: ...
 
     # device settings, one JSON value per (device, key)
     def settings(self, sn: str) -> dict[str, Any]: ...

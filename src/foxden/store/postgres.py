@@ -7,7 +7,10 @@ translated), through psycopg 3.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import time
+from collections.abc import Iterator
 from typing import Any
 
 from foxden.store.base import StoreError
@@ -33,24 +36,88 @@ def postgres_schema() -> list[str]:
 
 
 class PostgresStore(SqlStore):
-    """One psycopg connection in autocommit mode, with explicit transactions."""
+    """Connections from a psycopg pool, in autocommit mode with explicit transactions.
+
+    A connection broken by a database restart is dropped when it is given back and the
+    pool opens a new one; an idempotent read that failed on it is run again on a fresh
+    connection, so reads recover by themselves as soon as the database is back. Writes
+    are not retried (the caller sees the failure; quota use is kept and written later).
+    """
+
+    POOL_TIMEOUT_S = 1.0
+    """How long one operation waits for a connection while the database is away."""
+    AWAY_S = 1.0
+    """After a wait for a connection timed out, operations fail at once for this long
+    (rather than each waiting ``POOL_TIMEOUT_S`` while the database is still away)."""
 
     def __init__(self, url: str) -> None:
         try:
             import psycopg
-        except ImportError as exc:  # pragma: no cover - the postgres extra
-            raise StoreError("PostgreSQL needs psycopg: pip install 'foxden[postgres]'") from exc
-        try:
-            self._db = psycopg.connect(url, autocommit=True)
-        except psycopg.Error as exc:
-            raise StoreError(f"cannot open database {_redact(url)}: {exc}") from exc
+            from psycopg_pool import ConnectionPool
+        except ImportError as exc:  # pragma: no cover - installed with the postgres extra
+            raise StoreError(
+                "PostgreSQL needs psycopg and psycopg_pool: pip install 'foxden[postgres]'"
+            ) from exc
+        from psycopg_pool import PoolTimeout
+
+        self._TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError)
+        self._UNAVAILABLE = (PoolTimeout, DatabaseAway)
+        self._away_until = 0.0
         self._INTEGRITY = (psycopg.errors.IntegrityError,)
-        self._init_common()
-        self._x("SELECT pg_advisory_lock(7175230)")  # one migrator at a time
+        self._held = False
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=2,
+            kwargs={"autocommit": True, "connect_timeout": 5},
+            open=False,
+            timeout=self.POOL_TIMEOUT_S,
+            reconnect_timeout=0,  # keep trying for as long as the database is away
+            name="foxden",
+        )
         try:
-            self._apply_schema(postgres_schema())
-        finally:
-            self._x("SELECT pg_advisory_unlock(7175230)")
+            self._pool.open(wait=True, timeout=10)
+        except psycopg.Error as exc:
+            self._pool.close()
+            raise StoreError(f"cannot open database {_redact(url)}: {exc}") from exc
+        self._init_common()
+        with self._use():
+            self._x("SELECT pg_advisory_lock(7175230)")  # one migrator at a time
+            try:
+                self._apply_schema(postgres_schema())
+            finally:
+                self._x("SELECT pg_advisory_unlock(7175230)")
+
+    @contextlib.contextmanager
+    def _use(self) -> Iterator[None]:
+        with self._lock:
+            if self._held:
+                yield
+                return
+            if time.monotonic() < self._away_until:
+                raise DatabaseAway("the database is unavailable; trying again shortly")
+            try:
+                borrowed = self._pool.connection()
+                conn = borrowed.__enter__()
+            except self._UNAVAILABLE:
+                self._away_until = time.monotonic() + self.AWAY_S
+                raise
+            with contextlib.ExitStack() as stack:
+                stack.push(borrowed)
+                self._db = conn
+                self._held = True
+                try:
+                    yield
+                finally:
+                    self._held = False
+                    self._db = None
+
+    def _holding(self) -> bool:
+        return self._held
+
+    def close(self) -> None:
+        with self._lock:
+            self._pool.close()
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s")
@@ -64,6 +131,10 @@ class PostgresStore(SqlStore):
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
             )
+
+
+class DatabaseAway(Exception):
+    """Raised at once while the database is known to be unreachable."""
 
 
 def schema_exists(url: str) -> bool:

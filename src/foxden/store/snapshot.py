@@ -3,6 +3,7 @@ transaction and put back in one, so a test can return to a known state."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,6 @@ class StoreSnapshot:
 class SnapshotMixin:
     """``snapshot`` and ``restore`` on the shared SQL of :class:`SqlStore`."""
 
-    _lock: Any
     _BEGIN: str
     _generation: int
     _accounts: dict[str, Any]
@@ -44,6 +44,7 @@ class SnapshotMixin:
         def _x(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any: ...
         def _xm(self, sql: str, rows: list[tuple[Any, ...]]) -> None: ...
         def _init_telemetry(self) -> None: ...
+        def _use(self) -> contextlib.AbstractContextManager[None]: ...
 
     def _after_restore(self) -> None:
         """Backend-specific repair after rows came back (identity counters)."""
@@ -51,7 +52,7 @@ class SnapshotMixin:
     def snapshot(self) -> StoreSnapshot:
         """Every row of every table, as one consistent view."""
         tables = {}
-        with self._lock:
+        with self._use():
             self._x(self._BEGIN)
             try:
                 for name in TABLES:
@@ -68,7 +69,7 @@ class SnapshotMixin:
 
     def restore(self, snapshot: StoreSnapshot) -> None:
         """Make the store hold exactly what ``snapshot`` held (atomically)."""
-        with self._lock:
+        with self._use():
             self._generation += 1
             self._x(self._BEGIN)
             try:

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from foxden.store.base import (
     StoreError,
 )
 
+T = TypeVar("T")
 DAY_MS = 86_400_000
 _COUNTER_COLUMNS = ", ".join(telemetry.COUNTERS)
 _SLOT_INSERT = (
@@ -38,6 +40,15 @@ class TelemetryMixin:
     _BEGIN: str
 
     def _x(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
+        raise NotImplementedError
+
+    def _use(self) -> contextlib.AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def _read(self, read: Callable[[], T]) -> T:
         raise NotImplementedError
 
     def _xm(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
@@ -87,7 +98,7 @@ class TelemetryMixin:
     def ingest(self, batch: Sequence[DeviceSamples]) -> int:
         if not batch:
             return 0
-        with self._lock:
+        with self._use():
             sns = {item.sn for item in batch}
             marks = ",".join("?" * len(sns))
             known = {
@@ -96,13 +107,18 @@ class TelemetryMixin:
             for item in batch:
                 self._check(item, known)
             written = 0
-            self._x(self._BEGIN)
+            schemas = dict(self._schemas)
             try:
-                for item in batch:
-                    written += self._ingest_one(item)
-                self._x("COMMIT")
+                with self.transaction():
+                    for item in batch:
+                        written += self._ingest_one(item)
             except BaseException:
-                self._x("ROLLBACK")
+                # schema ids made in the rolled-back transaction do not exist
+                self._schemas.clear()
+                self._schema_ids.clear()
+                self._quanta.clear()
+                for sid, variables in schemas.items():
+                    self._remember_schema(sid, variables)
                 raise
             return written
 
@@ -210,11 +226,12 @@ class TelemetryMixin:
         if not sns:
             return {}
         marks = ",".join("?" * len(sns))
-        with self._lock:
-            rows = self._x(
+        rows = self._read(
+            lambda: self._x(
                 f"SELECT sn, time_ms, schema_id, data FROM telemetry_latest WHERE sn IN ({marks})",
                 tuple(sns),
             ).fetchall()
+        )
         found = {}
         for sn, time_ms, sid, blob in rows:
             values = np.frombuffer(blob, dtype=np.float64)
@@ -230,12 +247,13 @@ class TelemetryMixin:
         return found
 
     def history(self, sn: str, begin_ms: int, end_ms: int) -> Series:
-        with self._lock:
-            rows = self._x(
+        rows = self._read(
+            lambda: self._x(
                 "SELECT schema_id, n, times, data FROM telemetry_chunks "
                 "WHERE sn = ? AND day BETWEEN ? AND ? ORDER BY day",
                 (sn, begin_ms // DAY_MS, end_ms // DAY_MS),
             ).fetchall()
+        )
         if not rows:
             return Series((), np.zeros(0, dtype=np.int64), np.zeros((0, 0)))
         parts = []
@@ -251,32 +269,32 @@ class TelemetryMixin:
         return Series(variables, times[keep], values[keep])
 
     def counters_before(self, sn: str, boundaries_ms: Sequence[int]) -> F64:
+        for boundary in boundaries_ms:
+            if boundary % SLOT_MS:
+                raise ValueError(f"boundary {boundary} is not on a quarter hour")
+        return self._read(lambda: self._counters_before(sn, boundaries_ms))
+
+    def _counters_before(self, sn: str, boundaries_ms: Sequence[int]) -> F64:
         out = np.full((len(boundaries_ms), len(telemetry.COUNTERS)), np.nan)
-        with self._lock:
-            first = self._x(
-                f"SELECT {_COUNTER_COLUMNS} FROM energy_slots WHERE sn = ? ORDER BY slot LIMIT 1",
-                (sn,),
+        first = self._x(
+            f"SELECT {_COUNTER_COLUMNS} FROM energy_slots WHERE sn = ? ORDER BY slot LIMIT 1",
+            (sn,),
+        ).fetchone()
+        if first is None:
+            return out
+        for i, boundary in enumerate(boundaries_ms):
+            row = self._x(
+                f"SELECT {_COUNTER_COLUMNS} FROM energy_slots WHERE sn = ? AND slot < ? "
+                "ORDER BY slot DESC LIMIT 1",
+                (sn, boundary // SLOT_MS),
             ).fetchone()
-            if first is None:
-                return out
-            for i, boundary in enumerate(boundaries_ms):
-                if boundary % SLOT_MS:
-                    raise ValueError(f"boundary {boundary} is not on a quarter hour")
-                row = self._x(
-                    f"SELECT {_COUNTER_COLUMNS} FROM energy_slots WHERE sn = ? AND slot < ? "
-                    "ORDER BY slot DESC LIMIT 1",
-                    (sn, boundary // SLOT_MS),
-                ).fetchone()
-                out[i] = [np.nan if x is None else x for x in (row or first)]
+            out[i] = [np.nan if x is None else x for x in (row or first)]
         return out
 
     def prune(self, before_ms: int) -> int:
-        with self._lock:
-            self._x(self._BEGIN)
+        with self.transaction():
             cur = self._x("DELETE FROM telemetry_chunks WHERE day < ?", (before_ms // DAY_MS,))
-            deleted = int(cur.rowcount)
-            self._x("COMMIT")
-            return deleted
+            return int(cur.rowcount)
 
 
 def _widen(values: F64, have: tuple[str, ...], want: tuple[str, ...]) -> F64:

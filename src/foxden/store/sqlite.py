@@ -3,18 +3,23 @@ embedded SQLite one (PostgreSQL is in :mod:`foxden.store.postgres`)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 import threading
+import time
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from foxden.store.base import Account, Device, Logger, Plant, StoreError
 from foxden.store.snapshot import SnapshotMixin
 from foxden.store.sql_telemetry import TelemetryMixin
 
 SCHEMA_VERSION = "1"
+T = TypeVar("T")
 
 _ACCOUNT_SELECT = (
     "SELECT a.id, a.name, a.created_ms, "
@@ -29,10 +34,16 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
 
     _BEGIN = "BEGIN"
     _INTEGRITY: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
+    _TRANSIENT: tuple[type[BaseException], ...] = ()
+    """Errors after which an idempotent read is tried again (a lost connection)."""
+    _UNAVAILABLE: tuple[type[BaseException], ...] = ()
+    """Errors that mean no connection could be had at all: not tried again."""
+    _READ_RETRIES = 2
     _db: Any
 
     def _init_common(self) -> None:
         self._lock = threading.RLock()
+        self._depth = 0
         self._generation = 0
         self._cache_version: object = None
         self._accounts: dict[str, Account | None] = {}
@@ -48,14 +59,74 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
         if rows:
             self._db.cursor().executemany(self._sql(sql), rows)
 
+    @contextlib.contextmanager
+    def _use(self) -> Iterator[None]:
+        """Hold the store for one unit of work (PostgreSQL also holds one pooled
+        connection for it). Re-entrant."""
+        with self._lock:
+            yield
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside commits together or not at all; nests (inner ones join)."""
+        with self._use():
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._generation += 1
+            self._x(self._BEGIN)
+            self._depth = 1
+            try:
+                yield
+                self._x("COMMIT")
+            except self._INTEGRITY as exc:
+                self._rollback()
+                raise StoreError(str(exc)) from exc
+            except BaseException:
+                self._rollback()
+                raise
+            finally:
+                self._depth = 0
+
+    def _rollback(self) -> None:
+        with contextlib.suppress(*self._TRANSIENT):  # a lost connection rolled back already
+            self._x("ROLLBACK")
+
+    def _holding(self) -> bool:
+        """Whether this thread is inside a unit of work that holds a connection."""
+        return False
+
+    def _read(self, read: Callable[[], T]) -> T:
+        """Run an idempotent read; after a lost connection, again on a fresh one (unless
+        an enclosing unit of work holds the connection, which then fails as a whole)."""
+        with self._lock:
+            nested = self._depth > 0 or self._holding()
+            attempt = 0
+            while True:
+                try:
+                    with self._use():
+                        return read()
+                except self._TRANSIENT as exc:
+                    if (
+                        nested
+                        or attempt >= self._READ_RETRIES
+                        or isinstance(exc, self._UNAVAILABLE)
+                    ):
+                        raise
+                    attempt += 1
+                    time.sleep(0.05 * attempt)
+
     def _data_version(self) -> object | None:
         """Something that changes whenever another connection commits; None: unknown, so
         account look-ups are not cached."""
         return None
 
     def _apply_schema(self, statements: list[str]) -> None:
-        with self._lock:
-            self._x(self._BEGIN)
+        with self.transaction():
             for statement in statements:
                 self._x(statement)
             self._x(
@@ -63,7 +134,7 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
                 "ON CONFLICT(key) DO NOTHING",
                 (SCHEMA_VERSION,),
             )
-            self._x("COMMIT")
+        with self._use():
             self._init_telemetry()
 
     def close(self) -> None:
@@ -71,41 +142,18 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
             self._db.close()
 
     def _write(self, sql: str, params: tuple[Any, ...] = ()) -> int:
-        """Run one statement in its own transaction; the number of rows it changed."""
-        with self._lock:
-            self._generation += 1
-            try:
-                self._x(self._BEGIN)
-                cur = self._x(sql, params)
-                rowcount = int(cur.rowcount)
-                self._x("COMMIT")
-            except self._INTEGRITY as exc:
-                self._x("ROLLBACK")
-                raise StoreError(str(exc)) from exc
-            except BaseException:
-                self._x("ROLLBACK")
-                raise
-            return rowcount
+        """Run one statement in its own transaction (or the caller's); the rows it changed."""
+        with self.transaction():
+            return int(self._x(sql, params).rowcount)
 
     def _many(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
-        with self._lock:
-            self._generation += 1
-            try:
-                self._x(self._BEGIN)
-                for sql, params in statements:
-                    self._x(sql, params)
-                self._x("COMMIT")
-            except self._INTEGRITY as exc:
-                self._x("ROLLBACK")
-                raise StoreError(str(exc)) from exc
-            except BaseException:
-                self._x("ROLLBACK")
-                raise
+        with self.transaction():
+            for sql, params in statements:
+                self._x(sql, params)
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            rows: list[tuple[Any, ...]] = self._x(sql, params).fetchall()
-            return rows
+        rows: list[tuple[Any, ...]] = self._read(lambda: self._x(sql, params).fetchall())
+        return rows
 
     # ------------------------------------------------------------ accounts
 
@@ -247,28 +295,29 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
         return Device(*row[:-1], batteries=json.loads(row[-1]))  # type: ignore[misc]
 
     def insert_device(self, device: Device, logger: Logger) -> None:
-        self._many(
-            [
+        """Register a device and its logger; a logger serial belongs to one account only."""
+        with self.transaction():
+            self._x(
+                "INSERT INTO loggers(sn, account_id, signal, status) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(sn) DO NOTHING",
+                (logger.sn, logger.account_id, logger.signal, logger.status),
+            )
+            owner = self._x("SELECT account_id FROM loggers WHERE sn = ?", (logger.sn,)).fetchone()
+            if owner is None or int(owner[0]) != device.account_id:
+                raise StoreError(f"logger {logger.sn} belongs to another account")
+            self._x(
+                f"INSERT INTO devices({self._DEVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    "INSERT INTO loggers(sn, account_id, signal, status) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT(sn) DO NOTHING",
-                    (logger.sn, logger.account_id, logger.signal, logger.status),
+                    device.sn,
+                    device.account_id,
+                    device.model,
+                    device.logger_sn,
+                    device.created_ms,
+                    device.plant_id,
+                    device.status,
+                    json.dumps(device.batteries),
                 ),
-                (
-                    f"INSERT INTO devices({self._DEVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        device.sn,
-                        device.account_id,
-                        device.model,
-                        device.logger_sn,
-                        device.created_ms,
-                        device.plant_id,
-                        device.status,
-                        json.dumps(device.batteries),
-                    ),
-                ),
-            ]
-        )
+            )
 
     def device(self, sn: str) -> Device | None:
         rows = self._rows(f"SELECT {self._DEVICE_COLUMNS} FROM devices WHERE sn = ?", (sn,))
@@ -330,6 +379,10 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
         total = self._rows("SELECT COUNT(*) FROM loggers WHERE account_id = ?", (account_id,))
         return [Logger(*r) for r in rows], int(total[0][0])
 
+    def logger(self, sn: str) -> Logger | None:
+        rows = self._rows("SELECT sn, account_id, signal, status FROM loggers WHERE sn = ?", (sn,))
+        return Logger(*rows[0]) if rows else None
+
     # ------------------------------------------------------------ settings
 
     def settings(self, sn: str) -> dict[str, Any]:
@@ -356,7 +409,7 @@ class SQLiteStore(SqlStore):
 
     def __init__(self, path: str) -> None:
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(path))
         try:
             self._db = sqlite3.connect(
                 path, check_same_thread=False, isolation_level=None, timeout=10.0
@@ -370,10 +423,25 @@ class SQLiteStore(SqlStore):
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.execute("PRAGMA busy_timeout = 10000")
         self._apply_schema(schema_statements())
+        if path != ":memory:":  # SQLite gives -wal and -shm the database's mode; make sure
+            for suffix in ("-wal", "-shm"):
+                side = Path(path + suffix)
+                if side.exists():
+                    side.chmod(0o600)
 
     def _data_version(self) -> object | None:
         version: int = self._x("PRAGMA data_version").fetchone()[0]
         return version
+
+
+def _private_file(path: Path) -> None:
+    """Create the database's directory (0700) and file (0600) before SQLite opens it, so
+    neither is ever readable by other users; an existing file is made 0600."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    path.chmod(0o600)
 
 
 def schema_statements() -> list[str]:

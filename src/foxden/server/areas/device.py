@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from foxden.protocol import catalogue, models
+from foxden.protocol import catalogue, identities, models
 from foxden.protocol import structs as s
 from foxden.server.context import Ctx, Handler
 from foxden.store import Device
@@ -43,30 +43,39 @@ def list_(ctx: Ctx, req: s.PageRequest) -> s.PageResult[s.DeviceSummary]:
     return s.PageResult(currentPage=req.currentPage, pageSize=req.pageSize, total=total, data=data)
 
 
-def detail(ctx: Ctx, req: s.SnQuery) -> s.DeviceDetail:
-    device = ctx.device(req.sn)
+def _detail_fields(ctx: Ctx, sn: str) -> dict[str, Any]:
+    device = ctx.device(sn)
     model = ctx.model(device)
     station_id, station_name = _station(ctx, device, {})
     fw = model.firmware
-    return s.DeviceDetail(
-        deviceSN=device.sn,
-        moduleSN=device.logger_sn,
-        stationID=station_id,
-        stationName=station_name,
-        deviceType=model.device_type,
-        productType=model.product_type,
-        status=device.status,
-        hasPV=True,
-        hasBattery=model.has_battery,
-        capacity=model.rated_power_w / 1000,
-        afciVersion=fw.get("afciVersion", ""),
-        managerVersion=fw.get("managerVersion", ""),
-        masterVersion=fw.get("masterVersion", ""),
-        slaveVersion=fw.get("slaveVersion", ""),
-        hardwareVersion=fw.get("hardwareVersion", "--"),
-        function=s.DeviceFunction(scheduler=model.scheduler),
-        batteryList=[s.BatteryInfo(**b) for b in device.batteries],
-    )
+    return {
+        "deviceSN": device.sn,
+        "moduleSN": device.logger_sn,
+        "stationID": station_id,
+        "stationName": station_name,
+        "deviceType": model.device_type,
+        "productType": model.product_type,
+        "status": device.status,
+        "hasPV": True,
+        "hasBattery": model.has_battery,
+        "capacity": identities.capacity_kw(model.rated_power_w),
+        "afciVersion": fw.get("afciVersion", ""),
+        "managerVersion": fw.get("managerVersion", ""),
+        "masterVersion": fw.get("masterVersion", ""),
+        "slaveVersion": fw.get("slaveVersion", ""),
+        "hardwareVersion": fw.get("hardwareVersion", "--"),
+        "function": s.DeviceFunction(scheduler=model.scheduler),
+        "batteryList": [s.BatteryInfo(**b) for b in device.batteries],
+    }
+
+
+def detail(ctx: Ctx, req: s.SnQuery) -> s.DeviceDetail:
+    return s.DeviceDetail(**_detail_fields(ctx, req.sn))
+
+
+def detail_v1(ctx: Ctx, req: s.SnQuery) -> s.DeviceDetailV1:
+    """v1: v0's keys plus thirdPartyGen (no third-party generator is simulated)."""
+    return s.DeviceDetailV1(**_detail_fields(ctx, req.sn), thirdPartyGen=False)
 
 
 def variables(ctx: Ctx, req: None) -> list[dict[str, Any]]:
@@ -80,6 +89,7 @@ def faults(ctx: Ctx, req: None) -> list[dict[str, Any]]:
 HANDLERS: dict[str, Handler] = {
     "device.list": list_,
     "device.detail": detail,
+    "device.detail_v1": detail_v1,
     "device.variables": variables,
     "device.faults": faults,
 }

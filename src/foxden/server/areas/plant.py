@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from foxden.protocol import models, timefmt
+from foxden.protocol import hardware, timefmt
 from foxden.protocol import structs as s
 from foxden.protocol.errno import Errno
 from foxden.server.context import Ctx, Handler
@@ -16,16 +16,22 @@ from foxden.store import Plant
 def _zone(name: str) -> str:
     if not timefmt.is_zone(name):
         raise invalid(
-            "timezone", f"unknown time zone {name!r} (use an IANA name such as Europe/London)"
+            "timezone", f"unknown time zone {name[:80]!r} (use an IANA name such as Europe/London)"
         )
     return name
 
 
 def _coordinate(position: s.Position | None, attr: str, limit: float) -> float | None:
+    """A coordinate as a number when it is one. The document's own example sends
+    ``"x": "x_9e0c3cf37a91"``: a string that is not a number is kept as given (in the
+    plant's extra data) and gives no location, never a refusal; a number out of range is
+    refused."""
     raw = getattr(position, attr) if position else None
     if raw is None or raw == "":
         return None
     value = parse_number(raw)
+    if value != value:  # NaN: not a number at all
+        return None
     if not -limit <= value <= limit:
         what = "longitude" if attr == "x" else "latitude"
         raise invalid(f"position.{attr}", f"{what} must be a number from {-limit:g} to {limit:g}")
@@ -55,7 +61,11 @@ def _bind(ctx: Ctx, plant_id: str, refs: list[s.PlantDeviceRef]) -> list[s.Plant
         if usable:
             ctx.store.bind_device(ref.sn, plant_id)
         errno = Errno.OK if usable else Errno.DEVICE_UNAVAILABLE
-        results.append(s.PlantDeviceResult(sn=ref.sn, key=ref.key, errno=int(errno)))
+        results.append(
+            s.PlantDeviceResult(
+                device=s.PlantDeviceRefResult(sn=ref.sn, key=ref.key), errno=int(errno)
+            )
+        )
     return results
 
 
@@ -120,14 +130,14 @@ def delete(ctx: Ctx, req: s.PlantDelete) -> None:
     ctx.store.delete_plant(ctx.account.id, req.stationID)
 
 
-def _capacity(ctx: Ctx, plant: Plant) -> float:
+def plant_capacity(ctx: Ctx, plant: Plant) -> float:
+    """A plant's ``capacity``: the system capacity its creator stated, else the installed PV
+    of its inverters in kWp (the real capture reads 5.67 for a plant: a PV size, not an
+    inverter rating; samples/v0_plant_detail__energystats_ios.json)."""
     if plant.capacity is not None:
         return plant.capacity
-    total_w = 0
-    for device in ctx.store.devices_of_plant(plant.id):
-        model = models.model(device.model)
-        total_w += model.rated_power_w if model else 0
-    return total_w / 1000
+    devices = ctx.store.devices_of_plant(plant.id)
+    return hardware.plant_capacity_kwp((d.sn, d.model) for d in devices)
 
 
 def detail(ctx: Ctx, req: s.PlantDetailQuery) -> s.PlantDetail:
@@ -139,11 +149,11 @@ def detail(ctx: Ctx, req: s.PlantDetailQuery) -> s.PlantDetail:
         city=plant.city,
         address=plant.address,
         postcode=plant.postcode,
-        capacity=_capacity(ctx, plant),
+        capacity=plant_capacity(ctx, plant),
         timezone=plant.timezone,
         createDate=timefmt.format_local(plant.created_ms, tz),
-        user=s.Person(name=ctx.account.name),
-        installer=s.Person(),
+        user=s.Person(name=ctx.account.name, phone="", email=""),
+        installer=s.Person(name="", phone="", email=""),
         modules=[
             s.ModuleRef(moduleSN=d.logger_sn, deviceSN=d.sn)
             for d in ctx.store.devices_of_plant(plant.id)

@@ -1,0 +1,189 @@
+"""What a person (or a monitor) finds outside the Open API: ``GET /`` a page about this
+server, ``GET /docs`` the API's reference rendered from the protocol catalogue (no scripts,
+no CDN: it works offline), ``GET /health`` the version, database and fleet state as JSON.
+
+The page is its own room: a later dashboard grows here without touching the API's routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from foxden import __version__
+from foxden.demo import KEY_FILE
+from foxden.protocol.endpoints import ENDPOINTS, Endpoint
+from foxden.protocol.errno import ERRNO_TABLE
+
+if TYPE_CHECKING:
+    from foxden.server.app import FoxdenApp
+
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
+       line-height: 1.45; color: #222; }
+code, pre { font-family: ui-monospace, monospace; background: #f4f4f4; padding: 0 .2em; }
+pre { padding: .6em; overflow-x: auto; }
+table { border-collapse: collapse; margin: .5em 0 1.2em; }
+th, td { border: 1px solid #ccc; padding: .25em .5em; text-align: left; vertical-align: top; }
+h2 { margin-top: 2em; border-bottom: 1px solid #ddd; }
+.method { font-weight: bold; }
+"""
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>"
+        f"<body>{body}</body></html>\n"
+    )
+
+
+def _fields(kind: Any) -> list[tuple[str, str, bool]]:
+    """(name, type, required) of a request struct's fields."""
+    if kind is None:
+        return []
+    info = msgspec.inspect.type_info(kind)
+    if not isinstance(info, msgspec.inspect.StructType):
+        return []
+    return [
+        (f.encode_name, type(f.type).__name__.removesuffix("Type").lower(), f.required)
+        for f in info.fields
+    ]
+
+
+def _endpoint_html(e: Endpoint) -> str:
+    paths = ", ".join(f"<code>{html.escape(p)}</code>" for p in (e.path, *e.aliases))
+    where = "query" if e.params_in_query else "JSON body"
+    rows = "".join(
+        f"<tr><td><code>{html.escape(name)}</code></td><td>{kind}</td>"
+        f"<td>{'yes' if required else 'no'}</td></tr>"
+        for name, kind, required in _fields(e.request)
+    )
+    table = (
+        f"<table><tr><th>field ({where})</th><th>type</th><th>required</th></tr>{rows}</table>"
+        if rows
+        else "<p>No parameters.</p>"
+    )
+    return (
+        f"<h3 id='{html.escape(e.name)}'><span class='method'>{e.method}</span> {paths}</h3>"
+        f"<p>{html.escape(e.summary)}</p>{table}"
+    )
+
+
+def docs_html() -> str:
+    """The API reference from the catalogue: every endpoint by area, then the errno table."""
+    areas: dict[str, list[Endpoint]] = {}
+    for e in ENDPOINTS:
+        areas.setdefault(e.area, []).append(e)
+    index = " · ".join(f"<a href='#area-{a}'>{html.escape(a)}</a>" for a in areas)
+    sections = "".join(
+        f"<h2 id='area-{a}'>{html.escape(a)}</h2>" + "".join(_endpoint_html(e) for e in es)
+        for a, es in areas.items()
+    )
+    errnos = "".join(
+        f"<tr><td>{int(entry.errno)}</td><td>{html.escape(entry.meaning)}</td>"
+        f"<td>{html.escape(entry.advice)}</td></tr>"
+        for entry in ERRNO_TABLE.values()
+    )
+    body = (
+        "<h1>foxden Open API reference</h1>"
+        "<p>Every call needs the headers <code>token</code>, <code>timestamp</code> (ms), "
+        "<code>signature</code> and <code>lang</code>; the signature is the md5 hex of "
+        '<code>path + "\\r\\n" + token + "\\r\\n" + timestamp</code> with the four literal '
+        "characters backslash, r, backslash, n between the parts. Every answer is "
+        '<code>{"errno": 0, "msg": ..., "result": ...}</code>; test errno, not msg. '
+        "The machine-readable description is <a href='/openapi.json'>/openapi.json</a> "
+        "(OpenAPI 3.1).</p>"
+        f"<p>{index} · <a href='#errno'>errno</a> · <a href='/'>home</a></p>{sections}"
+        "<h2 id='errno'>errno</h2><table><tr><th>errno</th><th>meaning</th><th>what to do"
+        f"</th></tr>{errnos}</table>"
+    )
+    return _page("foxden Open API reference", body)
+
+
+class Home:
+    """The routes outside the Open API for people and monitors."""
+
+    def __init__(self, foxden: FoxdenApp) -> None:
+        self.foxden = foxden
+        self.started = time.time()
+        self._docs = docs_html()
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/", self.index, methods=["GET"]),
+            Route("/docs", self.docs, methods=["GET"]),
+            Route("/health", self.health, methods=["GET"]),
+        ]
+
+    async def index(self, request: Request) -> Response:
+        base = str(request.base_url).rstrip("/")
+        settings = self.foxden.settings
+        key_file = Path(settings.data_dir).expanduser().resolve() / KEY_FILE
+        key_line = (
+            f"The demo account's API key is in <code>{html.escape(str(key_file))}</code> "
+            "on the server's machine (made on first start; absent with <code>--no-demo</code>)."
+            if key_file.is_file()
+            else f"No demo key file at <code>{html.escape(str(key_file))}</code>: create "
+            "an account with <code>foxden account create NAME</code>."
+        )
+        body = (
+            f"<h1>foxden {html.escape(__version__)}</h1>"
+            "<p>A self-hostable implementation of the <b>Fox ESS Cloud Open API</b> "
+            "(vendor document V1.0.8 and the newer calls the real cloud serves), fed by a "
+            "simulated inverter fleet. Point an unmodified Fox ESS integration here instead "
+            "of the vendor cloud.</p>"
+            "<table>"
+            f"<tr><th>API base URL</th><td><code>{html.escape(base)}</code></td></tr>"
+            f"<tr><th>API key</th><td>{key_line}</td></tr>"
+            "<tr><th>API description</th><td><a href='/openapi.json'>/openapi.json</a> "
+            "(OpenAPI 3.1)</td></tr>"
+            "<tr><th>API reference</th><td><a href='/docs'>/docs</a></td></tr>"
+            "<tr><th>Health</th><td><a href='/health'>/health</a></td></tr>"
+            "</table>"
+            "<h2>Try it</h2>"
+            f"<pre>export FOXDEN_BASE_URL={html.escape(base)}\n"
+            f"export FOXDEN_API_KEY=$(cat {html.escape(str(key_file))})\n"
+            "foxden devices list\nfoxden quota</pre>"
+        )
+        return HTMLResponse(_page(f"foxden {__version__}", body))
+
+    async def docs(self, request: Request) -> Response:
+        return HTMLResponse(self._docs)
+
+    async def health(self, request: Request) -> Response:
+        """200 with the state when the database answers, 503 when it does not."""
+        foxden = self.foxden
+        url = foxden.settings.database()
+        database: dict[str, Any] = {"backend": url.split(":", 1)[0]}
+        try:
+            database["accounts"] = len(await asyncio.to_thread(foxden.store.accounts))
+            database["ok"] = True
+        except Exception as exc:  # the answer reports it; the server keeps running
+            database["ok"] = False
+            database["error"] = type(exc).__name__
+        runner = foxden.runner
+        fleet: dict[str, Any] = {"simulated": runner is not None}
+        if runner is not None:
+            clock = foxden.admin.clock
+            fleet["inverters"] = len(runner.fleet.specs) if runner.fleet is not None else 0
+            fleet["speed"] = clock.speed
+            fleet["frozen"] = clock.frozen
+            fleet["now_ms"] = clock.now_ms()
+        answer = {
+            "status": "ok" if database["ok"] else "database unavailable",
+            "version": __version__,
+            "uptime_s": round(time.time() - self.started, 1),
+            "database": database,
+            "fleet": fleet,
+        }
+        return JSONResponse(answer, status_code=200 if database["ok"] else 503)

@@ -1,0 +1,277 @@
+"""The HTTP server: uvicorn with its httptools parser, plus the limits a public server needs.
+
+uvicorn alone has no limit on header size, no time limit on reading headers or a body and
+no cap on open connections (its ``limit_concurrency`` still accepts every connection and
+keeps it until the client leaves). ``GuardedHttpToolsProtocol`` adds them where the bytes
+arrive, before the application sees a request:
+
+- request line plus headers larger than ``max_header_bytes``, or more than ``max_headers``
+  header lines: HTTP 431, connection closed (counted while they arrive, so a slow 200 MB
+  header is refused after its first ``max_header_bytes``);
+- headers not complete ``header_timeout_s`` after the connection opened or the request's
+  first byte: HTTP 408, closed (slowloris);
+- a body not complete ``body_timeout_s`` after the headers: HTTP 408, closed;
+- a body larger than ``max_body_bytes`` (by Content-Length, or counted while a chunked one
+  arrives): HTTP 413 with the vendor envelope (errno 40257), closed, the body never read;
+- beyond ``max_connections`` open connections a new one gets HTTP 503 and is closed at
+  once, so a flood of idle connections cannot use up the process's file descriptors;
+- idle keep-alive connections close after ``keep_alive_timeout_s`` (uvicorn's own timer).
+
+The numbers are settings (``foxden.config.Settings``); docs/security.md explains the
+defaults and the measurements behind them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import httptools
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from foxden.config import Settings
+from foxden.protocol.errno import Errno
+from foxden.server import envelope
+from foxden.server.errors import invalid
+
+log = logging.getLogger("foxden.http")
+
+_REASONS = {
+    408: b"Request Timeout",
+    413: b"Content Too Large",
+    431: b"Request Header Fields Too Large",
+    503: b"Service Unavailable",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HttpLimits:
+    max_header_bytes: int = 16_384
+    max_headers: int = 64
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 20.0
+    keep_alive_timeout_s: float = 5.0
+    max_connections: int = 512
+    max_body_bytes: int = 65_536
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HttpLimits:
+        return cls(
+            max_header_bytes=settings.max_header_bytes,
+            max_headers=settings.max_headers,
+            header_timeout_s=settings.header_timeout_s,
+            body_timeout_s=settings.body_timeout_s,
+            keep_alive_timeout_s=settings.keep_alive_timeout_s,
+            max_connections=settings.max_connections,
+            max_body_bytes=settings.max_body_bytes,
+        )
+
+
+class _Refused(Exception):
+    """Stops the parser once a request has been refused."""
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with the limits above (``limits`` set by a subclass)."""
+
+    limits: ClassVar[HttpLimits] = HttpLimits()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._in_head = True
+        self._head_started_here = False
+        self._head_seen = 0
+        """Bytes received while the current request's head was incomplete."""
+        self._head_exact = 0
+        self._header_count = 0
+        self._body_seen = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._refused = False
+
+    # ------------------------------------------------------------ connection
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.limits.max_connections:
+            self._refuse(503, b"too many connections")
+            return
+        self._arm(self.limits.header_timeout_s)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
+        self._unset_keepalive_if_required()
+        if self._in_head and self._timer is None:
+            self._arm(self.limits.header_timeout_s)
+        self._head_started_here = False
+        try:
+            self.parser.feed_data(data)
+        except _Refused:
+            return
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return
+        except httptools.HttpParserError:
+            if not self._refused:
+                self.send_400_response("Invalid HTTP request received.")
+            return
+        if self._in_head:
+            # everything since the head began is head: a request line and headers that
+            # never end are refused after max_header_bytes, not kept growing
+            self._head_seen = len(data) if self._head_started_here else self._head_seen + len(data)
+            if self._head_seen > self.limits.max_header_bytes:
+                self._refuse(431, b"request headers too large")
+
+    # ------------------------------------------------------------ parser callbacks
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._timer is None:  # the next request on a kept-alive connection
+            self._arm(self.limits.header_timeout_s)
+        self._in_head = True
+        self._head_started_here = True
+        self._head_exact = 0
+        self._header_count = 0
+        self._body_seen = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._head_exact += len(url)
+        if self._head_exact > self.limits.max_header_bytes:
+            self._refuse(431, b"request line too long")
+            raise _Refused
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_count += 1
+        self._head_exact += len(name) + len(value) + 4
+        if self._header_count > self.limits.max_headers:
+            self._refuse(431, b"too many request headers")
+            raise _Refused
+        if self._head_exact > self.limits.max_header_bytes:
+            self._refuse(431, b"request headers too large")
+            raise _Refused
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        for name, value in self.headers:
+            if name == b"content-length":
+                try:
+                    size = int(value)
+                except ValueError:
+                    size = 0  # the parser refuses a malformed length itself
+                if size > self.limits.max_body_bytes:
+                    self._refuse_body()  # still "in the head": no response started for it
+                    raise _Refused
+        self._in_head = False
+        self._arm(self.limits.body_timeout_s)
+        super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        self._body_seen += len(body)
+        if self._body_seen > self.limits.max_body_bytes:
+            self._refuse_body()
+            raise _Refused
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
+
+    # ------------------------------------------------------------ refusing
+
+    def _arm(self, seconds: float) -> None:
+        self._disarm()
+        if seconds > 0:
+            self._timer = self.loop.call_later(seconds, self._timed_out)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        self._refuse(408, b"request not received in time")
+
+    def _refuse_body(self) -> None:
+        refusal = invalid("body", f"larger than {self.limits.max_body_bytes} bytes")
+        body = envelope.body_error(Errno.PARAMETER_INVALID, refusal.msg)
+        detail = b"x-foxden-detail: " + refusal.detail.encode("ascii") + b"\r\n"
+        self._refuse(413, body, b"application/json", detail)
+
+    def _may_answer(self) -> bool:
+        """Whether a status line can still be written for the request being read: none
+        was started for it (and none for an earlier pipelined request is under way)."""
+        cycle = self.cycle
+        if self._in_head:
+            return cycle is None or cycle.response_complete
+        return cycle is not None and not cycle.response_started
+
+    def _refuse(
+        self,
+        status: int,
+        body: bytes,
+        kind: bytes = b"text/plain; charset=utf-8",
+        extra: bytes = b"",
+    ) -> None:
+        """Answer ``status`` (unless a response is already under way) and close."""
+        if self._refused or self.transport is None or self.transport.is_closing():
+            self._refused = True
+            return
+        self._refused = True
+        self._disarm()
+        if self._may_answer():
+            self.transport.write(
+                b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %d\r\n%s"
+                b"connection: close\r\n\r\n%s"
+                % (status, _REASONS[status], kind, len(body), extra, body)
+            )
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.disconnected = True
+            self.cycle.message_event.set()
+        self.transport.close()
+
+
+def guarded_protocol(limits: HttpLimits) -> type[GuardedHttpToolsProtocol]:
+    """The protocol class uvicorn builds per connection, with these limits."""
+    return type("FoxdenHttpProtocol", (GuardedHttpToolsProtocol,), {"limits": limits})
+
+
+def raise_file_limit(connections: int) -> None:
+    """Let the process open enough descriptors for ``connections`` plus its own files."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+        if new < wanted:
+            log.warning(
+                "only %d file descriptors allowed; max_connections %d may not all be served",
+                new,
+                connections,
+            )
+
+
+def uvicorn_config(app: Any, settings: Settings, **options: Any) -> uvicorn.Config:
+    """uvicorn's configuration for foxden: the guarded httptools protocol and the limits
+    of ``settings``; ``options`` (host, port, log_level, loop, ...) pass through."""
+    limits = HttpLimits.from_settings(settings)
+    options.setdefault("access_log", False)
+    return uvicorn.Config(
+        app,
+        http=guarded_protocol(limits),
+        timeout_keep_alive=max(1, round(limits.keep_alive_timeout_s)),
+        **options,
+    )
