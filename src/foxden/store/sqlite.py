@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from foxden.store.base import Account, Device, Logger, Plant, StoreError
 from foxden.store.changes import ACCOUNTS, ALL, DEVICES, MISS, PLANTS, SETTINGS, TopicCaches
+from foxden.store.snapshot import SnapshotMixin
 from foxden.store.sql_telemetry import TelemetryMixin
 
 SCHEMA_VERSION = "1"
@@ -27,7 +28,7 @@ _ACCOUNT_SELECT = (
 )
 
 
-class SqlStore(TelemetryMixin):
+class SqlStore(TelemetryMixin, SnapshotMixin):
     """The Store on a DB-API connection: everything but connecting and the dialect's few
     differences, which the SQLite and PostgreSQL backends supply. SQL is written once with
     ``?`` placeholders; one connection is shared under a lock; writes are transactions."""
