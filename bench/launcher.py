@@ -7,7 +7,9 @@
 Both targets get the same uvicorn options: 127.0.0.1, one worker (uvicorn's in-process
 server, no supervisor), access log off, log level warning, the given loop and HTTP
 implementation, lifespan on. ``foxden`` with httptools runs behind the HTTP limits of
-``foxden.server.http``, as ``foxden serve`` runs it (``--http unguarded``: without them).
+``foxden.server.http``, as ``foxden serve`` runs it (``--http unguarded``: without them);
+``--guarded`` puts ``bare`` and ``fixed`` behind them too, so every target runs on the same
+server. ``--server granian`` serves the target under granian instead (one worker, uvloop).
 ``fixed`` answers every request with the bytes of ``--body`` (what sending a recorded
 answer costs, e.g. a history). The socket is bound to ``--port`` (0: a free port) before
 uvicorn starts and the port is written to ``--port-file``, so the caller never races for a
@@ -81,6 +83,55 @@ def _foxden_app(errno_counts: Counter[int]) -> Any:
 _foxden_settings: list[Any] = []
 
 
+def foxden_factory() -> Any:
+    """``foxden`` for granian, which imports its target in its worker process."""
+    return _foxden_app(Counter())
+
+
+def fixed_factory() -> Any:
+    """``fixed`` for granian: the body file comes from FOXDEN_BENCH_BODY."""
+    from bare_app import fixed_body_app
+
+    return fixed_body_app(Path(os.environ["FOXDEN_BENCH_BODY"]).read_bytes())
+
+
+def _granian(args: argparse.Namespace) -> int:
+    """Serve the target under granian (no error counts: the app runs in granian's worker
+    process). A free port is found, written to the port file, then granian binds it."""
+    from granian.constants import Interfaces, Loops
+    from granian.log import LogLevels
+    from granian.server import Server as Granian
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", args.port))
+    port: int = sock.getsockname()[1]
+    sock.close()
+    here = str(Path(__file__).resolve().parent)
+    os.environ["PYTHONPATH"] = os.pathsep.join([here, os.environ.get("PYTHONPATH", "")])
+    target, factory = {
+        "bare": ("bare_app:app", False),
+        "foxden": ("launcher:foxden_factory", True),
+        "fixed": ("launcher:fixed_factory", True),
+    }[args.target]
+    if args.target == "fixed":
+        os.environ["FOXDEN_BENCH_BODY"] = str(args.body)
+    server = Granian(
+        target,
+        address="127.0.0.1",
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=1,
+        loop=Loops.uvloop,
+        log_level=LogLevels.warning,
+        log_access=False,
+        factory=factory,
+    )
+    _write_atomically(args.port_file, str(port))
+    _write_atomically(args.stats_file, json.dumps({"started": True}))
+    server.serve()
+    return 0
+
+
 def _write_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, "utf-8")
@@ -102,7 +153,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--profile", type=Path, help="run under cProfile, dump stats here")
     parser.add_argument("--body", type=Path, help="fixed: the file whose bytes every answer is")
+    parser.add_argument(
+        "--guarded",
+        action="store_true",
+        help="bare and fixed too behind foxden's HTTP limits (with auto or httptools), so "
+        "every target runs on the same server",
+    )
+    parser.add_argument(
+        "--server",
+        choices=["uvicorn", "granian"],
+        default="uvicorn",
+        help="granian: the same target under granian (ASGI, one worker, uvloop), to compare",
+    )
     args = parser.parse_args(argv)
+    if args.server == "granian":
+        return _granian(args)
 
     errors = _CountingHandler()
     logging.getLogger().addHandler(logging.StreamHandler(sys.stderr))
@@ -127,11 +192,14 @@ def main(argv: list[str] | None = None) -> int:
         "lifespan": "on",
         "workers": 1,
     }
-    if args.target == "foxden" and args.http in ("auto", "httptools"):
+    guarded = args.target == "foxden" or args.guarded
+    if guarded and args.http in ("auto", "httptools"):
         # as ``foxden serve`` runs it: httptools behind the HTTP limits
+        from foxden import config as foxden_config
         from foxden.server.http import uvicorn_config
 
-        config = uvicorn_config(app, _foxden_settings[0], **options)
+        settings = _foxden_settings[0] if _foxden_settings else foxden_config.load()
+        config = uvicorn_config(app, settings, **options)
     else:  # "unguarded": uvicorn's own httptools protocol, for comparison
         http = "httptools" if args.http == "unguarded" else args.http
         config = uvicorn.Config(app, http=http, **options)

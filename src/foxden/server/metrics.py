@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from typing import TextIO
+from typing import Any, TextIO
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -88,11 +88,19 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_Quota(quota))
+        self._children: dict[tuple[str, int | None], tuple[Any, Any]] = {}
+        """The labelled counter and histogram of each (path, errno) seen: looking a child up
+        by its labels takes the collector's lock and builds a key on every call."""
 
     def observe(self, call: Exchange) -> None:
-        errno = "none" if call.errno is None else str(call.errno)
-        self.requests.labels(call.path, errno).inc()
-        self.latency.labels(call.path).observe(call.latency_ms / 1000)
+        children = self._children.get((call.path, call.errno))
+        if children is None:
+            errno = "none" if call.errno is None else str(call.errno)
+            children = (self.requests.labels(call.path, errno), self.latency.labels(call.path))
+            if len(self._children) < 10_000:  # paths are the catalogue's, errno a short list
+                self._children[(call.path, call.errno)] = children
+        children[0].inc()
+        children[1].observe(call.latency_ms / 1000)
         if self.log_calls and access_log.isEnabledFor(logging.INFO):
             access_log.info(
                 json.dumps(
