@@ -95,7 +95,7 @@ def browser_available() -> bool:
     return shutil.which(CHROMIUM) is not None and shutil.which(CHROMEDRIVER) is not None
 
 
-def start_browser(width: int = 1280, height: int = 900, dark: bool = False) -> Any:
+def start_browser(width: int = 1280, height: int = 900) -> Any:
     """A headless Chromium with a fresh profile, its console kept for ``console_errors``."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -106,11 +106,21 @@ def start_browser(width: int = 1280, height: int = 900, dark: bool = False) -> A
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='foxden-chromium-')}")
     options.add_argument(f"--window-size={width},{height}")
-    if dark:
-        options.add_argument("--force-dark-mode")
-        options.add_argument("--blink-settings=preferredColorScheme=0")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+def emulate(driver: Any, width: int, height: int, dark: bool, mobile: bool = False) -> None:
+    """Show pages as a screen of ``width`` x ``height`` CSS pixels that prefers a dark or a
+    light colour scheme (Chromium's DevTools emulation)."""
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
+    )
+    driver.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia",
+        {"features": [{"name": "prefers-color-scheme", "value": "dark" if dark else "light"}]},
+    )
 
 
 def console_errors(driver: Any) -> list[str]:

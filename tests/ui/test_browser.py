@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 
 from foxden.client.convenience import iter_devices, iter_plants
-from tests.ui.fleet import ADMIN_TOKEN, DemoServer, browser_available, console_errors, start_browser
+from tests.ui.fleet import (
+    ADMIN_TOKEN,
+    DemoServer,
+    browser_available,
+    console_errors,
+    emulate,
+    start_browser,
+)
 
 if not browser_available():
     if os.environ.get("CI"):
@@ -165,3 +172,42 @@ def test_admin_signs_in_and_a_fault_it_injects_shows_on_the_device_page(
     finally:
         with demo.admin() as admin:
             admin.clear_fault(sn)
+
+
+def test_pages_fit_a_phone_and_follow_the_dark_scheme(browser: Any, demo: DemoServer) -> None:
+    sn = next(d.deviceSN for d in iter_devices(demo.client()) if d.hasBattery)
+    backgrounds = {}
+    open_page(browser, demo.url + "/admin", "#signin")  # signed in, as the session keeps it
+    browser.execute_script(
+        "sessionStorage.setItem('foxden-admin-token', arguments[0])", ADMIN_TOKEN
+    )
+    try:
+        for dark in (False, True):
+            emulate(browser, 390, 844, dark=dark, mobile=True)
+            for path, ready in (
+                ("/", "#plants .inverter"),
+                (f"/devices/{sn}", "#chart-year svg"),
+                ("/admin", "#panels table"),
+            ):
+                open_page(browser, demo.url + path, ready)
+                overflow = browser.execute_script(
+                    "return document.documentElement.scrollWidth - "
+                    "document.documentElement.clientWidth"
+                )
+                assert overflow <= 0, (path, overflow)
+                backgrounds[dark, path] = browser.execute_script(
+                    "return getComputedStyle(document.body).backgroundColor"
+                )
+        for path in ("/", f"/devices/{sn}", "/admin"):
+            light = _luminance(backgrounds[False, path])
+            dark_bg = _luminance(backgrounds[True, path])
+            assert light > 0.8 and dark_bg < 0.2, (path, backgrounds)
+        assert console_errors(browser) == []
+    finally:
+        emulate(browser, 1280, 1000, dark=False)
+
+
+def _luminance(css_color: str) -> float:
+    """0 (black) to 1 (white) of an ``rgb(r, g, b)`` colour."""
+    r, g, b = (int(v) for v in css_color[css_color.index("(") + 1 : -1].split(",")[:3])
+    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255

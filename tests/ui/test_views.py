@@ -176,3 +176,20 @@ def test_accounts_and_keys_through_the_admin_api(demo: DemoServer) -> None:
         with pytest.raises(AdminError) as nobody:
             admin.rotate_key("nobody")
         assert nobody.value.status == 404
+
+
+def test_every_asset_is_package_data() -> None:
+    """A wheel carries every file the pages load (pyproject's package-data patterns)."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"][
+        "package-data"
+    ]["foxden"]
+    static = root / "src/foxden/server/ui/static"
+    files = sorted(p.relative_to(root / "src/foxden").as_posix() for p in static.iterdir())
+    assert len(files) >= 6
+    for name in files:
+        assert any(fnmatch.fnmatch(name, pattern) for pattern in patterns), name

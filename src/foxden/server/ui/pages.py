@@ -141,7 +141,7 @@ def admin(fleet: bool) -> str:
         "<label>For minutes (empty: until cleared) "
         "<input name='minutes' type='number' min='1' step='1'></label>"
         "<button>Inject fault</button></form>"
-        "<div id='fault-list'></div></section>"
+        "<div id='fault-list' class='scroll'></div></section>"
         if fleet
         else "<p class='card'>This server runs without a simulated fleet: "
         "no clock or faults to control.</p>"
@@ -169,7 +169,7 @@ def admin(fleet: bool) -> str:
         "<label>errno <input name='errno' type='number' value='41200' min='1'></label>"
         "<label>Times (empty: always) <input name='count' type='number' min='1'></label>"
         "<button>Add rule</button></form>"
-        "<div id='chaos-list'></div></section>"
+        "<div id='chaos-list' class='scroll'></div></section>"
         "<section aria-labelledby='journal-h' class='card'><h2 id='journal-h'>Requests</h2>"
         "<p class='muted'>The newest calls to the Open API, live.</p>"
         "<div id='journal' class='scroll'></div></section>"

@@ -70,7 +70,7 @@
         el("button", { type: "button", class: "plain", "data-clear": d.deviceSN,
           text: "Clear" })]));
     $("fault-list").replaceChildren(rows.length
-      ? fox.table([{ text: "Inverter" }, { text: "Fault" }, { text: "" }], rows,
+      ? fox.table([{ text: "Inverter" }, { text: "Fault" }, { text: "Action" }], rows,
         "Inverters in fault")
       : el("p", { class: "muted", text: "No inverter is in fault." }));
   }
@@ -83,7 +83,7 @@
     const { rules } = await admin("GET", "/admin/chaos");
     $("chaos-list").replaceChildren(rules.length
       ? fox.table([{ text: "Id" }, { text: "Matches" }, { text: "Answer" }, { text: "Hits",
-        num: true }, { text: "" }],
+        num: true }, { text: "Action" }],
       rules.map((r) => [String(r.id), JSON.stringify(r.match || {}),
         r.errno ? `errno ${r.errno}` : r.status ? `HTTP ${r.status}` : r.drop ? "drop"
           : r.timeout ? "timeout" : `delay ${r.delay_ms} ms`, String(r.hits ?? ""),
@@ -110,7 +110,7 @@
     const listing = await admin("GET", "/admin/accounts");
     $("accounts").replaceChildren(fox.table([{ text: "Account" }, { text: "Inverters",
       num: true }, { text: "Calls today", num: true }, { text: "Quota", num: true },
-    { text: "" }], listing.accounts.map((a) => [a.name, String(a.devices),
+    { text: "Action" }], listing.accounts.map((a) => [a.name, String(a.devices),
       String(a.used_today), String(a.quota),
       el("button", { type: "button", class: "plain", "data-rotate": a.name,
         text: "New key" })])));

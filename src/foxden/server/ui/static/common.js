@@ -146,9 +146,14 @@ const fox = (() => {
     return svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label });
   }
 
+  /** Drawing width: the figure's own, so text keeps its size on a phone (320-800). */
+  function chartWidth(figure) {
+    return Math.round(Math.max(320, Math.min(800, figure.clientWidth || 640)));
+  }
+
   /** Lines over x (hours, 0-24): series [{name, color (css var), points [[x, y]]}]. */
   function lineChart(figure, { title, unit, series, xMax = 24, yMin, yMax }) {
-    const W = 640, H = 240, L = 44, R = 22, T = 10, B = 26;
+    const W = chartWidth(figure), H = 240, L = 44, R = 22, T = 10, B = 26;
     const values = series.flatMap((s) => s.points.map((p) => p[1]));
     let lo = yMin !== undefined ? yMin : Math.min(0, ...values);
     let hi = yMax !== undefined ? yMax : niceMax(Math.max(0, ...values));
@@ -163,7 +168,7 @@ const fox = (() => {
         svg("text", { class: "tick", x: L - 4, y: y(v) + 4, "text-anchor": "end" },
           num(v, Math.abs(hi - lo) < 4 ? 1 : 0)));
     }
-    for (let h = 0; h <= xMax; h += 3) {
+    for (let h = 0; h <= xMax; h += W < 500 ? 6 : 3) {
       chart.append(svg("text", { class: "tick", x: x(h), y: H - 8, "text-anchor": "middle" },
         `${pad(h)}:00`));
     }
@@ -182,7 +187,7 @@ const fox = (() => {
 
   /** Grouped bars: labels along x, series [{name, color, values}]. */
   function barChart(figure, { title, unit, labels, series }) {
-    const W = 640, H = 240, L = 44, R = 22, T = 10, B = 26;
+    const W = chartWidth(figure), H = 240, L = 44, R = 22, T = 10, B = 26;
     const hi = niceMax(Math.max(0, ...series.flatMap((s) => s.values)));
     const slot = (W - L - R) / labels.length;
     const bar = Math.max(1, (slot * 0.8) / Math.max(1, series.length));
@@ -194,7 +199,7 @@ const fox = (() => {
         svg("text", { class: "tick", x: L - 4, y: y(v) + 4, "text-anchor": "end" },
           num(v, hi < 4 ? 1 : 0)));
     }
-    const every = Math.ceil(labels.length / 16);
+    const every = Math.ceil(labels.length / (W < 500 ? 8 : 16));
     labels.forEach((label, i) => {
       if (i % every === 0) {
         chart.append(svg("text", { class: "tick", x: L + slot * (i + 0.5), y: H - 8,
@@ -217,7 +222,7 @@ const fox = (() => {
     return el("table", {},
       caption ? el("caption", { text: caption }) : null,
       el("thead", {}, el("tr", {}, headers.map((h) =>
-        el("th", { scope: "col", class: h.num ? "num" : null, text: h.text || h })))),
+        el("th", { scope: "col", class: h.num ? "num" : null, text: h.text !== undefined ? h.text : h })))),
       el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c, i) =>
         c instanceof Node ? el("td", {}, c)
           : el("td", { class: headers[i].num ? "num" : null, text: c }))))));
