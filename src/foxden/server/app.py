@@ -33,6 +33,7 @@ from foxden.limits_policy import limit_profile
 from foxden.protocol.endpoints import ENDPOINTS, Endpoint
 from foxden.protocol.errno import SUCCESS_MESSAGE, Errno
 from foxden.server import envelope, validate
+from foxden.server.admin_accounts import AccountAdmin
 from foxden.server.areas import HANDLERS
 from foxden.server.areas.errors import PUBLIC_HANDLERS
 from foxden.server.auth import Authenticator
@@ -46,6 +47,7 @@ from foxden.server.limits import QuotaKeeper, RateLimiter
 from foxden.server.metrics import CONTENT_TYPE as METRICS_TYPE
 from foxden.server.metrics import Metrics
 from foxden.server.openapi import openapi_document
+from foxden.server.ui import Dashboard
 from foxden.sim.clock import SimClock
 from foxden.store import Account, Store
 
@@ -279,6 +281,7 @@ class FoxdenApp:
         ]
         routes += Home(self).routes()
         routes += DoubleAdmin(self, admin_token).routes()
+        routes += AccountAdmin(self, admin_token).routes()
         self.admin: Admin
         if runner is not None:
             from foxden.server.admin import Admin
@@ -300,6 +303,7 @@ class FoxdenApp:
                 # Starlette keeps the route to answer 405 for a wrong method (and HEAD)
                 routes.append(Route(path, served, methods=[endpoint.method]))
                 self._fast[(endpoint.method, path)] = served
+        routes += Dashboard(self).routes()
         self.starlette = Starlette(routes=routes, lifespan=self._lifespan)
         self.starlette.state.foxden = self
         self.app = FastPath(self._fast, self.starlette)
