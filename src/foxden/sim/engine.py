@@ -76,6 +76,9 @@ class Fleet:
     max_charge_kw: F = field(init=False)
     phases: IA = field(init=False)
     load_share: F = field(init=False)
+    """Each device's share of the load its plant's battery inverters follow (0: grid-tied)."""
+    primary: npt.NDArray[np.bool_] = field(init=False)
+    """The device that carries its plant's meter (the first battery inverter, else the first)."""
     standby_kw: F = field(init=False)
     volt_base: F = field(init=False)
     offset_ms: IA = field(init=False)
@@ -102,21 +105,35 @@ class Fleet:
         self.capacity_kwh = self.packs.capacity_kwh
         self.max_charge_kw = self.packs.max_charge_kw
         self.phases = np.array([s.model.phases for s in self.specs], dtype=np.int64)
-        self.load_share = household.shares(self.rating_kw, self.plant_of)
+        # the battery inverters follow the household (less what the AC-coupled grid-tied ones
+        # make); on a plant without one, the grid-tied inverter with the meter does
+        follows = np.array([s.model.has_battery for s in self.specs], dtype=bool)
+        self.primary = np.zeros(len(self.specs), dtype=bool)
+        for p in range(len(self.plants)):
+            cols = np.flatnonzero(self.plant_of == p)
+            batteries = cols[follows[cols]]
+            self.primary[batteries[0] if len(batteries) else cols[0]] = True
+            follows[cols[0]] |= not len(batteries)
+        self.load_share = household.shares(self.rating_kw, self.plant_of, follows)
         self.standby_kw = np.array(
             [
                 inverter.STANDBY_HYBRID_KW if s.model.has_battery else inverter.STANDBY_GRID_TIED_KW
                 for s in self.specs
             ]
         )
-        self.commissioned_day = np.array(
+        # a plant's inverters went in together, with its meter (on its primary), so the
+        # lifetime counters of all of them count the same days and the plant's identities hold
+        own_day = np.array(
             [hardware.commissioned_ms(s.sn) // DAY_MS for s in self.specs], dtype=np.int64
         )
+        first_day = np.zeros(len(self.plants), dtype=np.int64)
+        first_day[self.plant_of[self.primary]] = own_day[self.primary]
+        self.commissioned_day = first_day[self.plant_of]
         draws = [rng_for(self.seed, "device", s.sn) for s in self.specs]
         self.volt_base = np.array([236 + 8 * r.random() for r in draws])
-        self.offset_ms = np.array(
-            [int(r.integers(0, STEP_MS - 5_000)) for r in draws], dtype=np.int64
-        )
+        offsets = np.array([int(r.integers(0, STEP_MS - 5_000)) for r in draws], dtype=np.int64)
+        # a plant's inverters sample together (one meter serves them all): the first one's time
+        self.offset_ms = offsets[self.first_of_plant()]
         self.wear = np.array([1.5 * r.random() for r in draws])
         south = np.where(self.lat >= 0, 180.0, 0.0)
         self.tilt = np.array([[30 + 10 * r.random(), 25 + 10 * r.random()] for r in draws])
@@ -131,6 +148,13 @@ class Fleet:
 
     def __len__(self) -> int:
         return len(self.specs)
+
+    def first_of_plant(self) -> IA:
+        """For each device, the column of its plant's first device."""
+        first = np.zeros(len(self.plants), dtype=np.int64)
+        for j in range(len(self.specs) - 1, -1, -1):
+            first[self.plant_of[j]] = j
+        return first[self.plant_of]
 
     def soh(self, day: IA) -> F:
         """State of health, %, on UTC day ``day`` (T, D): 2 % a year of calendar and cycle
@@ -153,6 +177,7 @@ class Exogenous:
     cell_temp: F
     pv_dc_strings: F  # (T, D, S) kW before curtailment
     load: F
+    """The plant's household at each of its devices' columns, kW."""
     volt_noise: F
     freq: F
     reactive: F
@@ -212,7 +237,7 @@ def exogenous(fleet: Fleet, day: int, typical: bool = False) -> Exogenous:
     times = (
         (day * DAY_MS + np.arange(STEPS, dtype=np.int64) * STEP_MS)[:, None]
         + fleet.offset_ms[None, :]
-        + jitter
+        + jitter[:, fleet.first_of_plant()]
     )
     minute, ordinal, doy = _local_parts(times, [s.zone for s in fleet.specs])
     plant_lat = np.array([p.latitude for p in fleet.plants])
@@ -259,7 +284,7 @@ def exogenous(fleet: Fleet, day: int, typical: bool = False) -> Exogenous:
         ambient,
         cell,
         dc,
-        house * fleet.load_share[None, :],
+        house,
         volt,
         freq,
         reactive,
@@ -276,6 +301,7 @@ RECORDED = (
     "soc",
     "output",
     "load",
+    "meter2",
     "charge_a",
     "discharge_a",
 )
@@ -332,7 +358,20 @@ def run_steps(
     amps_charge = np.where(faulted, 0.0, amps_charge)
     amps_discharge = np.where(faulted, 0.0, amps_discharge)
     standby = np.where(faulted, 0.0, fleet.standby_kw)  # a faulted inverter is switched off
-    demand_all = ex.load + standby[None, :]
+    # one meter per plant: grid-tied inverters are AC-coupled, their output (their own
+    # export limit applied: they have no meter) feeds the house first; the battery inverters
+    # follow what is left of the household, below zero when the grid-tied ones export
+    plants = int(fleet.plant_of.max()) + 1 if d else 0
+    grid_tied = fleet.load_share <= 0
+    coupled = np.where(
+        grid_tied[None, :],
+        np.minimum(pv_ac_all, standby + np.maximum(controls.export_limit_kw, 0.0)) - standby,
+        0.0,
+    )
+    coupled_by_plant = coupled @ _membership(fleet.plant_of, plants)
+    follow = fleet.load_share[None, :] * (ex.load - coupled_by_plant[:, fleet.plant_of])
+    demand_all = np.where(grid_tied[None, :], 0.0, follow) + standby[None, :]
+    primary = fleet.primary
     headroom_to_rating = np.maximum(fleet.rating_kw[None, :] - pv_ac_all, 0.0)
     step_h = STEP_MS / 3_600_000
     policy = ctl.Policy.of(goal.mode, goal.power_kw)
@@ -361,6 +400,17 @@ def run_steps(
             demand, pv_ac, charge, discharge, controls.export_limit_kw
         )
         output = pv_ac + discharge - charge - standby  # below 0: drawing from the grid
+        # the plant's meter: its household less what all its inverters put out, on the
+        # primary; the others' output is what the primary's second meter (CT2) reads
+        plant_out = np.bincount(
+            fleet.plant_of, weights=output if active.all() else output * active, minlength=plants
+        )[fleet.plant_of]
+        house = ex.load[k]
+        meter = house - plant_out
+        imported = np.where(primary, np.maximum(meter, 0.0), 0.0)
+        exported = np.where(primary, np.maximum(-meter, 0.0), 0.0)
+        load = np.where(primary, house, 0.0)
+        meter2 = np.where(primary, plant_out - output, 0.0)
         soc = bt.soc_after(state.soc, charge, discharge, fleet.capacity_kwh, dt_h)
         # the DC the inverter drew: all of it, or less where clipped or curtailed
         pv_used = np.minimum(inverter.ac_to_pv(pv_ac, fleet.rating_kw), pv_dc_all[k])
@@ -371,7 +421,7 @@ def run_steps(
                 out_pos,
                 exported,
                 imported,
-                ex.load[k],
+                load,
                 charge,
                 discharge,
                 pv_used,
@@ -406,7 +456,8 @@ def run_steps(
             ("export", exported),
             ("soc", state.soc),
             ("output", output),
-            ("load", ex.load[k]),
+            ("load", load),
+            ("meter2", meter2),
         ):
             rec[name][i] = value if everyone else np.where(active, value, np.nan)
         counters[i] = (
@@ -424,11 +475,21 @@ def run_steps(
     return rows, times, rec, counters, today
 
 
+def _membership(plant_of: IA, plants: int) -> F:
+    """(D, P): 1 where a device belongs to a plant."""
+    out = np.zeros((len(plant_of), plants))
+    out[np.arange(len(plant_of)), plant_of] = 1.0
+    return out
+
+
 def _tiled(fleet: Fleet, n: int) -> Fleet:
     """The fleet ``n`` times side by side (for stepping several days in one pass)."""
     wide = copy.copy(fleet)
-    for name in ("rating_kw", "capacity_kwh", "max_charge_kw", "standby_kw"):
+    for name in ("rating_kw", "capacity_kwh", "max_charge_kw", "standby_kw", "load_share"):
         setattr(wide, name, np.tile(getattr(fleet, name), n))
+    wide.primary = np.tile(fleet.primary, n)
+    plants = int(fleet.plant_of.max()) + 1 if len(fleet) else 0
+    wide.plant_of = np.concatenate([fleet.plant_of + i * plants for i in range(n)])
     wide.packs = bt.Packs(
         *(np.tile(getattr(fleet.packs, f.name), n) for f in dataclasses.fields(bt.Packs))
     )

@@ -8,9 +8,9 @@ the year from the season: more in winter where heating and lighting dominate, a 
 morning and evening peaks, daytime use at weekends, appliance runs (kettle, oven, washing
 machine, dishwasher) of a few kilowatts, and short-term noise.
 
-The plant's inverters share the one household: each serves the circuit its meter measures,
-a share of the house in proportion to its rating (``shares``), so the loads of a plant's
-inverters add up to the household at every step.
+The plant's inverters share the one household behind one meter (``engine`` does the
+arithmetic): grid-tied inverters are AC-coupled and feed whatever the house takes; the battery
+inverters follow what is left, shared in proportion to their ratings (``shares``).
 """
 
 from __future__ import annotations
@@ -139,10 +139,12 @@ def _awake() -> F:
     return np.asarray(awake / awake.sum(), dtype=np.float64)
 
 
-def shares(ratings_kw: F, plant_index: npt.NDArray[np.int64]) -> F:
-    """Each inverter's share of its plant's household: its rating over the plant's total."""
-    total = np.bincount(plant_index, weights=ratings_kw)
-    return np.asarray(ratings_kw / np.maximum(total[plant_index], 1e-9), dtype=np.float64)
+def shares(ratings_kw: F, plant_index: npt.NDArray[np.int64], follows: npt.NDArray[np.bool_]) -> F:
+    """Each inverter's share of the load its plant's battery inverters follow: its rating
+    over the total of the plant's inverters that ``follows`` (0 for the others)."""
+    weights = np.where(follows, ratings_kw, 0.0)
+    total = np.bincount(plant_index, weights=weights)
+    return np.asarray(weights / np.maximum(total[plant_index], 1e-9), dtype=np.float64)
 
 
 @functools.lru_cache(maxsize=512)

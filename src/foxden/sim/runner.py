@@ -196,8 +196,9 @@ class FleetRunner:
         return stored + self.sample_now([sn], now)
 
     def sample_now(self, sns: Sequence[str], now_ms: int) -> int:
-        """An extra sample of each device in ``sns`` at ``now_ms`` (1 ms after its newest
-        one if that is not earlier), between the regular 5-minute ones.
+        """An extra sample of each device in ``sns``, and of the other inverters of its plant,
+        at ``now_ms`` (1 ms after its newest one if that is not earlier), between the regular
+        5-minute ones.
 
         Sun, weather and load are those of the regular sample in progress; the battery,
         the grid and the energy counters step from the newest sample with the real
@@ -205,7 +206,9 @@ class FleetRunner:
         fleet = self.refresh(now_ms - engine.STEP_MS)
         state = self.state
         wanted = set(sns)
-        cols = [j for j, spec in enumerate(fleet.specs) if spec.sn in wanted]
+        # the inverters of a plant sample together: one meter sees them all
+        plants = {spec.plant for spec in fleet.specs if spec.sn in wanted}
+        cols = [j for j, spec in enumerate(fleet.specs) if spec.plant in plants]
         if state is None or not cols:
             return 0
         when = np.maximum(state.last_ms + 1, now_ms)
