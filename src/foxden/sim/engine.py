@@ -57,6 +57,10 @@ class DeviceSpec:
     longitude: float
     plant: str
     country: str = ""
+    ev: bool = False
+    """The plant's household charges an EV at home (``household.ev_day``)."""
+    heat_pump: bool = False
+    """The plant's household heats with a heat pump (``household.heat_pump_day``)."""
 
 
 @dataclass(slots=True)
@@ -261,9 +265,15 @@ def exogenous(fleet: Fleet, day: int, typical: bool = False) -> Exogenous:
             if typical:
                 sky = weather.typical_day(*args, plant.longitude)
                 demand = household.typical_day(fleet.seed, plant.plant, *args)
+                if plant.ev:
+                    demand = demand + household.ev_typical_day()
             else:
                 sky = weather.local_day(fleet.seed, plant.plant, *args, plant.longitude)
                 demand = household.local_day(fleet.seed, plant.plant, *args)
+                if plant.ev:
+                    demand = demand + household.ev_day(fleet.seed, plant.plant, int(date))
+            if plant.heat_pump:
+                demand = demand + household.heat_pump_day(sky.temperature)
             year_day = datetime.fromordinal(int(date)).timetuple().tm_yday
             block = (slice(None), cols)
             cloud[block] = np.where(here, sky.cloud[slots], cloud[block])

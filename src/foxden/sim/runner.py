@@ -38,6 +38,10 @@ CAPITALS = {
     "BR": (-15.8, -47.9),
 }
 
+HOUSEHOLD_KEY = "sim.household"
+"""Key in a plant's extra data with what its simulated household has besides the house:
+``{"ev": bool, "heat_pump": bool}`` (both false when absent). The Open API never shows it."""
+
 Progress = Callable[[int, int], None]
 """Called with (days done, days in all) while running."""
 
@@ -73,6 +77,7 @@ class FleetRunner:
             if model is None or plant is None:
                 continue
             lat, lon = _position(plant)
+            house = plant.extra.get(HOUSEHOLD_KEY) or {}
             specs.append(
                 engine.DeviceSpec(
                     device.sn,
@@ -82,6 +87,8 @@ class FleetRunner:
                     lon,
                     plant.id,
                     plant.country_code,
+                    ev=bool(house.get("ev", False)),
+                    heat_pump=bool(house.get("heat_pump", False)),
                 )
             )
         return specs
