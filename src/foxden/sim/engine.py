@@ -346,143 +346,174 @@ def run_steps(
     until_ms: int,
 ) -> tuple[IA, IA, dict[str, F], F, F]:
     """Step the fleet through the day's samples in range: (the day's rows stepped, their
-    times, recorded flows, counters (T, D, C), todayYield)."""
+    times, recorded flows, counters (T, D, C), todayYield).
+
+    Only the battery's SoC carries from one step to the next, so only what depends on it is
+    stepped one sample at a time; everything else is computed for all the rows at once,
+    before (what each device wants of its battery) and after (grid flows, the plant's meter,
+    counters as running sums)."""
     d = ex.times.shape[1]
     in_range = (ex.times > after_ms) & (ex.times <= until_ms) & (ex.times > state.last_ms[None, :])
     rows = np.flatnonzero(in_range.any(axis=1))
-    goal = ctl.targets(controls, ex.local_minute)
-    faulted = controls.fault > 0
     t = len(rows)
-    rec = {k: np.full((t, d), np.nan) for k in RECORDED}
-    counters = np.full((t, d, state.counters.shape[1]), np.nan)
-    today = np.full((t, d), np.nan)
-    generation = COUNTER["generation"]
-    # everything that does not depend on the battery's state, for the whole day at once
-    pv_dc_all = ex.pv_dc_strings.sum(axis=2)
-    pv_ac_all = np.where(faulted[None, :], 0.0, inverter.pv_to_ac(pv_dc_all, fleet.rating_kw))
-    cell_c = bt.temperature(ex.ambient, 0 * ex.ambient, 0 * ex.ambient, fleet.max_charge_kw)
+    active = in_range[rows]
+    times = np.where(active, ex.times[rows], 0)
+    faulted = controls.fault > 0
+    goal = ctl.targets(controls, ex.local_minute[rows])
+    # everything that does not depend on the battery's state, for all the rows at once
+    pv_dc = ex.pv_dc_strings[rows].sum(axis=2)
+    pv_ac_in = np.where(faulted[None, :], 0.0, inverter.pv_to_ac(pv_dc, fleet.rating_kw))
+    ambient = ex.ambient[rows]
+    cell_c = bt.temperature(ambient, 0 * ambient, 0 * ambient, fleet.max_charge_kw)
     warm_charge, warm_discharge = bt.temperature_factor(cell_c)
     amps_charge, amps_discharge = bt.current_limits(
         fleet.packs, controls.charge_current_a, controls.discharge_current_a
     )
     amps_charge = np.where(faulted, 0.0, amps_charge)
     amps_discharge = np.where(faulted, 0.0, amps_discharge)
+    step_amps_charge = amps_charge[None, :] * warm_charge
+    step_amps_discharge = amps_discharge[None, :] * warm_discharge
     standby = np.where(faulted, 0.0, fleet.standby_kw)  # a faulted inverter is switched off
+    limit = controls.export_limit_kw
     # one meter per plant: grid-tied inverters are AC-coupled, their output (their own
     # export limit applied: they have no meter) feeds the house first; the battery inverters
     # follow what is left of the household, below zero when the grid-tied ones export
-    plants = int(fleet.plant_of.max()) + 1 if d else 0
+    house = ex.load[rows]
     grid_tied = fleet.load_share <= 0
     coupled = np.where(
-        grid_tied[None, :],
-        np.minimum(pv_ac_all, standby + np.maximum(controls.export_limit_kw, 0.0)) - standby,
-        0.0,
+        grid_tied[None, :], np.minimum(pv_ac_in, standby + np.maximum(limit, 0.0)) - standby, 0.0
     )
-    coupled_by_plant = coupled @ _membership(fleet.plant_of, plants)
-    follow = fleet.load_share[None, :] * (ex.load - coupled_by_plant[:, fleet.plant_of])
-    demand_all = np.where(grid_tied[None, :], 0.0, follow) + standby[None, :]
-    primary = fleet.primary
-    headroom_to_rating = np.maximum(fleet.rating_kw[None, :] - pv_ac_all, 0.0)
+    follow = fleet.load_share[None, :] * (house - per_plant(coupled, fleet.plant_of))
+    demand = np.where(grid_tied[None, :], 0.0, follow) + standby[None, :]
+    want_charge, want_discharge = ctl.Policy.of(goal.mode, goal.power_kw).wants(
+        pv_ac_in - demand, limit
+    )
+    # the inverter's AC output (PV plus battery) never exceeds its rating
+    want_discharge = np.minimum(want_discharge, np.maximum(fleet.rating_kw[None, :] - pv_ac_in, 0))
+    # time since each device's previous sample (its block of rows is contiguous)
+    previous = np.empty((t, d), dtype=np.int64)
+    if t:
+        previous[0] = state.last_ms
+        previous[1:] = np.where(active[:-1], times[:-1], state.last_ms[None, :])
     step_h = STEP_MS / 3_600_000
-    policy = ctl.Policy.of(goal.mode, goal.power_kw)
-    powers = np.empty((d, state.counters.shape[1]))
-    for i, k in enumerate(rows):
-        active = in_range[k]
-        dt_h = np.where(state.last_ms > 0, (ex.times[k] - state.last_ms) / 3_600_000, step_h)
-        dt_h = np.minimum(np.maximum(dt_h, 1e-6), 1.0)
-        pv_ac = pv_ac_all[k]
-        demand = demand_all[k]
+    dt_h = np.where(previous > 0, (times - previous) / 3_600_000, step_h)
+    dt_h = np.minimum(np.maximum(dt_h, 1e-6), 1.0)
+    # the battery, one step at a time
+    charge = np.zeros((t, d))
+    offered = np.zeros((t, d))  # the discharge before the export limit's curtailment
+    soc_rec = np.zeros((t, d))
+    soc = state.soc.copy()
+    packs, capacity = fleet.packs, fleet.capacity_kwh
+    everyone = [bool(row.all()) for row in active]
+    for i in range(t):
         can_charge, can_discharge = bt.step_headroom(
-            fleet.packs,
-            state.soc,
-            goal.floor[k],
-            goal.ceiling[k],
-            dt_h,
-            amps_charge * warm_charge[k],
-            amps_discharge * warm_discharge[k],
+            packs,
+            soc,
+            goal.floor[i],
+            goal.ceiling[i],
+            dt_h[i],
+            step_amps_charge[i],
+            step_amps_discharge[i],
         )
-        charge, discharge = policy.row(int(k)).apply(
-            pv_ac - demand, can_charge, can_discharge, controls.export_limit_kw
+        c = np.minimum(want_charge[i], can_charge)
+        x = np.minimum(want_discharge[i], can_discharge)
+        after = bt.soc_after(
+            soc, c, ctl.export_curtailed(demand[i], pv_ac_in[i], c, x, limit), capacity, dt_h[i]
         )
-        # the inverter's AC output (PV plus battery) never exceeds its rating
-        discharge = np.minimum(discharge, headroom_to_rating[k])
-        imported, exported, pv_ac, discharge = ctl.grid_flows(
-            demand, pv_ac, charge, discharge, controls.export_limit_kw
-        )
-        output = pv_ac + discharge - charge - standby  # below 0: drawing from the grid
-        # the plant's meter: its household less what all its inverters put out, on the
-        # primary; the others' output is what the primary's second meter (CT2) reads
-        plant_out = np.bincount(
-            fleet.plant_of, weights=output if active.all() else output * active, minlength=plants
-        )[fleet.plant_of]
-        house = ex.load[k]
-        meter = house - plant_out
-        imported = np.where(primary, np.maximum(meter, 0.0), 0.0)
-        exported = np.where(primary, np.maximum(-meter, 0.0), 0.0)
-        load = np.where(primary, house, 0.0)
-        meter2 = np.where(primary, plant_out - output, 0.0)
-        soc = bt.soc_after(state.soc, charge, discharge, fleet.capacity_kwh, dt_h)
-        # the DC the inverter drew: all of it, or less where clipped or curtailed
-        pv_used = np.minimum(inverter.ac_to_pv(pv_ac, fleet.rating_kw), pv_dc_all[k])
-        pv_used = np.where(pv_ac > 0, pv_used, 0.0)
-        out_pos = np.maximum(output, 0.0)
-        for column, value in enumerate(
-            (
-                out_pos,
-                exported,
-                imported,
-                load,
-                charge,
-                discharge,
-                pv_used,
-                charge + discharge,
-                out_pos - output,
-            )
-        ):
-            powers[:, column] = value
-        everyone = bool(active.all())
-        if everyone:
-            state.soc = soc
-            state.counters = state.counters + powers * dt_h[:, None]
-            state.last_ms = ex.times[k].copy()
-        else:
-            state.soc = np.where(active, soc, state.soc)
-            state.counters = np.where(
-                active[:, None], state.counters + powers * dt_h[:, None], state.counters
-            )
-            state.last_ms = np.where(active, ex.times[k], state.last_ms)
-        new_day = active & (ex.local_date[k] != state.yield_day)
-        if new_day.any():
-            state.yield_base = np.where(
-                new_day, state.counters[:, generation] - out_pos * dt_h, state.yield_base
-            )
-            state.yield_day = np.where(new_day, ex.local_date[k], state.yield_day)
-        for name, value in (
-            ("pv_ac", pv_ac),
-            ("pv_dc", pv_used),
-            ("charge", charge),
-            ("discharge", discharge),
-            ("import", imported),
-            ("export", exported),
-            ("soc", state.soc),
-            ("output", output),
-            ("load", load),
-            ("meter2", meter2),
-        ):
-            rec[name][i] = value if everyone else np.where(active, value, np.nan)
-        counters[i] = (
-            state.counters if everyone else np.where(active[:, None], state.counters, np.nan)
-        )
-        today[i] = state.counters[:, generation] - state.yield_base
-        if not everyone:
-            today[i] = np.where(active, today[i], np.nan)
-    if len(rows):
-        taken = np.isnan(rec["soc"])
-        limit_c = amps_charge[None, :] * warm_charge[rows] * bt.taper_factor(rec["soc"])
-        rec["charge_a"] = np.where(taken, np.nan, limit_c)
-        rec["discharge_a"] = np.where(taken, np.nan, amps_discharge[None, :] * warm_discharge[rows])
-    times = np.where(in_range[rows], ex.times[rows], 0)
+        soc = after if everyone[i] else np.where(active[i], after, soc)
+        charge[i], offered[i], soc_rec[i] = c, x, soc
+    # the grid, the meter and the counters, for all the rows at once
+    imported, exported, pv_ac, discharge = ctl.grid_flows(demand, pv_ac_in, charge, offered, limit)
+    del imported, exported  # each circuit's: the plant's meter is what reports
+    output = pv_ac + discharge - charge - standby  # below 0: drawing from the grid
+    # the plant's meter: its household less what all its inverters put out, on the
+    # primary; the others' output is what the primary's second meter (CT2) reads
+    plant_out = per_plant(np.where(active, output, 0.0), fleet.plant_of)
+    primary = fleet.primary[None, :]
+    meter = house - plant_out
+    imported = np.where(primary, np.maximum(meter, 0.0), 0.0)
+    exported = np.where(primary, np.maximum(-meter, 0.0), 0.0)
+    load = np.where(primary, house, 0.0)
+    meter2 = np.where(primary, plant_out - output, 0.0)
+    # the DC the inverter drew: all of it, or less where clipped or curtailed
+    pv_used = np.minimum(inverter.ac_to_pv(pv_ac, fleet.rating_kw), pv_dc)
+    pv_used = np.where(pv_ac > 0, pv_used, 0.0)
+    out_pos = np.maximum(output, 0.0)
+    powers = np.stack(
+        (
+            out_pos,
+            exported,
+            imported,
+            load,
+            charge,
+            discharge,
+            pv_used,
+            charge + discharge,
+            out_pos - output,
+        ),
+        axis=2,
+    )
+    energy = np.where(active[:, :, None], powers * dt_h[:, :, None], 0.0)
+    running = np.cumsum(np.concatenate([state.counters[None, :, :], energy]), axis=0)
+    before, counters = running[:-1], running[1:]
+    generation = COUNTER["generation"]
+    # todayYield counts from the generation counter at the local midnight
+    dates = ex.local_date[rows]
+    last_date = np.broadcast_to(state.yield_day[None, :], (t, d)).copy()
+    if t > 1:
+        last_date[1:] = np.where(active[:-1], dates[:-1], state.yield_day[None, :])
+    new_day = active & (dates != last_date)
+    marks = np.where(new_day, np.arange(t)[:, None], -1)
+    marks = np.maximum.accumulate(marks, axis=0) if t else marks
+    cols = np.broadcast_to(np.arange(d)[None, :], (t, d))
+    base = np.where(
+        marks >= 0, before[np.maximum(marks, 0), cols, generation], state.yield_base[None, :]
+    )
+    today = counters[:, :, generation] - base
+    if t:
+        ran = active.any(axis=0)
+        last_row = t - 1 - np.argmax(active[::-1], axis=0)
+        every = np.arange(d)
+        state.soc = soc
+        state.counters = counters[-1].copy()
+        state.last_ms = np.where(ran, times[last_row, every], state.last_ms)
+        state.yield_base = np.where(ran, base[last_row, every], state.yield_base)
+        state.yield_day = np.where(ran, dates[last_row, every], state.yield_day)
+    rec = {
+        "pv_ac": pv_ac,
+        "pv_dc": pv_used,
+        "charge": charge,
+        "discharge": discharge,
+        "import": imported,
+        "export": exported,
+        "soc": soc_rec,
+        "output": output,
+        "load": load,
+        "meter2": meter2,
+    }
+    rec = {name: np.where(active, value, np.nan) for name, value in rec.items()}
+    counters = np.where(active[:, :, None], counters, np.nan)
+    today = np.where(active, today, np.nan)
+    if t:
+        limit_c = step_amps_charge * bt.taper_factor(rec["soc"])
+        rec["charge_a"] = np.where(active, limit_c, np.nan)
+        rec["discharge_a"] = np.where(active, step_amps_discharge, np.nan)
+    else:
+        rec["charge_a"] = rec["discharge_a"] = np.full((0, d), np.nan)
     return rows, times, rec, counters, today
+
+
+def per_plant(values: F, plant_of: IA) -> F:
+    """(T, D) -> (T, D): at each device, the sum of ``values`` over its plant's devices, added
+    in column order (the same at any number of rows)."""
+    out = np.empty_like(values)
+    for p in np.unique(plant_of):
+        cols = np.flatnonzero(plant_of == p)
+        total = values[:, cols[0]].copy()
+        for c in cols[1:]:
+            total = total + values[:, c]
+        out[:, cols] = total[:, None]
+    return out
 
 
 def _membership(plant_of: IA, plants: int) -> F:
