@@ -207,7 +207,7 @@ def real_bytes(store: Store, account_id: int, req: s.RealQueryV0, reference: boo
     account = next(a for a in store.accounts() if a.id == account_id)
     ctx = Ctx(store, FrozenClock(NOW), FrozenClock(NOW), account, QuotaKeeper(store, 10**6))
     if reference:
-        return msgspec.json.encode(area.real_reference(ctx, req))
+        return msgspec.json.encode(area.real_structs(ctx, req))
     raw = area.real_v0(ctx, req)
     return bytes(raw)
 

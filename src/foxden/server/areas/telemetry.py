@@ -145,8 +145,9 @@ def real_v1(ctx: Ctx, req: s.RealQueryV1) -> msgspec.Raw:
     return _real_answer(ctx, owned, req.variables)
 
 
-def real_reference(ctx: Ctx, req: s.RealQueryV0) -> list[s.RealDevice]:
-    """real/query v0 built plainly from structs (what ``real_v0``'s bytes must equal)."""
+def real_structs(ctx: Ctx, req: s.RealQueryV0) -> list[s.RealDevice]:
+    """real/query v0 as structs, built plainly: what the dashboard reads, and what
+    ``real_v0``'s bytes must equal."""
     if req.sn:
         devices = [ctx.device(req.sn)]
     else:

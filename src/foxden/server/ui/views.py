@@ -18,6 +18,7 @@ from foxden.protocol.endpoints import ENDPOINTS, Endpoint
 from foxden.protocol.errno import Errno
 from foxden.server import envelope
 from foxden.server.areas import HANDLERS
+from foxden.server.areas.telemetry import real_structs
 from foxden.server.context import Ctx
 from foxden.server.errors import ApiError, invalid
 from foxden.store import Account, Device
@@ -99,9 +100,7 @@ def fleet(source: Source) -> dict[str, Any]:
         devices = _all_pages(ctx, "device.list")
         latest = {
             r.deviceSN: r
-            for r in HANDLERS["device.real_v0"](
-                ctx, s.RealQueryV0(sn=None, variables=OVERVIEW_VARIABLES)
-            )
+            for r in real_structs(ctx, s.RealQueryV0(sn=None, variables=OVERVIEW_VARIABLES))
         }
         rows: dict[str, list[dict[str, Any]]] = {}
         for d in devices:
