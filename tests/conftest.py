@@ -25,6 +25,8 @@ from foxden.server.app import FoxdenApp
 from foxden.server.http import uvicorn_config
 from foxden.store import Store, open_store, url_for
 
+pytest_plugins = ["pytester"]
+
 NO_RETRY = RetryPolicy(max_retries=0)
 
 # ---------------------------------------------------------------- skips in CI

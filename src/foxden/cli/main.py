@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import typer
 
-from foxden.cli import admin, api, chaos, journal, serve
+from foxden.cli import admin, api, chaos, journal, scenario, serve
 
 app = typer.Typer(
     help="foxden: a self-hostable Fox ESS Cloud Open API server, fleet and client.",
@@ -30,6 +30,7 @@ admin.register(app)
 api.register(app)
 chaos.register(app)
 journal.register(app)
+scenario.register(app)
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -107,6 +108,15 @@ def serve(
             show_default=DEFAULTS.limit_profile,
         ),
     ] = None,
+    scenario_file: Annotated[
+        str | None,
+        typer.Option(
+            "--scenario",
+            help="Start from this scenario file (TOML: clock, seed, accounts with keys, "
+            "plants, inverters, faults, chaos rules) instead of the demo fleet",
+            show_default="none: the demo fleet",
+        ),
+    ] = None,
 ) -> None:
     """Run the Open API server with its simulated fleet.
 
@@ -118,13 +128,19 @@ def serve(
     takes the token in DATA_DIR/admin-token. Open the printed URL in a browser for a page
     about the server.
 
+    With --scenario FILE it applies the scenario instead (see docs/testing.md): its start,
+    speed, seed and backfill_days win over the flags, and each account whose key the file
+    does not fix gets a new one, printed once and kept in DATA_DIR/NAME-api-key. One JSON
+    access-log line per Open API call goes to standard output (setting access_log).
+
     Example: foxden serve --port 8080 --data-dir ./foxden-data --speed 60 --backfill-days 3
     """
     need("server", "foxden serve")
     import uvicorn
 
-    from foxden.demo import seed_demo
-    from foxden.server.app import create_app
+    from foxden import scenario
+    from foxden.demo import seed_demo, write_private
+    from foxden.server.app import FoxdenApp
     from foxden.server.http import raise_file_limit, uvicorn_config
     from foxden.sim.clock import SimClock
     from foxden.sim.runner import FleetRunner
@@ -142,12 +158,38 @@ def serve(
         random_faults=random_faults or None,
         limit_profile=limit_profile,
     )
+    sc = None
+    if scenario_file is not None:
+        try:
+            sc = scenario.validate(scenario_file)
+        except scenario.ScenarioError as exc:
+            sys.stderr.write(f"{exc}\n")
+            raise typer.Exit(EXIT_USAGE) from None
+        f = sc.file
+        settings = replace(
+            settings,
+            speed=settings.speed if f.speed is None else f.speed,
+            seed=settings.seed if f.seed is None else f.seed,
+            backfill_days=settings.backfill_days if f.backfill_days is None else f.backfill_days,
+        )
     sock = listen(settings.host, settings.port)
     bound_port = sock.getsockname()[1]
     data = Path(settings.data_dir)
     private_dir(data)
     store = open_database(settings, create=True)
-    if not no_demo:
+    if sc is not None:
+        applied = scenario.apply(sc, store, RealClock().now_ms())
+        for name, made in applied.keys.items():
+            if any(a.name == name and a.key for a in sc.file.account):
+                continue
+            path = data / f"{name}-api-key"
+            write_private(path, made + "\n")
+            if sys.stdout.isatty():
+                out.print(f"API key of {name!r} (shown once; also in {path}):")
+                print(made, flush=True)
+            else:  # a log file or a pipe: keep the key out of it
+                out.print(f"API key of {name!r} is in {path}")
+    elif not no_demo:
         key = seed_demo(store, data, RealClock().now_ms(), settings.demo_devices)
         if key is not None and sys.stdout.isatty():
             out.print(f"Created the demo account; its key is also in {data / 'demo-api-key'}")
@@ -156,7 +198,7 @@ def serve(
         elif key is not None:  # a log file or a pipe: keep the key out of it
             out.print(f"Created the demo account; its API key is in {data / 'demo-api-key'}")
     token = settings.admin_token or admin_token(data)
-    clock = SimClock(speed=settings.speed)
+    clock = SimClock(start_ms=sc.start_ms if sc else None, speed=settings.speed)
     runner = FleetRunner(store, clock, settings.seed, settings.random_faults)
     _backfill(runner, settings.backfill_days)
     shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host
@@ -166,9 +208,15 @@ def serve(
         f"limit profile {settings.limit_profile}; "
         f"admin token in {data / 'admin-token'})"
     )
-    app = create_app(settings, store, clock, runner, token)
+    foxden = FoxdenApp(settings, store, clock, runner, token)
+    for rule in sc.chaos if sc else []:
+        foxden.chaos.add(rule, RealClock().now_ms())
+    if settings.access_log:
+        from foxden.server.metrics import enable_access_log
+
+        enable_access_log(sys.stdout)
     raise_file_limit(settings.max_connections)
-    config = uvicorn_config(app, settings, log_level=settings.log_level, lifespan="on")
+    config = uvicorn_config(foxden.app, settings, log_level=settings.log_level, lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])
 
 

@@ -303,6 +303,18 @@ MODELS: dict[str, InverterModel] = {
             firmware=_fw("1.74", "1.02", "1.57"),
         ),
         InverterModel(
+            "H1-6.0-E",
+            "H",
+            "H1-6.0-E",
+            6000,
+            1,
+            2,
+            True,
+            battery_kwh=10.4,
+            max_charge_w=6000,
+            firmware=_fw("1.74", "1.02", "1.57"),
+        ),
+        InverterModel(
             "H3-10.0-E",
             "H3",
             "H3-10.0-E",

@@ -42,6 +42,8 @@ from foxden.server.errors import ApiError, invalid
 from foxden.server.home import Home
 from foxden.server.journal import Exchange, Journal
 from foxden.server.limits import QuotaKeeper, RateLimiter
+from foxden.server.metrics import CONTENT_TYPE as METRICS_TYPE
+from foxden.server.metrics import Metrics
 from foxden.server.openapi import openapi_document
 from foxden.sim.clock import SimClock
 from foxden.sim.runner import FleetRunner
@@ -255,7 +257,13 @@ class FoxdenApp:
             Path(settings.journal_file) if settings.journal_file else None,
         )
         self._fast: dict[tuple[str, str], ASGIApp] = {}
-        routes = [Route("/openapi.json", self._openapi, methods=["GET"])]
+        self.metrics = Metrics(self.quota_use, settings.access_log)
+        if runner is not None:
+            runner.on_step = self.metrics.step
+        routes = [
+            Route("/openapi.json", self._openapi, methods=["GET"]),
+            Route("/metrics", self._metrics, methods=["GET"]),
+        ]
         routes += Home(self).routes()
         routes += DoubleAdmin(self, admin_token).routes()
         if runner is not None:
@@ -303,8 +311,20 @@ class FoxdenApp:
             self.journal.flush()
 
     def observe(self, call: Exchange) -> None:
-        """A call has been answered: journal it."""
+        """A call has been answered: journal, metrics, access log."""
         self.journal.record(call)
+        self.metrics.observe(call)
+
+    def quota_use(self) -> list[tuple[str, int, int]]:
+        """(account, calls used today, daily quota) of every account."""
+        now = self.wall.now_ms()
+        return [
+            (a.name, self.quota.used(a.id, now), self.quota.total(a.device_count))
+            for a in self.store.accounts()
+        ]
+
+    async def _metrics(self, request: Request) -> Response:
+        return Response(self.metrics.render(), media_type=METRICS_TYPE)
 
     async def _fleet_loop(self) -> None:
         """Keep the fleet's telemetry up to the simulated clock."""

@@ -4,13 +4,20 @@
 lists them with their hits, ``DELETE /admin/chaos/{id}`` removes one and
 ``DELETE /admin/chaos`` all; ``GET /admin/requests?path=&sn=&errno=&since=&limit=``
 answers the journal's calls under ``requests`` (oldest first), ``DELETE /admin/requests``
-empties it. Same token and error shape as the rest of the admin API.
+empties it. ``POST /admin/snapshot`` keeps the whole state (store, fleet clock and seed,
+chaos rules) in memory under a new id; ``POST /admin/restore {"id"}`` puts it back. Same
+token and error shape as the rest of the admin API.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 import hmac
+import itertools
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +26,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from foxden.server.chaos import ChaosError, RuleSpec
+from foxden.server.chaos import ChaosError, Rule, RuleSpec
 from foxden.server.journal import Query
+from foxden.store.snapshot import StoreSnapshot
 
 if TYPE_CHECKING:
     from foxden.server.app import FoxdenApp
@@ -99,10 +107,27 @@ def journal_query(params: dict[str, str]) -> Query:
     )
 
 
+class RestoreBody(msgspec.Struct, forbid_unknown_fields=True):
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    store: StoreSnapshot
+    now_ms: int | None
+    speed: float | None
+    seed: int | None
+    chaos: list[Rule]
+
+
 class DoubleAdmin:
+    MAX_SNAPSHOTS = 16
+
     def __init__(self, foxden: FoxdenApp, token: str) -> None:
         self.foxden = foxden
         self.token = token
+        self.snapshots: dict[str, Snapshot] = {}
+        self._ids = itertools.count(1)
 
     def routes(self) -> list[Route]:
         g = self.token
@@ -113,6 +138,8 @@ class DoubleAdmin:
             Route("/admin/chaos/{id}", guarded(g, self.remove_rule), methods=["DELETE"]),
             Route("/admin/requests", guarded(g, self.requests), methods=["GET"]),
             Route("/admin/requests", guarded(g, self.clear_requests), methods=["DELETE"]),
+            Route("/admin/snapshot", guarded(g, self.snapshot), methods=["POST"]),
+            Route("/admin/restore", guarded(g, self.restore), methods=["POST"]),
         ]
 
     async def add_rule(self, request: Request) -> dict[str, Any]:
@@ -142,3 +169,46 @@ class DoubleAdmin:
     async def clear_requests(self, request: Request) -> dict[str, Any]:
         self.foxden.journal.clear()
         return {"requests": []}
+
+    async def snapshot(self, request: Request) -> dict[str, Any]:
+        fox = self.foxden
+        runner = fox.runner
+        async with self._lock():
+            fox.quota.flush()
+            taken = await asyncio.to_thread(fox.store.snapshot)
+            clock = fox.admin.clock if runner is not None else None
+            snap = Snapshot(
+                taken,
+                clock.now_ms() if clock else None,
+                clock.speed if clock else None,
+                runner.seed if runner else None,
+                [dataclasses.replace(r) for r in fox.chaos.rules.values()],
+            )
+        snapshot_id = f"s{next(self._ids)}"
+        self.snapshots[snapshot_id] = snap
+        while len(self.snapshots) > self.MAX_SNAPSHOTS:
+            del self.snapshots[next(iter(self.snapshots))]
+        return {"id": snapshot_id, "now_ms": snap.now_ms, "rows": taken.counts()}
+
+    async def restore(self, request: Request) -> dict[str, Any]:
+        body = msgspec.json.decode((await request.body()) or b"{}", type=RestoreBody)
+        snap = self.snapshots.get(body.id)
+        if snap is None:
+            raise BadRequest(404, f"no snapshot {body.id!r} (kept: {', '.join(self.snapshots)})")
+        fox = self.foxden
+        runner = fox.runner
+        async with self._lock():
+            await asyncio.to_thread(fox.store.restore, snap.store)
+            fox.quota.forget()
+            fox.chaos.rules = {r.id: dataclasses.replace(r) for r in snap.chaos}
+            if runner is not None and snap.now_ms is not None and snap.speed is not None:
+                clock = fox.admin.clock
+                clock.set(snap.now_ms)
+                clock.set_speed(snap.speed)
+                runner.seed = snap.seed if snap.seed is not None else runner.seed
+                runner.forget()
+        return {"id": body.id, "now_ms": snap.now_ms, "rows": snap.store.counts()}
+
+    def _lock(self) -> Any:
+        fox = self.foxden
+        return fox.admin.lock if fox.runner is not None else contextlib.nullcontext()

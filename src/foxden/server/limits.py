@@ -122,6 +122,12 @@ class QuotaKeeper:
                 log.warning("quota use kept in memory, the database refused it: %s", exc)
         return True
 
+    def forget(self) -> None:
+        """Drop the counts in memory (the store's were replaced); they are read again."""
+        self._counts.clear()
+        self._dirty.clear()
+        self._unsaved = 0
+
     @property
     def unsaved(self) -> int:
         """Counted calls not yet written to the store."""

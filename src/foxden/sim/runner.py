@@ -6,6 +6,7 @@ a backfill is the same call over a longer span. The live loop calls it as the cl
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -41,6 +42,13 @@ CAPITALS = {
 Progress = Callable[[int, int], None]
 """Called with (days done, days in all) while running."""
 
+HARDWARE_KEY = "sim.hardware"
+"""Device setting with what a scenario says of an inverter's hardware: ``pv_kwp``,
+``azimuth`` and ``tilt`` of its two strings, ``battery_kwh``, the initial ``soc``."""
+
+StepObserver = Callable[[float, int], None]
+"""Called after every step the fleet stored, with (seconds it took, samples stored)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Injected:
@@ -63,6 +71,7 @@ class FleetRunner:
         self._sns: tuple[str, ...] = ()
         self._days: dict[int, engine.Exogenous] = {}
         """The exogenous inputs of the last days simulated (live steps reuse them)."""
+        self.on_step: StepObserver | None = None
 
     # ------------------------------------------------------------ fleet and state
 
@@ -95,6 +104,7 @@ class FleetRunner:
         if self.fleet is not None and specs == self.fleet.specs:
             return self.fleet
         fleet = engine.Fleet(specs, self.seed)
+        self._hardware(fleet)
         state = engine.initial_state(fleet, start_ms)
         old = {sn: i for i, sn in enumerate(self._sns)}
         latest = self.store.latest(list(sns))
@@ -108,9 +118,36 @@ class FleetRunner:
                 state.yield_base[j] = self.state.yield_base[i]
             elif sn in latest:
                 _resume(state, j, latest[sn].time_ms, latest[sn].values, fleet.specs[j])
+            else:
+                soc = self.store.settings(sn).get(HARDWARE_KEY, {}).get("soc")
+                if soc is not None:
+                    state.soc[j] = float(soc)
         self.fleet, self.state, self._sns = fleet, state, sns
         self._days.clear()
         return fleet
+
+    def forget(self) -> None:
+        """Drop the fleet and its state; the next step resumes from the store."""
+        self.fleet = None
+        self.state = None
+        self._sns = ()
+        self._days.clear()
+
+    def _hardware(self, fleet: engine.Fleet) -> None:
+        """What scenarios say of the inverters' PV arrays and batteries, over the defaults."""
+        for j, spec in enumerate(fleet.specs):
+            hw = self.store.settings(spec.sn).get(HARDWARE_KEY)
+            if not hw:
+                continue
+            if "pv_kwp" in hw:
+                share = fleet.kwp[j] / max(float(fleet.kwp[j].sum()), 1e-9)
+                fleet.kwp[j] = share * float(hw["pv_kwp"])
+            if "azimuth" in hw:
+                fleet.surface_azimuth[j] = np.asarray(hw["azimuth"], dtype=np.float64)
+            if "tilt" in hw:
+                fleet.tilt[j] = float(hw["tilt"])
+            if "battery_kwh" in hw:
+                fleet.capacity_kwh[j] = float(hw["battery_kwh"])
 
     def controls(self, fleet: engine.Fleet) -> Controls:
         c = Controls.defaults(fleet.rating_kw)
@@ -153,6 +190,7 @@ class FleetRunner:
     def _run(
         self, fleet: engine.Fleet, state: engine.State, until_ms: int, progress: Progress | None
     ) -> int:
+        started = time.perf_counter()
         controls = self.controls(fleet)
         first_day = int(state.last_ms.min()) // DAY_MS
         last_day = until_ms // DAY_MS
@@ -170,6 +208,8 @@ class FleetRunner:
             stored += self.store.ingest(_batches(fleet, times, values))
             if progress is not None:
                 progress(n + 1, total_days)
+        if self.on_step is not None:
+            self.on_step(time.perf_counter() - started, stored)
         return stored
 
     def backfill(self, days: float, progress: Progress | None = None) -> int:
@@ -203,6 +243,7 @@ class FleetRunner:
         Sun, weather and load are those of the regular sample in progress; the battery,
         the grid and the energy counters step from the newest sample with the real
         elapsed time, so the counters stay continuous. Returns the samples stored."""
+        started = time.perf_counter()
         fleet = self.refresh(now_ms - engine.STEP_MS)
         state = self.state
         wanted = set(sns)
@@ -239,7 +280,10 @@ class FleetRunner:
         times, values = engine.simulate(
             fleet, state, self.controls(fleet), day, until - 1 - engine.DAY_MS, until, one
         )
-        return self.store.ingest(_batches(fleet, times, values))
+        stored = self.store.ingest(_batches(fleet, times, values))
+        if self.on_step is not None:
+            self.on_step(time.perf_counter() - started, stored)
+        return stored
 
     def _random_faults(self, fleet: engine.Fleet, now_ms: int) -> None:
         rng = engine.rng_for(self.seed, "random-faults", now_ms // engine.STEP_MS)

@@ -10,6 +10,8 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from foxden.store.snapshot import StoreSnapshot
+
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
@@ -172,6 +174,14 @@ class Store(Protocol):
         boundary (a multiple of ``SLOT_MS``); before the first sample, the first reading;
         NaN where the device has no such counter or no data at all. Shape
         ``(len(boundaries_ms), len(COUNTERS))``."""
+        ...
+
+    def snapshot(self) -> StoreSnapshot:
+        """Every row of every table, as one consistent view."""
+        ...
+
+    def restore(self, snapshot: StoreSnapshot) -> None:
+        """Make the store hold exactly what ``snapshot`` held (atomically)."""
         ...
 
     def prune(self, before_ms: int) -> int:

@@ -125,6 +125,13 @@ class PostgresStore(SqlStore):
     def _x(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
         return self._db.execute(self._sql(sql), params or None)
 
+    def _after_restore(self) -> None:
+        for table in ("accounts", "telemetry_schemas"):
+            self._x(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+            )
+
 
 class DatabaseAway(Exception):
     """Raised at once while the database is known to be unreachable."""

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from foxden.store.base import Account, Device, Logger, Plant, StoreError
+from foxden.store.snapshot import SnapshotMixin
 from foxden.store.sql_telemetry import TelemetryMixin
 
 SCHEMA_VERSION = "1"
@@ -26,7 +27,7 @@ _ACCOUNT_SELECT = (
 )
 
 
-class SqlStore(TelemetryMixin):
+class SqlStore(TelemetryMixin, SnapshotMixin):
     """The Store on a DB-API connection: everything but connecting and the dialect's few
     differences, which the SQLite and PostgreSQL backends supply. SQL is written once with
     ``?`` placeholders; one connection is shared under a lock; writes are transactions."""

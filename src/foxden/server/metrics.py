@@ -1,0 +1,120 @@
+"""``GET /metrics`` in the Prometheus text format, and the access log.
+
+Each app has its own registry (several servers can share a process, as in tests):
+Open API calls by path and errno, their latency by path, each account's quota use today,
+the fleet's step duration and the samples it stored. The access log is one JSON object a
+line on the ``foxden.access`` logger for every Open API call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from typing import TextIO
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector
+
+from foxden.server.journal import Exchange
+
+access_log = logging.getLogger("foxden.access")
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
+STEP_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+QuotaView = Callable[[], Iterable[tuple[str, int, int]]]
+"""(account, calls used today, daily quota) of every account."""
+
+
+def enable_access_log(stream: TextIO) -> None:
+    """Write the access log's lines, alone, to ``stream`` (``foxden serve`` does)."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access_log.addHandler(handler)
+    access_log.setLevel(logging.INFO)
+    access_log.propagate = False
+
+
+class _Quota(Collector):
+    def __init__(self, view: QuotaView) -> None:
+        self.view = view
+
+    def collect(self) -> Iterator[Metric]:
+        used = GaugeMetricFamily(
+            "foxden_quota_used",
+            "Calls counted against the daily quota today (UTC)",
+            labels=["account"],
+        )
+        total = GaugeMetricFamily(
+            "foxden_quota_total", "Daily call quota of the account", labels=["account"]
+        )
+        for account, n, quota in self.view():
+            used.add_metric([account], n)
+            total.add_metric([account], quota)
+        yield used
+        yield total
+
+
+class Metrics:
+    def __init__(self, quota: QuotaView, log_calls: bool = True) -> None:
+        self.registry = CollectorRegistry()
+        self.log_calls = log_calls
+        self.requests = Counter(
+            "foxden_requests",
+            "Open API calls by path and errno (errno none: no envelope was sent)",
+            ["path", "errno"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "foxden_request_duration_seconds",
+            "Time from a call's arrival to its answer, by path",
+            ["path"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.fleet_step = Histogram(
+            "foxden_fleet_step_duration_seconds",
+            "Time the fleet took to simulate and store one step",
+            buckets=STEP_BUCKETS,
+            registry=self.registry,
+        )
+        self.samples = Counter(
+            "foxden_samples_stored",
+            "Telemetry samples the fleet stored since the server started",
+            registry=self.registry,
+        )
+        self.registry.register(_Quota(quota))
+
+    def observe(self, call: Exchange) -> None:
+        errno = "none" if call.errno is None else str(call.errno)
+        self.requests.labels(call.path, errno).inc()
+        self.latency.labels(call.path).observe(call.latency_ms / 1000)
+        if self.log_calls and access_log.isEnabledFor(logging.INFO):
+            access_log.info(
+                json.dumps(
+                    {
+                        "time_ms": call.time_ms,
+                        "account": call.account,
+                        "method": call.method,
+                        "path": call.path,
+                        "query": call.query,
+                        "status": call.status,
+                        "errno": call.errno,
+                        "latency_ms": round(call.latency_ms, 3),
+                        "chaos": call.chaos,
+                        "detail": call.detail,
+                    },
+                    separators=(",", ":"),
+                )
+            )
+
+    def step(self, seconds: float, samples: int) -> None:
+        self.fleet_step.observe(seconds)
+        self.samples.inc(samples)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

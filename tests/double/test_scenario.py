@@ -1,0 +1,249 @@
+"""Scenario files: checking with line-precise errors, loading into a live server, and a
+round trip through snapshot and restore."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from foxden import scenario
+from foxden.cli.main import app
+from foxden.client import Client, RetryPolicy
+from foxden.client import errors as ce
+from foxden.client.admin import AdminError
+from foxden.testing import start_server
+
+EXAMPLE = """\
+start = "2026-06-21T10:00:00+02:00"
+speed = 0
+seed = 1
+[[account]]
+name = "ci"
+key = "0123456789abcdef0123456789abcdef"
+[[account.plant]]
+name = "Casa Madrid"
+timezone = "Europe/Madrid"
+latitude = 40.42
+longitude = -3.70
+pv_kwp = 6.0
+[[account.plant.inverter]]
+sn = "60H1600000000X1"
+model = "H1-6.0-E"
+battery_kwh = 10.4
+soc = 55
+"""
+SN = "60H1600000000X1"
+KEY = "0123456789abcdef0123456789abcdef"
+START = int(datetime.fromisoformat("2026-06-21T10:00:00+02:00").timestamp() * 1000)
+FULL = (
+    EXAMPLE
+    + """\
+settings = { WorkMode = "SelfUse", MinSoc = 15, MinSocOnGrid = 20 }
+schedule = [ { startHour = 2, startMinute = 0, endHour = 5, endMinute = 0, \
+workMode = "ForceCharge", minSocOnGrid = 10, fdSoc = 90, fdPwr = 3000 } ]
+[[account.plant.inverter]]
+sn = "60F3000000000X2"
+model = "F3000"
+[[fault]]
+sn = "60F3000000000X2"
+code = 26
+[[chaos]]
+match = { path = "/op/v0/device/battery/soc/get" }
+errno = 41200
+count = 1
+"""
+)
+
+
+def write(tmp_path: Path, text: str, name: str = "fleet.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, "utf-8")
+    return path
+
+
+def test_the_issue_example_and_the_demo_are_valid(tmp_path: Path) -> None:
+    sc = scenario.validate(write(tmp_path, EXAMPLE))
+    assert sc.start_ms == START and sc.file.speed == 0 and sc.file.seed == 1
+    inverter = sc.file.account[0].plant[0].inverter[0]
+    assert (inverter.sn, inverter.model, inverter.battery_kwh, inverter.soc) == (
+        SN,
+        "H1-6.0-E",
+        10.4,
+        55,
+    )
+    demo = scenario.validate(scenario.demo_path())
+    assert [p.name for p in demo.file.account[0].plant] == [
+        "Cheshire Home",
+        "Berlin Workshop",
+        "Sydney House",
+    ]
+
+
+def test_errors_name_their_line(tmp_path: Path) -> None:
+    text = (
+        EXAMPLE.replace('timezone = "Europe/Madrid"', 'timezone = "Europe/Madird"')
+        .replace("soc = 55", "soc = 155")
+        .replace('model = "H1-6.0-E"', 'model = "H9"')
+        + '[[fault]]\nsn = "NOPE00000001"\ncode = 26\n'
+        + "[[chaos]]\nerrno = 12345\n"
+    )
+    with pytest.raises(scenario.ScenarioError) as caught:
+        scenario.validate(write(tmp_path, text))
+    problems = caught.value.problems
+    assert [line for line, _ in problems] == [9, 15, 17, 19, 21]
+    texts = [t for _, t in problems]
+    assert texts[0].startswith("account[0].plant[0].timezone: 'Europe/Madird'")
+    assert texts[1].startswith("account[0].plant[0].inverter[0].model: unknown model 'H9'")
+    assert texts[2] == "account[0].plant[0].inverter[0].soc: must be from 0 to 100"
+    assert texts[3] == "fault[0].sn: NOPE00000001 is not an inverter of this scenario"
+    assert texts[4].startswith("chaos[0]: errno: 12345 is not in the errno table")
+    # rules only the API knows (its own checks of settings and schedules) have lines too
+    bad = FULL.replace("startHour = 2", "startHour = 6").replace("MinSoc = 15", "MinSoc = 5")
+    with pytest.raises(scenario.ScenarioError) as caught:
+        scenario.validate(write(tmp_path, bad))
+    lines = [line for line, _ in caught.value.problems]
+    assert lines == [18, 19], caught.value.problems
+    # a TOML syntax error, a wrong type, an unknown field
+    for text, line, fragment in (
+        ("speed = 0\nseed = \n", 2, "not TOML"),
+        ('speed = "fast"\n', 1, "speed: Expected"),
+        ("[[account]]\nname = 'a'\ncolour = 'red'\n", 1, "unknown field"),
+    ):
+        with pytest.raises(scenario.ScenarioError) as caught:
+            scenario.validate(write(tmp_path, text))
+        assert caught.value.problems[0][0] == line and fragment in caught.value.problems[0][1]
+
+
+def test_validate_command(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["scenario", "validate", str(write(tmp_path, FULL))])
+    assert result.exit_code == 0
+    assert "ok (1 accounts, 1 plants, 2 inverters, 1 faults, 1 chaos rules)" in result.output
+    bad = write(tmp_path, EXAMPLE.replace("soc = 55", "soc = -1"), "bad.toml")
+    result = CliRunner().invoke(app, ["scenario", "validate", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:17: account[0].plant[0].inverter[0].soc: must be from 0 to 100" in result.output
+    result = CliRunner().invoke(app, ["scenario", "demo"])
+    assert result.exit_code == 0 and 'name = "Cheshire Home"' in result.output
+
+
+def test_a_scenario_loads_into_a_live_server(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data", write(tmp_path, FULL))
+    try:
+        assert server.api_key == KEY and server.now_ms() == START
+        client = server.client()
+        devices = {d.deviceSN: d for d in client.device_list().data}
+        assert devices[SN].status == 1 and devices["60F3000000000X2"].status == 2
+        now = {v.variable: v.value for v in client.real_time(SN)[0].datas}
+        assert abs(float(now["SoC"]) - 55) <= 1, "the initial state of charge"
+        assert 0 < float(now["ResidualEnergy"]) / 100 / 10.4 * 100 - 55 < 2
+        with pytest.raises(ce.TransientError):  # the scenario's chaos rule
+            client.battery_soc(SN)
+        soc = client.battery_soc(SN)
+        assert (soc.minSoc, soc.minSocOnGrid) == (15, 20)
+        schedule = client.scheduler(SN)
+        assert schedule.enable == 1 and schedule.groups[0].workMode == "ForceCharge"
+        plant = client.plant_list().data[0]
+        assert plant.name == "Casa Madrid"
+        # 6 kWp at Madrid's June noon on a battery that has room: a few kW of PV
+        server.advance(2 * 3600)
+        pv = max(
+            float(p.value)
+            for p in client.history(SN, START, START + 2 * 3_600_000, ["pvPower"])[0].datas[0].data
+        )
+        assert 2.0 < pv <= 6.0
+        client.close()
+    finally:
+        server.stop()
+
+
+def test_round_trip_through_snapshot_and_restore(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data", write(tmp_path, FULL))
+    try:
+        client = server.client()
+        server.advance(1800)
+        taken = server.snapshot()
+        clock = server.now_ms()
+        latest = server.foxden.store.latest([SN])[SN]
+        rules = server.chaos_rules()
+        # change everything
+        server.advance(3 * 3600)
+        server.clear_fault("60F3000000000X2")
+        client.set_battery_soc(SN, 30, 30)
+        server.chaos("/op/v0/device/list", errno=41200)
+        assert server.foxden.store.latest([SN])[SN].time_ms > latest.time_ms
+        server.restore(taken)
+        assert server.now_ms() == clock
+        assert server.foxden.store.latest([SN])[SN] == latest
+        assert server.chaos_rules() == rules
+        devices = {d.deviceSN: d.status for d in client.device_list().data}
+        assert devices["60F3000000000X2"] == 2, "the fault is back"
+        with pytest.raises(ce.TransientError):  # the rule is back, its hits as they were
+            client.battery_soc(SN)
+        soc = client.battery_soc(SN)
+        assert (soc.minSoc, soc.minSocOnGrid) == (15, 20)
+        # and the fleet goes on from the restored state, as it did the first time
+        server.advance(3 * 3600)
+        series = server.foxden.store.history(SN, latest.time_ms, server.now_ms())
+        assert (series.times_ms[1:] > series.times_ms[:-1]).all()
+        assert len(series.times_ms) >= 35
+        with pytest.raises(AdminError) as refused:
+            server.restore("s99")
+        assert refused.value.status == 404 and "no snapshot 's99'" in refused.value.message
+    finally:
+        server.stop()
+
+
+def test_serve_with_a_scenario(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path = write(tmp_path, FULL)
+    env = {**os.environ, "FOXDEN_LIMIT_PROFILE": "lenient"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "foxden",
+            "serve",
+            "--scenario",
+            str(path),
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(url + "/openapi.json")
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.2)
+        with Client(KEY, url, retry=RetryPolicy(max_retries=0)) as client:
+            assert sorted(d.deviceSN for d in client.device_list().data) == ["60F3000000000X2", SN]
+        token = (tmp_path / "data" / "admin-token").read_text().strip()
+        clock = httpx.get(url + "/admin/clock", headers={"X-Admin-Token": token}).json()
+        assert clock["speed"] == 0 and clock["now_ms"] == START
+        rules = httpx.get(url + "/admin/chaos", headers={"X-Admin-Token": token}).json()
+        assert [r["errno"] for r in rules["rules"]] == [41200]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
