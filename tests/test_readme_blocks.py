@@ -70,6 +70,9 @@ BLOCKS: dict[str, str] = {
         "tests/cli/test_double_cli.py"
     ),
     "src/foxden/": "test:test_source_tree_block_holds",
+    "def test_a_fault_shows_at_once(foxden_server, foxden_client):": (
+        "test:test_plugin_example_block_passes"
+    ),
 }
 
 
@@ -86,7 +89,7 @@ def _block(first_line: str) -> str:
 
 def test_every_readme_block_is_checked_or_classed_illustrative() -> None:
     firsts = [body.splitlines()[0] for _, body in _blocks()]
-    assert len(firsts) == len(BLOCKS) >= 17
+    assert len(firsts) == len(BLOCKS) >= 18
     for first in firsts:
         assert [k for k in BLOCKS if first.startswith(k)], f"README block not classed: {first}"
     for key in BLOCKS:
@@ -246,3 +249,13 @@ def test_source_tree_block_holds() -> None:
     assert (ROOT / "src/foxden/store/sqlite.py").is_file() and (
         ROOT / "src/foxden/store/postgres.py"
     ).is_file()
+
+
+def test_plugin_example_block_passes(pytester: pytest.Pytester) -> None:
+    """The README's pytest example, run as a test file of its own with the plugin."""
+    from tests.double.test_plugin import plugin_args
+
+    block = _block("def test_a_fault_shows_at_once(foxden_server, foxden_client):")
+    (pytester.path / "test_readme_example.py").write_text(block, "utf-8")
+    result = pytester.runpytest_subprocess(*plugin_args(), "-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
