@@ -68,12 +68,19 @@ def test_allowed_skips_are_the_documented_ones() -> None:
     assert set(rows) == set(ALLOWED_SKIPS)
 
 
-def _ci_script_with(start_postgres: str) -> str:
-    """.ci/run with its PostgreSQL start replaced and its commands after it echoed."""
-    script = (ROOT / ".ci/run").read_text("utf-8")
-    head, rest = script.split("start_postgres() {", 1)
+def _stub(script: str, function: str, body: str) -> str:
+    """``script`` with the bash function ``function`` replaced by ``body``."""
+    head, rest = script.split(f"{function}() {{", 1)
     _, rest = rest.split("\n}\n", 1)
-    body = f"{head}start_postgres() {{ {start_postgres}; }}\n{rest}"
+    return f"{head}{function}() {{ {body}; }}\n{rest}"
+
+
+def _ci_script_with(start_postgres: str) -> str:
+    """.ci/run with its PostgreSQL start replaced, its other services stubbed as started,
+    and its commands after them echoed instead of run."""
+    body = _stub((ROOT / ".ci/run").read_text("utf-8"), "start_postgres", start_postgres)
+    for function in re.findall(r"^(install_\w+)\(\) \{", body, re.M):
+        body = _stub(body, function, "return 0")
     after = body.split("trap stop_postgres EXIT\n", 1)
     lines = [
         line
