@@ -125,8 +125,8 @@ def serve(
     0600) and prints it once when the output is a terminal. It then backfills the fleet's
     history and keeps it live, one sample per inverter about every five simulated minutes.
     The admin API (/admin/clock, /admin/step, /admin/faults, /admin/reset, /admin/seed)
-    takes the token in DATA_DIR/admin-token. Open the printed URL in a browser for a page
-    about the server.
+    takes the token in DATA_DIR/admin-token. Open the printed URL in a browser for the
+    dashboard: the fleet live, each inverter's charts, and the admin controls.
 
     With --scenario FILE it applies the scenario instead (see docs/testing.md): its start,
     speed, seed and backfill_days win over the flags (no backfill unless the file or

@@ -1,5 +1,5 @@
 """A small client of foxden's admin API (not part of the vendor's Open API): the fleet's
-clock, faults, chaos rules, the request journal and snapshots.
+clock, faults, chaos rules, the request journal, accounts and keys, and snapshots.
 
     with AdminClient("http://127.0.0.1:8080", token) as admin:
         admin.add_chaos(match={"path": "/op/v0/device/real/query"}, errno=41200, count=2)
@@ -101,6 +101,19 @@ class AdminClient:
 
     def clear_requests(self) -> None:
         self.call("DELETE", "/admin/requests")
+
+    # accounts and keys
+    def accounts(self) -> list[dict[str, Any]]:
+        """Every account with its inverters and today's calls against its quota."""
+        return list(self.call("GET", "/admin/accounts")["accounts"])
+
+    def create_account(self, name: str) -> dict[str, Any]:
+        """A new account; the answer holds its API key (the only time it is shown)."""
+        return dict(self.call("POST", "/admin/accounts", {"name": name}))
+
+    def rotate_key(self, name: str) -> dict[str, Any]:
+        """A new key for the account (the old one stops working at once)."""
+        return dict(self.call("POST", f"/admin/accounts/{name}/key"))
 
     # snapshots
     def snapshot(self) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from foxden.protocol.endpoints import ENDPOINTS, Endpoint
 from foxden.protocol.errno import SUCCESS_MESSAGE, Errno
 from foxden.server import envelope, validate
 from foxden.server.admin import Admin
+from foxden.server.admin_accounts import AccountAdmin
 from foxden.server.areas import HANDLERS
 from foxden.server.areas.errors import PUBLIC_HANDLERS
 from foxden.server.auth import Authenticator
@@ -45,6 +46,7 @@ from foxden.server.limits import QuotaKeeper, RateLimiter
 from foxden.server.metrics import CONTENT_TYPE as METRICS_TYPE
 from foxden.server.metrics import Metrics
 from foxden.server.openapi import openapi_document
+from foxden.server.ui import Dashboard
 from foxden.sim.clock import SimClock
 from foxden.sim.runner import FleetRunner
 from foxden.store import Account, Store
@@ -266,6 +268,7 @@ class FoxdenApp:
         ]
         routes += Home(self).routes()
         routes += DoubleAdmin(self, admin_token).routes()
+        routes += AccountAdmin(self, admin_token).routes()
         if runner is not None:
             if not isinstance(self.clock, SimClock):
                 raise TypeError("a fleet needs a SimClock")
@@ -284,6 +287,7 @@ class FoxdenApp:
                 # Starlette keeps the route to answer 405 for a wrong method (and HEAD)
                 routes.append(Route(path, served, methods=[endpoint.method]))
                 self._fast[(endpoint.method, path)] = served
+        routes += Dashboard(self).routes()
         self.starlette = Starlette(routes=routes, lifespan=self._lifespan)
         self.starlette.state.foxden = self
         self.app = FastPath(self._fast, self.starlette)

@@ -1,8 +1,7 @@
-"""What a person (or a monitor) finds outside the Open API: ``GET /`` a page about this
-server, ``GET /docs`` the API's reference rendered from the protocol catalogue (no scripts,
-no CDN: it works offline), ``GET /health`` the version, database and fleet state as JSON.
-
-The page is its own room: a later dashboard grows here without touching the API's routes.
+"""What a monitor or a reader finds outside the Open API: ``GET /docs`` the API's
+reference rendered from the protocol catalogue (no scripts, no CDN: it works offline),
+``GET /health`` the version, database and fleet state as JSON. The pages for people
+(``/`` and the rest of the dashboard) are in ``foxden.server.ui``.
 """
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import html
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -19,7 +17,6 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from foxden import __version__
-from foxden.demo import KEY_FILE
 from foxden.protocol.endpoints import ENDPOINTS, Endpoint
 from foxden.protocol.errno import ERRNO_TABLE
 
@@ -27,13 +24,19 @@ if TYPE_CHECKING:
     from foxden.server.app import FoxdenApp
 
 STYLE = """
+:root { color-scheme: light dark; --fg: #222; --bg: #fff; --code: #f4f4f4; --line: #ccc; }
+@media (prefers-color-scheme: dark) {
+  :root { --fg: #e6e9ef; --bg: #12151b; --code: #1b2029; --line: #3a4250; }
+  a { color: #8cc4ff; }
+}
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
-       line-height: 1.45; color: #222; }
-code, pre { font-family: ui-monospace, monospace; background: #f4f4f4; padding: 0 .2em; }
+       line-height: 1.45; color: var(--fg); background: var(--bg); }
+code, pre { font-family: ui-monospace, monospace; background: var(--code); padding: 0 .2em; }
 pre { padding: .6em; overflow-x: auto; }
 table { border-collapse: collapse; margin: .5em 0 1.2em; }
-th, td { border: 1px solid #ccc; padding: .25em .5em; text-align: left; vertical-align: top; }
-h2 { margin-top: 2em; border-bottom: 1px solid #ddd; }
+th, td { border: 1px solid var(--line); padding: .25em .5em; text-align: left;
+         vertical-align: top; }
+h2 { margin-top: 2em; border-bottom: 1px solid var(--line); }
 .method { font-weight: bold; }
 """
 
@@ -42,7 +45,9 @@ def _page(title: str, body: str) -> str:
     return (
         "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>"
+        f"<title>{html.escape(title)}</title>"
+        "<link rel='icon' href='/ui/static/icon.svg' type='image/svg+xml'>"
+        f"<style>{STYLE}</style></head>"
         f"<body>{body}</body></html>\n"
     )
 
@@ -120,42 +125,9 @@ class Home:
 
     def routes(self) -> list[Route]:
         return [
-            Route("/", self.index, methods=["GET"]),
             Route("/docs", self.docs, methods=["GET"]),
             Route("/health", self.health, methods=["GET"]),
         ]
-
-    async def index(self, request: Request) -> Response:
-        base = str(request.base_url).rstrip("/")
-        settings = self.foxden.settings
-        key_file = Path(settings.data_dir).expanduser().resolve() / KEY_FILE
-        key_line = (
-            f"The demo account's API key is in <code>{html.escape(str(key_file))}</code> "
-            "on the server's machine (made on first start; absent with <code>--no-demo</code>)."
-            if key_file.is_file()
-            else f"No demo key file at <code>{html.escape(str(key_file))}</code>: create "
-            "an account with <code>foxden account create NAME</code>."
-        )
-        body = (
-            f"<h1>foxden {html.escape(__version__)}</h1>"
-            "<p>A self-hostable implementation of the <b>Fox ESS Cloud Open API</b> "
-            "(vendor document V1.0.8 and the newer calls the real cloud serves), fed by a "
-            "simulated inverter fleet. Point an unmodified Fox ESS integration here instead "
-            "of the vendor cloud.</p>"
-            "<table>"
-            f"<tr><th>API base URL</th><td><code>{html.escape(base)}</code></td></tr>"
-            f"<tr><th>API key</th><td>{key_line}</td></tr>"
-            "<tr><th>API description</th><td><a href='/openapi.json'>/openapi.json</a> "
-            "(OpenAPI 3.1)</td></tr>"
-            "<tr><th>API reference</th><td><a href='/docs'>/docs</a></td></tr>"
-            "<tr><th>Health</th><td><a href='/health'>/health</a></td></tr>"
-            "</table>"
-            "<h2>Try it</h2>"
-            f"<pre>export FOXDEN_BASE_URL={html.escape(base)}\n"
-            f"export FOXDEN_API_KEY=$(cat {html.escape(str(key_file))})\n"
-            "foxden devices list\nfoxden quota</pre>"
-        )
-        return HTMLResponse(_page(f"foxden {__version__}", body))
 
     async def docs(self, request: Request) -> Response:
         return HTMLResponse(self._docs)
