@@ -2,6 +2,10 @@
 candidate layouts, on the same synthetic fleet as bench/telemetry.py.
 
     python bench/telemetry_codec.py [--devices 20] [--days 3]
+    python bench/telemetry_codec.py --simulated [--days 3]
+
+``--simulated``: the demo fleet as the simulator makes it (``foxden.sim.engine``, each
+inverter with its own model's variables) instead of the synthetic fleet.
 
 The baseline is the raw float64 matrix (8 bytes a value); ratios are against it. The layout
 foxden uses (``foxden.store.codec``) is marked. A row per (device, variable, time) is not
@@ -79,36 +83,78 @@ CANDIDATES: list[tuple[str, Packer]] = [
     ("float32, zlib 1", float32_zlib),
     ("int64 deltas, byte-shuffled, zlib 1", int64_shuffle(1)),
     ("int64 deltas, byte-shuffled, zlib 6", int64_shuffle(6)),
+    ("int32 deltas, zlib 0 (stored)", int32_delta(0)),
     ("int32 deltas, zlib 1", int32_delta(1)),
+    ("int32 deltas, zlib 3", int32_delta(3)),
     ("int32 deltas, zlib 6", int32_delta(6)),
-    ("foxden.store.codec (int32 deltas, zlib 1)", foxden_codec),
+    ("int32 deltas, zlib 9", int32_delta(9)),
+    (f"foxden.store.codec (int32 deltas, zlib {codec.LEVEL})", foxden_codec),
 ]
+Chunk = tuple[I64, F64, F64]
+"""One device-day: times, values, each variable's quantum."""
+
+
+def synthetic(devices: int, days: int) -> tuple[list[Chunk], int]:
+    fleet = Fleet([f"CODEC{i:06d}" for i in range(devices)], 1_742_860_800_000 // DAY_MS * DAY_MS)
+    q = codec.quanta(fleet.variables)
+    chunks = [(d.times_ms, d.values, q) for _ in range(days) for d in fleet.day()]
+    return chunks, len(fleet.variables)
+
+
+def simulated(days: int) -> tuple[list[Chunk], int]:
+    """The demo fleet's inverters, ``days`` whole UTC days from 2026-06-01, as stored."""
+    from zoneinfo import ZoneInfo
+
+    from foxden import demo
+    from foxden.protocol import models
+    from foxden.sim import engine
+    from foxden.sim.control import Controls
+    from foxden.sim.runner import _batches
+
+    specs = [
+        engine.DeviceSpec(
+            sn, models.MODELS[name], ZoneInfo(p.timezone), p.latitude, p.longitude, p.name
+        )
+        for p in demo.DEMO_PLANTS
+        for sn, name in p.devices
+    ]
+    fleet = engine.Fleet(specs, 0)
+    first = 1_780_272_000_000 // DAY_MS
+    state = engine.initial_state(fleet, first * DAY_MS)
+    controls = Controls.defaults(fleet.rating_kw)
+    chunks: list[Chunk] = []
+    widest = 0
+    for day in range(first, first + days):
+        times, values = engine.simulate(fleet, state, controls, day, 0, (day + 1) * DAY_MS)
+        for item in _batches(fleet, times, values):
+            q = codec.quanta(item.variables)
+            chunks.append((item.times_ms, item.values, q))
+            widest = max(widest, len(item.variables))
+    return chunks, widest
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=20)
     parser.add_argument("--days", type=int, default=3)
+    parser.add_argument("--simulated", action="store_true", help="the simulated demo fleet")
     args = parser.parse_args()
-    fleet = Fleet(
-        [f"CODEC{i:06d}" for i in range(args.devices)], 1_742_860_800_000 // DAY_MS * DAY_MS
-    )
-    q = codec.quanta(fleet.variables)
-    days = [fleet.day() for _ in range(args.days)]
-    samples = sum(len(d.times_ms) for day in days for d in day)
-    print(
-        f"{samples:,} samples of {len(fleet.variables)} variables "
-        f"({args.devices} devices x {args.days} days)"
-    )
+    if args.simulated:
+        chunks, width = simulated(args.days)
+        what = f"the simulated demo fleet, {len(chunks)} device-days, up to {width} variables"
+    else:
+        chunks, width = synthetic(args.devices, args.days)
+        what = f"{width} variables ({args.devices} devices x {args.days} days)"
+    samples = sum(len(t) for t, _, _ in chunks)
+    print(f"{samples:,} samples of {what}")
     print(f"{'layout':44} {'bytes/sample':>12} {'ratio':>7} {'pack ms/device-day':>19}")
     base = 0.0
     for name, pack in CANDIDATES:
         size = 0
         start = time.perf_counter()
-        for day in days:
-            for d in day:
-                size += pack(d.times_ms, d.values, q)
-        took = (time.perf_counter() - start) * 1000 / (args.devices * args.days)
+        for t, v, q in chunks:
+            size += pack(t, v, q)
+        took = (time.perf_counter() - start) * 1000 / len(chunks)
         per = size / samples
         base = base or per
         print(f"{name:44} {per:12.1f} {per / base:7.3f} {took:19.2f}")

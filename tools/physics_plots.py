@@ -4,8 +4,9 @@
 
 - ``yield.png``: a year of daily PV yield per kWp at each demo site, with its 30-day mean
   and the year's total against the typical figure for the place;
-- ``days.png``: a summer and a winter day of the Cheshire demo plant's hybrid: PV, house,
-  grid, battery and SoC;
+- ``days.png``: a summer and a winter day of the Cheshire demo plant, seen by its hybrid
+  (which has the meter; the grid-tied inverter is AC-coupled): PV, house, grid, battery,
+  the AC-coupled inverter's output (meterPower2) and SoC;
 - ``episodes.png``: a ForceCharge group (to fdSoc, then holding) and a ForceDischarge group
   (at fdPwr down to fdSoc) on the same inverter.
 
@@ -82,6 +83,7 @@ def yield_plot(fleet: engine.Fleet, out: Path) -> None:
             f"{spec.plant} ({spec.model.name}): {total:.0f} kWh/kWp in {YEAR}; "
             f"typical {low:,}-{high:,}"
         )
+        print(f"{spec.plant}: {total:.0f} kWh per kWp in {YEAR} (typical {low:,}-{high:,})")
         ax.legend(loc="upper right", fontsize=8)
     axes[-1].set_xlabel(f"day of {YEAR}")
     fig.tight_layout()
@@ -114,6 +116,8 @@ def power_panel(ax: Axes, hours: F, v: dict[str, F], title: str) -> None:
     ax.plot(hours, v["loadsPower"][:, 0], color="#444", label="house")
     ax.plot(hours, v["gridConsumptionPower"][:, 0], color="#c33", label="grid import")
     ax.plot(hours, v["feedinPower"][:, 0], color="#36c", label="feed-in")
+    if np.nanmax(np.abs(v["meterPower2"][:, 0])) > 0:
+        ax.plot(hours, v["meterPower2"][:, 0], color="#b8860b", label="AC-coupled PV (CT2)")
     battery = v["batDischargePower"][:, 0] - v["batChargePower"][:, 0]
     ax.plot(hours, battery, color="#3a7", label="battery (+ discharge)")
     ax.set_ylabel("kW")
@@ -133,7 +137,9 @@ def local_hours(times: F, zone: ZoneInfo, day: int) -> F:
 
 
 def days_plot(fleet: engine.Fleet, out: Path) -> None:
-    one = hybrid_only(fleet, demo.DEMO_PLANTS[0].devices[0][0])
+    # the Cheshire plant: its hybrid carries the meter, the grid-tied inverter is AC-coupled
+    first = demo.DEMO_PLANTS[0]
+    one = engine.Fleet([s for s in fleet.specs if s.plant == first.name], fleet.seed)
     zone = one.specs[0].zone
     fig, axes = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
     for ax, (month, label) in zip(axes, ((6, "summer"), (12, "winter")), strict=True):

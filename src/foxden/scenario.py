@@ -14,6 +14,8 @@
     longitude = -3.70
     pv_kwp = 6.0                 # the plant's PV, shared by its inverters
     orientation = "south"        # or east-west, east, west, south-east, south-west, north
+    ev = false                   # the household charges an EV at home (7 kW, some evenings)
+    heat_pump = false            # the household heats with a heat pump (follows the weather)
     [[account.plant.inverter]]
     sn = "60H1600000000X1"
     model = "H1-6.0-E"
@@ -52,7 +54,7 @@ import msgspec
 from foxden import accounts
 from foxden.protocol import catalogue, hardware, models
 from foxden.protocol.endpoints import ENDPOINTS
-from foxden.sim.runner import HARDWARE_KEY
+from foxden.sim.runner import HARDWARE_KEY, HOUSEHOLD_KEY
 
 ORIENTATIONS: dict[str, tuple[float, float]] = {
     "south": (180.0, 180.0),
@@ -107,6 +109,10 @@ class Plant(msgspec.Struct, forbid_unknown_fields=True):
     country: str = ""
     city: str = ""
     address: str = ""
+    ev: bool = False
+    """The household charges an EV at home (7 kW sessions on some evenings)."""
+    heat_pump: bool = False
+    """The household heats with a heat pump (its demand follows the outdoor temperature)."""
     inverter: list[Inverter] = msgspec.field(default_factory=list)
 
 
@@ -386,6 +392,7 @@ def apply(scenario: Scenario, store: Any, now_ms: int, missing_only: bool = Fals
                 capacity=plant.pv_kwp,
                 latitude=plant.latitude,
                 longitude=plant.longitude,
+                extra=_household_extra(plant, {} if old is None else old.extra),
             )
             if old is None:
                 store.insert_plant(record)
@@ -508,3 +515,12 @@ def _settings(store: Any, owner: Any, inv: Inverter, now_ms: int) -> list[tuple[
         except ApiError as exc:
             problems.append((path, exc.detail or exc.msg))
     return problems
+
+
+def _household_extra(plant: Plant, extra: dict[str, Any]) -> dict[str, Any]:
+    """A plant's extra data with what the scenario says of its household (an EV, a heat
+    pump), the rest kept."""
+    kept = {k: v for k, v in extra.items() if k != HOUSEHOLD_KEY}
+    if plant.ev or plant.heat_pump:
+        kept[HOUSEHOLD_KEY] = {"ev": plant.ev, "heat_pump": plant.heat_pump}
+    return kept

@@ -276,3 +276,33 @@ def test_serve_with_a_scenario(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_a_plants_ev_and_heat_pump_reach_the_simulated_household(tmp_path: Path) -> None:
+    from foxden.sim.clock import SimClock
+    from foxden.sim.runner import HOUSEHOLD_KEY, FleetRunner
+    from foxden.store import open_store
+
+    text = EXAMPLE.replace("pv_kwp = 6.0\n", "pv_kwp = 6.0\nev = true\nheat_pump = true\n")
+    sc = scenario.validate(write(tmp_path, text))
+    plant = sc.file.account[0].plant[0]
+    assert plant.ev and plant.heat_pump
+    store = open_store("sqlite://")
+    scenario.apply(sc, store, START)
+    stored = store.all_devices()[0][1]
+    assert stored is not None
+    assert stored.extra[HOUSEHOLD_KEY] == {"ev": True, "heat_pump": True}
+    fleet = FleetRunner(store, SimClock(start_ms=START, speed=0), seed=1).refresh(START)
+    assert fleet.specs[0].ev and fleet.specs[0].heat_pump
+    # without them, nothing is kept: applying again drops what the file no longer says
+    scenario.apply(scenario.validate(write(tmp_path, EXAMPLE)), store, START)
+    stored = store.all_devices()[0][1]
+    assert stored is not None and HOUSEHOLD_KEY not in stored.extra
+    # the default demo says neither
+    demo = scenario.validate(scenario.demo_path())
+    assert not any(p.ev or p.heat_pump for p in demo.file.account[0].plant)
+    # a wrong type names its line
+    bad = EXAMPLE.replace("pv_kwp = 6.0\n", 'pv_kwp = 6.0\nev = "yes"\n')
+    with pytest.raises(scenario.ScenarioError) as caught:
+        scenario.validate(write(tmp_path, bad))
+    assert caught.value.problems == [(13, "account[0].plant[0].ev: Expected bool, got str")]

@@ -14,6 +14,7 @@ from foxden import demo
 from foxden.protocol import hardware, models, telemetry
 from foxden.sim import engine, household, inverter, weather
 from foxden.sim.clock import SimClock
+from foxden.sim.control import Controls
 from foxden.sim.runner import FleetRunner
 from tests.sim.conftest import BERLIN, LONDON, SYDNEY, memory_store
 
@@ -116,7 +117,7 @@ def test_household_kwh_a_year_per_country(country: str, latitude: float) -> None
         assert winter > summer
 
 
-def test_a_plants_inverters_share_one_household() -> None:
+def test_a_plants_inverters_share_one_household_behind_one_meter() -> None:
     fleet = engine.Fleet(
         [
             engine.DeviceSpec(
@@ -130,12 +131,21 @@ def test_a_plants_inverters_share_one_household() -> None:
     )
     day = int(datetime(2026, 1, 10, tzinfo=UTC).timestamp()) * 1000 // DAY_MS
     ex = engine.exogenous(fleet, day)
-    assert np.allclose(fleet.load_share, [5 / 8, 3 / 8])
-    # the same household, in the shares of the inverters' ratings: same shape, same timing
-    ratio = ex.load[:, 0] / ex.load[:, 1]
-    assert np.allclose(ratio, 5 / 3, rtol=0.25)
-    house = ex.load.sum(axis=1).sum() * 5 / 60
+    # the hybrid follows the whole house and carries the meter; the grid-tied one is AC-coupled
+    assert fleet.load_share.tolist() == [1.0, 0.0]
+    assert fleet.primary.tolist() == [True, False]
+    assert (ex.times[:, 0] == ex.times[:, 1]).all(), "one plant, one sampling time"
+    assert (ex.load[:, 0] == ex.load[:, 1]).all()
+    house = ex.load[:, 0].sum() * 5 / 60
     assert 5 < house < 16, "a British winter day's household"
+    state = engine.initial_state(fleet, day * DAY_MS)
+    controls = Controls.defaults(fleet.rating_kw)
+    _, v = engine.simulate(fleet, state, controls, day, 0, (day + 1) * DAY_MS)
+    assert np.allclose(v["loadsPower"][:, 0], ex.load[:, 0])
+    assert np.allclose(v["meterPower2"][:, 0], v["generationPower"][:, 1])
+    for name in ("loadsPower", "meterPower", "meterPower2", "feedinPower", "gridConsumptionPower"):
+        assert (v[name][:, 1] == 0).all(), name
+    assert v["generationPower"][:, 1].max() > 0.2, "the grid-tied inverter produced"
 
 
 def test_newer_battery_variables_in_the_store() -> None:

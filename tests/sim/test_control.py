@@ -4,6 +4,8 @@ client, simulated time moved by the admin API. The plant is in London on 2026-06
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import msgspec
 import numpy as np
 
@@ -96,10 +98,16 @@ def test_force_charge_window_charges_from_the_grid_at_night(sim: StartSim) -> No
 def test_export_limit_caps_feedin_at_sunny_noon(sim: StartSim) -> None:
     limited, free, hybrid = "CTLF300000001", "CTLF300000002", "CTLH150000002"
     start = local_ms(LONDON.zone, 2026, 6, 21, 11)
+    # three plants next door to each other, each with its own meter
+    next_door = [replace(LONDON, latitude=LONDON.latitude + n / 1000) for n in range(3)]
     server = sim(
         start,
-        [(limited, "F3000", LONDON), (free, "F3000", LONDON), (hybrid, "H1-5.0-E", LONDON)],
-        seed=3,
+        [
+            (limited, "F3000", next_door[0]),
+            (free, "F3000", next_door[1]),
+            (hybrid, "H1-5.0-E", next_door[2]),
+        ],
+        seed=6,
     )
     client = server.client()
     for sn in (limited, hybrid):

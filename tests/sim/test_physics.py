@@ -90,6 +90,12 @@ def specs(devices: list[tuple[str, str, Site]]) -> list[engine.DeviceSpec]:
     return found
 
 
+def by_plant(fleet: engine.Fleet) -> F:
+    """(D, P): sums a (..., D) array per plant, plants in the order of their primaries."""
+    cols = np.flatnonzero(fleet.primary)
+    return np.asarray(fleet.plant_of[:, None] == fleet.plant_of[cols][None, :], dtype=np.float64)
+
+
 @dataclass
 class Run:
     """A fleet simulated over whole UTC days: (T, D) arrays over all days."""
@@ -213,9 +219,19 @@ def run(request: pytest.FixtureRequest, fleet: engine.Fleet) -> Run:
 
 def test_ac_bus_balances_at_every_step(run: Run) -> None:
     v = run.values
-    # the household is served by the inverter's output and the grid, exactly
-    supply = v["generationPower"] + v["gridConsumptionPower"] - v["feedinPower"]
-    assert np.abs(supply - v["loadsPower"]).max() < 1e-9
+    fleet = run.fleet
+    primary, plants = fleet.primary, by_plant(fleet)
+    # one meter per plant, on its primary inverter: the household is served by the outputs
+    # of all the plant's inverters and the grid, exactly; the second meter reads the others
+    supply = v["generationPower"] + v["meterPower"] + v["meterPower2"]
+    assert np.abs(supply - v["loadsPower"])[:, primary].max() < 1e-9
+    others = v["generationPower"] @ plants - v["generationPower"][:, primary]
+    assert np.abs(v["meterPower2"][:, primary] - others).max() < 1e-9
+    household = (v["generationPower"] @ plants) + v["meterPower"][:, primary]
+    assert np.abs(household - v["loadsPower"][:, primary]).max() < 1e-9
+    assert (v["loadsPower"] >= 0).all()
+    for name in ("loadsPower", "meterPower", "meterPower2", "feedinPower", "gridConsumptionPower"):
+        assert (v[name][:, ~primary] == 0).all(), f"{name} on an inverter without the meter"
     # the output is PV after conversion loss, plus the battery, less the standby draw
     pv_ac = inverter.pv_to_ac(v["pvPower"], run.fleet.rating_kw[None, :])
     through = pv_ac + v["batDischargePower"] - v["batChargePower"] - run.fleet.standby_kw
@@ -241,33 +257,49 @@ def test_ac_bus_balances_at_every_step(run: Run) -> None:
 
 
 def test_every_lifetime_identity_holds(run: Run) -> None:
-    """The counters seeded from commissioning and every sample after it."""
+    """The counters seeded from commissioning and every sample after it, per plant: the
+    household (the primary's loads) is what all the plant's inverters put out, less what
+    they drew from their AC side, plus what the meter imported, less what it exported."""
     v = run.values
+    fleet = run.fleet
+    primary, plants = fleet.primary, by_plant(fleet)
     counters = {
         name: np.vstack([run.initial_counters[None, :, i], v[name]])
         for name, i in engine.COUNTER.items()
     }
     # before the first sample the seeded counters are years of typical days
     generation = counters["generation"]
-    assert (generation[0] > 1000).all() and (counters["loads"][0] > 500).all()
-    drawn = generation + counters["gridConsumption"] - counters["feedin"] - counters["loads"]
-    # what the inverter drew from its AC side (grid charging, standby): never negative,
-    # never shrinking, and the internal counter the engine keeps says the same
+    assert (generation[0] > 1000).all() and (counters["loads"][0, primary] > 500).all()
+    plant_generation = generation @ plants
+    drawn = (
+        plant_generation
+        + counters["gridConsumption"][:, primary]
+        - counters["feedin"][:, primary]
+        - counters["loads"][:, primary]
+    )
+    # what the inverters drew from their AC side (grid charging, standby): never negative,
+    # never shrinking, and the internal counters the engine keeps say the same
     assert (drawn >= -1e-6).all() and (np.diff(drawn, axis=0) >= -1e-6).all()
-    internal = run.final_counters[:, engine.INVERTER_INPUT]
+    internal = run.final_counters[:, engine.INVERTER_INPUT] @ plants
     assert np.abs(drawn[-1] - internal).max() < 1e-6
-    assert np.abs(drawn[0] - run.initial_counters[:, engine.INVERTER_INPUT]).max() < 1e-6
-    assert (counters["feedin"] <= generation + 1e-9).all()
+    seeded = run.initial_counters[:, engine.INVERTER_INPUT] @ plants
+    assert np.abs(drawn[0] - seeded).max() < 1e-6
+    assert (counters["feedin"][:, primary] <= plant_generation + 1e-9).all()
+    for name in ("loads", "feedin", "gridConsumption"):
+        assert (counters[name][:, ~primary] == 0).all(), f"{name} without a meter"
     assert (generation <= counters["PVEnergyTotal"] + counters["dischargeEnergyToTal"]).all()
     throughput = counters["chargeEnergyToTal"] + counters["dischargeEnergyToTal"]
     assert np.abs(counters["energyThroughput"] - throughput).max() < 1e-6
-    # grid-tied inverters draw only their standby: within losses of the plain identity
-    grid_tied = run.fleet.capacity_kwh == 0
-    assert (drawn[-1, grid_tied] < 0.02 * generation[-1, grid_tied]).all()
+    # grid-tied inverters draw only their standby: within losses of their generation
+    grid_tied = fleet.capacity_kwh == 0
+    final_input = run.final_counters[:, engine.INVERTER_INPUT]
+    assert (final_input[grid_tied] < 0.02 * generation[-1, grid_tied]).all()
 
 
-def test_export_never_above_the_export_limit(run: Run) -> None:
-    assert (run.values["feedinPower"] <= run.controls.export_limit_kw[None, :] + 1e-12).all()
+def test_export_never_above_the_export_limits(run: Run) -> None:
+    # each inverter keeps its own circuit within its limit: the plant's meter within the sum
+    limits = run.controls.export_limit_kw @ by_plant(run.fleet)
+    assert (run.values["feedinPower"][:, run.fleet.primary] <= limits[None, :] + 1e-9).all()
 
 
 def test_soc_stays_within_floor_ceiling_and_0_100(run: Run) -> None:

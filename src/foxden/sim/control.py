@@ -220,19 +220,14 @@ class Policy:
             forced_discharge=np.where(mode == MODE_FORCE_DISCHARGE, forced, 0.0),
         )
 
-    def row(self, k: int) -> Policy:
-        return Policy(
-            self.from_excess[k],
-            self.above_limit[k],
-            self.forced_charge[k],
-            self.to_deficit[k],
-            self.above_peak[k],
-            self.forced_discharge[k],
-        )
-
     def apply(
         self, surplus_kw: F, can_charge_kw: F, can_discharge_kw: F, export_limit_kw: F
     ) -> tuple[F, F]:
+        want_charge, want_discharge = self.wants(surplus_kw, export_limit_kw)
+        return np.minimum(want_charge, can_charge_kw), np.minimum(want_discharge, can_discharge_kw)
+
+    def wants(self, surplus_kw: F, export_limit_kw: F) -> tuple[F, F]:
+        """(charge, discharge) each mode asks of the battery, before what it can do."""
         excess = np.maximum(surplus_kw, 0.0)
         deficit = excess - surplus_kw
         want_charge = (
@@ -245,7 +240,7 @@ class Policy:
             + self.above_peak * np.maximum(deficit - PEAK_SHAVING_KW, 0.0)
             + self.forced_discharge
         )
-        return np.minimum(want_charge, can_charge_kw), np.minimum(want_discharge, can_discharge_kw)
+        return want_charge, want_discharge
 
 
 def dispatch(
@@ -284,3 +279,15 @@ def grid_flows(
     from_pv = np.minimum(over - from_battery, pv_ac_kw)
     exported = exported - from_battery - from_pv
     return imported, exported, pv_ac_kw - from_pv, discharge_kw - from_battery
+
+
+def export_curtailed(
+    load_kw: F, pv_ac_kw: F, charge_kw: F, discharge_kw: F, export_limit_kw: F
+) -> F:
+    """The discharge ``grid_flows`` leaves (the same operations, so the same result): what
+    the battery gives once the export limit has cut its forced export."""
+    net = load_kw + charge_kw - pv_ac_kw - discharge_kw
+    imported = np.maximum(net, 0.0)
+    exported = imported - net
+    over = np.maximum(exported - np.maximum(export_limit_kw, 0.0), 0.0)
+    return np.asarray(discharge_kw - np.minimum(over, discharge_kw), dtype=np.float64)

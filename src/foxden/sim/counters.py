@@ -2,10 +2,12 @@
 
 The counters are the telemetry's cumulative ones (``telemetry.COUNTERS``) plus one kept
 internally: the energy the inverter drew from its AC side (grid charging, standby when
-neither PV nor battery covered it). With it every lifetime identity holds exactly:
+neither PV nor battery covered it). With it every lifetime identity holds exactly, per plant
+(loads, gridConsumption and feedin are the meter's, on the plant's primary inverter; the sums
+run over the plant's inverters):
 
-    loads = generation - inverter input + gridConsumption - feedin
-    feedin <= generation <= PVEnergyTotal + dischargeEnergyToTal
+    loads = sum(generation - inverter input) + gridConsumption - feedin
+    feedin <= sum(generation);  generation <= PVEnergyTotal + dischargeEnergyToTal
     energyThroughput = chargeEnergyToTal + dischargeEnergyToTal
 
 A new device's counters start from its commissioning date (``hardware.commissioned_ms``):
@@ -54,7 +56,9 @@ class State:
 
 
 def inverter_input_from(values: dict[str, float]) -> float:
-    """The internal counter recovered from stored telemetry counters (by the identity)."""
+    """The internal counter recovered from stored telemetry counters (by the identity of a
+    one-inverter plant; on a plant with several it is a bound, and only the identity checks
+    read it)."""
     return max(
         values.get("generation", 0.0)
         + values.get("gridConsumption", 0.0)

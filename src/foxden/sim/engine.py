@@ -57,6 +57,10 @@ class DeviceSpec:
     longitude: float
     plant: str
     country: str = ""
+    ev: bool = False
+    """The plant's household charges an EV at home (``household.ev_day``)."""
+    heat_pump: bool = False
+    """The plant's household heats with a heat pump (``household.heat_pump_day``)."""
 
 
 @dataclass(slots=True)
@@ -76,6 +80,9 @@ class Fleet:
     max_charge_kw: F = field(init=False)
     phases: IA = field(init=False)
     load_share: F = field(init=False)
+    """Each device's share of the load its plant's battery inverters follow (0: grid-tied)."""
+    primary: npt.NDArray[np.bool_] = field(init=False)
+    """The device that carries its plant's meter (the first battery inverter, else the first)."""
     standby_kw: F = field(init=False)
     volt_base: F = field(init=False)
     offset_ms: IA = field(init=False)
@@ -102,21 +109,35 @@ class Fleet:
         self.capacity_kwh = self.packs.capacity_kwh
         self.max_charge_kw = self.packs.max_charge_kw
         self.phases = np.array([s.model.phases for s in self.specs], dtype=np.int64)
-        self.load_share = household.shares(self.rating_kw, self.plant_of)
+        # the battery inverters follow the household (less what the AC-coupled grid-tied ones
+        # make); on a plant without one, the grid-tied inverter with the meter does
+        follows = np.array([s.model.has_battery for s in self.specs], dtype=bool)
+        self.primary = np.zeros(len(self.specs), dtype=bool)
+        for p in range(len(self.plants)):
+            cols = np.flatnonzero(self.plant_of == p)
+            batteries = cols[follows[cols]]
+            self.primary[batteries[0] if len(batteries) else cols[0]] = True
+            follows[cols[0]] |= not len(batteries)
+        self.load_share = household.shares(self.rating_kw, self.plant_of, follows)
         self.standby_kw = np.array(
             [
                 inverter.STANDBY_HYBRID_KW if s.model.has_battery else inverter.STANDBY_GRID_TIED_KW
                 for s in self.specs
             ]
         )
-        self.commissioned_day = np.array(
+        # a plant's inverters went in together, with its meter (on its primary), so the
+        # lifetime counters of all of them count the same days and the plant's identities hold
+        own_day = np.array(
             [hardware.commissioned_ms(s.sn) // DAY_MS for s in self.specs], dtype=np.int64
         )
+        first_day = np.zeros(len(self.plants), dtype=np.int64)
+        first_day[self.plant_of[self.primary]] = own_day[self.primary]
+        self.commissioned_day = first_day[self.plant_of]
         draws = [rng_for(self.seed, "device", s.sn) for s in self.specs]
         self.volt_base = np.array([236 + 8 * r.random() for r in draws])
-        self.offset_ms = np.array(
-            [int(r.integers(0, STEP_MS - 5_000)) for r in draws], dtype=np.int64
-        )
+        offsets = np.array([int(r.integers(0, STEP_MS - 5_000)) for r in draws], dtype=np.int64)
+        # a plant's inverters sample together (one meter serves them all): the first one's time
+        self.offset_ms = offsets[self.first_of_plant()]
         self.wear = np.array([1.5 * r.random() for r in draws])
         south = np.where(self.lat >= 0, 180.0, 0.0)
         self.tilt = np.array([[30 + 10 * r.random(), 25 + 10 * r.random()] for r in draws])
@@ -131,6 +152,13 @@ class Fleet:
 
     def __len__(self) -> int:
         return len(self.specs)
+
+    def first_of_plant(self) -> IA:
+        """For each device, the column of its plant's first device."""
+        first = np.zeros(len(self.plants), dtype=np.int64)
+        for j in range(len(self.specs) - 1, -1, -1):
+            first[self.plant_of[j]] = j
+        return first[self.plant_of]
 
     def soh(self, day: IA) -> F:
         """State of health, %, on UTC day ``day`` (T, D): 2 % a year of calendar and cycle
@@ -153,6 +181,7 @@ class Exogenous:
     cell_temp: F
     pv_dc_strings: F  # (T, D, S) kW before curtailment
     load: F
+    """The plant's household at each of its devices' columns, kW."""
     volt_noise: F
     freq: F
     reactive: F
@@ -212,7 +241,7 @@ def exogenous(fleet: Fleet, day: int, typical: bool = False) -> Exogenous:
     times = (
         (day * DAY_MS + np.arange(STEPS, dtype=np.int64) * STEP_MS)[:, None]
         + fleet.offset_ms[None, :]
-        + jitter
+        + jitter[:, fleet.first_of_plant()]
     )
     minute, ordinal, doy = _local_parts(times, [s.zone for s in fleet.specs])
     plant_lat = np.array([p.latitude for p in fleet.plants])
@@ -236,9 +265,15 @@ def exogenous(fleet: Fleet, day: int, typical: bool = False) -> Exogenous:
             if typical:
                 sky = weather.typical_day(*args, plant.longitude)
                 demand = household.typical_day(fleet.seed, plant.plant, *args)
+                if plant.ev:
+                    demand = demand + household.ev_typical_day()
             else:
                 sky = weather.local_day(fleet.seed, plant.plant, *args, plant.longitude)
                 demand = household.local_day(fleet.seed, plant.plant, *args)
+                if plant.ev:
+                    demand = demand + household.ev_day(fleet.seed, plant.plant, int(date))
+            if plant.heat_pump:
+                demand = demand + household.heat_pump_day(sky.temperature)
             year_day = datetime.fromordinal(int(date)).timetuple().tm_yday
             block = (slice(None), cols)
             cloud[block] = np.where(here, sky.cloud[slots], cloud[block])
@@ -259,7 +294,7 @@ def exogenous(fleet: Fleet, day: int, typical: bool = False) -> Exogenous:
         ambient,
         cell,
         dc,
-        house * fleet.load_share[None, :],
+        house,
         volt,
         freq,
         reactive,
@@ -276,6 +311,7 @@ RECORDED = (
     "soc",
     "output",
     "load",
+    "meter2",
     "charge_a",
     "discharge_a",
 )
@@ -310,125 +346,191 @@ def run_steps(
     until_ms: int,
 ) -> tuple[IA, IA, dict[str, F], F, F]:
     """Step the fleet through the day's samples in range: (the day's rows stepped, their
-    times, recorded flows, counters (T, D, C), todayYield)."""
+    times, recorded flows, counters (T, D, C), todayYield).
+
+    Only the battery's SoC carries from one step to the next, so only what depends on it is
+    stepped one sample at a time; everything else is computed for all the rows at once,
+    before (what each device wants of its battery) and after (grid flows, the plant's meter,
+    counters as running sums)."""
     d = ex.times.shape[1]
     in_range = (ex.times > after_ms) & (ex.times <= until_ms) & (ex.times > state.last_ms[None, :])
     rows = np.flatnonzero(in_range.any(axis=1))
-    goal = ctl.targets(controls, ex.local_minute)
-    faulted = controls.fault > 0
     t = len(rows)
-    rec = {k: np.full((t, d), np.nan) for k in RECORDED}
-    counters = np.full((t, d, state.counters.shape[1]), np.nan)
-    today = np.full((t, d), np.nan)
-    generation = COUNTER["generation"]
-    # everything that does not depend on the battery's state, for the whole day at once
-    pv_dc_all = ex.pv_dc_strings.sum(axis=2)
-    pv_ac_all = np.where(faulted[None, :], 0.0, inverter.pv_to_ac(pv_dc_all, fleet.rating_kw))
-    cell_c = bt.temperature(ex.ambient, 0 * ex.ambient, 0 * ex.ambient, fleet.max_charge_kw)
+    active = in_range[rows]
+    times = np.where(active, ex.times[rows], 0)
+    faulted = controls.fault > 0
+    goal = ctl.targets(controls, ex.local_minute[rows])
+    # everything that does not depend on the battery's state, for all the rows at once
+    pv_dc = ex.pv_dc_strings[rows].sum(axis=2)
+    pv_ac_in = np.where(faulted[None, :], 0.0, inverter.pv_to_ac(pv_dc, fleet.rating_kw))
+    ambient = ex.ambient[rows]
+    cell_c = bt.temperature(ambient, 0 * ambient, 0 * ambient, fleet.max_charge_kw)
     warm_charge, warm_discharge = bt.temperature_factor(cell_c)
     amps_charge, amps_discharge = bt.current_limits(
         fleet.packs, controls.charge_current_a, controls.discharge_current_a
     )
     amps_charge = np.where(faulted, 0.0, amps_charge)
     amps_discharge = np.where(faulted, 0.0, amps_discharge)
+    step_amps_charge = amps_charge[None, :] * warm_charge
+    step_amps_discharge = amps_discharge[None, :] * warm_discharge
     standby = np.where(faulted, 0.0, fleet.standby_kw)  # a faulted inverter is switched off
-    demand_all = ex.load + standby[None, :]
-    headroom_to_rating = np.maximum(fleet.rating_kw[None, :] - pv_ac_all, 0.0)
+    limit = controls.export_limit_kw
+    # one meter per plant: grid-tied inverters are AC-coupled, their output (their own
+    # export limit applied: they have no meter) feeds the house first; the battery inverters
+    # follow what is left of the household, below zero when the grid-tied ones export
+    house = ex.load[rows]
+    grid_tied = fleet.load_share <= 0
+    coupled = np.where(
+        grid_tied[None, :], np.minimum(pv_ac_in, standby + np.maximum(limit, 0.0)) - standby, 0.0
+    )
+    follow = fleet.load_share[None, :] * (house - per_plant(coupled, fleet.plant_of))
+    demand = np.where(grid_tied[None, :], 0.0, follow) + standby[None, :]
+    want_charge, want_discharge = ctl.Policy.of(goal.mode, goal.power_kw).wants(
+        pv_ac_in - demand, limit
+    )
+    # the inverter's AC output (PV plus battery) never exceeds its rating
+    want_discharge = np.minimum(want_discharge, np.maximum(fleet.rating_kw[None, :] - pv_ac_in, 0))
+    # time since each device's previous sample (its block of rows is contiguous)
+    previous = np.empty((t, d), dtype=np.int64)
+    if t:
+        previous[0] = state.last_ms
+        previous[1:] = np.where(active[:-1], times[:-1], state.last_ms[None, :])
     step_h = STEP_MS / 3_600_000
-    policy = ctl.Policy.of(goal.mode, goal.power_kw)
-    powers = np.empty((d, state.counters.shape[1]))
-    for i, k in enumerate(rows):
-        active = in_range[k]
-        dt_h = np.where(state.last_ms > 0, (ex.times[k] - state.last_ms) / 3_600_000, step_h)
-        dt_h = np.minimum(np.maximum(dt_h, 1e-6), 1.0)
-        pv_ac = pv_ac_all[k]
-        demand = demand_all[k]
+    dt_h = np.where(previous > 0, (times - previous) / 3_600_000, step_h)
+    dt_h = np.minimum(np.maximum(dt_h, 1e-6), 1.0)
+    # the battery, one step at a time
+    charge = np.zeros((t, d))
+    offered = np.zeros((t, d))  # the discharge before the export limit's curtailment
+    soc_rec = np.zeros((t, d))
+    soc = state.soc.copy()
+    packs, capacity = fleet.packs, fleet.capacity_kwh
+    everyone = [bool(row.all()) for row in active]
+    for i in range(t):
         can_charge, can_discharge = bt.step_headroom(
-            fleet.packs,
-            state.soc,
-            goal.floor[k],
-            goal.ceiling[k],
-            dt_h,
-            amps_charge * warm_charge[k],
-            amps_discharge * warm_discharge[k],
+            packs,
+            soc,
+            goal.floor[i],
+            goal.ceiling[i],
+            dt_h[i],
+            step_amps_charge[i],
+            step_amps_discharge[i],
         )
-        charge, discharge = policy.row(int(k)).apply(
-            pv_ac - demand, can_charge, can_discharge, controls.export_limit_kw
+        c = np.minimum(want_charge[i], can_charge)
+        x = np.minimum(want_discharge[i], can_discharge)
+        after = bt.soc_after(
+            soc, c, ctl.export_curtailed(demand[i], pv_ac_in[i], c, x, limit), capacity, dt_h[i]
         )
-        # the inverter's AC output (PV plus battery) never exceeds its rating
-        discharge = np.minimum(discharge, headroom_to_rating[k])
-        imported, exported, pv_ac, discharge = ctl.grid_flows(
-            demand, pv_ac, charge, discharge, controls.export_limit_kw
-        )
-        output = pv_ac + discharge - charge - standby  # below 0: drawing from the grid
-        soc = bt.soc_after(state.soc, charge, discharge, fleet.capacity_kwh, dt_h)
-        # the DC the inverter drew: all of it, or less where clipped or curtailed
-        pv_used = np.minimum(inverter.ac_to_pv(pv_ac, fleet.rating_kw), pv_dc_all[k])
-        pv_used = np.where(pv_ac > 0, pv_used, 0.0)
-        out_pos = np.maximum(output, 0.0)
-        for column, value in enumerate(
-            (
-                out_pos,
-                exported,
-                imported,
-                ex.load[k],
-                charge,
-                discharge,
-                pv_used,
-                charge + discharge,
-                out_pos - output,
-            )
-        ):
-            powers[:, column] = value
-        everyone = bool(active.all())
-        if everyone:
-            state.soc = soc
-            state.counters = state.counters + powers * dt_h[:, None]
-            state.last_ms = ex.times[k].copy()
-        else:
-            state.soc = np.where(active, soc, state.soc)
-            state.counters = np.where(
-                active[:, None], state.counters + powers * dt_h[:, None], state.counters
-            )
-            state.last_ms = np.where(active, ex.times[k], state.last_ms)
-        new_day = active & (ex.local_date[k] != state.yield_day)
-        if new_day.any():
-            state.yield_base = np.where(
-                new_day, state.counters[:, generation] - out_pos * dt_h, state.yield_base
-            )
-            state.yield_day = np.where(new_day, ex.local_date[k], state.yield_day)
-        for name, value in (
-            ("pv_ac", pv_ac),
-            ("pv_dc", pv_used),
-            ("charge", charge),
-            ("discharge", discharge),
-            ("import", imported),
-            ("export", exported),
-            ("soc", state.soc),
-            ("output", output),
-            ("load", ex.load[k]),
-        ):
-            rec[name][i] = value if everyone else np.where(active, value, np.nan)
-        counters[i] = (
-            state.counters if everyone else np.where(active[:, None], state.counters, np.nan)
-        )
-        today[i] = state.counters[:, generation] - state.yield_base
-        if not everyone:
-            today[i] = np.where(active, today[i], np.nan)
-    if len(rows):
-        taken = np.isnan(rec["soc"])
-        limit_c = amps_charge[None, :] * warm_charge[rows] * bt.taper_factor(rec["soc"])
-        rec["charge_a"] = np.where(taken, np.nan, limit_c)
-        rec["discharge_a"] = np.where(taken, np.nan, amps_discharge[None, :] * warm_discharge[rows])
-    times = np.where(in_range[rows], ex.times[rows], 0)
+        soc = after if everyone[i] else np.where(active[i], after, soc)
+        charge[i], offered[i], soc_rec[i] = c, x, soc
+    # the grid, the meter and the counters, for all the rows at once
+    imported, exported, pv_ac, discharge = ctl.grid_flows(demand, pv_ac_in, charge, offered, limit)
+    del imported, exported  # each circuit's: the plant's meter is what reports
+    output = pv_ac + discharge - charge - standby  # below 0: drawing from the grid
+    # the plant's meter: its household less what all its inverters put out, on the
+    # primary; the others' output is what the primary's second meter (CT2) reads
+    plant_out = per_plant(np.where(active, output, 0.0), fleet.plant_of)
+    primary = fleet.primary[None, :]
+    meter = house - plant_out
+    imported = np.where(primary, np.maximum(meter, 0.0), 0.0)
+    exported = np.where(primary, np.maximum(-meter, 0.0), 0.0)
+    load = np.where(primary, house, 0.0)
+    meter2 = np.where(primary, plant_out - output, 0.0)
+    # the DC the inverter drew: all of it, or less where clipped or curtailed
+    pv_used = np.minimum(inverter.ac_to_pv(pv_ac, fleet.rating_kw), pv_dc)
+    pv_used = np.where(pv_ac > 0, pv_used, 0.0)
+    out_pos = np.maximum(output, 0.0)
+    powers = np.stack(
+        (
+            out_pos,
+            exported,
+            imported,
+            load,
+            charge,
+            discharge,
+            pv_used,
+            charge + discharge,
+            out_pos - output,
+        ),
+        axis=2,
+    )
+    energy = np.where(active[:, :, None], powers * dt_h[:, :, None], 0.0)
+    running = np.cumsum(np.concatenate([state.counters[None, :, :], energy]), axis=0)
+    before, counters = running[:-1], running[1:]
+    generation = COUNTER["generation"]
+    # todayYield counts from the generation counter at the local midnight
+    dates = ex.local_date[rows]
+    last_date = np.broadcast_to(state.yield_day[None, :], (t, d)).copy()
+    if t > 1:
+        last_date[1:] = np.where(active[:-1], dates[:-1], state.yield_day[None, :])
+    new_day = active & (dates != last_date)
+    marks = np.where(new_day, np.arange(t)[:, None], -1)
+    marks = np.maximum.accumulate(marks, axis=0) if t else marks
+    cols = np.broadcast_to(np.arange(d)[None, :], (t, d))
+    base = np.where(
+        marks >= 0, before[np.maximum(marks, 0), cols, generation], state.yield_base[None, :]
+    )
+    today = counters[:, :, generation] - base
+    if t:
+        ran = active.any(axis=0)
+        last_row = t - 1 - np.argmax(active[::-1], axis=0)
+        every = np.arange(d)
+        state.soc = soc
+        state.counters = counters[-1].copy()
+        state.last_ms = np.where(ran, times[last_row, every], state.last_ms)
+        state.yield_base = np.where(ran, base[last_row, every], state.yield_base)
+        state.yield_day = np.where(ran, dates[last_row, every], state.yield_day)
+    rec = {
+        "pv_ac": pv_ac,
+        "pv_dc": pv_used,
+        "charge": charge,
+        "discharge": discharge,
+        "import": imported,
+        "export": exported,
+        "soc": soc_rec,
+        "output": output,
+        "load": load,
+        "meter2": meter2,
+    }
+    rec = {name: np.where(active, value, np.nan) for name, value in rec.items()}
+    counters = np.where(active[:, :, None], counters, np.nan)
+    today = np.where(active, today, np.nan)
+    if t:
+        limit_c = step_amps_charge * bt.taper_factor(rec["soc"])
+        rec["charge_a"] = np.where(active, limit_c, np.nan)
+        rec["discharge_a"] = np.where(active, step_amps_discharge, np.nan)
+    else:
+        rec["charge_a"] = rec["discharge_a"] = np.full((0, d), np.nan)
     return rows, times, rec, counters, today
+
+
+def per_plant(values: F, plant_of: IA) -> F:
+    """(T, D) -> (T, D): at each device, the sum of ``values`` over its plant's devices, added
+    in column order (the same at any number of rows)."""
+    out = np.empty_like(values)
+    for p in np.unique(plant_of):
+        cols = np.flatnonzero(plant_of == p)
+        total = values[:, cols[0]].copy()
+        for c in cols[1:]:
+            total = total + values[:, c]
+        out[:, cols] = total[:, None]
+    return out
+
+
+def _membership(plant_of: IA, plants: int) -> F:
+    """(D, P): 1 where a device belongs to a plant."""
+    out = np.zeros((len(plant_of), plants))
+    out[np.arange(len(plant_of)), plant_of] = 1.0
+    return out
 
 
 def _tiled(fleet: Fleet, n: int) -> Fleet:
     """The fleet ``n`` times side by side (for stepping several days in one pass)."""
     wide = copy.copy(fleet)
-    for name in ("rating_kw", "capacity_kwh", "max_charge_kw", "standby_kw"):
+    for name in ("rating_kw", "capacity_kwh", "max_charge_kw", "standby_kw", "load_share"):
         setattr(wide, name, np.tile(getattr(fleet, name), n))
+    wide.primary = np.tile(fleet.primary, n)
+    plants = int(fleet.plant_of.max()) + 1 if len(fleet) else 0
+    wide.plant_of = np.concatenate([fleet.plant_of + i * plants for i in range(n)])
     wide.packs = bt.Packs(
         *(np.tile(getattr(fleet.packs, f.name), n) for f in dataclasses.fields(bt.Packs))
     )

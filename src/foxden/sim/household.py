@@ -8,9 +8,9 @@ the year from the season: more in winter where heating and lighting dominate, a 
 morning and evening peaks, daytime use at weekends, appliance runs (kettle, oven, washing
 machine, dishwasher) of a few kilowatts, and short-term noise.
 
-The plant's inverters share the one household: each serves the circuit its meter measures,
-a share of the house in proportion to its rating (``shares``), so the loads of a plant's
-inverters add up to the household at every step.
+The plant's inverters share the one household behind one meter (``engine`` does the
+arithmetic): grid-tied inverters are AC-coupled and feed whatever the house takes; the battery
+inverters follow what is left, shared in proportion to their ratings (``shares``).
 """
 
 from __future__ import annotations
@@ -139,10 +139,12 @@ def _awake() -> F:
     return np.asarray(awake / awake.sum(), dtype=np.float64)
 
 
-def shares(ratings_kw: F, plant_index: npt.NDArray[np.int64]) -> F:
-    """Each inverter's share of its plant's household: its rating over the plant's total."""
-    total = np.bincount(plant_index, weights=ratings_kw)
-    return np.asarray(ratings_kw / np.maximum(total[plant_index], 1e-9), dtype=np.float64)
+def shares(ratings_kw: F, plant_index: npt.NDArray[np.int64], follows: npt.NDArray[np.bool_]) -> F:
+    """Each inverter's share of the load its plant's battery inverters follow: its rating
+    over the total of the plant's inverters that ``follows`` (0 for the others)."""
+    weights = np.where(follows, ratings_kw, 0.0)
+    total = np.bincount(plant_index, weights=weights)
+    return np.asarray(weights / np.maximum(total[plant_index], 1e-9), dtype=np.float64)
 
 
 @functools.lru_cache(maxsize=512)
@@ -157,3 +159,71 @@ def typical_day(seed: int, plant: str, ordinal: int, country: str, latitude: flo
     load = np.asarray(mix * day_kwh / (float(mix.sum()) * STEP_H), dtype=np.float64)
     load.setflags(write=False)
     return load
+
+
+# ---------------------------------------------------------------- an EV and a heat pump
+
+EV_KW = 7.0
+"""A home charger's rate (7 kW single phase, the common UK/EU wallbox)."""
+EV_EVENINGS = 0.35
+"""Share of evenings with a charging session (two or three a week)."""
+EV_SESSION_KWH = (8.0, 28.0)
+"""A session's energy, uniform in this range: one to four hours at EV_KW."""
+HEAT_LOSS_KW_PER_K = 0.18
+"""A heat-pump house's heat loss coefficient: about 9 MWh of space heat a year in the UK."""
+HEATING_BASE_C = 15.5
+"""Outdoor temperature above which the house needs no space heating (degree-day base)."""
+HOT_WATER_KWH = 5.0
+"""Heat for hot water a day, made overnight (02:00-04:30) at the cylinder's reheat."""
+
+
+@functools.lru_cache(maxsize=2048)
+def ev_day(seed: int, plant: str, ordinal: int) -> F:
+    """An EV's charging over one local day, kW per slot: on some evenings one session at
+    EV_KW from about 19:00 (17:00-22:00) until the session's energy is in."""
+    r = np.random.default_rng([seed, _key("ev", plant, ordinal)])
+    load = np.zeros(STEPS)
+    if r.random() < EV_EVENINGS:
+        kwh = float(r.uniform(*EV_SESSION_KWH))
+        hours = kwh / EV_KW
+        start_h = min(float(np.clip(r.normal(19.0, 1.2), 17.0, 22.0)), 24.0 - hours)
+        _fill(load, start_h, kwh, EV_KW)
+    load.setflags(write=False)
+    return load
+
+
+@functools.cache
+def ev_typical_day() -> F:
+    """The EV's mean day: the mean session's energy times EV_EVENINGS, at 19:00."""
+    load = np.zeros(STEPS)
+    mean_kwh = sum(EV_SESSION_KWH) / 2
+    _fill(load, 19.0, mean_kwh * EV_EVENINGS, EV_KW * EV_EVENINGS)
+    load.setflags(write=False)
+    return load
+
+
+def _fill(load: F, start_h: float, kwh: float, kw: float) -> None:
+    """Add ``kw`` from ``start_h`` until ``kwh`` is in (the last slot partly)."""
+    slot = int(start_h / STEP_H)
+    left = kwh
+    while left > 1e-9 and slot < STEPS:
+        step = min(kw * STEP_H, left)
+        load[slot] += step / STEP_H
+        left -= step
+        slot += 1
+
+
+def heat_pump_cop(air_c: F) -> F:
+    """Coefficient of performance of an air-source heat pump at flow ~45 °C: about 2.2 at
+    -7 °C, 3.0 at 7 °C, 3.6 at 15 °C (within 1.8-4.5)."""
+    return np.asarray(np.clip(3.0 + 0.06 * (air_c - 7.0), 1.8, 4.5), dtype=np.float64)
+
+
+def heat_pump_day(air_c: F) -> F:
+    """A heat pump's electric demand over a local day, kW per slot, from the air
+    temperature per slot: space heating in proportion to the degrees below
+    HEATING_BASE_C (so strongly seasonal), hot water overnight, divided by the COP."""
+    hours = (np.arange(STEPS, dtype=np.float64) + 0.5) * STEP_H
+    space = HEAT_LOSS_KW_PER_K * np.maximum(HEATING_BASE_C - air_c, 0.0)
+    water = np.where((hours >= 2.0) & (hours < 4.5), HOT_WATER_KWH / 2.5, 0.0)
+    return np.asarray((space + water) / heat_pump_cop(air_c), dtype=np.float64)

@@ -39,6 +39,10 @@ CAPITALS = {
     "BR": (-15.8, -47.9),
 }
 
+HOUSEHOLD_KEY = "sim.household"
+"""Key in a plant's extra data with what its simulated household has besides the house:
+``{"ev": bool, "heat_pump": bool}`` (both false when absent). The Open API never shows it."""
+
 Progress = Callable[[int, int], None]
 """Called with (days done, days in all) while running."""
 
@@ -82,6 +86,7 @@ class FleetRunner:
             if model is None or plant is None:
                 continue
             lat, lon = _position(plant)
+            house = plant.extra.get(HOUSEHOLD_KEY) or {}
             specs.append(
                 engine.DeviceSpec(
                     device.sn,
@@ -91,6 +96,8 @@ class FleetRunner:
                     lon,
                     plant.id,
                     plant.country_code,
+                    ev=bool(house.get("ev", False)),
+                    heat_pump=bool(house.get("heat_pump", False)),
                 )
             )
         return specs
@@ -236,8 +243,9 @@ class FleetRunner:
         return stored + self.sample_now([sn], now)
 
     def sample_now(self, sns: Sequence[str], now_ms: int) -> int:
-        """An extra sample of each device in ``sns`` at ``now_ms`` (1 ms after its newest
-        one if that is not earlier), between the regular 5-minute ones.
+        """An extra sample of each device in ``sns``, and of the other inverters of its plant,
+        at ``now_ms`` (1 ms after its newest one if that is not earlier), between the regular
+        5-minute ones.
 
         Sun, weather and load are those of the regular sample in progress; the battery,
         the grid and the energy counters step from the newest sample with the real
@@ -246,7 +254,9 @@ class FleetRunner:
         fleet = self.refresh(now_ms - engine.STEP_MS)
         state = self.state
         wanted = set(sns)
-        cols = [j for j, spec in enumerate(fleet.specs) if spec.sn in wanted]
+        # the inverters of a plant sample together: one meter sees them all
+        plants = {spec.plant for spec in fleet.specs if spec.sn in wanted}
+        cols = [j for j, spec in enumerate(fleet.specs) if spec.plant in plants]
         if state is None or not cols:
             return 0
         when = np.maximum(state.last_ms + 1, now_ms)

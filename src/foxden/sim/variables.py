@@ -1,8 +1,11 @@
 """Every telemetry variable of a day's samples, from the flows the engine recorded.
 
 Identities that hold at every sample (tests/sim/test_physics.py checks each):
-- ``loadsPower = generationPower + gridConsumptionPower - feedinPower`` (generationPower is
-  the inverter's signed AC output: below zero while it draws from the grid);
+- the plant's meter is on its primary inverter (the first with a battery): there
+  ``loadsPower = generationPower + meterPower + meterPower2``, the plant's household, with
+  generationPower the inverter's signed AC output (below zero while it draws from the grid)
+  and meterPower2 the output of the plant's other, AC-coupled inverters (its second meter);
+  the other inverters meter nothing (loads, grid and meter powers 0);
 - ``meterPower = gridConsumptionPower - feedinPower``;
 - ``batVolt x batCurrent`` is the pack's DC power, ``invBatVolt x invBatCurrent`` the
   battery port's AC-side power ``invBatPower = batDischargePower - batChargePower``;
@@ -85,7 +88,7 @@ def of(
     v["feedinPower"] = rec["export"]
     v["gridConsumptionPower"] = rec["import"]
     v["meterPower"] = meter
-    v["meterPower2"] = zeros
+    v["meterPower2"] = rec["meter2"]
     # the inverter's battery port: AC-side power, the pack's voltage a cable's drop away
     v["invBatVolt"] = np.where(bat_volt > 0, bat_volt + 0.4 * np.sign(bat_current), 0.0)
     v["invBatPower"] = discharge - charge

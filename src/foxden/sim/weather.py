@@ -5,12 +5,14 @@ persistence process, passing clouds within a day, and air temperature.
 Everything here belongs to a plant and its local day, and is keyed by (seed, plant, date),
 so any day comes out the same whether it is backfilled or simulated live.
 
-Sources of the monthly tables (rounded; see docs/physics.md):
+Sources of the monthly tables (rounded; docs/physics.md says how far each was checked):
 - Global horizontal irradiation, mean kWh/m2 a day per month: PVGIS (EU JRC), PVGIS-SARAH
   monthly radiation for north-west England (Manchester area) and Berlin; the Bureau of
-  Meteorology's solar exposure climate statistics for Sydney (Observatory Hill).
-- Mean air temperature per month: Met Office climate averages (Manchester Ringway), DWD
-  (Berlin-Tempelhof), Bureau of Meteorology (Sydney Observatory Hill).
+  Meteorology's satellite-derived mean daily global solar exposure (1990-2019 grids) at
+  Sydney Observatory Hill's position (the station itself has no pyranometer).
+- Mean air temperature per month: Met Office 1981-2010 averages for Manchester Ringway (the
+  mean of the daily maximum and minimum), DWD (Berlin-Tempelhof), Bureau of Meteorology
+  (Sydney Observatory Hill).
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ CLIMATES: dict[str, Climate] = {
         "north-west England",
         53.4,
         (0.55, 1.15, 2.15, 3.45, 4.45, 4.75, 4.55, 3.8, 2.65, 1.5, 0.75, 0.45),
-        (4.5, 4.8, 6.7, 9.0, 12.2, 15.0, 17.0, 16.7, 14.2, 10.8, 7.2, 4.8),
+        (4.5, 4.6, 6.7, 8.8, 11.9, 14.6, 16.6, 16.4, 14.0, 10.7, 7.1, 4.6),
         4.5,
     ),
     "DE": Climate(
