@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,64 @@ from foxden.store import Store, open_store, url_for
 pytest_plugins = ["pytester"]
 
 NO_RETRY = RetryPolicy(max_retries=0)
+
+# ---------------------------------------------------------------- skips in CI
+
+STRICT_SKIPS_ENV = "FOXDEN_STRICT_SKIPS"
+"""Set by .ci/run (and implied by ``CI=true``): a skipped test fails unless it is allowed."""
+
+ALLOWED_SKIPS: tuple[tuple[str, str], ...] = ()
+"""(test id prefix, words of the skip reason) pairs that may skip even in CI; the same list,
+with why, is in docs/testing.md ("Skips in CI"). Empty: in CI every test runs."""
+
+
+def strict_skips() -> bool:
+    """Whether skips are failures: ``FOXDEN_STRICT_SKIPS=1`` or ``CI=true``."""
+    strict = os.environ.get(STRICT_SKIPS_ENV, "").strip().lower() in {"1", "true", "yes"}
+    return strict or os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def skip_allowed(nodeid: str, reason: str) -> bool:
+    return any(nodeid.startswith(n) and words in reason for n, words in ALLOWED_SKIPS)
+
+
+def _skip_reason(longrepr: Any) -> str:
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2])
+    return str(longrepr)
+
+
+def _fail_unlisted_skip(report: pytest.TestReport | pytest.CollectReport) -> None:
+    if not report.skipped or hasattr(report, "wasxfail") or not strict_skips():
+        return
+    reason = _skip_reason(report.longrepr)
+    if skip_allowed(report.nodeid, reason):
+        return
+    report.outcome = "failed"
+    report.longrepr = (
+        f"skipped in CI ({STRICT_SKIPS_ENV} or CI=true), and not on the allowed list in "
+        f"tests/conftest.py and docs/testing.md: {reason}"
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    _fail_unlisted_skip(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    report = yield
+    _fail_unlisted_skip(report)
+    return report
+
+
 POSTGRES_URL = os.environ.get("FOXDEN_TEST_POSTGRES_URL", "")
 """A PostgreSQL server the tests may create databases on (.ci/run starts one and sets it)."""
 

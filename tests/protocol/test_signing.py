@@ -52,3 +52,8 @@ def test_headers_carry_all_four() -> None:
         "signature": signing.signature("/op/v0/plant/list", "k", 5),
         "lang": "de",
     }
+
+
+def test_headers_default_to_english_as_the_vendor_sample_sends() -> None:
+    # the vendor's sample client sends lang "en"; the cloud's messages are in that language
+    assert signing.headers("/op/v0/plant/list", "k", 5)["lang"] == "en"

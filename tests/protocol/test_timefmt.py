@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -61,3 +61,27 @@ def test_unknown_zones(bad: str) -> None:
 def test_parse_rejects_other_strings(bad: str) -> None:
     with pytest.raises(ValueError):
         timefmt.parse_local(bad)
+
+
+def test_zone_refusals_name_the_zone_cut_to_80_characters() -> None:
+    long = "Europe/" + "x" * 120
+    with pytest.raises(ValueError) as info:
+        timefmt.zone(long)
+    assert str(info.value) == f"unknown time zone {long[:80]!r}"
+    with pytest.raises(ValueError, match=r"^unknown time zone 'Mars/Olympus_Mons'$"):
+        timefmt.zone("Mars/Olympus_Mons")
+    assert timefmt.is_zone("Europe/London") is True
+    assert timefmt.is_zone("Mars/Olympus_Mons") is False
+
+
+def test_parse_local_refusal_quotes_the_text() -> None:
+    with pytest.raises(ValueError, match=r"^not a cloud time string: '2024-05-13 17:23'$"):
+        timefmt.parse_local("2024-05-13 17:23")
+
+
+def test_parse_local_without_an_abbreviation_keeps_the_bare_offset() -> None:
+    parsed = timefmt.parse_local("2024-05-13 17:23:13 +0300")
+    assert parsed.utcoffset() == timedelta(hours=3)
+    assert parsed.tzname() == "UTC+03:00"  # no abbreviation: the offset's own name
+    named = timefmt.parse_local("2024-05-13 17:23:13 BST+0100")
+    assert named.tzname() == "BST" and named.utcoffset() == timedelta(hours=1)

@@ -602,3 +602,47 @@ def test_time_of_unknown_and_foreign_device(alice: Client, bob: Client) -> None:
             alice.device_time(sn)
         assert info.value.errno == 40261
     assert abs(wall(bob.device_time(KH8)) - utc_now()) <= timedelta(seconds=5)
+
+
+def _plant_in(client: Client, sn: str, zone: str) -> None:
+    result = client.plant_create(
+        s.PlantCreate(
+            details=s.PlantDetails(
+                name=zone, type=2, countryCode="JP", city="c", address="a", postcode="p"
+            ),
+            timezone=zone,
+            devices=[s.PlantDeviceRef(sn=sn)],
+        )
+    )
+    assert [d.errno for d in result.devices] == [0]
+
+
+@pytest.mark.parametrize(("zone", "hours"), [("Asia/Tokyo", 9), ("America/Lima", -5)])
+def test_time_get_reads_the_plant_zone_wall_clock(alice: Client, zone: str, hours: int) -> None:
+    """An untouched device clock reads now on the plant's wall clock, not in UTC."""
+    _plant_in(alice, H3, zone)
+    read = wall(alice.device_time(H3))
+    assert abs(read - (utc_now() + timedelta(hours=hours))) <= timedelta(seconds=5), read
+    # the unbound device next to it still reads UTC
+    assert abs(wall(alice.device_time(H1)) - utc_now()) <= timedelta(seconds=5)
+
+
+def test_time_set_reads_the_wall_time_in_the_plant_zone(live: LiveServer, alice: Client) -> None:
+    """A wall time written to a Tokyo device is Tokyo's: writing Tokyo's present wall time
+    leaves the device clock on the real instant (offset ~0), and writing the UTC wall time
+    puts it nine hours behind."""
+    _plant_in(alice, H3, "Asia/Tokyo")
+    for shift, offset_h in ((9, 0), (0, -9)):
+        target = utc_now() + timedelta(hours=shift)
+        fields = {
+            "year": str(target.year),
+            "month": str(target.month),
+            "day": str(target.day),
+            "hour": str(target.hour),
+            "minute": str(target.minute),
+            "second": str(target.second),
+        }
+        alice.set_device_time(H3, s.DeviceTime(**fields))
+        offset = int(live.store.settings(H3)["clockOffsetMs"])
+        assert abs(offset - offset_h * 3_600_000) <= 5_000, (shift, offset)
+        assert_clock_reads(alice, H3, target.replace(microsecond=0))

@@ -1,4 +1,5 @@
-"""Writes survive a restart of the real ``foxden serve`` process, even a hard kill."""
+"""Writes survive a restart of the real ``foxden serve`` process, even a hard kill: every kind
+of Open API write, read back after the restart and compared with the values written."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from foxden.client import Client, RetryPolicy
+from foxden.client import Client, InvalidParameterError, RetryPolicy
 from foxden.protocol import structs as s
+from foxden.store import open_store
 
 SN = "DURAH1000001"
 
@@ -207,5 +210,172 @@ def test_a_kill_loses_at_most_a_handful_of_counted_calls(
         with Client(account, second.url, retry=RetryPolicy(max_retries=0)) as again:
             used = 1440 - int(again.access_count().remaining)
         assert answered - bound <= used <= answered
+    finally:
+        second.stop()
+
+
+# ---------------------------------------------------------------- every kind of write
+
+H3 = "DURAH3000001"
+KH = "DURAKH000001"
+CLOCK = (2030, 1, 2, 3, 4, 5)
+HEATING = {
+    "batteryWarmUpEnable": "enable",
+    "startTemperature": "7",
+    "endTemperature": "13",
+    **{f"time{n}Enable": "disable" for n in (1, 3)},
+    "time2Enable": "enable",
+    **{f"time{n}{p}": "0" for n in (1, 3) for p in ("StartHour", "StartMinute", "EndHour",
+                                                    "EndMinute")},
+    "time2StartHour": "5",
+    "time2StartMinute": "15",
+    "time2EndHour": "6",
+    "time2EndMinute": "45",
+}  # fmt: skip
+V3_GROUP = s.SchedulerGroupV3(
+    startHour=22,
+    startMinute=30,
+    endHour=23,
+    endMinute=45,
+    workMode="ForceDischarge",
+    extraParam=s.ExtraParam(minSocOnGrid=12, fdSoc=25, fdPwr=3300, exportLimit=4100),
+)
+V0_GROUP = s.SchedulerGroup(
+    enable=1,
+    startHour=2,
+    startMinute=10,
+    endHour=5,
+    endMinute=50,
+    workMode="ForceCharge",
+    minSocOnGrid=14,
+    fdSoc=93,
+    fdPwr=3700,
+)
+CHARGE_TIMES = s.ForceChargeTimes(
+    enable1=True,
+    startTime1=s.ClockTimeOut(hour=1, minute=30),
+    endTime1=s.ClockTimeOut(hour=4, minute=15),
+    enable2=True,
+    startTime2=s.ClockTimeOut(hour=13, minute=5),
+    endTime2=s.ClockTimeOut(hour=14, minute=55),
+)
+
+
+def _details(name: str, city: str) -> dict[str, object]:
+    return {"name": name, "type": 2, "countryCode": "GB", "city": city, "address": "1 Lane",
+            "postcode": "LS1"}  # fmt: skip
+
+
+def write_every_kind(client: Client) -> tuple[str, str]:
+    """One write of every kind the Open API accepts, each with its own values; the ids of
+    the plant kept and of the plant deleted."""
+    kept = client.plant_create(
+        s.PlantCreate(
+            details=s.PlantDetails(**_details("Dora's", "Leeds")),  # type: ignore[arg-type]
+            timezone="Europe/London",
+            devices=[s.PlantDeviceRef(sn=SN), s.PlantDeviceRef(sn=H3)],
+            position=s.Position(x=-1.55, y=53.8),
+        )
+    ).stationID
+    gone = client.plant_create(
+        s.PlantCreate(
+            details=s.PlantDetails(**_details("Short-lived", "York")),  # type: ignore[arg-type]
+            timezone="Europe/London",
+            devices=[s.PlantDeviceRef(sn=KH)],
+        )
+    ).stationID
+    client.plant_delete(gone)
+    client.plant_update(
+        s.PlantUpdate(
+            details=s.PlantDetailsUpdate(stationID=kept, **_details("Dora's Barn", "Otley")),  # type: ignore[arg-type]
+            timezone="Europe/Dublin",
+            devices=[s.PlantDeviceRef(sn=SN), s.PlantDeviceRef(sn=H3), s.PlantDeviceRef(sn=KH)],
+            position=s.Position(x=-6.26, y=53.35),
+        )
+    )
+    client.set_battery_soc(SN, 17, 23)
+    client.set_setting(SN, "ExportLimit", 3650)
+    client.set_charge_times(SN, CHARGE_TIMES)
+    year, month, day, hour, minute, second = (str(v) for v in CLOCK)
+    client.set_device_time(
+        KH, s.DeviceTime(year=year, month=month, day=day, hour=hour, minute=minute, second=second)
+    )
+    client.set_scheduler(SN, [V0_GROUP])
+    client.set_scheduler_v3(H3, [V3_GROUP])
+    client.set_scheduler_flag_v1(H3, False)
+    client.set_peak_shaving(KH, 2.75, 45)
+    client.set_battery_heating(H3, HEATING)
+    return kept, gone
+
+
+def assert_every_write_reads_back(client: Client, kept: str, gone: str, written_ms: int) -> None:
+    """Each read compared with the value written, not with an earlier read."""
+    detail = client.plant_detail(kept)
+    assert (detail.stationName, detail.city, detail.timezone) == ("Dora's Barn", "Otley",
+                                                                  "Europe/Dublin")  # fmt: skip
+    assert sorted(m.deviceSN for m in detail.modules) == sorted([SN, H3, KH])
+    assert [p.stationID for p in client.plant_list().data] == [kept]
+    with pytest.raises(InvalidParameterError) as info:
+        client.plant_detail(gone)
+    assert info.value.errno == 40257
+    assert {d.deviceSN: d.stationID for d in client.device_list().data} == dict.fromkeys(
+        (SN, H3, KH), kept
+    )
+    soc = client.battery_soc(SN)
+    assert (soc.minSoc, soc.minSocOnGrid) == (17, 23)
+    assert float(client.setting(SN, "ExportLimit").value) == 3650
+    assert client.charge_times(SN) == CHARGE_TIMES
+    read = client.device_time(KH)
+    clock = datetime(int(read.year), int(read.month), int(read.day), int(read.hour),
+                     int(read.minute), int(read.second))  # fmt: skip
+    elapsed = timedelta(milliseconds=time.time() * 1000 - written_ms)
+    assert timedelta(0) <= clock - datetime(*CLOCK) <= elapsed + timedelta(seconds=2)
+    groups = client.scheduler(SN).groups
+    assert (groups[0].startHour, groups[0].startMinute, groups[0].endHour, groups[0].endMinute,
+            groups[0].workMode, groups[0].minSocOnGrid, groups[0].fdSoc, groups[0].fdPwr) == (
+        2, 10, 5, 50, "ForceCharge", 14, 93, 3700)  # fmt: skip
+    assert [g.workMode for g in groups[1:]] == ["Invalid"] * (len(groups) - 1)
+    assert client.scheduler_flag(SN).enable is True
+    v3 = client.scheduler_v3(H3)
+    assert v3.enable == 0  # the flag written after the groups
+    assert len(v3.groups) == 1
+    g = v3.groups[0]
+    assert (g.startHour, g.startMinute, g.endHour, g.endMinute, g.workMode) == (
+        22, 30, 23, 45, "ForceDischarge")  # fmt: skip
+    assert {k: g.extraParam[k] for k in ("minSocOnGrid", "fdSoc", "fdPwr", "exportLimit")} == {
+        "minSocOnGrid": 12, "fdSoc": 25, "fdPwr": 3300, "exportLimit": 4100}  # fmt: skip
+    peak = client.peak_shaving(KH)
+    assert (peak.importLimit.value, peak.soc.value) == ("2.750", "45")
+    heating = {i.name: i.value for i in client.battery_heating(H3).dataList}
+    assert {k: heating[k] for k in HEATING} == HEATING
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["term", "kill"])
+def test_every_kind_of_write_survives_restart(
+    tmp_path: Path, database_url: str, account: str, sig: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FOXDEN_RATE_PER_SECOND", "100000")
+    monkeypatch.setenv("FOXDEN_RATE_BURST", "100000")
+    for sn, model in ((H3, "H3-10.0-E"), (KH, "KH8")):
+        foxden("device", "add", "--account", "dora", "--sn", sn, "--model", model,
+               "--database-url", database_url)  # fmt: skip
+    first = Served(tmp_path, database_url)
+    try:
+        with Client(account, first.url, retry=RetryPolicy(max_retries=0)) as client:
+            written_ms = int(time.time() * 1000)
+            kept, gone = write_every_kind(client)
+            assert_every_write_reads_back(client, kept, gone, written_ms)
+    finally:
+        first.stop(sig)
+    second = Served(tmp_path, database_url)
+    try:
+        with Client(account, second.url, retry=RetryPolicy(max_retries=0)) as again:
+            assert_every_write_reads_back(again, kept, gone, written_ms)
+        store = open_store(database_url)
+        try:
+            positions = {d.sn: (p.latitude, p.longitude) for d, p in store.all_devices() if p}
+        finally:
+            store.close()
+        assert positions == dict.fromkeys((SN, H3, KH), (53.35, -6.26))
     finally:
         second.stop()

@@ -306,7 +306,21 @@ def test_overlaps_answer_42023(live: LiveServer, key: str) -> None:
     v3 = [period(1, 3), period(3, 4)]
     assert post(live, key, f"{V3}/enable", {"deviceSN": H1, "groups": v3})["errno"] == 42023
     fine = [flat(endHour=5, endMinute=59), flat(startHour=6, endHour=8), flat(enable=0)]
-    ok(post(live, key, f"{V1}/enable", {"deviceSN": H1, "groups": fine}))
+    echo = ok(post(live, key, f"{V1}/enable", {"deviceSN": H1, "groups": fine}))
+    assert echo["deviceSN"] == H1 and len(echo["groups"]) == 3
+    # the touching groups were stored as sent, the disabled one with them
+    got = ok(post(live, key, f"{V1}/get", {"deviceSN": H1}))
+    assert got["enable"] == 1
+    spans = [(g["enable"], g["startHour"], g["startMinute"], g["endHour"], g["endMinute"])
+             for g in got["groups"][:3]]  # fmt: skip
+    assert sorted(spans) == [(0, 0, 0, 5, 0), (1, 0, 0, 5, 59), (1, 6, 0, 8, 0)], spans
+    assert [g["workMode"] for g in got["groups"][3:]] == ["Invalid"] * 5
+    # v3: a period may start the minute after another ends
+    touching = [period(1, 2), period(3, 4, "ForceCharge")]
+    ok(post(live, key, f"{V3}/enable", {"deviceSN": H1, "groups": touching}))
+    got3 = ok(post(live, key, f"{V3}/get", {"deviceSN": H1}))
+    assert [(g["startHour"], g["endHour"], g["endMinute"], g["workMode"]) for g in
+            got3["groups"]] == [(1, 2, 59, "SelfUse"), (3, 4, 59, "ForceCharge")]  # fmt: skip
 
 
 def test_group_count_limits_per_version(live: LiveServer, key: str, bob: Client) -> None:

@@ -269,6 +269,9 @@ def test_generation_today_is_the_day_report_sum(fleet: tuple[LiveServer, Client]
 def test_power_integrated_over_history_matches_the_counter(
     fleet: tuple[LiveServer, Client],
 ) -> None:
+    """The store and the history endpoint carry this fixture's powers and counters without
+    drift (the fixture builds one from the other, so this cannot judge the simulator: that
+    is tests/sim/test_history_counters.py, on the simulator's own output)."""
     _, client = fleet
     begin = START + 4 * DAY
     (device,) = client.history("LONH1000001", begin, begin + DAY, ["generationPower", "generation"])

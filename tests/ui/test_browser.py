@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from foxden.client import Client
 from foxden.client.convenience import iter_devices, iter_plants
 from tests.ui.fleet import (
     ADMIN_TOKEN,
@@ -168,6 +169,22 @@ def test_admin_signs_in_and_a_fault_it_injects_shows_on_the_device_page(
         # the session kept the token: the admin page opens signed in
         open_page(browser, demo.url + "/admin", "#fault-list table")
         assert sn in text_of(browser, "#fault-list")
+        # clearing from the page puts the inverter back on grid
+        browser.find_element(By.CSS_SELECTOR, f"#fault-list [data-clear='{sn}']").click()
+        wait(browser, lambda d: f"Fault of {sn} cleared" in text_of(d, "#admin-msg"))
+        open_page(browser, f"{demo.url}/devices/{sn}", "#values tbody tr")
+        wait(browser, lambda d: text_of(d, "#device-status").startswith("Running state: on-grid"))
+        # an account made on the page: its key shown once, and it works
+        open_page(browser, demo.url + "/admin", "#accounts table")
+        form = browser.find_element(By.ID, "account-form")
+        form.find_element(By.NAME, "name").send_keys("erin")
+        form.find_element(By.TAG_NAME, "button").click()
+        wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#new-key code[data-key=erin]"))
+        key = text_of(browser, "#new-key code")
+        with Client(key, demo.url) as erin:
+            assert list(iter_devices(erin)) == []
+        wait(browser, lambda d: "erin" in text_of(d, "#accounts"))
+        assert key not in text_of(browser, "#accounts")
         assert console_errors(browser) == []
     finally:
         with demo.admin() as admin:

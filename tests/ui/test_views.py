@@ -193,3 +193,11 @@ def test_every_asset_is_package_data() -> None:
     assert len(files) >= 6
     for name in files:
         assert any(fnmatch.fnmatch(name, pattern) for pattern in patterns), name
+
+
+def test_catalogue_view_names_faults_as_the_fault_table_does(demo: DemoServer) -> None:
+    table = demo.client().faults()
+    names = {code: text["en"] for item in table for code, text in item.items()}
+    view = httpx.get(demo.url + "/ui/api/catalogue").json()
+    assert view["faults"] == names and view["faults"]["7"] == "Battery Relay Fault"
+    assert view["runningState"]["165"] == "fault"

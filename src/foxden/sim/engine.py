@@ -439,22 +439,26 @@ def run_steps(
     pv_used = np.minimum(inverter.ac_to_pv(pv_ac, fleet.rating_kw), pv_dc)
     pv_used = np.where(pv_ac > 0, pv_used, 0.0)
     out_pos = np.maximum(output, 0.0)
-    powers = np.stack(
-        (
-            out_pos,
-            exported,
-            imported,
-            load,
-            charge,
-            discharge,
-            pv_used,
-            charge + discharge,
-            out_pos - output,
-        ),
-        axis=2,
+    # the counters: running sums from the state, one column per counter (no energy where a
+    # device has no sample in a row)
+    everyone_all = bool(active.all())
+    columns = (
+        out_pos,
+        exported,
+        imported,
+        load,
+        charge,
+        discharge,
+        pv_used,
+        charge + discharge,
+        out_pos - output,
     )
-    energy = np.where(active[:, :, None], powers * dt_h[:, :, None], 0.0)
-    running = np.cumsum(np.concatenate([state.counters[None, :, :], energy]), axis=0)
+    running = np.empty((t + 1, d, len(columns)))
+    running[0] = state.counters
+    for c, power in enumerate(columns):
+        energy = power * dt_h
+        running[1:, :, c] = energy if everyone_all else np.where(active, energy, 0.0)
+    np.add.accumulate(running, axis=0, out=running)
     before, counters = running[:-1], running[1:]
     generation = COUNTER["generation"]
     # todayYield counts from the generation counter at the local midnight
@@ -491,9 +495,10 @@ def run_steps(
         "load": load,
         "meter2": meter2,
     }
-    rec = {name: np.where(active, value, np.nan) for name, value in rec.items()}
-    counters = np.where(active[:, :, None], counters, np.nan)
-    today = np.where(active, today, np.nan)
+    if not everyone_all:  # NaN where a device has no sample
+        rec = {name: np.where(active, value, np.nan) for name, value in rec.items()}
+        counters = np.where(active[:, :, None], counters, np.nan)
+        today = np.where(active, today, np.nan)
     if t:
         limit_c = step_amps_charge * bt.taper_factor(rec["soc"])
         rec["charge_a"] = np.where(active, limit_c, np.nan)

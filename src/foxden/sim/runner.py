@@ -103,11 +103,12 @@ class FleetRunner:
         return specs
 
     def refresh(self, start_ms: int) -> engine.Fleet:
-        """(Re)build the fleet when devices came or went; new devices start at ``start_ms``
-        or continue from their newest stored sample."""
+        """(Re)build the fleet when devices came or went or a plant changed (moved, another
+        zone or country); new devices start at ``start_ms`` or continue from their newest
+        stored sample, the others keep their state."""
         specs = self._specs()
         sns = tuple(s.sn for s in specs)
-        if self.fleet is not None and sns == self._sns:
+        if self.fleet is not None and specs == self.fleet.specs:
             return self.fleet
         fleet = engine.Fleet(specs, self.seed)
         self._hardware(fleet)

@@ -190,14 +190,18 @@ class TelemetryMixin:
             return
         slots = times // SLOT_MS
         last = np.flatnonzero(np.r_[slots[1:] != slots[:-1], True])
-        last = last[np.isin(slots[last], touched)]
+        if len(touched) < len(last):  # some of the day's slots are not new: leave them
+            last = last[np.isin(slots[last], touched)]
         # the readings exactly as history answers them: at the counter's resolution
         present = np.array([c for c in columns if c is not None], dtype=np.int64)
         q = codec.quanta(tuple(variables[c] for c in present.tolist()))
         picked = np.full((len(last), len(columns)), np.nan)
         targets = np.array([k for k, c in enumerate(columns) if c is not None], dtype=np.int64)
         picked[:, targets] = np.round(values[last][:, present] / q) * q
-        readings = [[None if x != x else x for x in row] for row in picked.tolist()]
+        if np.isnan(picked).any():  # a counter the device lacks: NULL
+            readings = [[None if x != x else x for x in row] for row in picked.tolist()]
+        else:
+            readings = picked.tolist()
         self._xm(
             _SLOT_INSERT,
             [

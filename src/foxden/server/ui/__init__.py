@@ -47,8 +47,15 @@ class Dashboard:
         self.source = views.Source(foxden.store, foxden.clock, foxden.wall, foxden.quota)
         self.static = _static_files()
         self._catalogue = msgspec.json.encode(
-            {"faults": catalogue.fault_get_result(), "variables": catalogue.variable_get_result()}
+            {
+                "faults": {
+                    str(code): f.name.get("en", str(code)) for code, f in catalogue.faults().items()
+                },
+                "runningState": catalogue.variables()["runningState"].enum or {},
+            }
         )
+        """The English fault names and running states from the catalogues behind
+        device/fault/get and device/variable/get (a tenth of their size)."""
 
     def routes(self) -> list[Route]:
         return [

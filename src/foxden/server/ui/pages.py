@@ -127,7 +127,7 @@ def admin(fleet: bool) -> str:
         "<form id='clock-speed' class='row'><label>Speed (simulated s per s) "
         "<input name='speed' type='number' min='0' max='86400' step='any' required></label>"
         "<button>Set speed</button></form>"
-        "<form id='clock-jump' class='row'><label>Jump to "
+        "<form id='clock-jump' class='row'><label>Jump to (UTC) "
         "<input name='when' type='datetime-local' step='1' required></label>"
         "<button>Jump</button></form>"
         "<form id='clock-advance' class='row'><label>Advance by "

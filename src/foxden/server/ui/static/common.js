@@ -64,18 +64,9 @@ const fox = (() => {
   }
 
   let catalogue = null;
-  /** The fault and variable catalogues, as device/fault/get and device/variable/get answer. */
+  /** Fault names by code and running states by code, from the protocol's catalogues. */
   async function catalogues() {
-    if (!catalogue) {
-      const raw = await view("/ui/api/catalogue");
-      const faults = {};
-      for (const item of raw.faults) {
-        for (const [code, names] of Object.entries(item)) faults[code] = names.en || code;
-      }
-      const variables = {};
-      for (const item of raw.variables) Object.assign(variables, item);
-      catalogue = { faults, variables };
-    }
+    if (!catalogue) catalogue = await view("/ui/api/catalogue");
     return catalogue;
   }
 

@@ -80,8 +80,7 @@
     document.getElementById("flow").replaceChildren(flowDiagram(values));
     document.getElementById("flow-time").textContent = real.time
       ? `Sample of ${real.time}` : "No sample yet.";
-    const state = cat.variables.runningState && cat.variables.runningState.enum;
-    const running = state ? state[values.runningState] || values.runningState : "";
+    const running = cat.runningState[values.runningState] || values.runningState || "";
     const status = document.getElementById("device-status");
     if (values.currentFault) {
       const codes = String(values.currentFault).split(",");

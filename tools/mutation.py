@@ -1,0 +1,259 @@
+"""Mutation testing of foxden's rule-bearing code, in shards a small shared machine can run.
+
+Each shard is one module (or a few) of protocol/, server/areas/, server/limits.py, store/ or
+sim/'s control code, with the tests that exercise it. A shard runs mutmut in its own scratch
+copy of the repository (``.mutation/SHARD/``) under ``nice -n 15``, so the rest of the machine
+keeps its share. mutmut keeps every verdict in the copy's ``mutants/`` folder, so a shard
+stopped by ``--minutes`` (or by anything else) carries on where it left off when it is run
+again: the script is resumable, and ``--report`` prints the figures gathered so far without
+running anything.
+
+    python tools/mutation.py --list
+    python tools/mutation.py signing timefmt --minutes 20
+    python tools/mutation.py --report
+    python tools/mutation.py signing --survivors      # then: mutmut show NAME in .mutation/signing
+    python tools/mutation.py signing --again          # survivors only, with the new tests
+
+The table gives, per module: mutants, killed (a test failed or timed out), survived (every
+selected test passed), no tests (no selected test calls the mutated function), not yet run,
+and killed as a share of the mutants that ran with a test to catch them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRATCH = ROOT / ".mutation"
+
+
+@dataclass(frozen=True)
+class Shard:
+    name: str
+    sources: tuple[str, ...]
+    """Files under src/ to mutate."""
+    tests: tuple[str, ...]
+    """The test files (or node ids) that exercise them: the selection mutmut runs."""
+
+
+SHARDS = (
+    Shard("signing", ("src/foxden/protocol/signing.py",), ("tests/protocol/test_signing.py",)),
+    Shard("timefmt", ("src/foxden/protocol/timefmt.py",), ("tests/protocol/test_timefmt.py",)),
+    Shard(
+        "identities",
+        ("src/foxden/protocol/identities.py",),
+        ("tests/protocol/test_identities.py",),
+    ),
+    Shard(
+        "catalogue",
+        ("src/foxden/protocol/catalogue.py", "src/foxden/protocol/errno.py"),
+        ("tests/protocol/test_catalogue.py", "tests/protocol/test_contract.py"),
+    ),
+    Shard(
+        "limits",
+        ("src/foxden/server/limits.py",),
+        ("tests/server/test_limits.py", "tests/server/test_limit_profiles.py"),
+    ),
+    Shard(
+        "control",
+        ("src/foxden/sim/control.py",),
+        ("tests/sim/test_control.py", "tests/server/test_scheduling_rules.py"),
+    ),
+    Shard("codec", ("src/foxden/store/codec.py",), ("tests/telemetry/test_store.py",)),
+    Shard(
+        "areas-settings",
+        ("src/foxden/server/areas/settings.py",),
+        ("tests/server/test_battery_settings.py",),
+    ),
+    Shard(
+        "areas-plant",
+        ("src/foxden/server/areas/plant.py",),
+        ("tests/server/test_plants.py",),
+    ),
+    Shard(
+        "areas-scheduler",
+        ("src/foxden/server/areas/scheduler.py", "src/foxden/server/scheduling.py"),
+        ("tests/server/test_scheduler.py", "tests/server/test_scheduling_rules.py"),
+    ),
+    Shard(
+        "areas-devices",
+        (
+            "src/foxden/server/areas/battery.py",
+            "src/foxden/server/areas/peak_shaving.py",
+            "src/foxden/server/areas/battery_heating.py",
+            "src/foxden/server/areas/device.py",
+            "src/foxden/server/areas/module.py",
+        ),
+        (
+            "tests/server/test_battery_settings.py",
+            "tests/server/test_device_functions.py",
+            "tests/server/test_devices.py",
+            "tests/server/test_newer_device.py",
+        ),
+    ),
+    Shard(
+        "areas-telemetry",
+        ("src/foxden/server/areas/telemetry.py",),
+        ("tests/telemetry/test_endpoints.py",),
+    ),
+)
+BY_NAME = {shard.name: shard for shard in SHARDS}
+
+
+def _config(shard: Shard) -> str:
+    sources = ", ".join(json.dumps(s) for s in shard.sources)
+    tests = ", ".join(json.dumps(t) for t in shard.tests)
+    return (
+        "\n[tool.mutmut]\n"
+        f"source_paths = [{sources}]\n"
+        f"pytest_add_cli_args_test_selection = [{tests}]\n"
+        'also_copy = ["src", "tests"]\n'
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
+    )
+
+
+def _sync_tests(work: Path) -> None:
+    """Bring the copy's tests (and mutmut's own copy of them) up to the repository's, so
+    tests written to kill survivors take part when the shard runs again."""
+    for target in (work / "tests", work / "mutants" / "tests"):
+        if target.exists():
+            shutil.rmtree(target)
+            shutil.copytree(ROOT / "tests", target, ignore=shutil.ignore_patterns("__pycache__"))
+
+
+def prepare(shard: Shard) -> Path:
+    """The shard's scratch copy; made once, so mutmut's verdicts in it survive a stop."""
+    work = SCRATCH / shard.name
+    if (work / "pyproject.toml").exists():
+        _sync_tests(work)
+        return work
+    work.mkdir(parents=True, exist_ok=True)
+    for folder in ("src", "tests"):
+        shutil.copytree(
+            ROOT / folder,
+            work / folder,
+            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
+        )
+    text = (ROOT / "pyproject.toml").read_text("utf-8")
+    (work / "pyproject.toml").write_text(text + _config(shard), "utf-8")
+    return work
+
+
+def run(shard: Shard, minutes: float, children: int, again: bool) -> None:
+    work = prepare(shard)
+    env = {**os.environ, "PYTHONPATH": str(work / "src")}
+    command = ["nice", "-n", "15", sys.executable, "-m", "mutmut", "run"]
+    command += ["--max-children", str(children)]
+    if again:  # only the survivors, against the tests as they are now
+        names = survivors(shard)
+        if not names:
+            return
+        command += names
+    print(f"{shard.name}: mutmut in {work} for at most {minutes:g} min", flush=True)
+    try:
+        subprocess.run(
+            command,
+            cwd=work,
+            env=env,
+            timeout=minutes * 60,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        print(f"{shard.name}: stopped after {minutes:g} min; run it again to carry on")
+
+
+def verdicts(shard: Shard) -> dict[str, Counter[str]]:
+    """Per mutated module, how many mutants ended each way (``not run`` for pending)."""
+    from mutmut.stats import status_by_exit_code
+
+    found: dict[str, Counter[str]] = {}
+    for source in shard.sources:
+        meta = SCRATCH / shard.name / "mutants" / (source + ".meta")
+        counts: Counter[str] = Counter()
+        if meta.exists():
+            codes = json.loads(meta.read_text("utf-8"))["exit_code_by_key"]
+            for code in codes.values():
+                counts["not run" if code is None else status_by_exit_code[code]] += 1
+        found[source.removeprefix("src/foxden/")] = counts
+    return found
+
+
+def report(shards: list[Shard]) -> None:
+    columns = ("mutants", "killed", "survived", "no tests", "not run", "killed %")
+    print(f"{'module':36} " + " ".join(f"{c:>9}" for c in columns))
+    totals: Counter[str] = Counter()
+    for shard in shards:
+        for module, counts in verdicts(shard).items():
+            killed = counts["killed"] + counts["timeout"]
+            ran = killed + counts["survived"]
+            share = f"{100 * killed / ran:.1f}" if ran else "-"
+            row = (sum(counts.values()), killed, counts["survived"], counts["no tests"],
+                   counts["not run"])  # fmt: skip
+            print(f"{module:36} " + " ".join(f"{v:>9}" for v in row) + f" {share:>9}")
+            totals.update(counts)
+    killed = totals["killed"] + totals["timeout"]
+    ran = killed + totals["survived"]
+    share = f"{100 * killed / ran:.1f}" if ran else "-"
+    total = (sum(totals.values()), killed, totals["survived"], totals["no tests"],
+             totals["not run"])  # fmt: skip
+    print(f"{'all':36} " + " ".join(f"{v:>9}" for v in total) + f" {share:>9}")
+
+
+def survivors(shard: Shard) -> list[str]:
+    """The names of the surviving mutants (``mutmut show NAME`` in the scratch copy)."""
+    from mutmut.stats import status_by_exit_code
+
+    names = []
+    for source in shard.sources:
+        meta = SCRATCH / shard.name / "mutants" / (source + ".meta")
+        if meta.exists():
+            codes = json.loads(meta.read_text("utf-8"))["exit_code_by_key"]
+            names += [k for k, v in codes.items() if v is not None and
+                      status_by_exit_code[v] == "survived"]  # fmt: skip
+    return names
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("shards", nargs="*", help="shard names (default: every shard)")
+    parser.add_argument("--list", action="store_true", help="list the shards and exit")
+    parser.add_argument("--report", action="store_true", help="only print the figures")
+    parser.add_argument("--survivors", action="store_true", help="list surviving mutants")
+    parser.add_argument("--minutes", type=float, default=30.0, help="time limit per shard")
+    parser.add_argument("--children", type=int, default=2, help="mutants run at once")
+    parser.add_argument(
+        "--again", action="store_true", help="run only the survivors again (after new tests)"
+    )
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.shards if n not in BY_NAME]
+    if unknown:
+        parser.error(f"unknown shard {', '.join(unknown)} (--list lists them)")
+    chosen = [BY_NAME[n] for n in args.shards] or list(SHARDS)
+    if args.list:
+        for shard in chosen:
+            print(f"{shard.name:16} {' '.join(shard.sources)}  <-  {' '.join(shard.tests)}")
+        return 0
+    if not args.report and not args.survivors:
+        for shard in chosen:
+            run(shard, args.minutes, args.children, args.again)
+    if args.survivors:
+        for shard in chosen:
+            for name in survivors(shard):
+                print(f"{shard.name}: {name}")
+        return 0
+    report(chosen)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
