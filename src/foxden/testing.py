@@ -186,6 +186,7 @@ def start_server(
     from foxden.config import Settings
     from foxden.demo import demo_scenario
     from foxden.server.app import FoxdenApp
+    from foxden.server.http import uvicorn_config
     from foxden.sim.clock import SimClock
     from foxden.sim.runner import FleetRunner
     from foxden.store import open_store
@@ -217,9 +218,7 @@ def start_server(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(foxden.app, log_level="warning", access_log=False, lifespan="on")
-    )
+    server = uvicorn.Server(uvicorn_config(foxden.app, config, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -34,6 +34,15 @@ def test_the_worked_example_of_the_docs_passes(pytester: pytest.Pytester) -> Non
     result.assert_outcomes(passed=3)
 
 
+def test_the_readme_example_passes(pytester: pytest.Pytester) -> None:
+    readme = (DOC.parents[1] / "README.md").read_text("utf-8")
+    section = readme.split("## Testing your integration", 1)[1].split("\n## ", 1)[0]
+    (example,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    pytester.makepyfile(test_readme=example)
+    result = pytester.runpytest_subprocess(*plugin_args(), "-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
 def test_demo_fleet_clients_and_marker_settings(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_demo="""

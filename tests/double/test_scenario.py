@@ -201,13 +201,14 @@ def test_round_trip_through_snapshot_and_restore(tmp_path: Path) -> None:
         server.stop()
 
 
-def test_serve_with_a_scenario(tmp_path: Path) -> None:
+def serve(tmp_path: Path, text: str) -> tuple[subprocess.Popen[str], str]:
+    """``foxden serve --scenario`` of ``text`` on a free port, once it answers; its URL."""
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    path = write(tmp_path, FULL)
+    path = write(tmp_path, text)
     env = {**os.environ, "FOXDEN_LIMIT_PROFILE": "lenient"}
     proc = subprocess.Popen(
         [
@@ -227,16 +228,44 @@ def test_serve_with_a_scenario(tmp_path: Path) -> None:
         env=env,
         text=True,
     )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(url + "/openapi.json")
+            return proc, url
+        except httpx.TransportError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                output = proc.communicate()[0]
+                raise AssertionError(f"foxden serve did not start: {output}") from None
+            time.sleep(0.2)
+
+
+def test_the_issue_example_serves_as_written(tmp_path: Path) -> None:
+    proc, url = serve(tmp_path, EXAMPLE)
     try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(url + "/openapi.json")
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and proc.poll() is None
-                time.sleep(0.2)
+        with Client(KEY, url, retry=RetryPolicy(max_retries=0)) as client:
+            (device,) = client.device_list().data
+            assert (device.deviceSN, device.deviceType, device.status) == (SN, "H1-6.0-E", 1)
+            now = {v.variable: v.value for v in client.real_time(SN)[0].datas}
+            assert abs(float(now["SoC"]) - 55) <= 1
+            (plant,) = client.plant_list().data
+            assert plant.name == "Casa Madrid"
+        token = (tmp_path / "data" / "admin-token").read_text().strip()
+        for _ in range(2):  # speed 0: the clock stays at the start
+            clock = httpx.get(url + "/admin/clock", headers={"X-Admin-Token": token}).json()
+            assert clock["speed"] == 0 and clock["now_ms"] == START
+            time.sleep(0.05)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert not (tmp_path / "data" / "ci-api-key").exists(), "a fixed key is not written"
+
+
+def test_serve_with_a_scenario(tmp_path: Path) -> None:
+    proc, url = serve(tmp_path, FULL)
+    try:
         with Client(KEY, url, retry=RetryPolicy(max_retries=0)) as client:
             assert sorted(d.deviceSN for d in client.device_list().data) == ["60F3000000000X2", SN]
         token = (tmp_path / "data" / "admin-token").read_text().strip()

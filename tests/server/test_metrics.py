@@ -75,6 +75,9 @@ def check_fleet_metrics(url: str, advance: Callable[[int], int]) -> None:
     steps = got[("foxden_fleet_step_duration_seconds_count", ())]
     assert steps > first[("foxden_fleet_step_duration_seconds_count", ())]
     assert got[("foxden_fleet_step_duration_seconds_sum", ())] > 0
+    # a second on, before the next 5-minute sample: nothing simulated, no step counted
+    assert advance(1000) == 0
+    assert samples(server_url)[("foxden_fleet_step_duration_seconds_count", ())] == steps
 
 
 def test_one_json_access_log_line_per_call(

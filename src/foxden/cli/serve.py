@@ -129,8 +129,9 @@ def serve(
     dashboard: the fleet live, each inverter's charts, and the admin controls.
 
     With --scenario FILE it applies the scenario instead (see docs/testing.md): its start,
-    speed, seed and backfill_days win over the flags, and each account whose key the file
-    does not fix gets a new one, printed once and kept in DATA_DIR/NAME-api-key. One JSON
+    speed, seed and backfill_days win over the flags (no backfill unless the file or
+    --backfill-days asks, so the inverters start as the file says), and each account whose
+    key the file does not fix gets a new one, kept in DATA_DIR/NAME-api-key. One JSON
     access-log line per Open API call goes to standard output (setting access_log).
 
     Example: foxden serve --port 8080 --data-dir ./foxden-data --speed 60 --backfill-days 3
@@ -143,6 +144,7 @@ def serve(
     from foxden.server.app import FoxdenApp
     from foxden.server.http import raise_file_limit, uvicorn_config
     from foxden.sim.clock import SimClock
+    from foxden.sim.engine import STEP_MS
     from foxden.sim.runner import FleetRunner
 
     settings = settings_from(
@@ -170,7 +172,11 @@ def serve(
             settings,
             speed=settings.speed if f.speed is None else f.speed,
             seed=settings.seed if f.seed is None else f.seed,
-            backfill_days=settings.backfill_days if f.backfill_days is None else f.backfill_days,
+            # the scenario's inverters are as it says at its start: no history before it
+            # unless the file or the command line asks for some
+            backfill_days=f.backfill_days
+            if f.backfill_days is not None
+            else (0.0 if backfill_days is None else backfill_days),
         )
     sock = listen(settings.host, settings.port)
     bound_port = sock.getsockname()[1]
@@ -200,7 +206,10 @@ def serve(
     token = settings.admin_token or admin_token(data)
     clock = SimClock(start_ms=sc.start_ms if sc else None, speed=settings.speed)
     runner = FleetRunner(store, clock, settings.seed, settings.random_faults)
-    _backfill(runner, settings.backfill_days)
+    days = settings.backfill_days
+    if sc is not None:  # at least the step that ends at the start: real-time data at once
+        days = max(days, STEP_MS / 86_400_000)
+    _backfill(runner, days)
     shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host
     out.print(
         f"foxden serving the Open API on http://{shown_host}:{bound_port} "

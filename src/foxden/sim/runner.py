@@ -215,7 +215,7 @@ class FleetRunner:
             stored += self.store.ingest(_batches(fleet, times, values))
             if progress is not None:
                 progress(n + 1, total_days)
-        if self.on_step is not None:
+        if self.on_step is not None and stored:  # a call with nothing to simulate is no step
             self.on_step(time.perf_counter() - started, stored)
         return stored
 
@@ -291,7 +291,7 @@ class FleetRunner:
             fleet, state, self.controls(fleet), day, until - 1 - engine.DAY_MS, until, one
         )
         stored = self.store.ingest(_batches(fleet, times, values))
-        if self.on_step is not None:
+        if self.on_step is not None and stored:  # a call with nothing to simulate is no step
             self.on_step(time.perf_counter() - started, stored)
         return stored
 
