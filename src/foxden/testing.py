@@ -90,17 +90,9 @@ class FoxdenServer:
         """Add a chaos rule: match fields as arguments, the rest as in ``POST /admin/chaos``
         (errno, msg, status, delay_ms, drop, timeout, probability, count, ttl_s).
         ``server.chaos("/op/v0/device/real/query", errno=41200, count=2)``."""
-        match = {
-            k: v
-            for k, v in (
-                ("path", path),
-                ("key", key),
-                ("account", account),
-                ("sn", sn),
-                ("method", method),
-            )
-            if v is not None
-        }
+        from foxden.client.admin import chaos_match
+
+        match = chaos_match(path=path, key=key, account=account, sn=sn, method=method)
         return self.admin.add_chaos(match=match, **answer)
 
     def chaos_rules(self) -> list[dict[str, Any]]:

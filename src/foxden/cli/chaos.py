@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from foxden.cli.admin_options import AdminToken, BaseUrl, DataDir, admin_client, refused
-from foxden.client.admin import AdminError
+from foxden.client.admin import AdminError, chaos_match
 
 chaos_app = typer.Typer(
     help="Chaos rules: make chosen Open API calls fail on purpose.", no_args_is_help=True
@@ -73,17 +73,7 @@ def add(
     data_dir: DataDir = None,
 ) -> None:
     """Add a rule; prints it with its id."""
-    match = {
-        k: v
-        for k, v in (
-            ("path", path),
-            ("key", key),
-            ("account", account),
-            ("sn", sn),
-            ("method", method),
-        )
-        if v is not None
-    }
+    match = chaos_match(path=path, key=key, account=account, sn=sn, method=method)
     body: dict[str, Any] = {"match": match, "delay_ms": delay_ms, "probability": probability}
     for name, value in (
         ("errno", errno),

@@ -15,6 +15,19 @@ from typing import Any
 import httpx
 
 
+def chaos_match(
+    *,
+    path: str | None = None,
+    key: str | None = None,
+    account: str | None = None,
+    sn: str | None = None,
+    method: str | None = None,
+) -> dict[str, str]:
+    """The ``match`` object of a chaos rule: only the fields given."""
+    fields = {"path": path, "key": key, "account": account, "sn": sn, "method": method}
+    return {name: value for name, value in fields.items() if value is not None}
+
+
 class AdminError(Exception):
     """The admin API refused a call (or could not be reached: status 0)."""
 
