@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from foxden.client import ApiError, Client, RateLimitedError
+from foxden import accounts
+from foxden.client import ApiError, AuthError, Client, RateLimitedError
 from foxden.clock import FrozenClock
 from foxden.server.limits import utc_day
 from foxden.server.shared_limits import RedisLimits, connect, redact
@@ -141,6 +142,38 @@ def test_lenient_bucket_is_one_bucket_across_servers(pair_factory: Any) -> None:
     with ThreadPoolExecutor(50) as pool:
         results = list(pool.map(lambda c: errno_of(c.device_list), clients))
     assert Counter(results) == {0: 7, 40400: 43}
+
+
+def test_a_write_through_one_server_is_read_through_the_other(pair_factory: Any) -> None:
+    """The store's caches follow writes of other processes (PostgreSQL: NOTIFY; SQLite:
+    data_version): a setting, and a rotated key refused at once."""
+    pair = pair_factory(limit_profile="lenient", rate_per_second=1000.0, rate_burst=1000)
+    a, b = pair.clients(2)
+    for value in (91, 87):
+        b.setting(H1, "MaxSoc")  # cached on b
+        a.set_setting(H1, "MaxSoc", value)
+        assert float(b.setting(H1, "MaxSoc").value) == value
+    b.device_list()  # b has the key cached
+    new_key = accounts.rotate_key(pair.servers[0].store, "alice")
+    with pytest.raises(AuthError):
+        b.device_list()
+    assert len(pair.servers[1].client(new_key).device_list().data) == 2
+
+
+def test_the_replay_cache_is_one_for_both_servers(pair_factory: Any) -> None:
+    import httpx
+
+    from foxden.protocol import signing
+
+    pair = pair_factory(limit_profile="off", replay_cache=True)
+    path = "/op/v0/device/list"
+    headers = signing.headers(path, pair.key, pair.wall.now_ms())
+    answers = [
+        httpx.post(live.url + path, headers=headers, json={"currentPage": 1, "pageSize": 10})
+        for live in pair.servers
+    ]
+    assert [a.json()["errno"] for a in answers] == [0, 40256]
+    assert "already used" in answers[1].headers["X-Foxden-Detail"]
 
 
 def test_unreachable_redis_is_a_clear_error() -> None:

@@ -109,8 +109,10 @@ class Authenticator:
                 "unknown API key, or the signature is not md5(path + '\\r\\n' + token + "
                 "'\\r\\n' + timestamp) of this request",
             )
-        if self.replays is not None and not self.replays.first_use(
-            values["signature"], stamp, now_ms
+        if self.replays is not None and not (
+            self.shared.first_use(values["signature"], stamp, self.window_ms, now_ms)
+            if self.shared is not None
+            else self.replays.first_use(values["signature"], stamp, now_ms)
         ):
             raise header_invalid(
                 "illegal signature",

@@ -184,7 +184,11 @@ class RedisLimits(QuotaKeeper):
         counted: bool,
         enforce: bool,
     ) -> tuple[int, int]:
-        """(ADMITTED, calls used today) or (PACED, wait ms), (BUCKET, 0), (QUOTA, used)."""
+        """(ADMITTED, calls used today) or (PACED, wait ms), (BUCKET, 0), (QUOTA, used);
+        (ADMITTED, -1) without asking Redis when no limit applies to the call."""
+        bucket = bucket and self.rate > 0
+        if not (paced or bucket or counted):
+            return ADMITTED, -1
         day = utc_day(now_ms)
         seed = self._seed(account_id, day) if counted else 0
         code, value = self._call(
@@ -198,7 +202,7 @@ class RedisLimits(QuotaKeeper):
                 now_ms,
                 self.path_interval_ms,
                 int(paced),
-                int(bucket and self.rate > 0),
+                int(bucket),
                 self.rate,
                 self.burst,
                 int(counted),
@@ -238,6 +242,16 @@ class RedisLimits(QuotaKeeper):
     def release_write(self, account_id: int, sn: str, now_ms: int) -> None:
         if self.write_interval_ms > 0:
             self._call(self._release, [self._key(account_id, "write", sn)], [now_ms])
+
+    def first_use(self, signature: str, stamp_ms: int, window_ms: int, now_ms: int) -> bool:
+        """The replay cache for every worker: whether this signature is seen for the first
+        time; it is kept until its timestamp leaves the window."""
+        keep_ms = max(1, stamp_ms + window_ms - now_ms)
+        key = f"{self.prefix}replay:{signature.lower()}"
+        try:
+            return bool(self.client.set(key, b"1", nx=True, px=keep_ms))
+        except self._errors as exc:
+            raise LimitsUnavailable(exc) from None
 
     # ------------------------------------------------------------ QuotaKeeper
 

@@ -27,6 +27,8 @@ QUICK_EXIT_S = 2.0
 RESTART_PAUSE_S = 1.0
 STOP_TIMEOUT_S = 15.0
 POLL_S = 0.1
+THREADS_END_S = 10.0
+"""How long the supervisor waits for threads of its start-up to end before it forks."""
 
 
 def describe_exit(status: int) -> str:
@@ -88,6 +90,9 @@ class Supervisor:
 
     def run(self) -> int:
         """Start the workers and supervise them until asked to stop; the exit status."""
+        deadline = time.monotonic() + THREADS_END_S
+        while threading.active_count() > 1 and time.monotonic() < deadline:
+            time.sleep(POLL_S)  # e.g. a closed store's listener thread finishing
         previous = {
             sig: signal.signal(sig, self._on_signal)
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
