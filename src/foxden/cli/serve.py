@@ -163,6 +163,10 @@ def serve(
     key the file does not fix gets a new one, kept in DATA_DIR/NAME-api-key. One JSON
     access-log line per Open API call goes to standard output (setting access_log).
 
+    With --workers N (and --redis-url) N processes answer on the port, a killed one is
+    replaced, and one process of all that share the database runs the fleet, backfilling
+    after it takes it over; --role api or fleet splits the two (docs/scaling.md).
+
     Example: foxden serve --port 8080 --data-dir ./foxden-data --speed 60 --backfill-days 3
     """
     need("server", "foxden serve")
