@@ -152,6 +152,11 @@ def test_a_write_through_one_server_is_read_through_the_other(pair_factory: Any)
     for value in (91, 87):
         b.setting(H1, "MaxSoc")  # cached on b
         a.set_setting(H1, "MaxSoc", value)
+        # PostgreSQL's notification reaches b's listener thread a moment after the commit
+        # (under a millisecond on an idle host): allow it 5 s, as tests/server/test_caches.py
+        deadline = time.monotonic() + 5.0
+        while float(b.setting(H1, "MaxSoc").value) != value and time.monotonic() < deadline:
+            time.sleep(0.005)
         assert float(b.setting(H1, "MaxSoc").value) == value
     b.device_list()  # b has the key cached
     new_key = accounts.rotate_key(pair.servers[0].store, "alice")
