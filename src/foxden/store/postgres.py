@@ -157,8 +157,13 @@ class PostgresStore(SqlStore):
     def _x(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
         return self._db.execute(self._sql(sql), params or None)
 
+    def _lock_day(self, sn: str, day: int) -> None:
+        """A transaction-scoped advisory lock on the device-day, so two processes never
+        pack the same day at once (each would lose the other's samples)."""
+        self._x("SELECT pg_advisory_xact_lock(hashtext(?), ?::integer)", (sn, day))
+
     def _after_restore(self) -> None:
-        for table in ("accounts", "telemetry_schemas"):
+        for table in ("accounts", "telemetry_schemas", "telemetry_tail"):
             self._x(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
