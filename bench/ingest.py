@@ -153,7 +153,7 @@ def run_mode(url: str, devices: int, count: int, tail: bool) -> tuple[Case, Case
 def p99(values: list[float]) -> float:
     if len(values) < 2:
         return values[0] if values else float("nan")
-    return statistics.quantiles(values, n=100)[98]
+    return statistics.quantiles(values, n=100, method="inclusive")[98]
 
 
 @contextlib.contextmanager

@@ -354,6 +354,14 @@ def test_a_long_ingest_commits_in_parts_and_lets_readers_in(database_url: str) -
     connection already sees the parts committed so far."""
     store = _fresh(database_url)
     other = open_store(database_url)
+    try:
+        _parts_and_readers(store, other)
+    finally:
+        store.close()
+        other.close()
+
+
+def _parts_and_readers(store: Store, other: Store) -> None:
     sns = [f"LIVE{k:06d}" for k in range(40)]
     for sn in sns:
         accounts.add_device(store, "a", sn, MODEL, 0)
@@ -363,6 +371,7 @@ def test_a_long_ingest_commits_in_parts_and_lets_readers_in(database_url: str) -
     )
     batch = [_one(day, 10, sn) for sn in sns]
     store.INGEST_PART = 8  # type: ignore[attr-defined]
+    store.PART_S = float("inf")  # type: ignore[attr-defined]  # parts by count only
     seen: list[tuple[int, int]] = []
 
     def read_between_parts() -> None:
@@ -384,5 +393,3 @@ def test_a_long_ingest_commits_in_parts_and_lets_readers_in(database_url: str) -
     assert store.parts_written - parts == 5  # type: ignore[attr-defined]
     assert [n - rows for _, n in seen] == [8, 16, 24, 32, 40], "each part committed alone"
     assert [n for n, _ in seen] == [11] * 5
-    store.close()
-    other.close()

@@ -8,6 +8,7 @@ import functools
 import itertools
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence, Set
 from typing import Any, TypeVar
 
@@ -49,11 +50,16 @@ class TelemetryMixin:
     """
 
     INGEST_PART = 256
-    """About this many samples a transaction: the store is free for readers between."""
+    """At most about this many samples a transaction: the store is free for readers between."""
+    PART_S = 0.004
+    """A part also ends once it has taken this long (seconds): however slow the machine, a
+    reader waits for one part of about this long at most (one big day to pack may take more)."""
     tail_max = 32
     """A device-day's new samples go to its tail when there are at most this many (and none
     is older than the device's newest); more are packed with the day at once. 0: never
     append (every write re-packs its day, as before the tail)."""
+    _part_rate: float | None = None
+    """Samples a second of the recent parts (a running mean), which sizes the next ones."""
     parts_written = 0
     """Ingest transactions committed (or tried) since this store was opened."""
     after_part: Callable[[], None] | None = None
@@ -134,10 +140,11 @@ class TelemetryMixin:
             )
 
     def ingest(self, batch: Sequence[DeviceSamples]) -> int:
-        """Checked whole before anything is written, then written in parts of about
-        ``INGEST_PART`` samples, each its own short transaction: the store is free for
-        readers between parts. Every part is committed when this returns; a call that
-        failed part-way may be sent again whole (ingest is idempotent)."""
+        """Checked whole before anything is written, then written in parts of at most
+        ``INGEST_PART`` samples (fewer when that would take longer than ``PART_S``), each its
+        own short transaction: the store is free for readers between parts. Every part is
+        committed when this returns; a call that failed part-way may be sent again whole
+        (ingest is idempotent)."""
         if not batch:
             return 0
         with self._use():
@@ -155,15 +162,23 @@ class TelemetryMixin:
             part.append(segment)
             written += len(segment[2])
             weight += len(segment[2])
-            if weight >= self.INGEST_PART:
-                self._write_part(part)
+            if weight >= self._part_samples():
+                self._write_part(part, weight)
                 part, weight = [], 0
         if part:
-            self._write_part(part)
+            self._write_part(part, weight)
         return written
 
-    def _write_part(self, part: list[_Segment]) -> None:
+    def _part_samples(self) -> int:
+        """Samples in the next part: ``INGEST_PART``, fewer when the last parts went slower
+        than ``PART_S`` allows."""
+        if self._part_rate is None:
+            return self.INGEST_PART
+        return int(min(self.INGEST_PART, max(32.0, self._part_rate * self.PART_S)))
+
+    def _write_part(self, part: list[_Segment], samples: int) -> None:
         schemas = dict(self._schemas)
+        started = time.perf_counter()
         try:
             with self.transaction({LATEST}):
                 self._write_segments(part)
@@ -177,6 +192,9 @@ class TelemetryMixin:
             raise
         finally:
             self.parts_written += 1
+        rate = samples / max(time.perf_counter() - started, 1e-6)
+        last = self._part_rate
+        self._part_rate = rate if last is None else 0.5 * (last + rate)
         if self.after_part is not None:
             self.after_part()
 
