@@ -63,6 +63,11 @@ class PostgresStore(SqlStore):
     AWAY_S = 1.0
     """After a wait for a connection timed out, operations fail at once for this long
     (rather than each waiting ``POOL_TIMEOUT_S`` while the database is still away)."""
+    exact_changes = False
+    """Read the change counters as each request's view opens (several server processes
+    answer for one database: a write through one is read back through every other at once);
+    else only notifications drop cached rows, a moment after another process's commit, and
+    a warm request sends no query at all."""
     REMOTE = True
     """Every query is a network round trip: the server runs store calls off its event loop."""
 
@@ -117,13 +122,17 @@ class PostgresStore(SqlStore):
             self._pending |= topics
 
     def _sync_changes(self) -> bool:
-        """Drop what other processes changed: the topics heard, and those whose change
-        counter moved (read at once, so a write another process has committed is seen even
-        before its notification is heard)."""
+        """Drop what other processes changed: the topics heard, and with ``exact_changes``
+        those whose change counter moved (read at once, so a write another process has
+        committed is seen even before its notification is heard)."""
         if not self._listener.listening:
             return False
         with self._pending_lock:
             topics, self._pending = self._pending, set()
+        if not self.exact_changes:
+            if topics:
+                self._caches.drop(topics)
+            return True
         try:
             row = self._read(lambda: self._x(_VERSIONS_SQL).fetchone())
         except Exception:  # cannot tell: nothing cached for this read
