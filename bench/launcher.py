@@ -91,7 +91,11 @@ _foxden_settings: list[Any] = []
 
 def foxden_factory() -> Any:
     """``foxden`` for granian, which imports its target in its worker process."""
-    return _foxden_app(Counter())
+    from foxden.server.http import freeze_heap
+
+    app = _foxden_app(Counter())
+    freeze_heap()
+    return app
 
 
 def fixed_factory() -> Any:
@@ -251,6 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, ignore)
     signal.signal(signal.SIGINT, ignore)
 
+    if args.target == "foxden":  # as ``foxden serve`` does before it serves
+        from foxden.server.http import freeze_heap
+
+        freeze_heap()
     _write_atomically(args.port_file, str(port))
     profiler = cProfile.Profile() if args.profile else None
     try:

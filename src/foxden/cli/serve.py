@@ -175,7 +175,7 @@ def serve(
     from foxden import scenario
     from foxden.demo import seed_demo, write_private
     from foxden.server.app import FoxdenApp
-    from foxden.server.http import raise_file_limit, uvicorn_config
+    from foxden.server.http import freeze_heap, raise_file_limit, uvicorn_config
     from foxden.sim.clock import SimClock
     from foxden.sim.engine import STEP_MS
     from foxden.sim.runner import FleetRunner
@@ -271,6 +271,7 @@ def serve(
         enable_access_log(sys.stdout)
     raise_file_limit(settings.max_connections)
     config = uvicorn_config(foxden.app, settings, log_level=settings.log_level, lifespan="on")
+    freeze_heap()
     uvicorn.Server(config).run(sockets=[sock])
 
 
