@@ -27,7 +27,7 @@ def public(cls: type) -> dict[str, inspect.Signature]:
     return {
         name: inspect.signature(fn)
         for name, fn in inspect.getmembers(cls, inspect.isfunction)
-        if not name.startswith("_") and name not in {"close", "aclose"}
+        if not name.startswith("_") and name not in {"close", "aclose", "execute"}
     }
 
 
@@ -43,6 +43,9 @@ def test_sync_and_async_expose_the_same_methods() -> None:
         if inspect.isfunction(f) and f.__module__ == calls.__name__ and not n.startswith("_")
     }
     assert set(sync) == names
+    # execute sends any prepared call (what each method does), on both
+    assert inspect.iscoroutinefunction(AsyncClient.execute)
+    assert not inspect.iscoroutinefunction(Client.execute)
 
 
 def test_every_control_plane_endpoint_has_a_method() -> None:

@@ -21,7 +21,7 @@ from foxden.cli.admin import (
     settings_from,
 )
 from foxden.cli.common import EXIT_API, EXIT_USAGE, fail, need
-from foxden.cli.serve import listen, private_dir
+from foxden.cli.serve import DEFAULTS, listen, private_dir
 from foxden.client.core import VENDOR_BASE_URL
 
 PANEL = "This server's data"
@@ -51,11 +51,15 @@ def gateway(
             "--upstream-key",
             envvar="FOXDEN_UPSTREAM_KEY",
             help="API key of the upstream account (env FOXDEN_UPSTREAM_KEY)",
-            show_default=False,
+            show_default="none: required",
         ),
     ] = None,
-    host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on", show_default=DEFAULTS.host)
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on", show_default=str(DEFAULTS.port))
+    ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     config_file: ConfigFile = None,
@@ -77,7 +81,7 @@ def gateway(
             "--record",
             help="Keep every upstream exchange in DIR as JSON-lines cassettes (keys redacted); "
             "replay them with foxden serve --replay DIR",
-            show_default=False,
+            show_default="none: nothing kept",
         ),
     ] = None,
     limit_profile: Annotated[
@@ -177,7 +181,7 @@ def restrict(
     A running gateway applies it at its next call. Without serial numbers the account
     sees every mirrored inverter again.
 
-    Example: foxden gateway restrict optimiser 60BH37202BFA001 --data-dir ./gateway-data
+    Example: foxden gateway restrict optimiser 66BH502404ED555 --data-dir ./gateway-data
     """
     settings = settings_from(data_dir, database_url, config_file)
     store = open_database(settings)

@@ -123,7 +123,7 @@ def serve(
             "--replay",
             help="Answer from the cassettes in DIR (recorded by foxden gateway --record) "
             "instead of a fleet: each request gets its recorded answer, byte for byte",
-            show_default=False,
+            show_default="none: the fleet",
         ),
     ] = None,
 ) -> None:
