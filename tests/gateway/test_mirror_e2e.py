@@ -97,7 +97,6 @@ def test_five_local_clients_polling_cost_one_upstream_call_per_batch_per_refresh
         # one batch (six inverters, at most 50 a call) per refresh interval, plus the one
         # that may be under way when the window opens
         assert 1 <= upstream_calls <= int(elapsed / refresh_s) + 1
-        assert upstream_calls < len(answered) / 10
         assert all(len(c["body"]["sns"]) == 6 for c in upstream.requests(REAL_V1))
     finally:
         gw.stop()

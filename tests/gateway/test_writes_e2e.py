@@ -85,3 +85,17 @@ def test_the_upstreams_refusal_comes_back_with_its_errno_and_msg(
     cloud = upstream.client()
     assert local.setting(sn, "MinSoc").value == cloud.setting(sn, "MinSoc").value
     cloud.close()
+
+
+def test_a_plant_deleted_through_the_gateway_is_gone_on_both_sides(
+    upstream: FoxdenServer, gw: LiveGateway
+) -> None:
+    local = gw.client(gw.key("installer"))
+    plants = [p.stationID for p in local.plant_list().data]
+    assert len(plants) == 3
+    local.plant_delete(plants[0])
+    upstream.assert_called("/op/v0/plant/delete", 1, body={"stationID": plants[0]})
+    cloud = upstream.client()
+    assert [p.stationID for p in cloud.plant_list().data] == plants[1:]
+    assert [p.stationID for p in local.plant_list().data] == plants[1:]
+    cloud.close()

@@ -161,6 +161,8 @@ def write_view(gateway: GatewayApp, endpoint: Endpoint) -> RawView:
             except (client_errors.FoxError, UpstreamUnavailable) as exc:
                 raise ApiError(Errno.QUERY_FAILED, f"upstream: {exc}") from None
             if endpoint.name in PLANT_WRITES:
+                if endpoint.name == "plant.delete":  # the inventory never drops a plant
+                    call.detail = await gateway.in_db_thread(apply, ctx, parsed, None, call.time_ms)
                 try:
                     await gateway.poller.sync_inventory()
                 except (client_errors.FoxError, UpstreamUnavailable) as exc:
