@@ -107,7 +107,16 @@ def write_view(gateway: GatewayApp, endpoint: Endpoint) -> RawView:
         with gateway.store.request_view():
             if paced:
                 gateway.auth.check_device_write(ctx.account, write_target(parsed), now_ms)
-            validate(ctx, handler, parsed)
+            try:
+                validate(ctx, handler, parsed)
+            except BaseException:
+                release(ctx.account, parsed, now_ms)
+                raise
+
+    def release(account: Account, parsed: Any, now_ms: int) -> None:
+        """The write claimed at ``now_ms`` did not happen: the next need not wait for it."""
+        if paced:
+            gateway.auth.release_device_write(account, write_target(parsed), now_ms)
 
     def apply(ctx: Ctx, parsed: Any, readback: Any, now_ms: int) -> str:
         """The write kept locally; the detail when the upstream reads back otherwise."""
@@ -155,10 +164,12 @@ def write_view(gateway: GatewayApp, endpoint: Endpoint) -> RawView:
                     )
                     readback = await upstream.call("write", c)
             except client_errors.ApiError as exc:
+                release(account, parsed, call.time_ms)
                 call.errno, call.msg, call.detail = exc.errno, exc.msg, f"upstream: {exc.detail}"
                 log.info("%s refused upstream: errno %d %s", call.path, exc.errno, exc.msg)
                 return envelope.body_error(exc.errno, exc.msg), call.detail
             except (client_errors.FoxError, UpstreamUnavailable) as exc:
+                release(account, parsed, call.time_ms)
                 raise ApiError(Errno.QUERY_FAILED, f"upstream: {exc}") from None
             if endpoint.name in PLANT_WRITES:
                 if endpoint.name == "plant.delete":  # the inventory never drops a plant
