@@ -7,40 +7,30 @@ Sources are cited per test: spec = shared/spec/newer-endpoints.md, samples = sha
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import httpx
 import pytest
 
 from foxden.client import Client
-from foxden.protocol import signing
 from foxden.protocol import structs as s
 from tests.conftest import LiveServer
-
-H1 = "ALICEH1000001"
-H3 = "ALICEH3000001"
-F3 = "ALICEF3000001"
-KH8 = "BOBKH80000001"
-EVO = "ALICEEVO00001"
+from tests.server.calls import (  # noqa: F401 (alice_key_with_an_evo: the key fixture)
+    EVO,
+    F3,
+    H1,
+    H3,
+    KH8,
+    alice_key_with_an_evo,
+    ok,
+    post,
+    signed,
+)
 
 V0 = "/op/v0/device/scheduler"
 V1 = "/op/v1/device/scheduler"
 V2 = "/op/v2/device/scheduler"
 V3 = "/op/v3/device/scheduler"
-
-
-def post(live: LiveServer, key: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    headers = signing.headers(path, key, int(time.time() * 1000))
-    response = httpx.post(live.url + path, headers=headers, json=body)
-    assert response.status_code == 200
-    answer: dict[str, Any] = response.json()
-    return answer
-
-
-def ok(answer: dict[str, Any]) -> Any:
-    assert answer["errno"] == 0, answer
-    return answer["result"]
 
 
 def flat(**changes: Any) -> dict[str, Any]:
@@ -71,13 +61,6 @@ def period(start: int, end: int, mode: str = "SelfUse", **extra: Any) -> dict[st
     if extra:
         group["extraParam"] = extra
     return group
-
-
-@pytest.fixture
-def key(live: LiveServer, alice: Client) -> str:
-    """alice's key; she also has an EVO 10-5-H."""
-    live.device("alice", EVO, "EVO 10-5-H")
-    return alice.api_key
 
 
 # ---------------------------------------------------------------- flags
@@ -145,7 +128,7 @@ def test_v1_get_matches_the_real_kh_capture(live: LiveServer, key: str, bob: Cli
     a KH10.5 reports 10500; issue 9)."""
     raw = httpx.post(
         live.url + f"{V1}/get",
-        headers=signing.headers(f"{V1}/get", bob.api_key, int(time.time() * 1000)),
+        headers=signed(f"{V1}/get", bob.api_key),
         json={"deviceSN": KH8},
     ).text
     got = json.loads(raw)["result"]
