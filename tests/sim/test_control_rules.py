@@ -60,6 +60,10 @@ def test_defaults_agree_with_empty_settings_and_keep_their_types() -> None:
         assert c.charge_windows[j] == empty["windows"] == []
         assert c.groups[j] == empty["groups"] == []
     assert list(c.export_limit_kw) == [5.0, 8.0]  # the rating until a limit is set
+    whole = Controls.defaults(np.array([5, 8]))  # ratings as integers: the limit in floats
+    assert whole.export_limit_kw.dtype == np.float64
+    whole.set_device(0, controls_from({"ExportLimit": 2500}, H1))
+    assert whole.export_limit_kw[0] == 2.5
     assert empty["export_limit_kw"] == 5.0
     # the rows are separate lists, not one shared
     c.charge_windows[0].append((1, 2))
@@ -149,6 +153,7 @@ def test_scheduler_groups_only_when_on_enabled_and_of_a_known_mode() -> None:
     off = controls_from({"scheduler.enable": 0, "scheduler.groups": groups}, H1)
     assert off["groups"] == []
     assert controls_from({"scheduler.enable": "1"}, H1)["groups"] == []
+    assert controls_from({"scheduler.groups": groups}, H1)["groups"] == []  # off unless set
 
 
 def test_export_limit_the_lower_of_both_keys_in_kw_never_negative() -> None:
@@ -170,6 +175,10 @@ def test_currents_nan_when_unset_and_never_negative() -> None:
     assert (got["charge_current_a"], got["discharge_current_a"]) == (0.0, 12.5)
     got = controls_from({"MaxSetChargeCurrent": 0, "MaxSetDischargeCurrent": ""}, H1)
     assert got["charge_current_a"] == 0.0 and np.isnan(got["discharge_current_a"])
+    got = controls_from({"MaxSetChargeCurrent": "", "MaxSetDischargeCurrent": -1}, H1)
+    assert np.isnan(got["charge_current_a"]) and got["discharge_current_a"] == 0.0
+    got = controls_from({"MaxSetChargeCurrent": 0.5, "MaxSetDischargeCurrent": 0.5}, H1)
+    assert (got["charge_current_a"], got["discharge_current_a"]) == (0.5, 0.5)
 
 
 def test_clock_offset_and_fault_as_integers() -> None:
@@ -241,6 +250,16 @@ def test_a_group_runs_to_the_end_of_its_end_minute() -> None:
     c = _grouped(group("Backup", 60, 120))
     t = targets(c, _at(59.9, 60, 120, 120.99, 121))
     assert same(t.mode[:, 0], [0, MODE_BACKUP, MODE_BACKUP, MODE_BACKUP, 0])
+    c = _grouped(group("Backup", 90, 125))  # 01:30 to 02:05
+    t = targets(c, _at(89, 90, 125, 126))
+    assert same(t.mode[:, 0], [0, MODE_BACKUP, MODE_BACKUP, 0])
+
+
+def test_a_group_later_in_the_list_runs_after_one_outside_the_times() -> None:
+    c = _grouped(group("Backup", 600, 660), group("Feedin", 0, 59))
+    t = targets(c, _at(30, 700))  # the first group runs at none of these times
+    assert same(t.mode[:, 0], [MODE_FEEDIN, MODE_SELF_USE])
+    assert same(targets(c, _at(30, 630)).mode[:, 0], [MODE_FEEDIN, MODE_BACKUP])
 
 
 def test_a_group_outside_the_times_changes_nothing() -> None:
@@ -268,6 +287,13 @@ def test_force_discharge_group_floor_is_fd_soc_or_min_soc() -> None:
     )  # fmt: skip
     c = _grouped(group("ForceDischarge", 0, 59, fdSoc=10), MinSoc=20)
     assert targets(c, _at(30)).floor[0, 0] == 20
+    # fdSoc missing or 0 reads 100: a forced discharge that holds at once
+    for fd_soc in ({}, {"fdSoc": 0}):
+        c = _grouped(group("ForceDischarge", 0, 59, **fd_soc))
+        assert targets(c, _at(30)).floor[0, 0] == 100
+    # the smallest power is a power, not the battery's limit
+    c = _grouped(group("ForceDischarge", 0, 59, fdPwr=1, fdSoc=20))
+    assert targets(c, _at(30)).power_kw[0, 0] == 0.001
 
 
 def test_group_defaults_for_zero_or_missing_values() -> None:
@@ -276,7 +302,7 @@ def test_group_defaults_for_zero_or_missing_values() -> None:
     c = _grouped(group("ForceCharge", 0, 59, fdSoc=0, maxSoc=0, minSocOnGrid=0))
     t = targets(c, _at(0))
     assert (t.ceiling[0, 0], t.floor[0, 0]) == (100, 10) and np.isnan(t.power_kw[0, 0])
-    c = _grouped(group("SelfUse", 0, 59), MinSocOnGrid=35, MinSoc=5)
+    c = _grouped(group("SelfUse", 0, 59, maxSoc=0), MinSocOnGrid=35, MinSoc=5)
     t = targets(c, _at(0))
     assert (t.ceiling[0, 0], t.floor[0, 0]) == (100, 35)
     c = _grouped(group("SelfUse", 0, 59, minSocOnGrid=22, maxSoc=85), MinSocOnGrid=35, MinSoc=5)
@@ -346,3 +372,9 @@ def test_grid_flows_balance_and_curtail_the_battery_first() -> None:
     assert flows(1.0, 4.0, 0.0, 1.0, 0.5) == (0.0, 0.5, 1.5, 0.0)
     # a negative limit counts as none allowed
     assert flows(1.0, 4.0, 0.0, 0.0, -2.0) == (0.0, 0.0, 1.0, 0.0)
+    # no export allowed: a forced discharge gives all of its export back
+    assert flows(1.0, 0.0, 0.0, 3.0, 0.0) == (0.0, 0.0, 0.0, 1.0)
+    # charging and discharging at once (the bus balances both), over the limit
+    assert flows(1.0, 2.0, 1.0, 3.0, 0.5) == (0.0, 0.5, 2.0, 0.5)
+    # importing while the battery discharges: nothing curtailed
+    assert flows(5.0, 1.0, 0.0, 2.0, 0.0) == (2.0, 0.0, 1.0, 2.0)

@@ -4,6 +4,7 @@ tests/telemetry/test_store.py has the round trip over random days."""
 
 from __future__ import annotations
 
+import warnings
 import zlib
 
 import numpy as np
@@ -47,3 +48,14 @@ def test_a_single_sample_and_a_negative_value() -> None:
     blobs = codec.encode(np.array([7], np.int64), np.array([[-2.5, 0.0]]), q)
     times, values = codec.decode(*blobs, 1, q)
     assert list(times) == [7] and values.tolist() == [[-2.5, 0.0]]
+
+
+def test_a_missing_value_encodes_without_a_warning() -> None:
+    """NaN is never cast to an integer (numpy warns of an invalid cast): the missing places
+    hold 0 until the int32 minimum marks them."""
+    q = codec.quanta(VARIABLES)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        blobs = codec.encode(np.array([1, 2], np.int64), np.array([[np.nan, 1.0]] * 2), q)
+    _, values = codec.decode(*blobs, 2, q)
+    assert np.isnan(values[:, 0]).all() and list(values[:, 1]) == [1.0, 1.0]
