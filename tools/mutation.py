@@ -83,9 +83,14 @@ SHARDS = (
         ("tests/server/test_plants.py",),
     ),
     Shard(
+        "scheduling",
+        ("src/foxden/server/scheduling.py",),
+        ("tests/server/test_scheduling_rules.py",),
+    ),
+    Shard(
         "areas-scheduler",
-        ("src/foxden/server/areas/scheduler.py", "src/foxden/server/scheduling.py"),
-        ("tests/server/test_scheduler.py", "tests/server/test_scheduling_rules.py"),
+        ("src/foxden/server/areas/scheduler.py",),
+        ("tests/server/test_scheduler.py",),
     ),
     Shard(
         "areas-devices",
