@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from foxden.client import Client
+from foxden.client import Client, DeviceNotFoundError, UnsupportedError
 from foxden.protocol import structs as s
 from tests.conftest import LiveServer
 from tests.server.calls import (  # noqa: F401 (alice_key_with_an_evo: the key fixture)
@@ -554,3 +554,21 @@ def test_client_methods_of_every_version(key: str, alice: Client) -> None:
     assert alice.scheduler_v1(H1).groups[0].maxSoc == 100
     assert alice.scheduler(H1).groups[0].fdPwr == 3000
     assert alice.scheduler_flag(H1) == s.SchedulerFlag(support=True, enable=True)
+
+
+def test_flag_refusals_name_the_field_and_the_model(alice: Client) -> None:
+    """An unknown serial on the flag endpoints answers 40261 naming ``deviceSN`` (the
+    field those bodies use); a grid-tied model's flag write answers 42015 naming the model."""
+    for call in (
+        lambda: alice.scheduler_flag("NOPE00000001"),
+        lambda: alice.set_scheduler_flag("NOPE00000001", True),
+        lambda: alice.set_scheduler_flag_v1("NOPE00000001", True),
+    ):
+        with pytest.raises(DeviceNotFoundError) as unknown:
+            call()
+        assert unknown.value.errno == 40261
+        assert unknown.value.detail == "deviceSN: no inverter 'NOPE00000001'"
+    with pytest.raises(UnsupportedError) as grid_tied:
+        alice.set_scheduler_flag(F3, True)
+    assert grid_tied.value.errno == 42015
+    assert grid_tied.value.detail == "F3000 has no scheduler"
