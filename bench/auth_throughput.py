@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -378,21 +379,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile-keep", help="copy the .prof file here")
     args = parser.parse_args(argv)
 
-    if shutil.which("wrk") is None:
-        print("wrk is not on PATH. Install it (Debian/Ubuntu) with:", file=sys.stderr)
-        print(f"    {INSTALL_WRK}", file=sys.stderr)
-        return 2
     if args.connections < args.threads:
         parser.error("--connections must be at least --threads")
     if args.rounds < 1 or args.duration < 1 or args.warmup < 0:
         parser.error("--rounds and --duration must be at least 1, --warmup at least 0")
+    return launch(args, _bench)
 
+
+BenchRun = Callable[[argparse.Namespace, Path, str, str, list[Server]], int]
+"""A bench's body: (its arguments, a work directory, uvicorn's loop and HTTP implementation,
+the list it appends every server it starts to); its exit status."""
+
+
+def launch(args: argparse.Namespace, bench: BenchRun) -> int:
+    """Run ``bench`` the way every wrk bench runs: wrk must be on PATH (else exit 2), the
+    loop and HTTP implementation from ``args.loop``/``args.http`` (the fastest installed
+    by default), a fresh work directory; however the run ends, every server it started is
+    stopped and the directory removed. A RuntimeError, ValueError or failed subprocess is
+    printed as FAIL (exit 1)."""
+    if shutil.which("wrk") is None:
+        print("wrk is not on PATH. Install it (Debian/Ubuntu) with:", file=sys.stderr)
+        print(f"    {INSTALL_WRK}", file=sys.stderr)
+        return 2
     loop, http = pick_implementations(args.loop, args.http)
     work = Path(tempfile.mkdtemp(prefix="foxden-bench-"))
     servers: list[Server] = []
     try:
-        return _bench(args, work, loop, http, servers)
-    except (RuntimeError, ValueError, subprocess.TimeoutExpired) as exc:
+        return bench(args, work, loop, http, servers)
+    except (RuntimeError, ValueError, subprocess.SubprocessError) as exc:
         print(f"FAIL: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -34,11 +34,9 @@ import argparse
 import contextlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -47,13 +45,12 @@ from datetime import datetime
 from pathlib import Path
 
 from auth_throughput import (
-    INSTALL_WRK,
     PATH,
     Server,
     WrkResult,
     cpu_busy,
     get,
-    pick_implementations,
+    launch,
     rss_mb,
     run_wrk,
     server_env,
@@ -472,22 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--loop", help="uvicorn loop (default: uvloop if installed)")
     parser.add_argument("--http", help="uvicorn http (default: httptools if installed)")
-    args = parser.parse_args(argv)
-    if shutil.which("wrk") is None:
-        print(f"wrk is not on PATH. Install it with:\n    {INSTALL_WRK}", file=sys.stderr)
-        return 2
-    loop, http = pick_implementations(args.loop, args.http)
-    work = Path(tempfile.mkdtemp(prefix="foxden-bench-"))
-    servers: list[Server] = []
-    try:
-        return run(args, work, loop, http, servers)
-    except (RuntimeError, ValueError, subprocess.SubprocessError) as exc:
-        print(f"FAIL: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        for server in servers:
-            server.stop()
-        shutil.rmtree(work, ignore_errors=True)
+    return launch(parser.parse_args(argv), run)
 
 
 def run(args: argparse.Namespace, work: Path, loop: str, http: str, servers: list[Server]) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from importlib.util import find_spec
 
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "server": ("numpy", "starlette", "uvicorn", "pvlib", "scipy", "pandas"),
+    "server": ("numpy", "starlette", "uvicorn", "pvlib", "h5py"),
     "plot": ("matplotlib",),
     "parquet": ("pyarrow",),
     "postgres": ("psycopg",),

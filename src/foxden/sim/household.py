@@ -23,7 +23,6 @@ from datetime import date
 
 import numpy as np
 import numpy.typing as npt
-from scipy import signal  # type: ignore[import-untyped]
 
 F = npt.NDArray[np.float64]
 
@@ -122,12 +121,23 @@ def local_day(seed: int, plant: str, ordinal: int, country: str, latitude: float
             runs[start : start + length] += kw * min(1.0, minutes / 5)
     appliance_kwh = float(runs.sum()) * STEP_H
     rest_kwh = max(day_kwh - appliance_kwh, day_kwh * 0.35)
-    noise = np.asarray(signal.lfilter([1.0], [1.0, -0.85], r.normal(0, 0.1, STEPS)))
+    noise = _ar1(r.normal(0, 0.1, STEPS), 0.85)
     base = shape(weekend) * np.exp(noise - noise.mean())
     base *= rest_kwh / (float(base.sum()) * STEP_H)
     load = np.asarray(base + runs, dtype=np.float64)
     load.setflags(write=False)
     return load
+
+
+def _ar1(shocks: F, persistence: float) -> F:
+    """A first-order autoregressive process driven by ``shocks``, starting at rest:
+    y[n] = shocks[n] + persistence * y[n - 1]."""
+    out = np.empty_like(shocks)
+    previous = 0.0
+    for n, shock in enumerate(shocks.tolist()):
+        previous = shock + persistence * previous
+        out[n] = previous
+    return out
 
 
 @functools.cache

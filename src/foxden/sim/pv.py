@@ -1,9 +1,9 @@
 """PV: where the sun is, how much light reaches each string's plane, and the DC power of an
 array sized in kWp (``protocol.hardware.array_kwp``).
 
-The sun's position is computed with pvlib's SPA once per plant on a 5-minute grid and
-interpolated to each inverter's own sample times (its direction through sine and cosine, so
-the interpolation never wraps through north).
+The sun's position is computed with NREL's SPA (``sim.spa``) once per plant on a 5-minute grid
+and interpolated to each inverter's own sample times (its direction through sine and cosine,
+so the interpolation never wraps through north).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import functools
 
 import numpy as np
 import numpy.typing as npt
-from pvlib import irradiance, spa  # type: ignore[import-untyped]
+
+from foxden.sim import sky, spa
 
 F = npt.NDArray[np.float64]
 IA = npt.NDArray[np.int64]
@@ -26,21 +27,8 @@ NOCT_RISE = 25.0
 
 
 def sun_position(unix_s: F, lat: F, lon: F) -> tuple[F, F]:
-    """Apparent zenith and azimuth in degrees (pvlib's SPA), elementwise."""
-    result = spa.solar_position_numpy(
-        unix_s.ravel(),
-        np.broadcast_to(lat, unix_s.shape).ravel(),
-        np.broadcast_to(lon, unix_s.shape).ravel(),
-        0.0,
-        1013.25,
-        12.0,
-        69.0,
-        0.5667,
-        1,
-    )
-    zenith = np.asarray(result[0]).reshape(unix_s.shape)
-    azimuth = np.asarray(result[4]).reshape(unix_s.shape)
-    return zenith, azimuth
+    """Apparent zenith and azimuth in degrees (the SPA), elementwise."""
+    return spa.sun_position(unix_s, lat, lon)
 
 
 def sun_for_devices(
@@ -66,7 +54,6 @@ def sun_for_devices(
 
 
 CHUNK_DAYS = 32
-_SPA_ARGS = (0.0, 0.0, 0.0, 1013.25, 12.0, 69.0, 0.5667, 1)
 
 
 @functools.lru_cache(maxsize=16)
@@ -76,9 +63,7 @@ def _geocentric(chunk: int, step_ms: int) -> F:
     CHUNK_DAYS``: computed for a month of days at once, it costs little per day."""
     start = chunk * CHUNK_DAYS * 86_400_000
     unix_s = (start + np.arange(CHUNK_DAYS * 86_400_000 // step_ms + 2) * step_ms) / 1000.0
-    v, alpha, delta = spa.solar_position_numpy(unix_s, *_SPA_ARGS, sst=True)
-    (radius,) = spa.solar_position_numpy(unix_s, *_SPA_ARGS, esd=True)
-    out = np.stack([v, alpha, delta, radius])
+    out = np.stack(spa.geocentric(unix_s))
     out.setflags(write=False)
     return out
 
@@ -92,39 +77,21 @@ def _geocentric_at(grid_ms: IA, step_ms: int) -> F:
     rows = table[:, offset : offset + len(grid_ms)]
     if rows.shape[1] == len(grid_ms):
         return rows
-    unix_s = grid_ms / 1000.0  # runs past the chunk: compute these directly
-    v, alpha, delta = spa.solar_position_numpy(unix_s, *_SPA_ARGS, sst=True)
-    (radius,) = spa.solar_position_numpy(unix_s, *_SPA_ARGS, esd=True)
-    return np.stack([v, alpha, delta, radius])
+    return np.stack(spa.geocentric(grid_ms / 1000.0))  # runs past the chunk: compute directly
 
 
 def _sun_grid(geocentric: F, lat: F, lon: F) -> tuple[F, F]:
     """The SPA for every (time, place) pair, (T, P), from the time-only part
-    (``_geocentric``) and the topocentric part per place: the same steps and constants as
-    ``spa.solar_position_numpy``."""
-    v, alpha, delta = geocentric[0][:, None], geocentric[1][:, None], geocentric[2][:, None]
-    xi = spa.equatorial_horizontal_parallax(geocentric[3])[:, None]
-    la, lo = lat[None, :], lon[None, :]
-    u = spa.uterm(la)
-    x, y = spa.xterm(u, la, 0.0), spa.yterm(u, la, 0.0)
-    hour = spa.local_hour_angle(v, lo, alpha)
-    delta_alpha = spa.parallax_sun_right_ascension(x, xi, hour, delta)
-    delta_prime = spa.topocentric_sun_declination(delta, x, y, xi, delta_alpha, hour)
-    hour_prime = spa.topocentric_local_hour_angle(hour, delta_alpha)
-    e0 = spa.topocentric_elevation_angle_without_atmosphere(la, delta_prime, hour_prime)
-    refraction = spa.atmospheric_refraction_correction(1013.25, 12.0, e0, 0.5667)
-    zenith = spa.topocentric_zenith_angle(spa.topocentric_elevation_angle(e0, refraction))
-    gamma = spa.topocentric_astronomers_azimuth(hour_prime, delta_prime, la)
-    azimuth = spa.topocentric_azimuth_angle(gamma)
-    return np.asarray(zenith, dtype=np.float64), np.asarray(azimuth, dtype=np.float64)
+    (``_geocentric``) and the topocentric part per place."""
+    v, alpha, delta, radius = (part[:, None] for part in geocentric)
+    return spa.topocentric(v, alpha, delta, radius, lat[None, :], lon[None, :])
 
 
 def plane_of_array(ghi: F, zenith: F, azimuth: F, day_of_year: F, tilt: F, surface_azimuth: F) -> F:
     """Irradiance on each string's plane, W/m^2: ghi (T, D) split by Erbs into beam and
     diffuse, transposed (isotropic sky) onto tilt/surface_azimuth (D, S); result (T, D, S)."""
-    parts = irradiance.erbs(ghi, zenith, day_of_year)
-    dni, dhi = np.nan_to_num(parts["dni"]), np.nan_to_num(parts["dhi"])
-    total = irradiance.get_total_irradiance(
+    dni, dhi = (np.nan_to_num(part) for part in sky.erbs(ghi, zenith, day_of_year))
+    total = sky.plane_irradiance(
         tilt[None, :, :],
         surface_azimuth[None, :, :],
         zenith[:, :, None],
@@ -133,7 +100,7 @@ def plane_of_array(ghi: F, zenith: F, azimuth: F, day_of_year: F, tilt: F, surfa
         ghi[:, :, None],
         dhi[:, :, None],
     )
-    poa: F = np.clip(np.nan_to_num(np.asarray(total["poa_global"], dtype=np.float64)), 0.0, 1400.0)
+    poa: F = np.clip(np.nan_to_num(total), 0.0, 1400.0)
     return poa
 
 

@@ -1,5 +1,5 @@
-"""Weather from climatology: clear sky from pvlib (Ineichen with the bundled Linke turbidity
-climatology), monthly clearness from tables of measured monthly irradiation, a daily
+"""Weather from climatology: the Ineichen clear sky with the SoDa Linke turbidity
+climatology (``sim.sky``), monthly clearness from tables of measured monthly irradiation, a daily
 persistence process, passing clouds within a day, and air temperature.
 
 Everything here belongs to a plant and its local day, and is keyed by (seed, plant, date),
@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import functools
 import math
-import warnings
 import zlib
 from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd  # type: ignore[import-untyped]
-from pvlib import atmosphere, clearsky, irradiance  # type: ignore[import-untyped]
+
+from foxden.sim import sky
 
 F = npt.NDArray[np.float64]
 
@@ -101,25 +100,24 @@ def _unit_key(*parts: object) -> int:
 
 
 def clear_sky(zenith: F, day_of_year: F, linke: F) -> F:
-    """Clear-sky global horizontal irradiance, W/m2 (pvlib's Ineichen-Perez model)."""
+    """Clear-sky global horizontal irradiance, W/m2 (the Ineichen-Perez model)."""
     lit = zenith < 90
     safe = np.where(lit, zenith, 89.0)
-    airmass = atmosphere.get_absolute_airmass(atmosphere.get_relative_airmass(safe))
-    extra = irradiance.get_extra_radiation(day_of_year)
+    airmass = sky.relative_airmass(safe)
+    extra = sky.extraterrestrial(day_of_year)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ghi = clearsky.ineichen(safe, airmass, linke, 0.0, extra)["ghi"]
-    return np.where(lit, np.nan_to_num(np.asarray(ghi, dtype=np.float64)), 0.0)
+        ghi = sky.clear_sky_ghi(safe, airmass, linke, extra)
+    return np.where(lit, np.nan_to_num(ghi), 0.0)
 
 
 @functools.lru_cache(maxsize=64)
 def linke_turbidity(latitude: float, longitude: float) -> F:
-    """Linke turbidity for each day of the year (index 0 is 1 January), from pvlib's
-    bundled monthly climatology, interpolated between months."""
-    days = pd.date_range("2021-01-01", periods=366, freq="D", tz="UTC")
-    with warnings.catch_warnings():  # pvlib 0.16 reads a pandas attribute pandas 3 deprecates
-        warnings.simplefilter("ignore")
-        series = clearsky.lookup_linke_turbidity(days, latitude, longitude)
-    values = np.asarray(series, dtype=np.float64)
+    """Linke turbidity for each day of the year (index 0 is 1 January; index 365, for the
+    last day of a leap year, repeats 1 January), from the monthly climatology interpolated
+    between the months' middles of a common year."""
+    days = np.arange(1, 367, dtype=np.float64)
+    days[365] = 1.0
+    values = sky.linke_by_day(sky.linke_months(latitude, longitude), days, 365)
     values.setflags(write=False)
     return values
 
