@@ -3,6 +3,7 @@
     python bench/launcher.py bare   --port-file P --stats-file S [--loop L] [--http H]
     python bench/launcher.py foxden --port-file P --stats-file S [--profile OUT.prof]
     python bench/launcher.py fixed  --port-file P --stats-file S --body FILE
+    python bench/launcher.py workers --port-file P --stats-file S
 
 Both targets get the same uvicorn options: 127.0.0.1, one worker (uvicorn's in-process
 server, no supervisor), access log off, log level warning, the given loop and HTTP
@@ -21,6 +22,11 @@ It counts, without touching the success path, every error envelope the app rende
 (by errno) and every log record at ERROR or above; on exit (SIGTERM or SIGINT) it writes
 those counts as JSON to ``--stats-file``. ``--profile`` runs the server under cProfile
 and dumps the stats there on exit.
+
+``workers`` runs ``foxden serve``'s shared server (``foxden.cli.serve_workers``) on the
+bound socket, with settings from ``foxden.config.load`` (``FOXDEN_WORKERS``, ``FOXDEN_ROLE``,
+``FOXDEN_REDIS_URL``, ...): the supervisor and its workers, as ``foxden serve --workers N``
+runs them. Its stats file says only that it started (the counts are the workers').
 """
 
 from __future__ import annotations
@@ -85,7 +91,11 @@ _foxden_settings: list[Any] = []
 
 def foxden_factory() -> Any:
     """``foxden`` for granian, which imports its target in its worker process."""
-    return _foxden_app(Counter())
+    from foxden.server.http import freeze_heap
+
+    app = _foxden_app(Counter())
+    freeze_heap()
+    return app
 
 
 def fixed_factory() -> Any:
@@ -132,6 +142,27 @@ def _granian(args: argparse.Namespace) -> int:
     return 0
 
 
+def _workers(args: argparse.Namespace) -> int:
+    """``foxden serve --workers N`` on a socket bound here (see the module's text)."""
+    from rich.console import Console
+
+    from foxden import config
+    from foxden.cli.admin import admin_token
+    from foxden.cli.serve_workers import run_shared
+    from foxden.sim.clock import SimClock
+
+    settings = config.load()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", args.port))
+    sock.listen(2048)
+    token = settings.admin_token or admin_token(Path(settings.data_dir))
+    _write_atomically(args.port_file, str(sock.getsockname()[1]))
+    _write_atomically(args.stats_file, json.dumps({"started": True}))
+    clock = SimClock(speed=settings.speed)
+    return run_shared(settings, sock, clock, token, [], Console(stderr=True))
+
+
 def _write_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, "utf-8")
@@ -140,7 +171,7 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("target", choices=["bare", "foxden", "fixed"])
+    parser.add_argument("target", choices=["bare", "foxden", "fixed", "workers"])
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free)")
     parser.add_argument("--port-file", type=Path, required=True)
     parser.add_argument("--stats-file", type=Path, required=True)
@@ -168,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.server == "granian":
         return _granian(args)
+    if args.target == "workers":
+        return _workers(args)
 
     errors = _CountingHandler()
     logging.getLogger().addHandler(logging.StreamHandler(sys.stderr))
@@ -222,6 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, ignore)
     signal.signal(signal.SIGINT, ignore)
 
+    if args.target == "foxden":  # as ``foxden serve`` does before it serves
+        from foxden.server.http import freeze_heap
+
+        freeze_heap()
     _write_atomically(args.port_file, str(port))
     profiler = cProfile.Profile() if args.profile else None
     try:

@@ -107,6 +107,24 @@ def fresh_postgres() -> Iterator[str]:
             admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """The URL of a Redis for the whole session (tests/redis_server.py)."""
+    from tests.redis_server import session_redis
+
+    with session_redis() as url:
+        yield url
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> str:
+    """A Redis whose database is empty at the start of the test."""
+    from tests.redis_server import flush
+
+    flush(redis_server)
+    return redis_server
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh database of each backend."""

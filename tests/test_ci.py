@@ -75,13 +75,14 @@ def _stub(script: str, function: str, body: str) -> str:
     return f"{head}{function}() {{ {body}; }}\n{rest}"
 
 
-def _ci_script_with(start_postgres: str) -> str:
-    """.ci/run with its PostgreSQL start replaced, its other services stubbed as started,
-    and its commands after them echoed instead of run."""
+def _ci_script_with(start_postgres: str, start_redis: str = "return 0") -> str:
+    """.ci/run with its PostgreSQL and Redis starts replaced, its other services stubbed as
+    started, and its commands after them echoed instead of run."""
     body = _stub((ROOT / ".ci/run").read_text("utf-8"), "start_postgres", start_postgres)
+    body = _stub(body, "start_redis", start_redis)
     for function in re.findall(r"^(install_\w+)\(\) \{", body, re.M):
         body = _stub(body, function, "return 0")
-    after = body.split("trap stop_postgres EXIT\n", 1)
+    after = body.split("trap stop_services EXIT\n", 1)
     lines = [
         line
         if not line or line.startswith(("if ", "fi", "    ", "export")) or line.startswith("#")
@@ -89,7 +90,7 @@ def _ci_script_with(start_postgres: str) -> str:
         for line in after[1].splitlines()
     ]
     lines.append("env | grep -E '^(FOXDEN_|CI=)' | sort")
-    return after[0] + "trap stop_postgres EXIT\n" + "\n".join(lines) + "\n"
+    return after[0] + "trap stop_services EXIT\n" + "\n".join(lines) + "\n"
 
 
 def test_ci_fails_when_postgres_cannot_start(tmp_path: Path) -> None:
@@ -102,6 +103,16 @@ def test_ci_fails_when_postgres_cannot_start(tmp_path: Path) -> None:
     assert "RAN" not in run.stdout  # neither the tests nor the linters ran
 
 
+def test_ci_fails_when_redis_cannot_start(tmp_path: Path) -> None:
+    (tmp_path / ".ci").mkdir()
+    run_file = tmp_path / ".ci/run"
+    run_file.write_text(_ci_script_with("return 0", "return 1"), "utf-8")
+    run = subprocess.run(["bash", str(run_file)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1
+    assert "could not start Redis" in run.stderr
+    assert "RAN" not in run.stdout
+
+
 def test_ci_runs_the_tests_with_postgres_and_strict_skips(tmp_path: Path) -> None:
     (tmp_path / ".ci").mkdir()
     run_file = tmp_path / ".ci/run"
@@ -111,6 +122,7 @@ def test_ci_runs_the_tests_with_postgres_and_strict_skips(tmp_path: Path) -> Non
     assert "CI=true" in run.stdout
     assert f"{STRICT_SKIPS_ENV}=1" in run.stdout
     assert "FOXDEN_TEST_POSTGRES_URL=postgresql://" in run.stdout
+    assert "FOXDEN_TEST_REDIS_URL=redis://127.0.0.1:" in run.stdout
     ran = [line[4:] for line in run.stdout.splitlines() if line.startswith("RAN ")]
     readme = (ROOT / "README.md").read_text("utf-8")
     assert ran[0] == "python -m pip install -e '.[all,dev]' && python -m pytest </dev/null"

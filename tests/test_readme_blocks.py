@@ -42,6 +42,10 @@ BLOCKS: dict[str, str] = {
         "illustrative: live values of the demo fleet (status, quota used); the commands are "
         "checked by tests/test_docs.py::test_readme_foxden_commands_exist_with_their_options"
     ),
+    "$ foxden serve --workers 2 --database-url": (
+        "illustrative: the database and Redis are the user's; the same command runs in "
+        "test:tests/server/test_workers.py::test_two_workers_answer_and_the_help_names_the_options"
+    ),
     "$ cat night.json": "test:test_night_schedule_block_holds",
     "$ cat evening.json": "test:test_evening_schedule_block_holds",
     "$ foxden history 66BH502404ED555 --from 2026-11-23T12:00": (

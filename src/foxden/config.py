@@ -16,6 +16,7 @@ from foxden.protocol import limits
 
 ENV_PREFIX = "FOXDEN_"
 DEFAULT_DATA_DIR = "./foxden-data"
+ROLES = ("all", "api", "fleet")
 
 
 class ConfigError(Exception):
@@ -75,6 +76,14 @@ class Settings:
     """Also append the journal to this JSON-lines file and read it back at start."""
     access_log: bool = True
     """One JSON line per Open API call on the ``foxden.access`` logger."""
+    redis_url: str = ""
+    """Redis for call limits and quota counts shared by every worker and machine
+    (``redis://HOST:PORT/DB``); empty: kept in this process's memory."""
+    workers: int = 1
+    """Server processes answering the Open API on one port (a killed one is replaced)."""
+    role: str = "all"
+    """What this server runs: ``api`` (the Open API only), ``fleet`` (the simulated fleet
+    only) or ``all``; the fleet runs in one process of all that share the database."""
 
     def database(self) -> str:
         """The database URL in force: the explicit one, else SQLite in the data dir."""
@@ -127,4 +136,8 @@ def load(config_file: str | Path | None = None, **overrides: Any) -> Settings:
             f"setting 'limit_profile' must be one of {', '.join(LIMIT_PROFILES)}, "
             f"got {result.limit_profile!r}"
         )
+    if result.role not in ROLES:
+        raise ConfigError(f"setting 'role' must be one of {', '.join(ROLES)}, got {result.role!r}")
+    if result.workers < 1:
+        raise ConfigError(f"setting 'workers' must be at least 1, got {result.workers}")
     return result

@@ -33,3 +33,42 @@ def test_version_and_short_help() -> None:
     for args in (["-h"], ["history", "-h"], ["battery", "soc", "set", "-h"], ["serve", "-h"]):
         result = runner.invoke(app, args, prog_name="foxden")
         assert result.exit_code == 0 and "Usage: foxden" in result.stdout, args
+
+
+def test_serve_help_names_the_scale_out_options() -> None:
+    result = runner.invoke(app, ["serve", "--help"], prog_name="foxden", env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for option in ("--workers", "--role", "--redis-url", "FOXDEN_REDIS_URL"):
+        assert option in result.stdout, option
+
+
+def test_several_workers_without_redis_are_refused_before_anything_is_created(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    result = runner.invoke(app, ["serve", "--workers", "2", "--port", "0", "--data-dir", str(data)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --workers 2 needs --redis-url (or FOXDEN_REDIS_URL)")
+    assert "quota" in result.stderr and result.stderr.count("\n") == 1
+    assert not data.exists()
+
+
+def test_a_fleet_role_is_one_process_and_roles_are_checked(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    args = ["serve", "--role", "fleet", "--workers", "2", "--data-dir", str(data)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "--role fleet runs the fleet in one process" in result.stderr
+    result = runner.invoke(app, ["serve", "--role", "worker", "--data-dir", str(data)])
+    assert result.exit_code == 2
+    assert "setting 'role' must be one of all, api, fleet, got 'worker'" in result.stderr
+    assert not data.exists()
+
+
+def test_an_unreachable_redis_is_a_one_line_error(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    args = ["serve", "--redis-url", "redis://127.0.0.1:1/0", "--port", "0", "--data-dir", str(data)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: cannot reach Redis at redis://127.0.0.1:1/0")
+    assert not data.exists()

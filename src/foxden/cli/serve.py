@@ -108,6 +108,35 @@ def serve(
             show_default=DEFAULTS.limit_profile,
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="Server processes answering the Open API on the port; a killed one is "
+            "replaced. More than one needs --redis-url (env FOXDEN_WORKERS)",
+            min=1,
+            show_default=str(DEFAULTS.workers),
+        ),
+    ] = None,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            "--role",
+            help="api (the Open API only), fleet (the simulated fleet only, no port) or all; "
+            "with several workers or machines the fleet runs in exactly one process of all "
+            "that share the database (env FOXDEN_ROLE)",
+            show_default=DEFAULTS.role,
+        ),
+    ] = None,
+    redis_url: Annotated[
+        str | None,
+        typer.Option(
+            "--redis-url",
+            help="Redis (redis://HOST:PORT/DB) for call limits and quota counts shared by "
+            "every worker and machine (env FOXDEN_REDIS_URL)",
+            show_default="none: kept in this process",
+        ),
+    ] = None,
     scenario_file: Annotated[
         str | None,
         typer.Option(
@@ -134,6 +163,10 @@ def serve(
     key the file does not fix gets a new one, kept in DATA_DIR/NAME-api-key. One JSON
     access-log line per Open API call goes to standard output (setting access_log).
 
+    With --workers N (and --redis-url) N processes answer on the port, a killed one is
+    replaced, and one process of all that share the database runs the fleet, backfilling
+    after it takes it over; --role api or fleet splits the two (docs/scaling.md).
+
     Example: foxden serve --port 8080 --data-dir ./foxden-data --speed 60 --backfill-days 3
     """
     need("server", "foxden serve")
@@ -142,7 +175,7 @@ def serve(
     from foxden import scenario
     from foxden.demo import seed_demo, write_private
     from foxden.server.app import FoxdenApp
-    from foxden.server.http import raise_file_limit, uvicorn_config
+    from foxden.server.http import freeze_heap, raise_file_limit, uvicorn_config
     from foxden.sim.clock import SimClock
     from foxden.sim.engine import STEP_MS
     from foxden.sim.runner import FleetRunner
@@ -159,7 +192,11 @@ def serve(
         demo_devices=demo_devices,
         random_faults=random_faults or None,
         limit_profile=limit_profile,
+        workers=workers,
+        role=role,
+        redis_url=redis_url,
     )
+    shared = check_shared(settings)
     sc = None
     if scenario_file is not None:
         try:
@@ -178,8 +215,8 @@ def serve(
             if f.backfill_days is not None
             else (0.0 if backfill_days is None else backfill_days),
         )
-    sock = listen(settings.host, settings.port)
-    bound_port = sock.getsockname()[1]
+    sock = listen(settings.host, settings.port) if settings.role != "fleet" else None
+    bound_port = sock.getsockname()[1] if sock is not None else 0
     data = Path(settings.data_dir)
     private_dir(data)
     store = open_database(settings, create=True)
@@ -205,6 +242,14 @@ def serve(
             out.print(f"Created the demo account; its API key is in {data / 'demo-api-key'}")
     token = settings.admin_token or admin_token(data)
     clock = SimClock(start_ms=sc.start_ms if sc else None, speed=settings.speed)
+    if shared:
+        from foxden.cli.serve_workers import run_shared
+
+        store.close()
+        raise typer.Exit(
+            run_shared(settings, sock, clock, token, list(sc.chaos) if sc else [], out)
+        )
+    assert sock is not None
     runner = FleetRunner(store, clock, settings.seed, settings.random_faults)
     days = settings.backfill_days
     if sc is not None:  # at least the step that ends at the start: real-time data at once
@@ -226,7 +271,34 @@ def serve(
         enable_access_log(sys.stdout)
     raise_file_limit(settings.max_connections)
     config = uvicorn_config(foxden.app, settings, log_level=settings.log_level, lifespan="on")
+    freeze_heap()
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def check_shared(settings: config.Settings) -> bool:
+    """Whether this server shares its limits and fleet with other processes (several
+    workers, a role, or Redis); a combination that cannot keep limits exact is refused."""
+    if settings.role == "fleet" and settings.workers > 1:
+        fail(
+            "--role fleet runs the fleet in one process; --workers is for --role api or all",
+            EXIT_USAGE,
+        )
+    if settings.workers > 1 and not settings.redis_url:
+        fail(
+            f"--workers {settings.workers} needs --redis-url (or FOXDEN_REDIS_URL)",
+            EXIT_USAGE,
+            "each worker would keep its own call counts, so the daily quota and the cloud's "
+            "pacing would allow up to N times the calls; give a Redis so every worker counts "
+            "in one place (docs/scaling.md)",
+        )
+    if settings.redis_url and settings.role != "fleet":
+        from foxden.server.shared_limits import connect
+
+        try:
+            connect(settings.redis_url).close()
+        except ValueError as exc:
+            fail(str(exc), EXIT_USAGE)
+    return settings.workers > 1 or settings.role != "all" or bool(settings.redis_url)
 
 
 def private_dir(data: Path) -> None:

@@ -17,6 +17,7 @@ import asyncio
 import hmac
 import itertools
 import logging
+import os
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -133,11 +134,28 @@ class Job:
             raise JobCancelled
 
 
+SHARED_FLEET = (
+    "this server shares its fleet with other workers or machines (--workers, --role, "
+    "--redis-url): the fleet runs in one process of them all, on the clock every process "
+    "started with, so its clock, faults and seed cannot be changed here; run a single "
+    "process (foxden serve without those options) to script the fleet"
+)
+
+
 class Admin:
-    def __init__(self, token: str, runner: FleetRunner, clock: SimClock) -> None:
+    def __init__(
+        self,
+        token: str,
+        runner: FleetRunner,
+        clock: SimClock,
+        leading: Callable[[], bool] | None = None,
+    ) -> None:
         self.token = token
         self.runner = runner
         self.clock = clock
+        self.leading = leading
+        """Whether this process runs the shared fleet now; None: the fleet is this
+        process's own (and the admin API may change it)."""
         self.lock = asyncio.Lock()
         self.job: Job | None = None
         self._ids = itertools.count(1)
@@ -168,6 +186,8 @@ class Admin:
             if not self.token or not hmac.compare_digest(sent.encode(), self.token.encode()):
                 return JSONResponse({"error": "admin token missing or wrong"}, status_code=401)
             try:
+                if self.leading is not None and handler != self.get_clock:
+                    raise AdminError(409, SHARED_FLEET)
                 answer = await handler(request)
             except AdminError as exc:
                 return JSONResponse({"error": str(exc)}, status_code=exc.status)
@@ -183,7 +203,10 @@ class Admin:
         return msgspec.json.decode((await request.body()) or b"{}", type=kind)
 
     def _clock_state(self) -> dict[str, Any]:
-        return {"now_ms": self.clock.now_ms(), "speed": self.clock.speed}
+        state: dict[str, Any] = {"now_ms": self.clock.now_ms(), "speed": self.clock.speed}
+        if self.leading is not None:
+            state["worker"] = {"pid": os.getpid(), "runs_fleet": self.leading()}
+        return state
 
     def _busy(self) -> None:
         if self.job is not None and self.job.state == "running":

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import logging
 import math
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +26,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from foxden.clock import Clock, RealClock
 from foxden.config import Settings
@@ -53,6 +54,8 @@ from foxden.store import Account, Store
 
 if TYPE_CHECKING:  # the simulator (numpy physics, pvlib) loads only with a fleet
     from foxden.server.admin import Admin
+    from foxden.server.fleet_lease import FleetDuty
+    from foxden.server.shared_limits import RedisLimits
     from foxden.sim.runner import FleetRunner
 
 log = logging.getLogger("foxden.server")
@@ -136,6 +139,18 @@ def header_map(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
 
+def query_params(query: str) -> dict[str, str]:
+    """``dict(parse_qsl(query))``: a plain query (nothing escaped) is split directly."""
+    if "%" in query or "+" in query:
+        return dict(parse_qsl(query))
+    params = {}
+    for part in query.split("&"):
+        name, _, value = part.partition("=")
+        if value:  # parse_qsl drops a name without a value
+            params[name] = value
+    return params
+
+
 def _decoder(endpoint: Endpoint) -> Callable[[Exchange], Any]:
     request_type = endpoint.request
     if request_type is None:
@@ -147,7 +162,7 @@ def _decoder(endpoint: Endpoint) -> Callable[[Exchange], Any]:
     if endpoint.params_in_query:
 
         def from_query(call: Exchange) -> Any:
-            params = dict(parse_qsl(call.query))
+            params = query_params(call.query)
             validate.check_nul_query(params)
             try:
                 return msgspec.convert(params, request_type, strict=False)
@@ -179,15 +194,32 @@ class FastPath:
     turn and wrap request and response); the rest (lifespan, 404/405, /openapi.json,
     /admin, /metrics) goes through Starlette."""
 
-    def __init__(self, views: dict[tuple[str, str], ASGIApp], fallback: ASGIApp) -> None:
+    def __init__(
+        self,
+        views: dict[tuple[str, str], ASGIApp],
+        fallback: ASGIApp,
+        extra_headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
         self.views = views
         self.fallback = fallback
+        self.extra_headers = extra_headers or []
+        """Added to every answer that goes through Starlette (the views add their own)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             view = self.views.get((scope["method"], scope["path"]))
             if view is not None:
                 await view(scope, receive, send)
+                return
+            if self.extra_headers:
+                extra = self.extra_headers
+
+                async def send_with(message: Message) -> None:
+                    if message["type"] == "http.response.start":
+                        message = {**message, "headers": [*message.get("headers", []), *extra]}
+                    await send(message)
+
+                await self.fallback(scope, receive, send_with)
                 return
         await self.fallback(scope, receive, send)
 
@@ -215,7 +247,11 @@ class _Served:
             call.errno, call.msg = answer.errno, answer.msg
             call.detail = f"chaos rule {answer.rule.id}"
         else:
-            headers = [*_JSON_HEADERS, (b"content-length", b"%d" % len(body))]
+            headers = [
+                *_JSON_HEADERS,
+                (b"content-length", b"%d" % len(body)),
+                *self.foxden.worker_header,
+            ]
             if detail:
                 headers.append((_DETAIL_HEADER_RAW, detail_header_value(detail)))
             await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -235,8 +271,12 @@ class FoxdenApp:
         clock: Clock | None = None,
         runner: FleetRunner | None = None,
         admin_token: str = "",
+        duty: FleetDuty | None = None,
     ) -> None:
         self.settings = settings
+        self.duty = duty
+        """With a fleet shared by several processes: runs it when this process holds the
+        lease (None: the fleet is this process's own)."""
         self.store = store
         self.clock = clock or RealClock()
         """The data clock: "now" for telemetry, reports and device times (simulated time
@@ -251,9 +291,25 @@ class FoxdenApp:
         one thread, never from the event loop: authentication, the quota and the handlers
         run there, one call at a time as on the loop (the store serialises its queries
         anyway), while the loop keeps reading and writing sockets."""
-        self.quota = QuotaKeeper(store, settings.daily_quota_per_device, settings.quota_flush_every)
         self.rate = RateLimiter(settings.rate_per_second, settings.rate_burst)
         self.limits = limit_profile(settings.limit_profile)
+        shared: RedisLimits | None = None
+        if settings.redis_url:
+            from foxden.server.shared_limits import RedisLimits, connect
+
+            shared = RedisLimits(
+                connect(settings.redis_url),
+                store,
+                settings.daily_quota_per_device,
+                self.limits.path_interval_ms,
+                self.limits.device_write_interval_ms,
+                settings.rate_per_second,
+                settings.rate_burst,
+            )
+            shared.flush_every = max(1, settings.quota_flush_every)
+        self.quota: QuotaKeeper = shared or QuotaKeeper(
+            store, settings.daily_quota_per_device, settings.quota_flush_every
+        )
         self.auth = Authenticator(
             store,
             round(settings.timestamp_window_s * 1000),
@@ -261,7 +317,13 @@ class FoxdenApp:
             self.quota,
             self.limits,
             settings.replay_cache,
+            shared,
         )
+        self.worker_header = (
+            [(b"x-foxden-worker", str(os.getpid()).encode())] if settings.workers > 1 else []
+        )
+        """Names the answering process when several serve the port (tests and load
+        balancers can tell them apart)."""
         self.refusal_observers: list[RefusalObserver] = []
         """Told of every refused request, after the server log (a request journal hooks in
         here)."""
@@ -288,7 +350,8 @@ class FoxdenApp:
 
             if not isinstance(self.clock, SimClock):
                 raise TypeError("a fleet needs a SimClock")
-            self.admin = Admin(admin_token, runner, self.clock)
+            leading = (lambda: duty.leading) if duty is not None else None
+            self.admin = Admin(admin_token, runner, self.clock, leading)
             routes += self.admin.routes()
         for endpoint in ENDPOINTS:
             if endpoint.public:
@@ -306,7 +369,7 @@ class FoxdenApp:
         routes += Dashboard(self).routes()
         self.starlette = Starlette(routes=routes, lifespan=self._lifespan)
         self.starlette.state.foxden = self
-        self.app = FastPath(self._fast, self.starlette)
+        self.app = FastPath(self._fast, self.starlette, self.worker_header)
         self._openapi_body = msgspec.json.encode(openapi_document())
 
     @contextlib.asynccontextmanager
@@ -324,6 +387,8 @@ class FoxdenApp:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if self.duty is not None:
+                self.duty.close()
             if self.db_thread is not None:
                 self.db_thread.shutdown(wait=True)
             try:
@@ -365,7 +430,10 @@ class FoxdenApp:
                 continue
             try:
                 async with self.admin.lock:
-                    await asyncio.to_thread(self.runner.run_until, clock.now_ms())
+                    if self.duty is not None:
+                        await asyncio.to_thread(self.duty.tick)
+                    else:
+                        await asyncio.to_thread(self.runner.run_until, clock.now_ms())
             except Exception:  # the fleet must not take the server down; try next tick
                 log.exception("fleet step failed")
 
@@ -460,7 +528,11 @@ class FoxdenApp:
                     return envelope.body_ok(handler(ctx, parsed))
                 target = _write_target(parsed)
                 self.auth.check_device_write(ctx.account, target, now_ms)
-                body = envelope.body_ok(handler(ctx, parsed))
+                try:
+                    body = envelope.body_ok(handler(ctx, parsed))
+                except BaseException:
+                    self.auth.release_device_write(ctx.account, target, now_ms)
+                    raise
                 self.auth.record_device_write(ctx.account, target, now_ms)
                 return body
 
@@ -480,6 +552,22 @@ class FoxdenApp:
                             store, self.clock, self.wall, account, self.quota, headers["lang"]
                         )
                         body = answer(ctx, parsed, call.time_ms)
+                    call.errno, call.msg = 0, SUCCESS_MESSAGE
+                    return body, ""
+                if offload and not chaos.rules:
+                    # the whole call in one hop to the database thread
+                    def whole() -> bytes:
+                        nonlocal account
+                        with store.request_view():
+                            account = check(call.path, headers, call.time_ms)
+                            call.account = account.name
+                            parsed = decode(call)
+                            ctx = Ctx(
+                                store, self.clock, self.wall, account, self.quota, headers["lang"]
+                            )
+                            return answer(ctx, parsed, call.time_ms)
+
+                    body = await self.in_db_thread(whole)
                     call.errno, call.msg = 0, SUCCESS_MESSAGE
                     return body, ""
                 if offload:

@@ -16,6 +16,7 @@ from foxden.protocol import signing
 from foxden.protocol.errno import Errno
 from foxden.server.errors import ApiError, header_invalid
 from foxden.server.limits import QuotaKeeper, RateLimiter, Spacing
+from foxden.server.shared_limits import ADMITTED, BUCKET, PACED, RedisLimits
 from foxden.store import Account, Store
 
 REQUIRED_HEADERS = ("token", "timestamp", "signature", "lang")
@@ -58,8 +59,11 @@ class Authenticator:
         quota: QuotaKeeper,
         profile: LimitProfile,
         replay_cache: bool = False,
+        shared: RedisLimits | None = None,
     ) -> None:
         self.store = store
+        self.shared = shared
+        """Limits kept in Redis for every worker (pacing, bucket, quota); None: in memory."""
         self.replays = ReplayCache(window_ms) if replay_cache else None
         self.window_ms = window_ms
         self.rate = rate
@@ -105,41 +109,86 @@ class Authenticator:
                 "unknown API key, or the signature is not md5(path + '\\r\\n' + token + "
                 "'\\r\\n' + timestamp) of this request",
             )
-        if self.replays is not None and not self.replays.first_use(
-            values["signature"], stamp, now_ms
+        if self.replays is not None and not (
+            self.shared.first_use(values["signature"], stamp, self.window_ms, now_ms)
+            if self.shared is not None
+            else self.replays.first_use(values["signature"], stamp, now_ms)
         ):
             raise header_invalid(
                 "illegal signature",
                 "this signature was already used; sign every request with a new timestamp",
             )
+        if self.shared is not None:
+            self._admit_shared(self.shared, account, path, now_ms, counted, paced)
+            return account
         wait = self.paths.wait_ms((account.id, path), now_ms) if paced else 0
         if wait:
-            raise ApiError(
-                Errno.TOO_FREQUENT,
-                f"at most one call to {path} every {self.paths.interval_ms} ms per key; "
-                f"retry in {wait} ms",
-            )
+            raise self._too_frequent(path, wait)
         if self.profile.key_bucket and not self.rate.allow(account.id, now_ms):
-            raise ApiError(
-                Errno.TOO_FREQUENT,
-                f"more than {self.rate.rate:g} calls a second (burst {self.rate.burst}) "
-                "with this key",
-            )
+            raise self._over_rate()
         if counted and not self.quota.try_spend(
             account.id, account.device_count, now_ms, self.profile.quota
         ):
-            raise ApiError(
-                Errno.QUOTA_EXCEEDED,
-                f"the day's {self.quota.total(account.device_count)} calls are used up; "
-                "the quota resets at 00:00 UTC",
-            )
+            raise self._quota_spent(account)
         if paced:
             self.paths.record((account.id, path), now_ms)
         return account
 
+    def _admit_shared(
+        self,
+        shared: RedisLimits,
+        account: Account,
+        path: str,
+        now_ms: int,
+        counted: bool,
+        paced: bool,
+    ) -> None:
+        code, value = shared.admit(
+            account.id,
+            account.device_count,
+            path,
+            now_ms,
+            paced=paced,
+            bucket=self.profile.key_bucket,
+            counted=counted,
+            enforce=self.profile.quota,
+        )
+        if code == ADMITTED:
+            return
+        if code == PACED:
+            raise self._too_frequent(path, value)
+        if code == BUCKET:
+            raise self._over_rate()
+        raise self._quota_spent(account)
+
+    def _too_frequent(self, path: str, wait: int) -> ApiError:
+        return ApiError(
+            Errno.TOO_FREQUENT,
+            f"at most one call to {path} every {self.paths.interval_ms} ms per key; "
+            f"retry in {wait} ms",
+        )
+
+    def _over_rate(self) -> ApiError:
+        return ApiError(
+            Errno.TOO_FREQUENT,
+            f"more than {self.rate.rate:g} calls a second (burst {self.rate.burst}) with this key",
+        )
+
+    def _quota_spent(self, account: Account) -> ApiError:
+        return ApiError(
+            Errno.QUOTA_EXCEEDED,
+            f"the day's {self.quota.total(account.device_count)} calls are used up; "
+            "the quota resets at 00:00 UTC",
+        )
+
     def check_device_write(self, account: Account, sn: str, now_ms: int) -> None:
-        """40400 when this inverter got a setting write too recently (cloud profile)."""
-        wait = self.device_writes.wait_ms((account.id, sn), now_ms)
+        """40400 when this inverter got a setting write too recently (cloud profile). With
+        shared limits the interval is claimed here: :meth:`release_device_write` gives it
+        back when the write fails."""
+        if self.shared is not None:
+            wait = self.shared.claim_write(account.id, sn, now_ms)
+        else:
+            wait = self.device_writes.wait_ms((account.id, sn), now_ms)
         if wait:
             raise ApiError(
                 Errno.TOO_FREQUENT,
@@ -148,4 +197,10 @@ class Authenticator:
             )
 
     def record_device_write(self, account: Account, sn: str, now_ms: int) -> None:
-        self.device_writes.record((account.id, sn), now_ms)
+        if self.shared is None:
+            self.device_writes.record((account.id, sn), now_ms)
+
+    def release_device_write(self, account: Account, sn: str, now_ms: int) -> None:
+        """The write claimed at ``now_ms`` failed: the next one need not wait for it."""
+        if self.shared is not None:
+            self.shared.release_write(account.id, sn, now_ms)

@@ -141,7 +141,8 @@ class Store(Protocol):
 
     # quota use, per account and UTC day ("YYYY-MM-DD")
     def usage(self, account_id: int, day: str) -> int: ...
-    def save_usage(self, counts: dict[tuple[int, str], int]) -> None: ...
+    def save_usage(self, counts: dict[tuple[int, str], int]) -> None:
+        """Write (account, day) call counts; a stored count is never lowered."""
 
     # plants
     def insert_plant(self, plant: Plant) -> None: ...

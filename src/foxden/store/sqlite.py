@@ -255,7 +255,10 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
             [
                 (
                     "INSERT INTO usage(account_id, day, count) VALUES (?, ?, ?) "
-                    "ON CONFLICT(account_id, day) DO UPDATE SET count = excluded.count",
+                    # a day's count only grows: of two writers (workers sharing the count
+                    # in Redis) the one that read it earlier cannot lower it
+                    "ON CONFLICT(account_id, day) DO UPDATE SET count = CASE "
+                    "WHEN excluded.count > usage.count THEN excluded.count ELSE usage.count END",
                     (account_id, day, count),
                 )
                 for (account_id, day), count in counts.items()

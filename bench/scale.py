@@ -1,0 +1,428 @@
+"""foxden on several workers, PostgreSQL and Redis, with a large fleet live, over loopback.
+
+    python bench/scale.py [--inverters 10000] [--days 1] [--duration 10] [--warmup 2]
+                          [--connections 50] [--postgres URL] [--redis URL]
+
+Set-up: a fresh PostgreSQL database (on the server of ``--postgres`` or
+``FOXDEN_TEST_POSTGRES_URL``, dropped afterwards) with the demo account holding
+``--inverters`` inverters over its three plants and ``--days`` of 5-minute history
+(``FleetRunner.backfill``); a Redis (``--redis``, else a redis-server of the bench's own on
+a free loopback port, stopped afterwards). Servers are started through ``bench/launcher.py
+workers``, which runs ``foxden serve``'s supervisor and workers on the bound socket, with
+every limit off (load test), limits counted in Redis and the fleet live at speed 1 (one
+process of them runs it: every inverter gets a sample each 5 minutes).
+
+Runs, each a wrk run of ``--duration`` seconds after ``--warmup`` seconds:
+
+1. the authenticated call (getAccessCount, the auth bench's call) at ``--connections``
+   connections with 1 worker, then with 2: the ratio of 2 workers to 1;
+2. with 2 workers, ``--connections`` clients split over three wrk processes at once:
+   real-time (real/query, all variables), history (24 h, five variables) and report (month,
+   every counter), each rotating over 100 inverters: throughput and p50/p99 per endpoint;
+3. the authenticated call with 1 worker on SQLite (the same account and inverters, no
+   history) against PostgreSQL's.
+
+Then the memory (RSS) of each worker and of the supervisor, and the database size per
+inverter-day (growth of the database during the backfill over inverters x days).
+
+Targets (issue 14): 2 workers >= 1.6x one for the authenticated call; p99 < 50 ms for every
+endpoint of the mixed load; PostgreSQL's authenticated call within 1.5x SQLite's (req/s of
+SQLite <= 1.5x PostgreSQL's). Exit status 0 when all are met and no request failed, 1
+otherwise, 2 when wrk is missing. Needs the machine to itself for figures: the CPU use
+before the runs is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from auth_throughput import (
+    HUGE,
+    INSTALL_WRK,
+    PATH,
+    Server,
+    WrkResult,
+    cpu_busy,
+    get,
+    pick_implementations,
+    rss_mb,
+    run_wrk,
+)
+from handlers import fresh_postgres
+
+from foxden.clock import RealClock
+from foxden.demo import DEMO_PLANTS, seed_demo
+from foxden.protocol import signing, telemetry, timefmt
+from foxden.store import open_store, url_for
+
+RATIO_TARGET = 1.6
+P99_TARGET_MS = 50.0
+POSTGRES_TARGET = 1.5
+DAY_MS = 86_400_000
+HISTORY_VARIABLES = ["pvPower", "loadsPower", "gridConsumptionPower", "feedinPower", "SoC"]
+ROTATE = 100
+"""Inverters each endpoint's requests rotate over."""
+SPLIT = {"real-time": 0.4, "history": 0.3, "report": 0.3}
+"""Share of the connections of each endpoint in the mixed load."""
+
+
+def signed(key: str, path: str) -> dict[str, str]:
+    return signing.headers(path, key, RealClock().now_ms(), "en")
+
+
+@contextlib.contextmanager
+def redis_server(url: str | None, work: Path) -> Iterator[str]:
+    """``url``, or a redis-server of the bench's own on a free loopback port."""
+    if url:
+        yield url
+        return
+    import redis
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("no redis-server: apt-get install -y redis-server, or give --redis")
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(work), "--save", ""],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    own = f"redis://127.0.0.1:{port}/0"
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis.from_url(own).ping()
+                break
+            except redis.RedisError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.05)
+        yield own
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def seed(url: str, data_dir: Path, inverters: int, days: float) -> tuple[str, list[str], str]:
+    """The demo account with ``inverters`` inverters and ``days`` of history; (key, serials,
+    the first plant's zone)."""
+    from foxden.sim.clock import SimClock
+    from foxden.sim.runner import FleetRunner
+
+    store = open_store(url)
+    try:
+        key = seed_demo(store, data_dir, RealClock().now_ms(), inverters)
+        assert key is not None
+        if days > 0:
+            FleetRunner(store, SimClock(speed=0.0), 0).backfill(days)
+        serials = [d.sn for d, _ in store.all_devices()]
+    finally:
+        store.close()
+    return key, serials, DEMO_PLANTS[0].timezone
+
+
+def database_bytes(url: str) -> int:
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as db:
+        row = db.execute("SELECT pg_database_size(current_database())").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def server_env(data_dir: Path, database_url: str, redis_url: str, workers: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOXDEN_")}
+    here = str(Path(__file__).resolve().parent)
+    env.update(
+        PYTHONPATH=os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p),
+        FOXDEN_DATA_DIR=str(data_dir),
+        FOXDEN_DATABASE_URL=database_url,
+        FOXDEN_REDIS_URL=redis_url,
+        FOXDEN_WORKERS=str(workers),
+        FOXDEN_ROLE="all",
+        FOXDEN_BACKFILL_DAYS="0",
+        FOXDEN_LIMIT_PROFILE="off",
+        FOXDEN_DAILY_QUOTA_PER_DEVICE=str(HUGE),
+        FOXDEN_TIMESTAMP_WINDOW_S="86400",
+        FOXDEN_ACCESS_LOG="false",
+        FOXDEN_LOG_LEVEL="warning",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def worker_pids(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+@contextlib.contextmanager
+def serving(
+    work: Path, tag: str, env: dict[str, str], key: str, loop: str, http: str, workers: int
+) -> Iterator[Server]:
+    server = Server("workers", work, loop, http, env, tag=tag)
+    try:
+        server.wait_ready(signed(key, PATH), timeout=120)
+        deadline = time.monotonic() + 60
+        while len(worker_pids(server.proc.pid)) < workers and workers > 1:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{workers} workers did not start:\n{server.log()}")
+            time.sleep(0.1)
+        yield server
+    finally:
+        server.stop()
+
+
+def lua_rotation(work: Path, name: str, bodies: list[bytes]) -> Path:
+    """A wrk script POSTing the bodies in turn."""
+    quoted = ",\n".join("'" + b.decode().replace("\\", "\\\\").replace("'", "\\'") + "'"
+                        for b in bodies)  # fmt: skip
+    path = work / f"{name}.lua"
+    path.write_text(
+        "wrk.method = 'POST'\n"
+        "wrk.headers['Content-Type'] = 'application/json'\n"
+        f"local bodies = {{\n{quoted}\n}}\n"
+        "local i = 0\n"
+        "request = function()\n"
+        "  i = i % #bodies + 1\n"
+        "  return wrk.format(nil, nil, nil, bodies[i])\n"
+        "end\n",
+        "utf-8",
+    )
+    return path
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    name: str
+    path: str
+    bodies: list[bytes]
+
+
+def endpoints(serials: list[str], now_ms: int, zone: str) -> list[Endpoint]:
+    step = max(1, len(serials) // ROTATE)
+    chosen = serials[::step][:ROTATE]
+    local = datetime.fromtimestamp(now_ms / 1000, timefmt.zone(zone))
+
+    def bodies(make: object) -> list[bytes]:
+        return [json.dumps(make(sn)).encode() for sn in chosen]  # type: ignore[operator]
+
+    return [
+        Endpoint(
+            "real-time",
+            "/op/v0/device/real/query",
+            bodies(lambda sn: {"sn": sn, "variables": []}),
+        ),
+        Endpoint(
+            "history",
+            "/op/v0/device/history/query",
+            bodies(
+                lambda sn: {
+                    "sn": sn,
+                    "variables": HISTORY_VARIABLES,
+                    "begin": now_ms - DAY_MS,
+                    "end": now_ms,
+                }
+            ),
+        ),
+        Endpoint(
+            "report",
+            "/op/v0/device/report/query",
+            bodies(
+                lambda sn: {
+                    "sn": sn,
+                    "year": local.year,
+                    "month": local.month,
+                    "dimension": "month",
+                    "variables": list(telemetry.COUNTERS),
+                }
+            ),
+        ),
+    ]
+
+
+def check_answers(port: int, key: str, calls: list[Endpoint]) -> None:
+    """Every endpoint answers errno 0 before it is measured (never an error path)."""
+    status, body = get(port, signed(key, PATH))
+    answer = json.loads(body)
+    if status != 200 or answer.get("errno") != 0:
+        raise RuntimeError(f"getAccessCount answered {status}: {body[:300]!r}")
+    for call in calls:
+        status, body = get(port, signed(key, call.path), call.path, "POST", call.bodies[0])
+        answer = json.loads(body)
+        if status != 200 or answer.get("errno") != 0:
+            raise RuntimeError(f"{call.name} answered {status}: {body[:300]!r}")
+
+
+def auth_run(server: Server, key: str, args: argparse.Namespace) -> WrkResult:
+    headers = signed(key, PATH)
+    url = server.url_of(PATH)
+    if args.warmup:
+        run_wrk(url, headers, args.warmup, args.connections, 1)
+    return run_wrk(url, headers, args.duration, args.connections, 1)
+
+
+def mixed_run(
+    server: Server, key: str, calls: list[Endpoint], work: Path, args: argparse.Namespace
+) -> dict[str, WrkResult]:
+    """The three endpoints' wrk processes at once; each one's figures."""
+    scripts = {c.name: lua_rotation(work, c.name, c.bodies) for c in calls}
+    shares = {c.name: max(1, round(args.connections * SPLIT[c.name])) for c in calls}
+    results: dict[str, WrkResult] = {}
+    errors: list[BaseException] = []
+
+    def one(call: Endpoint, seconds: int) -> None:
+        try:
+            results[call.name] = run_wrk(
+                server.url_of(call.path),
+                signed(key, call.path),
+                seconds,
+                shares[call.name],
+                1,
+                scripts[call.name],
+            )
+        except BaseException as exc:
+            errors.append(exc)
+
+    for seconds in ([args.warmup] if args.warmup else []) + [args.duration]:
+        threads = [threading.Thread(target=one, args=(c, seconds)) for c in calls]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+    return results
+
+
+def failed(result: WrkResult) -> int:
+    return result.non_2xx + result.socket_errors
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--inverters", type=int, default=10_000)
+    parser.add_argument("--days", type=float, default=1.0, help="days of history to seed")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds before each run")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--postgres", default=os.environ.get("FOXDEN_TEST_POSTGRES_URL", ""))
+    parser.add_argument("--redis", default=os.environ.get("FOXDEN_TEST_REDIS_URL", ""))
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        print(f"wrk is missing; install it with: {INSTALL_WRK}", file=sys.stderr)
+        return 2
+    if not args.postgres:
+        parser.error("give --postgres URL (or set FOXDEN_TEST_POSTGRES_URL)")
+    loop, http = pick_implementations(None, None)
+    with (
+        tempfile.TemporaryDirectory(prefix="foxden-scale-") as tmp,
+        fresh_postgres(args.postgres) as pg_url,
+    ):
+        work = Path(tmp)
+        with redis_server(args.redis, work) as redis_url:
+            return run(args, work, pg_url, redis_url, loop, http)
+
+
+def run(
+    args: argparse.Namespace, work: Path, pg_url: str, redis_url: str, loop: str, http: str
+) -> int:
+    print(f"{args.inverters} inverters, {args.days:g} days of history; {loop} + {http}; "
+          f"{os.cpu_count()} CPUs")  # fmt: skip
+    pg_dir = work / "pg"
+    pg_dir.mkdir()
+    open_store(pg_url).close()  # the schema, so the growth below is the data
+    empty = database_bytes(pg_url)
+    started = time.perf_counter()
+    key, serials, zone = seed(pg_url, pg_dir, args.inverters, args.days)
+    seeded_s = time.perf_counter() - started
+    grown = database_bytes(pg_url) - empty
+    inverter_days = args.inverters * max(args.days, 1e-9)
+    print(f"seeded PostgreSQL in {seeded_s:.1f} s; {grown / inverter_days / 1024:.1f} KiB "
+          f"per inverter-day ({grown / 2**20:.1f} MiB)")  # fmt: skip
+    sqlite_dir = work / "sqlite"
+    sqlite_dir.mkdir()
+    sqlite_url = url_for(sqlite_dir)
+    sqlite_key, _, _ = seed(sqlite_url, sqlite_dir, args.inverters, 0)
+    calls = endpoints(serials, RealClock().now_ms(), zone)
+    busy = cpu_busy()
+    print(f"CPU in use before the runs: {busy:.0%}" if busy is not None else "CPU use unknown")
+
+    auth: dict[str, WrkResult] = {}
+    memory: list[float] = []
+    supervisor_mb = 0.0
+    for workers in (1, 2):
+        env = server_env(pg_dir, pg_url, redis_url, workers)
+        with serving(work, f"pg{workers}", env, key, loop, http, workers) as server:
+            check_answers(server.port, key, calls)
+            auth[f"postgresql, {workers} worker{'s' if workers > 1 else ''}"] = auth_run(
+                server, key, args
+            )
+            if workers == 2:
+                mixed = mixed_run(server, key, calls, work, args)
+                memory = [rss_mb(pid) for pid in worker_pids(server.proc.pid)]
+                supervisor_mb = rss_mb(server.proc.pid)
+    env = server_env(sqlite_dir, sqlite_url, redis_url, 1)
+    with serving(work, "sqlite1", env, sqlite_key, loop, http, 1) as server:
+        auth["sqlite, 1 worker"] = auth_run(server, sqlite_key, args)
+
+    print(f"\nthe authenticated call (getAccessCount), {args.connections} connections:")
+    print(f"{'server':<26}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'failed':>8}")
+    for name, r in auth.items():
+        print(f"{name:<26}{r.rps:>10.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}{failed(r):>8}")
+    print(f"\nmixed load, 2 workers on PostgreSQL, {args.connections} clients at once:")
+    print(f"{'endpoint':<26}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'failed':>8}")
+    for name, r in mixed.items():
+        print(f"{name:<26}{r.rps:>10.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}{failed(r):>8}")
+    total = sum(r.rps for r in mixed.values())
+    print(f"{'all':<26}{total:>10.0f}")
+    print(f"\nmemory: workers {', '.join(f'{m:.0f}' for m in memory)} MB; "
+          f"supervisor {supervisor_mb:.0f} MB")  # fmt: skip
+
+    one = auth["postgresql, 1 worker"].rps
+    two = auth["postgresql, 2 workers"].rps
+    lite = auth["sqlite, 1 worker"].rps
+    worst_p99 = max(r.p99_ms for r in mixed.values())
+    checks = [
+        (f"2 workers / 1 worker, authenticated call: {two / one:.2f}", two / one >= RATIO_TARGET,
+         f">= {RATIO_TARGET}"),
+        (f"worst p99 of the mixed load: {worst_p99:.1f} ms", worst_p99 < P99_TARGET_MS,
+         f"< {P99_TARGET_MS:g} ms"),
+        (f"SQLite / PostgreSQL, authenticated call: {lite / one:.2f}",
+         lite / one <= POSTGRES_TARGET, f"<= {POSTGRES_TARGET}"),
+    ]  # fmt: skip
+    print()
+    for text, held, target in checks:
+        print(f"{'met ' if held else 'MISSED'} {text} (target {target})")
+    errors = sum(failed(r) for r in [*auth.values(), *mixed.values()])
+    if errors:
+        print(f"{errors} requests failed")
+    return 0 if all(held for _, held, _ in checks) and not errors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""``foxden serve`` when the server shares its limits and fleet with other processes:
+``--workers N``, ``--role api|fleet`` or ``--redis-url`` (docs/scaling.md).
+
+Every API process opens its own store and serves the one listening socket; every process
+with the fleet role takes part in the fleet lease (:mod:`foxden.server.fleet_lease`), and
+the one holding it simulates. The fleet backfills in that process after it takes the lease,
+so the API answers at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import threading
+from types import FrameType
+
+from rich.console import Console
+
+from foxden.config import Settings
+from foxden.server.chaos import RuleSpec
+from foxden.sim.clock import SimClock
+
+log = logging.getLogger("foxden.server")
+
+
+def run_shared(
+    settings: Settings,
+    sock: socket.socket | None,
+    clock: SimClock,
+    token: str,
+    chaos: list[RuleSpec],
+    out: Console,
+) -> int:
+    """Serve (or, with role fleet, simulate) until stopped; the exit status."""
+    if sock is None:
+        out.print(
+            f"foxden fleet on database {settings.database()} (fleet speed {settings.speed:g}x); "
+            "simulating whenever this process holds the fleet lease"
+        )
+        return run_fleet_only(settings, clock)
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    port = sock.getsockname()[1]
+    out.print(
+        f"foxden serving the Open API on http://{host}:{port} "
+        f"(database {settings.database()}; {settings.workers} worker"
+        f"{'s' if settings.workers > 1 else ''}, role {settings.role}; "
+        f"fleet speed {settings.speed:g}x; limit profile {settings.limit_profile}; "
+        f"limits in {'Redis' if settings.redis_url else 'this process'})"
+    )
+
+    def work() -> None:
+        serve_worker(settings, sock, clock, token, chaos)
+
+    if settings.workers == 1:
+        work()
+        return 0
+    from foxden.server.workers import Supervisor
+
+    return Supervisor(settings.workers, work, lambda text: out.print(f"foxden: {text}")).run()
+
+
+def serve_worker(
+    settings: Settings,
+    sock: socket.socket,
+    clock: SimClock,
+    token: str,
+    chaos: list[RuleSpec],
+) -> None:
+    """One API process: its own store, the app, uvicorn on the shared socket."""
+    import sys
+
+    import uvicorn
+
+    from foxden.clock import RealClock
+    from foxden.server.app import FoxdenApp
+    from foxden.server.fleet_lease import FleetDuty, open_lease
+    from foxden.server.http import raise_file_limit, uvicorn_config
+    from foxden.sim.runner import FleetRunner
+    from foxden.store import open_store
+
+    store = open_store(settings.database())
+    runner = None
+    duty = None
+    if settings.role == "all":
+        runner = FleetRunner(store, clock, settings.seed, settings.random_faults)
+        lease = open_lease(settings.database(), settings.data_dir)
+        duty = FleetDuty(runner, clock, lease, settings.backfill_days)
+    try:
+        foxden = FoxdenApp(settings, store, clock, runner, token, duty)
+        for rule in chaos:
+            foxden.chaos.add(rule, RealClock().now_ms())
+        if settings.access_log:
+            from foxden.server.metrics import enable_access_log
+
+            enable_access_log(sys.stdout)
+        raise_file_limit(settings.max_connections)
+        config = uvicorn_config(foxden.app, settings, log_level=settings.log_level, lifespan="on")
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        store.close()
+
+
+def run_fleet_only(settings: Settings, clock: SimClock) -> int:
+    """Role fleet: no port; tick the fleet duty once a second (five times a second when the
+    clock runs fast) until SIGTERM or SIGINT."""
+    from foxden.server.fleet_lease import FleetDuty, open_lease
+    from foxden.sim.runner import FleetRunner
+    from foxden.store import open_store
+
+    stop = threading.Event()
+
+    def on_signal(number: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    store = open_store(settings.database())
+    runner = FleetRunner(store, clock, settings.seed, settings.random_faults)
+    duty = FleetDuty(
+        runner, clock, open_lease(settings.database(), settings.data_dir), settings.backfill_days
+    )
+    try:
+        while not stop.is_set():
+            if not clock.frozen:
+                try:
+                    duty.tick()
+                except Exception:  # the fleet goes on next tick
+                    log.exception("fleet step failed")
+            stop.wait(1.0 if clock.speed <= 1 else 0.2)
+    finally:
+        duty.close()
+        store.close()
+    return 0

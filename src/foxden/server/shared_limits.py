@@ -1,0 +1,316 @@
+"""Call limits shared by every worker and machine through Redis, exact as in one process.
+
+One Lua script per Open API call does what :class:`~foxden.server.auth.Authenticator` does in
+memory, in the same order and atomically (Redis runs a script without interleaving): the
+query interface's pacing (refused calls do not start the interval), the lenient profile's
+token bucket, then the daily quota, and only when all passed the pacing stamp. A second
+script claims an inverter's setting-write interval before the write runs; a write that
+fails gives its claim back.
+
+Keys hold the account in a hash tag (``foxden:{a7}:quota:2026-12-03``), so on a Redis
+cluster every key of one call lives on the same node. A day's quota count lives in Redis;
+each worker writes it to the store now and then (the admin listing and a Redis that lost
+its data start again from there).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from foxden.protocol.errno import Errno
+from foxden.server.errors import ApiError
+from foxden.server.limits import QuotaKeeper, utc_day
+from foxden.store import Store
+
+if TYPE_CHECKING:
+    import redis
+
+log = logging.getLogger("foxden.server")
+
+PREFIX = "foxden:"
+QUOTA_TTL_S = 3 * 86_400
+"""A day's count is kept this long in Redis (the store keeps it for good)."""
+MARGIN_MS = 1_000
+"""Pacing stamps outlive their interval by this much, so clocks a little apart still agree."""
+
+ADMITTED, PACED, BUCKET, QUOTA = 0, 1, 2, 3
+"""What :meth:`RedisLimits.admit` answers first: the call passed, or which limit refused it."""
+
+_ADMIT = """
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+if ARGV[3] == '1' then
+  local last = redis.call('GET', KEYS[1])
+  if last then
+    local wait = tonumber(last) + interval - now
+    if wait > 0 then return {1, wait} end
+  end
+end
+if ARGV[4] == '1' then
+  local rate = tonumber(ARGV[5])
+  local burst = tonumber(ARGV[6])
+  local bucket = redis.call('HMGET', KEYS[2], 't', 's')
+  local tokens = tonumber(bucket[1]) or burst
+  local stamp = tonumber(bucket[2]) or now
+  tokens = math.min(burst, tokens + math.max(0, now - stamp) / 1000.0 * rate)
+  local allowed = tokens >= 1.0
+  if allowed then tokens = tokens - 1.0 end
+  redis.call('HSET', KEYS[2], 't', tostring(tokens), 's', now)
+  redis.call('PEXPIRE', KEYS[2], math.ceil(burst / rate * 1000) + 1000)
+  if not allowed then return {2, 0} end
+end
+local used = -1
+if ARGV[7] == '1' then
+  used = tonumber(redis.call('GET', KEYS[3]) or ARGV[10])
+  if ARGV[8] == '1' and used >= tonumber(ARGV[9]) then return {3, used} end
+  used = used + 1
+  redis.call('SET', KEYS[3], used, 'EX', ARGV[11])
+end
+if ARGV[3] == '1' then redis.call('SET', KEYS[1], now, 'PX', interval + ARGV[12]) end
+return {0, used}
+"""
+
+_CLAIM = """
+local now = tonumber(ARGV[1])
+local last = redis.call('GET', KEYS[1])
+if last then
+  local wait = tonumber(last) + tonumber(ARGV[2]) - now
+  if wait > 0 then return wait end
+end
+redis.call('SET', KEYS[1], now, 'PX', tonumber(ARGV[2]) + tonumber(ARGV[3]))
+return 0
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class LimitsUnavailable(ApiError):
+    """Redis could not be asked: the call is refused rather than let through uncounted."""
+
+    def __init__(self, exc: Exception) -> None:
+        super().__init__(
+            Errno.QUERY_FAILED,
+            f"the shared call-limit service (Redis) is unavailable: {exc}",
+        )
+
+
+def connect(url: str) -> redis.Redis:
+    """A client for ``redis://HOST:PORT/DB`` (or ``rediss://``, ``unix://``), checked with a
+    PING; ValueError with the reason when it cannot be reached."""
+    try:
+        import redis
+    except ImportError as exc:  # pragma: no cover - installed with the server extra
+        raise ValueError("Redis needs the redis package: pip install 'foxden[server]'") from exc
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        client.ping()
+    except (redis.RedisError, ValueError) as exc:
+        raise ValueError(f"cannot reach Redis at {redact(url)}: {exc}") from exc
+    return client
+
+
+def redact(url: str) -> str:
+    """The URL with any password hidden."""
+    head, sep, tail = url.partition("@")
+    if not sep or "//" not in head:
+        return url
+    scheme, _, auth = head.partition("//")
+    user = auth.split(":", 1)[0]
+    return f"{scheme}//{user}:***@{tail}" if ":" in auth else url
+
+
+class RedisLimits(QuotaKeeper):
+    """The quota keeper of every worker sharing one Redis, and the pacing and token bucket
+    of the limit profile (see the module's text)."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        store: Store,
+        per_device: int,
+        path_interval_ms: int,
+        write_interval_ms: int,
+        rate: float,
+        burst: int,
+        prefix: str = PREFIX,
+    ) -> None:
+        super().__init__(store, per_device)
+        import redis as redis_module
+
+        self._errors: tuple[type[Exception], ...] = (redis_module.RedisError,)
+        self.client = client
+        self.prefix = prefix
+        self.path_interval_ms = path_interval_ms
+        self.write_interval_ms = write_interval_ms
+        self.rate = rate
+        self.burst = max(1, burst)
+        self._admit = client.register_script(_ADMIT)
+        self._claim = client.register_script(_CLAIM)
+        self._release = client.register_script(_RELEASE)
+        self._seen: dict[tuple[int, str], int] = {}
+        """The newest count of each (account, day) this process saw; where a Redis that lost
+        the key starts again (with the store's count, whichever is higher)."""
+
+    def _key(self, account_id: int, kind: str, name: str = "") -> str:
+        return f"{self.prefix}{{a{account_id}}}:{kind}:{name}"
+
+    def _seed(self, account_id: int, day: str) -> int:
+        key = (account_id, day)
+        seen = self._seen.get(key)
+        if seen is None:
+            seen = self._seen[key] = self.store.usage(account_id, day)
+        return seen
+
+    def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+        try:
+            return script(keys=keys, args=args)
+        except self._errors as exc:
+            raise LimitsUnavailable(exc) from None
+
+    def admit(
+        self,
+        account_id: int,
+        device_count: int,
+        path: str,
+        now_ms: int,
+        *,
+        paced: bool,
+        bucket: bool,
+        counted: bool,
+        enforce: bool,
+    ) -> tuple[int, int]:
+        """(ADMITTED, calls used today) or (PACED, wait ms), (BUCKET, 0), (QUOTA, used);
+        (ADMITTED, -1) without asking Redis when no limit applies to the call."""
+        bucket = bucket and self.rate > 0
+        if not (paced or bucket or counted):
+            return ADMITTED, -1
+        day = utc_day(now_ms)
+        seed = self._seed(account_id, day) if counted else 0
+        code, value = self._call(
+            self._admit,
+            [
+                self._key(account_id, "pace", path),
+                self._key(account_id, "bucket"),
+                self._key(account_id, "quota", day),
+            ],
+            [
+                now_ms,
+                self.path_interval_ms,
+                int(paced),
+                int(bucket),
+                self.rate,
+                self.burst,
+                int(counted),
+                int(enforce),
+                self.total(device_count),
+                seed,
+                QUOTA_TTL_S,
+                MARGIN_MS,
+            ],
+        )
+        code, value = int(code), int(value)
+        if counted and code in (ADMITTED, QUOTA):
+            key = (account_id, day)
+            self._seen[key] = max(self._seen.get(key, 0), value)
+            if code == ADMITTED:
+                self._dirty.add(key)
+                self._unsaved += 1
+                if self._unsaved >= self.flush_every and time.monotonic() >= self._retry_at:
+                    try:
+                        self.flush()
+                    except Exception as exc:  # Redis has the count; written later
+                        log.warning("quota use not written to the database yet: %s", exc)
+        return code, value
+
+    def claim_write(self, account_id: int, sn: str, now_ms: int) -> int:
+        """0 when the inverter's setting-write interval is claimed for this call (give it
+        back with :meth:`release_write` if the write fails), else the wait in ms."""
+        if self.write_interval_ms <= 0:
+            return 0
+        wait = self._call(
+            self._claim,
+            [self._key(account_id, "write", sn)],
+            [now_ms, self.write_interval_ms, MARGIN_MS],
+        )
+        return int(wait)
+
+    def release_write(self, account_id: int, sn: str, now_ms: int) -> None:
+        if self.write_interval_ms > 0:
+            self._call(self._release, [self._key(account_id, "write", sn)], [now_ms])
+
+    def first_use(self, signature: str, stamp_ms: int, window_ms: int, now_ms: int) -> bool:
+        """The replay cache for every worker: whether this signature is seen for the first
+        time; it is kept until its timestamp leaves the window."""
+        keep_ms = max(1, stamp_ms + window_ms - now_ms)
+        key = f"{self.prefix}replay:{signature.lower()}"
+        try:
+            return bool(self.client.set(key, b"1", nx=True, px=keep_ms))
+        except self._errors as exc:
+            raise LimitsUnavailable(exc) from None
+
+    # ------------------------------------------------------------ QuotaKeeper
+
+    def used(self, account_id: int, now_ms: int) -> int:
+        day = utc_day(now_ms)
+        try:
+            raw = self.client.get(self._key(account_id, "quota", day))
+        except self._errors as exc:
+            raise LimitsUnavailable(exc) from None
+        if raw is None:
+            return self._seed(account_id, day)
+        return int(raw)
+
+    def try_spend(
+        self, account_id: int, device_count: int, now_ms: int, enforce: bool = True
+    ) -> bool:
+        code, _ = self.admit(
+            account_id,
+            device_count,
+            "",
+            now_ms,
+            paced=False,
+            bucket=False,
+            counted=True,
+            enforce=enforce,
+        )
+        return code == ADMITTED
+
+    def forget(self) -> None:
+        """The store's counts were replaced (a snapshot restored): Redis starts from them."""
+        self._dirty.clear()
+        self._unsaved = 0
+        self._seen.clear()
+        try:
+            keys = list(self.client.scan_iter(match=f"{self.prefix}{{a*}}:quota:*", count=1000))
+            if keys:
+                self.client.delete(*keys)
+        except self._errors as exc:
+            log.warning("could not drop the quota counts in Redis: %s", exc)
+
+    def flush(self) -> None:
+        """Write Redis's counts of the (account, day) pairs this process counted to the
+        store; on failure they stay pending (and it raises)."""
+        if not self._dirty:
+            return
+        pending = sorted(self._dirty)
+        self._dirty.clear()
+        try:
+            values = self.client.mget([self._key(a, "quota", d) for a, d in pending])
+            batch = {
+                key: max(self._seen.get(key, 0), int(raw) if raw is not None else 0)
+                for key, raw in zip(pending, values, strict=True)
+            }
+            self.store.save_usage(batch)
+        except BaseException:
+            self._dirty.update(pending)
+            self._retry_at = time.monotonic() + 1.0
+            raise
+        self._unsaved = 0
+        today = max(day for _, day in self._seen)
+        for key in [k for k in self._seen if k[1] < today and k not in self._dirty]:
+            del self._seen[key]
