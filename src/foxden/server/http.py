@@ -24,6 +24,7 @@ defaults and the measurements behind them.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import resource
 from dataclasses import dataclass
@@ -50,13 +51,16 @@ _REASONS = {
 
 @dataclass(frozen=True, slots=True)
 class HttpLimits:
-    max_header_bytes: int = 16_384
-    max_headers: int = 64
-    header_timeout_s: float = 10.0
-    body_timeout_s: float = 20.0
-    keep_alive_timeout_s: float = 5.0
-    max_connections: int = 512
-    max_body_bytes: int = 65_536
+    """The limits of ``foxden.config.Settings`` the protocol enforces (their defaults and
+    meaning are written there, once)."""
+
+    max_header_bytes: int
+    max_headers: int
+    header_timeout_s: float
+    body_timeout_s: float
+    keep_alive_timeout_s: float
+    max_connections: int
+    max_body_bytes: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HttpLimits:
@@ -78,7 +82,7 @@ class _Refused(Exception):
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with the limits above (``limits`` set by a subclass)."""
 
-    limits: ClassVar[HttpLimits] = HttpLimits()
+    limits: ClassVar[HttpLimits] = HttpLimits.from_settings(Settings())
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -242,6 +246,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self.cycle.disconnected = True
             self.cycle.message_event.set()
         self.transport.close()
+
+
+def freeze_heap() -> None:
+    """Put every object alive once the server is built (modules, the app, its caches, the
+    fleet) out of the garbage collector's sight: its full collections then walk what
+    requests allocate, not the whole start-up heap, which they would never free anyway."""
+    gc.collect()
+    gc.freeze()
 
 
 def guarded_protocol(limits: HttpLimits) -> type[GuardedHttpToolsProtocol]:

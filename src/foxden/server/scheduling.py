@@ -340,33 +340,37 @@ def _extra_out(g: Mapping[str, Any], model: models.InverterModel) -> dict[str, f
     return {name: float(g.get(name, base[name])) for name in model.schedule_params}
 
 
+UNUSED_GROUP: Mapping[str, Any] = {
+    "enable": 0,
+    "startHour": 0,
+    "startMinute": 0,
+    "endHour": 0,
+    "endMinute": 0,
+    "workMode": "SelfUse",
+}
+"""What the V2 answer shows in the slots after the stored groups."""
+
+
+def _group_fields(g: Mapping[str, Any], model: models.InverterModel) -> dict[str, Any]:
+    """The fields a group shows in every version's answer: its times, work mode and extra
+    parameters."""
+    return {
+        "startHour": int(g["startHour"]),
+        "startMinute": int(g["startMinute"]),
+        "endHour": int(g["endHour"]),
+        "endMinute": int(g["endMinute"]),
+        "workMode": str(g["workMode"]),
+        "extraParam": _extra_out(g, model),
+    }
+
+
 def render_v2(
     enable: int, rows: Sequence[Mapping[str, Any]], model: models.InverterModel
 ) -> s.SchedulerInfoV2:
+    """Every stored group with its enable flag, padded to SLOTS with unused ones."""
     groups = [
-        s.SchedulerGroupOutV2(
-            enable=int(g["enable"]),
-            startHour=int(g["startHour"]),
-            startMinute=int(g["startMinute"]),
-            endHour=int(g["endHour"]),
-            endMinute=int(g["endMinute"]),
-            workMode=str(g["workMode"]),
-            extraParam=_extra_out(g, model),
-        )
-        for g in rows
-    ]
-    unused = {"enable": 0, "workMode": "SelfUse"}
-    groups += [
-        s.SchedulerGroupOutV2(
-            enable=0,
-            startHour=0,
-            startMinute=0,
-            endHour=0,
-            endMinute=0,
-            workMode="SelfUse",
-            extraParam=_extra_out(unused, model),
-        )
-        for _ in range(SLOTS - len(groups))
+        s.SchedulerGroupOutV2(enable=int(g["enable"]), **_group_fields(g, model))
+        for g in [*rows, *[UNUSED_GROUP] * (SLOTS - len(rows))]
     ]
     return s.SchedulerInfoV2(enable=enable, groups=groups, properties=properties(model, 2))
 
@@ -374,15 +378,10 @@ def render_v2(
 def render_v3(
     enable: int, rows: Sequence[Mapping[str, Any]], model: models.InverterModel
 ) -> s.SchedulerInfoV3:
+    """The enabled, valid groups only, with their remain-mode flag."""
     groups = [
         s.SchedulerGroupOutV3(
-            startHour=int(g["startHour"]),
-            startMinute=int(g["startMinute"]),
-            endHour=int(g["endHour"]),
-            endMinute=int(g["endMinute"]),
-            workMode=str(g["workMode"]),
-            extraParam=_extra_out(g, model),
-            isRemainMode=bool(g.get("isRemainMode", False)),
+            isRemainMode=bool(g.get("isRemainMode", False)), **_group_fields(g, model)
         )
         for g in rows
         if g["enable"] and g["workMode"] != INVALID_MODE

@@ -474,7 +474,8 @@ class TelemetryMixin:
             marks = ",".join("?" * len(inside))
             rows = self._x(select + f"AND slot IN ({marks})", (sn, *inside)).fetchall()
             exact = {int(r[0]): r for r in rows}
-        for i, target in enumerate(targets):
+        rows = []
+        for target in targets:
             if target <= first[0]:
                 row = first
             elif target > last[0]:
@@ -485,7 +486,9 @@ class TelemetryMixin:
                     row = self._x(
                         select + "AND slot < ? ORDER BY slot DESC LIMIT 1", (sn, target)
                     ).fetchone()
-            out[i] = [np.nan if x is None else x for x in row[1:]]
+            rows.append(row[1:])
+        if rows:
+            out[:] = np.array(rows, dtype=np.float64)  # a NULL counter becomes NaN
         return out
 
     def prune(self, before_ms: int) -> int:

@@ -404,7 +404,10 @@ def _boundaries(zone: ZoneInfo, req: s.ReportQuery) -> list[int]:
 def energy_differences(ctx: Ctx, device: Device, boundaries: list[int]) -> np.ndarray:
     """Counter differences over consecutive boundaries, one column per counter (0 for no data)."""
     readings = ctx.store.counters_before(device.sn, boundaries)
-    return np.nan_to_num(np.diff(readings, axis=0), nan=0.0)
+    diffs = np.diff(readings, axis=0)
+    if np.isfinite(diffs).all():  # the usual case: nothing to replace
+        return diffs
+    return np.nan_to_num(diffs, nan=0.0)
 
 
 def report(ctx: Ctx, req: s.ReportQuery) -> list[s.ReportVariable]:
