@@ -120,6 +120,24 @@ def foxden(
         server.stop()
 
 
+@contextmanager
+def attacked(work: Path, name: str, **env: str) -> Iterator[tuple[Server, str]]:
+    """foxden on a fresh data dir ``work/name`` with one account, and the account's key."""
+    data = work / name
+    key = make_account(data)
+    with foxden(work, data, key, name, **env) as server:
+        yield server, key
+
+
+def check_unharmed(attack: Attack, server: Server, key: str, before_mb: float, memory: str) -> None:
+    """After an attack: the server's memory did not grow by 50 MB, and it still answers."""
+    after = rss_mb(server.proc.pid)
+    works = timed_call(server.port, key) is not None
+    attack.note(f"server memory {before_mb:.0f} MB before, {after:.0f} MB after")
+    attack.check(after - before_mb < 50, memory)
+    attack.check(works, "normal calls still answer")
+
+
 def signed(key: str, path: str = PATH) -> dict[str, str]:
     return signing.headers(path, key, RealClock().now_ms())
 
@@ -162,9 +180,7 @@ def closed_by_server(sock: socket.socket) -> bool:
 
 def slowloris(work: Path, args: argparse.Namespace) -> Attack:
     attack = Attack("slowloris: 300 connections sending headers a byte a second")
-    data = work / "slowloris"
-    key = make_account(data)
-    with foxden(work, data, key, "slowloris", FOXDEN_HEADER_TIMEOUT_S="5") as server:
+    with attacked(work, "slowloris", FOXDEN_HEADER_TIMEOUT_S="5") as (server, key):
         baseline = [t for t in (timed_call(server.port, key) for _ in range(20)) if t]
         slow = [connect(server.port) for _ in range(300)]
         for sock in slow:
@@ -201,10 +217,8 @@ def slowloris(work: Path, args: argparse.Namespace) -> Attack:
 def idle_flood(work: Path, args: argparse.Namespace) -> Attack:
     limit = 200
     attack = Attack(f"idle-flood: {limit + 100} connections that send nothing (limit {limit})")
-    data = work / "idle"
-    key = make_account(data)
     env = {"FOXDEN_MAX_CONNECTIONS": str(limit), "FOXDEN_HEADER_TIMEOUT_S": "3"}
-    with foxden(work, data, key, "idle", **env) as server:
+    with attacked(work, "idle", **env) as (server, key):
         idle = [connect(server.port) for _ in range(limit)]
         time.sleep(0.2)
         refused = 0
@@ -235,9 +249,7 @@ def idle_flood(work: Path, args: argparse.Namespace) -> Attack:
 
 def huge_header(work: Path, args: argparse.Namespace) -> Attack:
     attack = Attack("huge-header: one 50 MB header as fast as the socket takes it")
-    data = work / "header"
-    key = make_account(data)
-    with foxden(work, data, key, "header") as server:
+    with attacked(work, "header") as (server, key):
         before = rss_mb(server.proc.pid)
         sock = connect(server.port)
         sock.sendall(b"GET " + PATH.encode() + b" HTTP/1.1\r\nHost: x\r\nX-Big: ")
@@ -256,24 +268,18 @@ def huge_header(work: Path, args: argparse.Namespace) -> Attack:
         except OSError:
             pass
         sock.close()
-        after = rss_mb(server.proc.pid)
-        works = timed_call(server.port, key) is not None
-    attack.note(f"sent {sent / 2**20:.1f} MB before the server stopped reading")
-    attack.note(f"server memory {before:.0f} MB before, {after:.0f} MB after")
-    attack.check(
-        answer.startswith(b"HTTP/1.1 431") or sent < 50 * 2**20,
-        f"refused ({answer[:40]!r})",
-    )
-    attack.check(after - before < 50, "the server's memory did not grow with the header")
-    attack.check(works, "normal calls still answer")
+        attack.note(f"sent {sent / 2**20:.1f} MB before the server stopped reading")
+        attack.check(
+            answer.startswith(b"HTTP/1.1 431") or sent < 50 * 2**20,
+            f"refused ({answer[:40]!r})",
+        )
+        check_unharmed(attack, server, key, before, "the server's memory did not grow")
     return attack
 
 
 def huge_body(work: Path, args: argparse.Namespace) -> Attack:
     attack = Attack("huge-body: five 100 MB signed bodies and an endless chunked one")
-    data = work / "body"
-    key = make_account(data)
-    with foxden(work, data, key, "body") as server:
+    with attacked(work, "body") as (server, key):
         before = rss_mb(server.proc.pid)
         statuses = []
         for _ in range(5):
@@ -306,14 +312,10 @@ def huge_body(work: Path, args: argparse.Namespace) -> Attack:
         except OSError:
             pass
         sock.close()
-        after = rss_mb(server.proc.pid)
-        works = timed_call(server.port, key) is not None
-    attack.note(f"statuses of the five 100 MB bodies: {statuses}")
-    attack.note(f"chunked body: {chunked_sent / 2**20:.1f} MB sent before the server closed")
-    attack.note(f"server memory {before:.0f} MB before, {after:.0f} MB after")
-    attack.check(statuses == [413] * 5, "each 100 MB body answered 413")
-    attack.check(after - before < 50, "the server's memory stayed flat")
-    attack.check(works, "normal calls still answer")
+        attack.note(f"statuses of the five 100 MB bodies: {statuses}")
+        attack.note(f"chunked body: {chunked_sent / 2**20:.1f} MB sent before the server closed")
+        attack.check(statuses == [413] * 5, "each 100 MB body answered 413")
+        check_unharmed(attack, server, key, before, "the server's memory stayed flat")
     return attack
 
 

@@ -3,6 +3,7 @@
     python bench/launcher.py bare   --port-file P --stats-file S [--loop L] [--http H]
     python bench/launcher.py foxden --port-file P --stats-file S [--profile OUT.prof]
     python bench/launcher.py fixed  --port-file P --stats-file S --body FILE
+    python bench/launcher.py gateway --port-file P --stats-file S
     python bench/launcher.py workers --port-file P --stats-file S
 
 Both targets get the same uvicorn options: 127.0.0.1, one worker (uvicorn's in-process
@@ -15,6 +16,11 @@ server. ``--server granian`` serves the target under granian instead (one worker
 answer costs, e.g. a history). The socket is bound to ``--port`` (0: a free port) before
 uvicorn starts and the port is written to ``--port-file``, so the caller never races for a
 port.
+
+``gateway`` is ``foxden gateway`` on the settings' data dir, mirroring
+``FOXDEN_UPSTREAM_URL`` with ``FOXDEN_UPSTREAM_KEY``, refreshing real-time data every
+``FOXDEN_GATEWAY_REFRESH_S`` seconds (default 300) and backfilling
+``FOXDEN_GATEWAY_BACKFILL_DAYS`` days (default 7).
 
 ``foxden`` opens the store and builds ``create_app`` from settings read by
 ``foxden.config.load`` (so FOXDEN_* variables set by the caller apply, as for a user).
@@ -87,6 +93,25 @@ def _foxden_app(errno_counts: Counter[int]) -> Any:
 
 
 _foxden_settings: list[Any] = []
+
+
+def _gateway_app() -> Any:
+    from foxden import config
+    from foxden.gateway import create_gateway
+    from foxden.store import open_store
+
+    settings = config.load()
+    _foxden_settings.append(settings)
+    gateway = create_gateway(
+        settings,
+        open_store(settings.database()),
+        os.environ["FOXDEN_UPSTREAM_URL"],
+        os.environ["FOXDEN_UPSTREAM_KEY"],
+        refresh_s=float(os.environ.get("FOXDEN_GATEWAY_REFRESH_S", "300")),
+        backfill_days=float(os.environ.get("FOXDEN_GATEWAY_BACKFILL_DAYS", "7")),
+        admin_token=settings.admin_token,
+    )
+    return gateway.app
 
 
 def foxden_factory() -> Any:
@@ -171,7 +196,7 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("target", choices=["bare", "foxden", "fixed", "workers"])
+    parser.add_argument("target", choices=["bare", "foxden", "fixed", "gateway", "workers"])
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free)")
     parser.add_argument("--port-file", type=Path, required=True)
     parser.add_argument("--stats-file", type=Path, required=True)
@@ -207,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     errno_counts: Counter[int] = Counter()
     if args.target == "foxden":
         app = _foxden_app(errno_counts)
+    elif args.target == "gateway":
+        app = _gateway_app()
     elif args.target == "fixed":
         if args.body is None:
             parser.error("fixed needs --body")
@@ -225,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         "lifespan": "on",
         "workers": 1,
     }
-    guarded = args.target == "foxden" or args.guarded
+    guarded = args.target in ("foxden", "gateway") or args.guarded
     if guarded and args.http in ("auto", "httptools"):
         # as ``foxden serve`` runs it: httptools behind the HTTP limits
         from foxden import config as foxden_config

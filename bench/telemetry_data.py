@@ -190,6 +190,9 @@ class Fleet:
         col["SoC"] = soc
         col["ResidualEnergy"] = _q(soc / 100.0 * BATTERY_KWH * 100.0, "ResidualEnergy")
         col["SOH"] = np.broadcast_to(st.soh[:, None], (n, m)).copy()
+        # the BMS's current limits: fixed by the battery, as a real one reports them
+        col["maxChargeCurrent"] = np.full((n, m), 25.0)
+        col["maxDischargeCurrent"] = np.full((n, m), 25.0)
 
         # grid phases and meter
         meter = feedin - grid

@@ -74,6 +74,11 @@ BLOCKS: dict[str, str] = {
         "tests/cli/test_double_cli.py"
     ),
     "src/foxden/": "test:test_source_tree_block_holds",
+    '$ foxden gateway --upstream-key "$FOX_KEY"': (
+        "illustrative: needs a cloud key; the commands are checked by "
+        "tests/test_docs.py::test_readme_foxden_commands_exist_with_their_options and the "
+        "gateway is tested against an upstream foxden in tests/gateway"
+    ),
     "def test_a_fault_shows_at_once(foxden_server, foxden_client):": (
         "test:test_plugin_example_block_passes"
     ),
@@ -245,7 +250,7 @@ def test_no_database_block_holds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_source_tree_block_holds() -> None:
     block = _block("src/foxden/")
     folders = re.findall(r"^  (\w+)/ ", block, re.M)
-    assert folders == ["protocol", "server", "store", "sim", "client", "cli"]
+    assert folders == ["protocol", "server", "store", "sim", "client", "cli", "gateway"]
     for folder in folders:
         assert (ROOT / "src/foxden" / folder / "__init__.py").is_file()
     assert (ROOT / "src/foxden/server/areas").is_dir()

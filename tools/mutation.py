@@ -60,14 +60,18 @@ SHARDS = (
     Shard(
         "limits",
         ("src/foxden/server/limits.py",),
-        ("tests/server/test_limits.py", "tests/server/test_limit_profiles.py"),
+        ("tests/server/test_limits_rules.py",),
     ),
     Shard(
         "control",
         ("src/foxden/sim/control.py",),
-        ("tests/sim/test_control.py", "tests/server/test_scheduling_rules.py"),
+        ("tests/sim/test_control_rules.py",),
     ),
-    Shard("codec", ("src/foxden/store/codec.py",), ("tests/telemetry/test_store.py",)),
+    Shard(
+        "codec",
+        ("src/foxden/store/codec.py",),
+        ("tests/telemetry/test_codec.py", "tests/telemetry/test_store.py::test_codec_round_trip"),
+    ),
     Shard(
         "areas-settings",
         ("src/foxden/server/areas/settings.py",),
@@ -79,9 +83,14 @@ SHARDS = (
         ("tests/server/test_plants.py",),
     ),
     Shard(
+        "scheduling",
+        ("src/foxden/server/scheduling.py",),
+        ("tests/server/test_scheduling_rules.py",),
+    ),
+    Shard(
         "areas-scheduler",
-        ("src/foxden/server/areas/scheduler.py", "src/foxden/server/scheduling.py"),
-        ("tests/server/test_scheduler.py", "tests/server/test_scheduling_rules.py"),
+        ("src/foxden/server/areas/scheduler.py",),
+        ("tests/server/test_scheduler.py",),
     ),
     Shard(
         "areas-devices",
@@ -132,18 +141,18 @@ def _sync_tests(work: Path) -> None:
 def prepare(shard: Shard) -> Path:
     """The shard's scratch copy; made once, so mutmut's verdicts in it survive a stop."""
     work = SCRATCH / shard.name
+    text = (ROOT / "pyproject.toml").read_text("utf-8") + _config(shard)
     if (work / "pyproject.toml").exists():
         _sync_tests(work)
-        return work
-    work.mkdir(parents=True, exist_ok=True)
-    for folder in ("src", "tests"):
-        shutil.copytree(
-            ROOT / folder,
-            work / folder,
-            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
-        )
-    text = (ROOT / "pyproject.toml").read_text("utf-8")
-    (work / "pyproject.toml").write_text(text + _config(shard), "utf-8")
+    else:
+        work.mkdir(parents=True, exist_ok=True)
+        for folder in ("src", "tests"):
+            shutil.copytree(
+                ROOT / folder,
+                work / folder,
+                ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
+            )
+    (work / "pyproject.toml").write_text(text, "utf-8")  # the selection as it is now
     return work
 
 

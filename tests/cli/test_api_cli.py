@@ -492,8 +492,9 @@ def test_auth_failures_are_never_retried(server: tuple[LiveServer, Fox]) -> None
         transport=httpx.HTTPTransport(),
     )
     client._http.event_hooks["request"].append(lambda request: sent.append(request.url.path))
-    with client, pytest.raises(AuthError):
+    with client, pytest.raises(AuthError) as refused:
         client.device_list()
+    assert refused.value.errno == 41808
     assert sent == ["/op/v0/device/list"]
 
 

@@ -41,8 +41,9 @@ def test_chaos_add_list_clear(double: Double) -> None:
     assert code == 0 and out.strip() == f"chaos rule 1: path={SOC} -> errno 41200"
     code, out = run(double, "chaos", "add", "--sn", A, "--delay-ms", "5", "--json")
     assert code == 0 and json.loads(out)["match"] == {"sn": A}
-    with pytest.raises(ce.TransientError):
+    with pytest.raises(ce.TransientError) as failed:
         double.client.battery_soc(A)
+    assert failed.value.errno == 41200
     code, out = run(double, "chaos", "list", "--json")
     rules = json.loads(out)
     assert [(r["id"], r["hits"]) for r in rules] == [(1, 1), (2, 0)]
@@ -70,8 +71,9 @@ def test_chaos_needs_a_token_and_a_server(tmp_path: Path) -> None:
 
 def test_journal_table_json_and_filters(double: Double) -> None:
     double.rule({"match": {"path": SOC}, "errno": 41200, "count": 1})
-    with pytest.raises(ce.TransientError):
+    with pytest.raises(ce.TransientError) as failed:
         double.client.battery_soc(A)
+    assert failed.value.errno == 41200
     double.client.battery_soc(A)
     double.client.device_list()
     code, out = run(double, "journal", "--json")

@@ -27,7 +27,7 @@ def public(cls: type) -> dict[str, inspect.Signature]:
     return {
         name: inspect.signature(fn)
         for name, fn in inspect.getmembers(cls, inspect.isfunction)
-        if not name.startswith("_") and name not in {"close", "aclose"}
+        if not name.startswith("_") and name not in {"close", "aclose", "execute"}
     }
 
 
@@ -43,6 +43,9 @@ def test_sync_and_async_expose_the_same_methods() -> None:
         if inspect.isfunction(f) and f.__module__ == calls.__name__ and not n.startswith("_")
     }
     assert set(sync) == names
+    # execute sends any prepared call (what each method does), on both
+    assert inspect.iscoroutinefunction(AsyncClient.execute)
+    assert not inspect.iscoroutinefunction(Client.execute)
 
 
 def test_every_control_plane_endpoint_has_a_method() -> None:
@@ -100,8 +103,9 @@ def test_no_retry_on_invalid_parameters(live: LiveServer) -> None:
             return super().should_retry(exc, attempt)
 
     client = live.client(key, retry=Counting(max_retries=5, base_s=0))
-    with pytest.raises(client_errors.InvalidParameterError):
+    with pytest.raises(client_errors.InvalidParameterError) as invalid:
         client.device_list(page_size=5)
+    assert invalid.value.errno == 40257
     assert attempts == [1]
 
 
@@ -112,10 +116,11 @@ def test_pacer_keeps_calls_apart_and_server_never_says_too_frequent(tmp_path: An
         client = live.client(key, min_interval_s=0.25)  # 2.5 x the server's spacing: load-proof
         for _ in range(6):
             client.device_list()  # no RateLimitedError: the client paced itself
-        with pytest.raises(RateLimitedError):
+        with pytest.raises(RateLimitedError) as refused:
             unpaced = live.client(key)
             for _ in range(3):
                 unpaced.device_list()
+        assert refused.value.errno == 40400
     finally:
         live.stop()
 

@@ -50,6 +50,8 @@ def test_demo_fleet_clients_and_marker_settings(pytester: pytest.Pytester) -> No
 
         import pytest
 
+        from foxden.client import RateLimitedError
+
         def test_demo_fleet(foxden_server, foxden_client):
             devices = foxden_client.device_list().data
             assert len(devices) == 6 and {d.status for d in devices} == {1}
@@ -70,7 +72,7 @@ def test_demo_fleet_clients_and_marker_settings(pytester: pytest.Pytester) -> No
         def test_cloud_pacing(foxden_server, foxden_client):
             sn = foxden_client.device_list().data[0].deviceSN
             foxden_client.real_time(sn)
-            with pytest.raises(Exception) as caught:
+            with pytest.raises(RateLimitedError) as caught:
                 foxden_client.real_time(sn)
             assert caught.value.errno == 40400
 

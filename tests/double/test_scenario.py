@@ -144,8 +144,9 @@ def test_a_scenario_loads_into_a_live_server(tmp_path: Path) -> None:
         now = {v.variable: v.value for v in client.real_time(SN)[0].datas}
         assert abs(float(now["SoC"]) - 55) <= 1, "the initial state of charge"
         assert 0 < float(now["ResidualEnergy"]) / 100 / 10.4 * 100 - 55 < 2
-        with pytest.raises(ce.TransientError):  # the scenario's chaos rule
+        with pytest.raises(ce.TransientError) as chaos:  # the scenario's chaos rule
             client.battery_soc(SN)
+        assert chaos.value.errno == 41200
         soc = client.battery_soc(SN)
         assert (soc.minSoc, soc.minSocOnGrid) == (15, 20)
         schedule = client.scheduler(SN)

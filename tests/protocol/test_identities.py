@@ -4,8 +4,10 @@ demo fleet. A change of format shows here first (docs/fidelity.md cites each sou
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -107,3 +109,37 @@ def test_demo_fleet_identities(tmp_path: Path) -> None:
         assert re.fullmatch(r"6[06][A-Z0-9]{13}", device.sn)
         has_battery = models.MODELS[device.model].has_battery
         assert bool(device.batteries) == has_battery
+
+
+def test_battery_serials_snapshot() -> None:
+    """Battery serials: the line's four-character code, the inverter serial's CRC in eight
+    hexadecimal digits and the entry's number from 1, 15 characters in all."""
+
+    def serials(model: str) -> list[object]:
+        sn = identities.inverter_serial(model, 1)
+        return [b["batterySN"] for b in identities.battery_list(sn, model)]
+
+    assert serials("KH8") == ["EP111A00D53A001", "EP111A00D53A002", "EP111A00D53A003"]
+    assert serials("H1-3.7-E") == [f"HV26D4A797C900{n}" for n in (1, 2, 3, 4)]
+
+
+def test_a_model_without_an_entry_gets_its_identity_from_its_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A model the catalogue knows but the identity table does not: prefix 60, the first
+    four letters and digits of its name, the battery line by product type (KH and EVO:
+    EP11; other hybrids: HV2600; grid-tied: none); an unknown name gets no battery."""
+    assert "H1-6.0-E" not in identities._IDENTITIES
+    assert identities.identity("H1-6.0-E") == identities.ModelIdentity(
+        "60", "H160", identities.HV2600
+    )
+    assert identities.identity("new model-7") == identities.ModelIdentity("60", "NEWM", None)
+    assert identities.identity("-.-") == identities.ModelIdentity("60", "XX", None)
+    monkeypatch.setitem(models.MODELS, "KH10", replace(models.MODELS["KH8"], name="KH10"))
+    monkeypatch.setitem(models.MODELS, "F5000", replace(models.MODELS["F3000"], name="F5000"))
+    assert identities.identity("KH10") == identities.ModelIdentity("60", "KH10", identities.EP11)
+    assert identities.identity("F5000") == identities.ModelIdentity("60", "F500", None)
+    evo = replace(models.MODELS["EVO 10-5-H"], name="EVO 12-6-H")
+    monkeypatch.setitem(models.MODELS, "EVO 12-6-H", evo)
+    assert identities.identity("EVO 12-6-H").battery == identities.EP11
+    assert identities.inverter_serial("KH10", 1).startswith("60KH102404")

@@ -118,8 +118,9 @@ def test_rotation_from_another_connection_takes_effect_at_once(live: LiveServer)
     assert client.access_count().total == "1440"  # the key is now in the server's cache
     other = open_store(url_for(live.data_dir))  # as `foxden key rotate` in another process
     new = accounts.rotate_key(other, "alice")
-    with pytest.raises(AuthError):
+    with pytest.raises(AuthError) as stale:
         client.access_count()
+    assert stale.value.errno == 41808  # the old key: "token invalid"
     assert live.client(new).access_count().total == "1440"
     accounts.add_device(other, "alice", "ALICEH1000009", "H1-5.0-E", 0)
     assert live.client(new).access_count().total == "1440"

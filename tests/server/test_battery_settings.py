@@ -423,8 +423,9 @@ def test_setting_soc_keys_keep_their_order(alice: Client) -> None:
     with pytest.raises(InvalidParameterError) as info:
         alice.set_setting(H1, "MinSoc", 31)
     assert_names(info.value, "value")
-    with pytest.raises(InvalidParameterError):
+    with pytest.raises(InvalidParameterError) as below:
         alice.set_setting(H1, "MaxSoc", 29)
+    assert below.value.errno == 40257
     alice.set_setting(H1, "MinSoc", 30)
     assert alice.battery_soc(H1) == s.SocSettings(minSoc=30, minSocOnGrid=30)
 

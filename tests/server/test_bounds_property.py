@@ -6,7 +6,6 @@ in the detail: never 41200, never a different field."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,9 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from foxden.protocol import limits, signing
+from foxden.protocol import limits
 from foxden.protocol.endpoints import ENDPOINTS, Endpoint
-from tests.conftest import LiveServer, start_server
+from tests.conftest import LiveServer
+from tests.server.calls import signed, unlimited_server
 
 Wrap = Callable[[Any], Any]
 Violation = tuple[str, st.SearchStrategy[Any]]
@@ -98,15 +98,7 @@ def test_every_endpoint_with_a_request_has_bounded_fields() -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str]]:
-    live = start_server(
-        Path(tmp_path_factory.mktemp("bounds")),
-        rate_per_second=1e9,
-        rate_burst=10**9,
-        daily_quota_per_device=10**9,
-        limit_profile="off",
-    )
-    key = live.account("bounds")
-    live.device("bounds", SN)
+    live, key = unlimited_server(Path(tmp_path_factory.mktemp("bounds")), "bounds", SN)
     yield live, key
     live.stop()
 
@@ -122,7 +114,7 @@ def test_values_outside_the_bounds_name_their_field(
     @given(st.sampled_from(cases).flatmap(lambda c: st.tuples(st.just(c[0]), c[1])))
     def check(case: tuple[str, Any]) -> None:
         field, body = case
-        headers = signing.headers(endpoint.path, key, int(time.time() * 1000))
+        headers = signed(endpoint.path, key)
         if endpoint.params_in_query:
             answer = httpx.get(live.url + endpoint.path, params=_flat(body), headers=headers)
         else:

@@ -314,3 +314,23 @@ def test_a_kept_history_day_is_rendered_again_when_its_samples_change(
     moved = history_bytes(store, account_id, req, False)
     assert b"+0530" in moved
     assert moved == history_bytes(store, account_id, req, True)
+
+
+def test_postgres_sees_another_process_write_before_its_notification_is_heard() -> None:
+    """With ``exact_changes`` (server workers) each topic's change counter is read as a
+    request's view opens: a write committed by another process is seen at once, even when
+    the notification is still on its way."""
+    with fresh_postgres() as url:
+        writer, reader = open_store(url), open_store(url)
+        reader.exact_changes = True  # type: ignore[attr-defined]
+        try:
+            _, key = accounts.create_account(writer, "alice", 0)
+            with reader.request_view():
+                assert reader.account_by_key_hash(key_hash(key)) is not None  # now cached
+            reader._listener.on_change = lambda topics: None  # type: ignore[attr-defined]
+            accounts.rotate_key(writer, "alice")
+            with reader.request_view():
+                assert reader.account_by_key_hash(key_hash(key)) is None
+        finally:
+            writer.close()
+            reader.close()

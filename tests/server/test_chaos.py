@@ -116,19 +116,21 @@ def test_every_errno_of_the_table_with_its_text_or_a_chosen_one(double: Double) 
 def test_rules_match_on_serial_account_key_and_method(double: Double) -> None:
     double.rule({"match": {"sn": B}, "errno": 40261})
     assert double.client.battery_soc(A).minSoc >= 10
-    with pytest.raises(ce.DeviceNotFoundError):
+    with pytest.raises(ce.DeviceNotFoundError) as in_query:
         double.client.battery_soc(B)
-    with pytest.raises(ce.DeviceNotFoundError):  # a serial in a JSON body
+    with pytest.raises(ce.DeviceNotFoundError) as in_body:  # a serial in a JSON body
         double.client.set_battery_soc(B, 15, 15)
+    assert in_query.value.errno == in_body.value.errno == 40261
     double.client.set_battery_soc(A, 15, 15)
     double.admin.delete("/admin/chaos")
     double.rule({"match": {"account": "bob"}, "errno": 41200})
     double.rule({"match": {"key": double.key, "method": "post"}, "errno": 44098})
     with (
         Client(double.other_key, double.url, retry=NO_RETRY) as bob,
-        pytest.raises(ce.TransientError),
+        pytest.raises(ce.TransientError) as bobs,
     ):
         bob.device_list()
+    assert bobs.value.errno == 41200  # the account rule; the key rule is alice's
     assert double.client.battery_soc(A).minSoc >= 10, "alice's GET does not match"
     with pytest.raises(ce.TransientError) as caught:
         double.client.device_list()  # alice's POST does

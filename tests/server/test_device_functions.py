@@ -6,7 +6,6 @@ Sources are cited per test: spec = shared/spec/newer-endpoints.md, samples = sha
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import httpx
@@ -14,40 +13,26 @@ import pytest
 
 from foxden.client import Client
 from foxden.clock import RealClock
-from foxden.protocol import models, signing
+from foxden.protocol import models
 from foxden.protocol import structs as s
 from foxden.store import Plant
 from tests.conftest import LiveServer
-
-H1 = "ALICEH1000001"
-H3 = "ALICEH3000001"
-F3 = "ALICEF3000001"
-KH8 = "BOBKH80000001"
-EVO = "ALICEEVO00001"
+from tests.server.calls import (  # noqa: F401 (alice_key_with_an_evo: the key fixture)
+    EVO,
+    F3,
+    H1,
+    H3,
+    KH8,
+    alice_key_with_an_evo,
+    ok,
+    post,
+    signed,
+)
 
 GET = "/op/v0/device/setting/get"
 SET = "/op/v0/device/setting/set"
 PEAK = "/op/v0/device/peakShaving"
 HEAT = "/op/v0/device/batteryHeating"
-
-
-def post(live: LiveServer, key: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    headers = signing.headers(path, key, int(time.time() * 1000))
-    response = httpx.post(live.url + path, headers=headers, json=body)
-    assert response.status_code == 200
-    answer: dict[str, Any] = response.json()
-    return answer
-
-
-def ok(answer: dict[str, Any]) -> Any:
-    assert answer["errno"] == 0, answer
-    return answer["result"]
-
-
-@pytest.fixture
-def key(live: LiveServer, alice: Client) -> str:
-    live.device("alice", EVO, "EVO 10-5-H")
-    return alice.api_key
 
 
 # ---------------------------------------------------------------- setting tables
@@ -59,7 +44,7 @@ def test_newer_keys_with_real_units_and_float_ranges(live: LiveServer, key: str)
     precision 1.0; spec 3.5.9; issue 9)."""
     raw = httpx.post(
         live.url + GET,
-        headers=signing.headers(GET, key, int(time.time() * 1000)),
+        headers=signed(GET, key),
         json={"sn": H1, "key": "MaxSetChargeCurrent"},
     ).text
     got = json.loads(raw)["result"]
@@ -72,7 +57,7 @@ def test_newer_keys_with_real_units_and_float_ranges(live: LiveServer, key: str)
 
 
 def post_raw(live: LiveServer, key: str, body: dict[str, Any]) -> str:
-    headers = signing.headers(GET, key, int(time.time() * 1000))
+    headers = signed(GET, key)
     return httpx.post(live.url + GET, headers=headers, json=body).text
 
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -82,6 +83,27 @@ class Served:
         if self.proc.poll() is None:
             os.kill(self.proc.pid, sig)
             self.proc.wait(timeout=30)
+
+
+@contextmanager
+def serving(
+    data_dir: Path, database_url: str, key: str, stop: int = signal.SIGTERM
+) -> Iterator[Client]:
+    """``foxden serve`` on the data, a client of it (no retries: every call counts once),
+    and the server stopped by ``stop`` (SIGTERM: a clean stop; SIGKILL: a crash) after."""
+    server = Served(data_dir, database_url)
+    try:
+        with Client(key, server.url, retry=RetryPolicy(max_retries=0)) as client:
+            yield client
+    finally:
+        server.stop(stop)
+
+
+@pytest.fixture
+def no_rate_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many calls in a burst, none refused by the key's bucket."""
+    monkeypatch.setenv("FOXDEN_RATE_PER_SECOND", "100000")
+    monkeypatch.setenv("FOXDEN_RATE_BURST", "100000")
 
 
 @pytest.fixture
@@ -165,53 +187,34 @@ def read_everything(client: Client, station: str) -> tuple[object, ...]:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["term", "kill"])
 def test_writes_survive_restart(tmp_path: Path, database_url: str, account: str, sig: int) -> None:
-    first = Served(tmp_path, database_url)
-    try:
-        client = Client(account, first.url, retry=RetryPolicy(max_retries=0))
+    with serving(tmp_path, database_url, account, stop=sig) as client:
         station = write_everything(client)
         before = read_everything(client, station)
         used = int(client.access_count().total) - int(client.access_count().remaining)
-        client.close()
-    finally:
-        first.stop(sig)
-    second = Served(tmp_path, database_url)
-    try:
-        with Client(account, second.url, retry=RetryPolicy(max_retries=0)) as again:
-            remaining = int(again.access_count().remaining)
-            if sig == signal.SIGTERM:  # a clean stop flushes the quota counts
-                assert remaining == 1440 - used
-            assert read_everything(again, station) == before
-            assert before[0] == "Dora's"
-    finally:
-        second.stop()
+    with serving(tmp_path, database_url, account) as again:
+        remaining = int(again.access_count().remaining)
+        if sig == signal.SIGTERM:  # a clean stop flushes the quota counts
+            assert remaining == 1440 - used
+        assert read_everything(again, station) == before
+        assert before[0] == "Dora's"
 
 
 def test_a_kill_loses_at_most_a_handful_of_counted_calls(
-    tmp_path: Path, database_url: str, account: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, database_url: str, account: str, no_rate_limit: None
 ) -> None:
     """Quota use is written every few counted calls, so kill -9 right after a burst loses
     fewer than ``quota_flush_every`` of them (before: about a second's worth)."""
     from foxden.config import Settings
 
     bound = Settings().quota_flush_every - 1
-    monkeypatch.setenv("FOXDEN_RATE_PER_SECOND", "100000")
-    monkeypatch.setenv("FOXDEN_RATE_BURST", "100000")
-    first = Served(tmp_path, database_url)
     answered = 0
-    try:
-        with Client(account, first.url, retry=RetryPolicy(max_retries=0)) as client:
-            for _ in range(103):
-                client.device_list()
-                answered += 1
-    finally:
-        first.stop(signal.SIGKILL)
-    second = Served(tmp_path, database_url)
-    try:
-        with Client(account, second.url, retry=RetryPolicy(max_retries=0)) as again:
-            used = 1440 - int(again.access_count().remaining)
-        assert answered - bound <= used <= answered
-    finally:
-        second.stop()
+    with serving(tmp_path, database_url, account, stop=signal.SIGKILL) as client:
+        for _ in range(103):
+            client.device_list()
+            answered += 1
+    with serving(tmp_path, database_url, account) as again:
+        used = 1440 - int(again.access_count().remaining)
+    assert answered - bound <= used <= answered
 
 
 # ---------------------------------------------------------------- every kind of write
@@ -352,30 +355,20 @@ def assert_every_write_reads_back(client: Client, kept: str, gone: str, written_
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["term", "kill"])
 def test_every_kind_of_write_survives_restart(
-    tmp_path: Path, database_url: str, account: str, sig: int, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, database_url: str, account: str, sig: int, no_rate_limit: None
 ) -> None:
-    monkeypatch.setenv("FOXDEN_RATE_PER_SECOND", "100000")
-    monkeypatch.setenv("FOXDEN_RATE_BURST", "100000")
     for sn, model in ((H3, "H3-10.0-E"), (KH, "KH8")):
         foxden("device", "add", "--account", "dora", "--sn", sn, "--model", model,
                "--database-url", database_url)  # fmt: skip
-    first = Served(tmp_path, database_url)
+    with serving(tmp_path, database_url, account, stop=sig) as client:
+        written_ms = int(time.time() * 1000)
+        kept, gone = write_every_kind(client)
+        assert_every_write_reads_back(client, kept, gone, written_ms)
+    with serving(tmp_path, database_url, account) as again:
+        assert_every_write_reads_back(again, kept, gone, written_ms)
+    store = open_store(database_url)
     try:
-        with Client(account, first.url, retry=RetryPolicy(max_retries=0)) as client:
-            written_ms = int(time.time() * 1000)
-            kept, gone = write_every_kind(client)
-            assert_every_write_reads_back(client, kept, gone, written_ms)
+        positions = {d.sn: (p.latitude, p.longitude) for d, p in store.all_devices() if p}
     finally:
-        first.stop(sig)
-    second = Served(tmp_path, database_url)
-    try:
-        with Client(account, second.url, retry=RetryPolicy(max_retries=0)) as again:
-            assert_every_write_reads_back(again, kept, gone, written_ms)
-        store = open_store(database_url)
-        try:
-            positions = {d.sn: (p.latitude, p.longitude) for d, p in store.all_devices() if p}
-        finally:
-            store.close()
-        assert positions == dict.fromkeys((SN, H3, KH), (53.35, -6.26))
-    finally:
-        second.stop()
+        store.close()
+    assert positions == dict.fromkeys((SN, H3, KH), (53.35, -6.26))

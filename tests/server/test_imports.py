@@ -60,6 +60,7 @@ def loaded_after(statement: str, prefixes: tuple[str, ...]) -> list[str]:
         "from foxden.server.app import create_app",
         "import foxden.server.http",
         "import foxden.store.sqlite",
+        "import foxden.gateway",
     ],
 )
 def test_the_server_loads_no_simulator_or_heavy_module(statement: str) -> None:

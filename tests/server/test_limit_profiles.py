@@ -82,8 +82,9 @@ def test_cloud_refuses_a_second_call_to_one_path_within_a_second(
     live.device("bob", "60KE82404644051", "KH8")
     bob.real_time_v1(["60KE82404644051"])  # another key is free
     wall.advance(999)
-    with pytest.raises(RateLimitedError):
+    with pytest.raises(RateLimitedError) as paced:
         client.real_time_v1([H1])  # still within the second of the accepted call
+    assert paced.value.errno == 40400
     wall.advance(1)
     client.real_time_v1([H1])
     # refused calls cost no quota: two v1 and one v0 real-time queries were counted
@@ -124,8 +125,9 @@ def test_lenient_keeps_the_key_bucket_and_off_refuses_nothing(tmp_path: Path) ->
         client = alice(live)
         client.device_list()
         client.plant_list()
-        with pytest.raises(RateLimitedError):
+        with pytest.raises(RateLimitedError) as refused:
             client.module_list()
+        assert refused.value.errno == 40400
     finally:
         live.stop()
     live, _ = serve(tmp_path / "off", "off", rate_per_second=0.001, daily_quota_per_device=1)
@@ -170,6 +172,7 @@ def test_cloud_write_spacing_starts_only_with_an_accepted_write(
     (foxden's choice where the sources are silent; docs/fidelity.md)."""
     live, _ = cloud
     client = alice(live)
-    with pytest.raises(InvalidParameterError):
+    with pytest.raises(InvalidParameterError) as invalid:
         client.set_battery_soc(H1, 5, 30)
+    assert invalid.value.errno == 40257
     client.set_setting(H1, "MaxSoc", 90)

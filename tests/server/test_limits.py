@@ -32,8 +32,9 @@ def test_rate_limit_is_exact_under_concurrency(tmp_path: Path) -> None:
                 pool.map(lambda i: errno_of(lambda: clients[i % 6].device_list()), range(30))
             )
         assert Counter(results) == {0: 7, 40400: 23}
-        with pytest.raises(RateLimitedError):
+        with pytest.raises(RateLimitedError) as refused:
             clients[0].device_list()
+        assert refused.value.errno == 40400
     finally:
         live.stop()
 

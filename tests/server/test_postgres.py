@@ -82,7 +82,8 @@ def test_quota_and_rotation_on_postgres(pg: LiveServer) -> None:
         assert Counter(pool.map(errno, range(60))) == {0: 40, 40402: 20}
     other = open_store(pg.foxden.settings.database())  # another process's connection
     new = accounts.rotate_key(other, "quinn")
-    with pytest.raises(AuthError):
+    with pytest.raises(AuthError) as old:
         clients[0].access_count()
+    assert old.value.errno == 41808
     assert pg.client(new).access_count().remaining == "0"
     other.close()

@@ -7,40 +7,30 @@ Sources are cited per test: spec = shared/spec/newer-endpoints.md, samples = sha
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import httpx
 import pytest
 
-from foxden.client import Client
-from foxden.protocol import signing
+from foxden.client import Client, DeviceNotFoundError, UnsupportedError
 from foxden.protocol import structs as s
 from tests.conftest import LiveServer
-
-H1 = "ALICEH1000001"
-H3 = "ALICEH3000001"
-F3 = "ALICEF3000001"
-KH8 = "BOBKH80000001"
-EVO = "ALICEEVO00001"
+from tests.server.calls import (  # noqa: F401 (alice_key_with_an_evo: the key fixture)
+    EVO,
+    F3,
+    H1,
+    H3,
+    KH8,
+    alice_key_with_an_evo,
+    ok,
+    post,
+    signed,
+)
 
 V0 = "/op/v0/device/scheduler"
 V1 = "/op/v1/device/scheduler"
 V2 = "/op/v2/device/scheduler"
 V3 = "/op/v3/device/scheduler"
-
-
-def post(live: LiveServer, key: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    headers = signing.headers(path, key, int(time.time() * 1000))
-    response = httpx.post(live.url + path, headers=headers, json=body)
-    assert response.status_code == 200
-    answer: dict[str, Any] = response.json()
-    return answer
-
-
-def ok(answer: dict[str, Any]) -> Any:
-    assert answer["errno"] == 0, answer
-    return answer["result"]
 
 
 def flat(**changes: Any) -> dict[str, Any]:
@@ -71,13 +61,6 @@ def period(start: int, end: int, mode: str = "SelfUse", **extra: Any) -> dict[st
     if extra:
         group["extraParam"] = extra
     return group
-
-
-@pytest.fixture
-def key(live: LiveServer, alice: Client) -> str:
-    """alice's key; she also has an EVO 10-5-H."""
-    live.device("alice", EVO, "EVO 10-5-H")
-    return alice.api_key
 
 
 # ---------------------------------------------------------------- flags
@@ -145,7 +128,7 @@ def test_v1_get_matches_the_real_kh_capture(live: LiveServer, key: str, bob: Cli
     a KH10.5 reports 10500; issue 9)."""
     raw = httpx.post(
         live.url + f"{V1}/get",
-        headers=signing.headers(f"{V1}/get", bob.api_key, int(time.time() * 1000)),
+        headers=signed(f"{V1}/get", bob.api_key),
         json={"deviceSN": KH8},
     ).text
     got = json.loads(raw)["result"]
@@ -571,3 +554,21 @@ def test_client_methods_of_every_version(key: str, alice: Client) -> None:
     assert alice.scheduler_v1(H1).groups[0].maxSoc == 100
     assert alice.scheduler(H1).groups[0].fdPwr == 3000
     assert alice.scheduler_flag(H1) == s.SchedulerFlag(support=True, enable=True)
+
+
+def test_flag_refusals_name_the_field_and_the_model(alice: Client) -> None:
+    """An unknown serial on the flag endpoints answers 40261 naming ``deviceSN`` (the
+    field those bodies use); a grid-tied model's flag write answers 42015 naming the model."""
+    for call in (
+        lambda: alice.scheduler_flag("NOPE00000001"),
+        lambda: alice.set_scheduler_flag("NOPE00000001", True),
+        lambda: alice.set_scheduler_flag_v1("NOPE00000001", True),
+    ):
+        with pytest.raises(DeviceNotFoundError) as unknown:
+            call()
+        assert unknown.value.errno == 40261
+        assert unknown.value.detail == "deviceSN: no inverter 'NOPE00000001'"
+    with pytest.raises(UnsupportedError) as grid_tied:
+        alice.set_scheduler_flag(F3, True)
+    assert grid_tied.value.errno == 42015
+    assert grid_tied.value.detail == "F3000 has no scheduler"

@@ -6,7 +6,6 @@ failure. The number of examples per operation is bounded so CI stays quick
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,10 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
-from foxden.protocol import signing
 from foxden.protocol.errno import Errno
 from foxden.server.openapi import openapi_document
-from tests.conftest import LiveServer, start_server
+from tests.conftest import LiveServer
+from tests.server.calls import signed, unlimited_server
 
 SN = "STHH10000001"
 EXAMPLES = int(os.environ.get("FOXDEN_SCHEMATHESIS_EXAMPLES", "15"))
@@ -41,15 +40,7 @@ schema = schemathesis.openapi.from_dict(openapi_document(), config=CONFIG)
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str]]:
-    live = start_server(
-        Path(tmp_path_factory.mktemp("schemathesis")),
-        rate_per_second=1e9,
-        rate_burst=10**9,
-        daily_quota_per_device=10**9,
-        limit_profile="off",
-    )
-    key = live.account("fuzzer")
-    live.device("fuzzer", SN)
+    live, key = unlimited_server(Path(tmp_path_factory.mktemp("schemathesis")), "fuzzer", SN)
     yield live, key
     live.stop()
 
@@ -65,8 +56,7 @@ def test_generated_input_never_fails_the_server(
     case: schemathesis.Case[Any], target: tuple[LiveServer, str]
 ) -> None:
     live, key = target
-    signed = signing.headers(case.path, key, int(time.time() * 1000))
-    response = case.call(base_url=live.url, headers=signed, timeout=30)
+    response = case.call(base_url=live.url, headers=signed(case.path, key), timeout=30)
     assert response.status_code < 500, response.text
     if response.status_code == 200:
         answer = response.json()

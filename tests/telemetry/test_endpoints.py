@@ -295,8 +295,9 @@ def test_tenancy(fleet: tuple[LiveServer, Client]) -> None:
         lambda: other.generation("LONH1000001"),
         lambda: other.real_time("LONH1000001"),
     ):
-        with pytest.raises(DeviceNotFoundError):
+        with pytest.raises(DeviceNotFoundError) as not_hers:
             call()
+        assert not_hers.value.errno == 40261
     assert other.real_time_v1(["LONH1000001"]) == []
     assert other.real_time() == []
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import typer
 
-from foxden.cli import admin, api, chaos, journal, scenario, serve
+from foxden.cli import admin, api, chaos, gateway, journal, scenario, serve
 
 app = typer.Typer(
     help="foxden: a self-hostable Fox ESS Cloud Open API server, fleet and client.",
@@ -27,6 +27,7 @@ app = typer.Typer(
 )
 serve.register(app)
 admin.register(app)
+gateway.register(app)
 api.register(app)
 chaos.register(app)
 journal.register(app)

@@ -146,6 +146,15 @@ def serve(
             show_default="none: the demo fleet",
         ),
     ] = None,
+    replay: Annotated[
+        str | None,
+        typer.Option(
+            "--replay",
+            help="Answer from the cassettes in DIR (recorded by foxden gateway --record) "
+            "instead of a fleet: each request gets its recorded answer, byte for byte",
+            show_default="none: the fleet",
+        ),
+    ] = None,
 ) -> None:
     """Run the Open API server with its simulated fleet.
 
@@ -171,6 +180,10 @@ def serve(
     """
     need("server", "foxden serve")
     import uvicorn
+
+    if replay is not None:
+        _serve_replay(Path(replay), host, port)
+        return
 
     from foxden import scenario
     from foxden.demo import seed_demo, write_private
@@ -272,6 +285,30 @@ def serve(
     raise_file_limit(settings.max_connections)
     config = uvicorn_config(foxden.app, settings, log_level=settings.log_level, lifespan="on")
     freeze_heap()
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _serve_replay(directory: Path, host: str | None, port: int | None) -> None:
+    """``foxden serve --replay DIR``: the cassettes' answers, no database, no fleet."""
+    import uvicorn
+
+    from foxden.gateway.cassette import CassetteError, Replay
+    from foxden.server.http import uvicorn_config
+
+    try:
+        replay = Replay.load(directory)
+    except CassetteError as exc:
+        fail(str(exc), EXIT_USAGE)
+    settings = replace(
+        DEFAULTS, host=host or DEFAULTS.host, port=DEFAULTS.port if port is None else port
+    )
+    sock = listen(settings.host, settings.port)
+    shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    out.print(
+        f"foxden replaying {replay.count} recorded exchanges from {directory} on "
+        f"http://{shown_host}:{sock.getsockname()[1]}"
+    )
+    config = uvicorn_config(replay, settings, log_level=settings.log_level, lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])
 
 

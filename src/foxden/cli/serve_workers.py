@@ -80,6 +80,8 @@ def serve_worker(
     from foxden.store import open_store
 
     store = open_store(settings.database())
+    if hasattr(store, "exact_changes"):  # PostgreSQL: see other workers' writes at once
+        store.exact_changes = True
     runner = None
     duty = None
     if settings.role == "all":

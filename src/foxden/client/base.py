@@ -83,6 +83,11 @@ class SyncBase(_Common):
                     raise
                 time.sleep(self.retry.delay(attempt))
 
+    def execute(self, c: Call[T]) -> T:
+        """Send a prepared call (``foxden.client.calls`` builds them) and return its result;
+        what every method of the client does."""
+        return self._run(c)
+
     def close(self) -> None:
         self._http.close()
 
@@ -122,6 +127,11 @@ class AsyncBase(_Common):
                 if not self.retry.should_retry(exc, attempt):
                     raise
                 await asyncio.sleep(self.retry.delay(attempt))
+
+    async def execute(self, c: Call[T]) -> T:
+        """Send a prepared call (``foxden.client.calls`` builds them) and return its result;
+        what every method of the client does."""
+        return await self._run(c)
 
     async def aclose(self) -> None:
         await self._http.aclose()

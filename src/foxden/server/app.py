@@ -14,7 +14,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,7 +151,7 @@ def query_params(query: str) -> dict[str, str]:
     return params
 
 
-def _decoder(endpoint: Endpoint) -> Callable[[Exchange], Any]:
+def decoder_for(endpoint: Endpoint) -> Callable[[Exchange], Any]:
     request_type = endpoint.request
     if request_type is None:
 
@@ -354,7 +354,10 @@ class FoxdenApp:
             self.admin = Admin(admin_token, runner, self.clock, leading)
             routes += self.admin.routes()
         for endpoint in ENDPOINTS:
-            if endpoint.public:
+            custom = self.custom_view(endpoint)
+            if custom is not None:
+                view = custom
+            elif endpoint.public:
                 view = self._public_view(endpoint, PUBLIC_HANDLERS[endpoint.name])
             else:
                 handler = HANDLERS.get(endpoint.name)
@@ -367,6 +370,7 @@ class FoxdenApp:
                 routes.append(Route(path, served, methods=[endpoint.method]))
                 self._fast[(endpoint.method, path)] = served
         routes += Dashboard(self).routes()
+        routes += self.extra_routes()
         self.starlette = Starlette(routes=routes, lifespan=self._lifespan)
         self.starlette.state.foxden = self
         self.app = FastPath(self._fast, self.starlette, self.worker_header)
@@ -375,6 +379,7 @@ class FoxdenApp:
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(self._flush_loop())]
+        tasks += [asyncio.create_task(work) for work in self.background()]
         if self.runner is not None:
             tasks.append(asyncio.create_task(self._fleet_loop()))
         try:
@@ -396,6 +401,25 @@ class FoxdenApp:
             except Exception:
                 log.exception("could not save quota use at shutdown")
             self.journal.flush()
+
+    def extra_routes(self) -> list[Route]:
+        """Routes a server built on this one adds (the gateway's status view)."""
+        return []
+
+    def custom_view(self, endpoint: Endpoint) -> RawView | None:
+        """A view that replaces the handler's for ``endpoint`` (the gateway passes writes
+        to its upstream); None: the catalogue's handler answers."""
+        return None
+
+    def background(self) -> list[Coroutine[Any, Any, None]]:
+        """Work to run while the server is up (the gateway's polling), cancelled at
+        shutdown."""
+        return []
+
+    def ctx(self, account: Account, lang: str) -> Ctx:
+        """What a handler gets for a call by ``account``: the store as that account may
+        see it (the gateway shows every local key the mirrored inverters)."""
+        return Ctx(self.store, self.clock, self.wall, account, self.quota, lang)
 
     async def in_db_thread(self, work: Callable[..., Any], *args: Any) -> Any:
         """``work(*args)`` in the database thread when there is one, else here."""
@@ -506,7 +530,7 @@ class FoxdenApp:
         return view
 
     def _view(self, endpoint: Endpoint, handler: Handler) -> RawView:
-        decode = _decoder(endpoint)
+        decode = decoder_for(endpoint)
         body_limit = self.settings.max_body_bytes
         name = endpoint.name
         paced_writes = endpoint.device_write and self.limits.device_write_interval_ms > 0
@@ -526,7 +550,7 @@ class FoxdenApp:
             with store.request_view():
                 if not paced_writes:
                     return envelope.body_ok(handler(ctx, parsed))
-                target = _write_target(parsed)
+                target = write_target(parsed)
                 self.auth.check_device_write(ctx.account, target, now_ms)
                 try:
                     body = envelope.body_ok(handler(ctx, parsed))
@@ -548,9 +572,7 @@ class FoxdenApp:
                         account = check(call.path, headers, call.time_ms)
                         call.account = account.name
                         parsed = decode(call)
-                        ctx = Ctx(
-                            store, self.clock, self.wall, account, self.quota, headers["lang"]
-                        )
+                        ctx = self.ctx(account, headers["lang"])
                         body = answer(ctx, parsed, call.time_ms)
                     call.errno, call.msg = 0, SUCCESS_MESSAGE
                     return body, ""
@@ -581,7 +603,7 @@ class FoxdenApp:
                         call.chaos = rule.id
                         await chaos.before_answer(rule)
                 parsed = decode(call)
-                ctx = Ctx(self.store, self.clock, self.wall, account, self.quota, headers["lang"])
+                ctx = self.ctx(account, headers["lang"])
                 if offload:
                     body = await self.in_db_thread(answer, ctx, parsed, call.time_ms)
                 else:
@@ -602,7 +624,7 @@ class FoxdenApp:
         return view
 
 
-def _write_target(parsed: Any) -> str:
+def write_target(parsed: Any) -> str:
     """The inverter a setting write is for (``sn`` or ``deviceSN`` of the request)."""
     target = getattr(parsed, "sn", None) or getattr(parsed, "deviceSN", None)
     return str(target) if target else ""

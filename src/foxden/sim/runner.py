@@ -76,6 +76,9 @@ class FleetRunner:
         self._days: dict[int, engine.Exogenous] = {}
         """The exogenous inputs of the last days simulated (live steps reuse them)."""
         self.on_step: StepObserver | None = None
+        self._packed_before: int | None = None
+        """The UTC day whose earlier days' appended samples were last packed (None: not
+        since this runner started, so the first run packs what a restart left)."""
 
     # ------------------------------------------------------------ fleet and state
 
@@ -215,9 +218,19 @@ class FleetRunner:
             stored += self.store.ingest(_batches(fleet, times, values))
             if progress is not None:
                 progress(n + 1, total_days)
+        self.pack_closed_days(until_ms)
         if self.on_step is not None and stored:  # a call with nothing to simulate is no step
             self.on_step(time.perf_counter() - started, stored)
         return stored
+
+    def pack_closed_days(self, now_ms: int) -> int:
+        """Once a UTC day has closed (and on the first run), pack the samples appended to
+        every earlier day into its chunk. Returns the device-days packed."""
+        today = now_ms // DAY_MS
+        if self._packed_before == today:
+            return 0
+        self._packed_before = today
+        return self.store.merge_tail(today * DAY_MS)
 
     def backfill(self, days: float, progress: Progress | None = None) -> int:
         """History for the last ``days`` days up to the clock's now."""

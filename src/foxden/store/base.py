@@ -184,8 +184,17 @@ class Store(Protocol):
 
     # telemetry
     def ingest(self, batch: Sequence[DeviceSamples]) -> int:
-        """Store samples of many devices at once: atomic per batch, idempotent on
-        (device, time) (a sample sent again replaces the stored one). Returns the count."""
+        """Store samples of many devices at once, idempotent on (device, time) (a sample
+        sent again replaces the stored one). The whole batch is checked before anything is
+        written (a bad item writes nothing); it is then written in short transactions, so
+        reads never wait for a long ingest, and all of it is durable when this returns.
+        Returns the count."""
+        ...
+
+    def merge_tail(self, before_ms: int) -> int:
+        """Pack the samples appended to every device-day wholly before ``before_ms`` into
+        the day's chunk (reads see the same samples before and after). Returns the
+        device-days packed."""
         ...
 
     def latest(self, sns: Sequence[str]) -> dict[str, Latest]: ...

@@ -10,6 +10,10 @@ touches; they are dropped when it ends. Other processes learn of a write through
   the notification goes out with the commit, and every process runs a :class:`ChangeListener`
   (``LISTEN`` on its own connection, in a thread) that drops those topics. While the listener
   is not connected, caches are not used at all, and when it (re)connects everything is dropped.
+  A notification arrives a moment after the commit, so each write also moves a change counter
+  per topic (a sequence) in its transaction, and a store with ``exact_changes`` (server
+  workers) reads them all in one query as a request's view opens: a write another process
+  committed is seen at once, heard of or not.
 
 The listener knows nothing of stores: anything that needs "another process changed X" (server
 workers sharing a database) can listen on the same channel with its own topics.

@@ -31,10 +31,7 @@ def quanta(variables: tuple[str, ...]) -> F64:
 def encode(times: I64, values: F64, q: F64) -> tuple[bytes, bytes]:
     """(times blob, values blob) for ``values[n_samples, n_variables]``."""
     v = values.shape[1]
-    missing = np.isnan(values)
-    ints = np.round(np.where(missing, 0.0, values) / q).astype(np.int32)
-    ints[missing] = MISSING
-    columns = ints.T  # one row per variable, so deltas run along time
+    columns = quantize(values, q).T  # one row per variable, so deltas run along time
     deltas = np.diff(columns, axis=1, prepend=np.zeros((v, 1), dtype=np.int32))
     t_deltas = np.diff(times, prepend=np.int64(0))
     return zlib.compress(t_deltas.tobytes(), LEVEL), zlib.compress(deltas.tobytes(), LEVEL)
@@ -49,3 +46,31 @@ def decode(times_blob: bytes, values_blob: bytes, n: int, q: F64) -> tuple[I64, 
     values = ints * q
     values[ints == MISSING] = np.nan
     return times.astype(np.int64), values
+
+
+def quantize(values: F64, q: F64) -> npt.NDArray[np.int32]:
+    """``values`` as whole multiples of their resolution, ``MISSING`` where NaN (what
+    :func:`encode` stores, before its deltas)."""
+    missing = np.isnan(values)
+    ints = np.round(np.where(missing, 0.0, values) / q).astype(np.int32)
+    ints[missing] = MISSING
+    return ints
+
+
+def encode_rows(times: I64, values: F64, q: F64) -> tuple[bytes, bytes]:
+    """A few samples as they are appended to a day's tail: raw times and quantized values,
+    row after row, uncompressed (a tail row lives only until its day is packed)."""
+    return (
+        np.ascontiguousarray(times, dtype=np.int64).tobytes(),
+        np.ascontiguousarray(quantize(values, q)).tobytes(),
+    )
+
+
+def decode_rows(times_blob: bytes, values_blob: bytes, n: int, q: F64) -> tuple[I64, F64]:
+    """Back from :func:`encode_rows`: the very numbers :func:`decode` gives for the same
+    samples (same resolution, NaN where missing)."""
+    times = np.frombuffer(times_blob, dtype=np.int64).copy()
+    ints = np.frombuffer(values_blob, dtype=np.int32).reshape(n, len(q))
+    values = ints * q
+    values[ints == MISSING] = np.nan
+    return times, values

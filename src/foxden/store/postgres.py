@@ -15,7 +15,7 @@ from collections.abc import Iterator, Set
 from typing import Any
 
 from foxden.store.base import StoreError
-from foxden.store.changes import CHANNEL, ChangeListener, payload
+from foxden.store.changes import ALL, CHANNEL, ChangeListener, payload
 from foxden.store.sqlite import SqlStore, schema_statements
 
 _TYPES = (
@@ -35,6 +35,12 @@ def postgres_schema() -> list[str]:
             statement = pattern.sub(replacement, statement)
         statements.append(statement)
     return statements
+
+
+_SEQUENCES = {topic: f"foxden_changes_{topic}" for topic in sorted(ALL)}
+"""A change counter per cache topic: every write moves those of its topics in its
+transaction, and a request reads them all in one query as it begins."""
+_VERSIONS_SQL = "SELECT " + ", ".join(f"(SELECT last_value FROM {s})" for s in _SEQUENCES.values())
 
 
 class PostgresStore(SqlStore):
@@ -57,6 +63,11 @@ class PostgresStore(SqlStore):
     AWAY_S = 1.0
     """After a wait for a connection timed out, operations fail at once for this long
     (rather than each waiting ``POOL_TIMEOUT_S`` while the database is still away)."""
+    exact_changes = False
+    """Read the change counters as each request's view opens (several server processes
+    answer for one database: a write through one is read back through every other at once);
+    else only notifications drop cached rows, a moment after another process's commit, and
+    a warm request sends no query at all."""
     REMOTE = True
     """Every query is a network round trip: the server runs store calls off its event loop."""
 
@@ -94,11 +105,14 @@ class PostgresStore(SqlStore):
         with self._use():
             self._x("SELECT pg_advisory_lock(7175230)")  # one migrator at a time
             try:
+                for sequence in _SEQUENCES.values():  # written by every transaction
+                    self._x(f"CREATE SEQUENCE IF NOT EXISTS {sequence}")
                 self._apply_schema(postgres_schema())
             finally:
                 self._x("SELECT pg_advisory_unlock(7175230)")
         self._pending: set[str] = set()
         self._pending_lock = threading.Lock()
+        self._versions: tuple[int, ...] | None = None
         self._listener = ChangeListener(url, self._heard)
         self._listener.start()
 
@@ -108,16 +122,40 @@ class PostgresStore(SqlStore):
             self._pending |= topics
 
     def _sync_changes(self) -> bool:
+        """Drop what other processes changed: the topics heard, and with ``exact_changes``
+        those whose change counter moved (read at once, so a write another process has
+        committed is seen even before its notification is heard)."""
         if not self._listener.listening:
             return False
         with self._pending_lock:
             topics, self._pending = self._pending, set()
+        if not self.exact_changes:
+            if topics:
+                self._caches.drop(topics)
+            return True
+        try:
+            row = self._read(lambda: self._x(_VERSIONS_SQL).fetchone())
+        except Exception:  # cannot tell: nothing cached for this read
+            self._caches.drop(ALL)
+            self._versions = None
+            return False
+        versions = tuple(int(v) for v in row)
+        if self._versions is not None:
+            topics |= {
+                t
+                for t, old, new in zip(_SEQUENCES, self._versions, versions, strict=True)
+                if old != new
+            }
+        self._versions = versions
         if topics:
             self._caches.drop(topics)
         return True
 
     def _announce(self, topics: Set[str]) -> None:
         self._x("SELECT pg_notify(?, ?)", (CHANNEL, payload(topics)))
+        counters = [_SEQUENCES[t] for t in sorted(topics) if t in _SEQUENCES]
+        if counters:
+            self._x("SELECT " + ", ".join(f"nextval('{c}')" for c in counters))
 
     @contextlib.contextmanager
     def _use(self) -> Iterator[None]:
@@ -157,8 +195,13 @@ class PostgresStore(SqlStore):
     def _x(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
         return self._db.execute(self._sql(sql), params or None)
 
+    def _lock_day(self, sn: str, day: int) -> None:
+        """A transaction-scoped advisory lock on the device-day, so two processes never
+        pack the same day at once (each would lose the other's samples)."""
+        self._x("SELECT pg_advisory_xact_lock(hashtext(?), ?::integer)", (sn, day))
+
     def _after_restore(self) -> None:
-        for table in ("accounts", "telemetry_schemas"):
+        for table in ("accounts", "telemetry_schemas", "telemetry_tail"):
             self._x(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"

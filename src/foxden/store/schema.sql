@@ -1,4 +1,5 @@
--- foxden schema, version 1. Applied by foxden.store.sqlite on open.
+-- foxden schema, version 2. Applied by foxden.store.sqlite on open: every statement is
+-- idempotent, so opening an older database adds what it lacks (version 2 added telemetry_tail).
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 CREATE TABLE IF NOT EXISTS accounts (
@@ -78,6 +79,19 @@ CREATE TABLE IF NOT EXISTS telemetry_chunks (
     data BLOB NOT NULL,
     PRIMARY KEY (sn, day)
 ) WITHOUT ROWID;
+
+-- samples appended to a device-day since its chunk was packed: one row per write, in write
+-- order (id), values quantized as in the chunk but neither delta-coded nor compressed
+CREATE TABLE IF NOT EXISTS telemetry_tail (
+    id INTEGER PRIMARY KEY,
+    sn TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    schema_id INTEGER NOT NULL REFERENCES telemetry_schemas(id),
+    n INTEGER NOT NULL,
+    times BLOB NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS telemetry_tail_day ON telemetry_tail(day, sn, id);
 
 CREATE TABLE IF NOT EXISTS telemetry_latest (
     sn TEXT PRIMARY KEY,

@@ -20,6 +20,7 @@ TABLES = (
     "device_settings",
     "telemetry_schemas",
     "telemetry_chunks",
+    "telemetry_tail",
     "telemetry_latest",
     "energy_slots",
 )

@@ -4,15 +4,18 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
+import struct
 import threading
-from collections.abc import Callable, Sequence, Set
+import time
+from collections.abc import Callable, Iterator, Sequence, Set
 from typing import Any, TypeVar
 
 import numpy as np
 
 from foxden.protocol import telemetry
-from foxden.store import codec
+from foxden.store import codec, days
 from foxden.store.base import (
     F64,
     I64,
@@ -37,7 +40,30 @@ _SLOT_INSERT = (
 
 
 class TelemetryMixin:
-    """Telemetry on top of the SQL store's ``_x``/``_xm`` (statement, many) and ``_BEGIN``."""
+    """Telemetry on top of the SQL store's ``_x``/``_xm`` (statement, many) and ``_BEGIN``.
+
+    A device's UTC day is kept as one packed chunk (``telemetry_chunks``) plus the rows
+    appended to it since it was packed (``telemetry_tail``): a live sample is one short
+    insert whatever the day already holds, and the tail is packed into the chunk when the
+    day closes (``merge_tail``) or when a bigger write re-packs the day anyway. Every read
+    puts the two together (:mod:`foxden.store.days`).
+    """
+
+    INGEST_PART = 256
+    """At most about this many samples a transaction: the store is free for readers between."""
+    PART_S = 0.004
+    """A part also ends once it has taken this long (seconds): however slow the machine, a
+    reader waits for one part of about this long at most (one big day to pack may take more)."""
+    tail_max = 32
+    """A device-day's new samples go to its tail when there are at most this many (and none
+    is older than the device's newest); more are packed with the day at once. 0: never
+    append (every write re-packs its day, as before the tail)."""
+    _part_rate: float | None = None
+    """Samples a second of the recent parts (a running mean), which sizes the next ones."""
+    parts_written = 0
+    """Ingest transactions committed (or tried) since this store was opened."""
+    after_part: Callable[[], None] | None = None
+    """Called after each ingest transaction, with the store free (tests watch readers)."""
 
     _lock: threading.RLock
     _BEGIN: str
@@ -105,12 +131,7 @@ class TelemetryMixin:
     def _check(self, item: DeviceSamples, known_sns: set[str]) -> None:
         if item.sn not in known_sns:
             raise StoreError(f"unknown device {item.sn!r}")
-        catalogue = telemetry.variables()
-        unknown = [v for v in item.variables if v not in catalogue]
-        if unknown:
-            raise StoreError(f"unknown variables {unknown} for {item.sn}")
-        if len(set(item.variables)) != len(item.variables):
-            raise StoreError(f"repeated variables for {item.sn}")
+        _check_variables(item.sn, item.variables)
         n = len(item.times_ms)
         if item.values.shape != (n, len(item.variables)):
             raise StoreError(
@@ -119,6 +140,11 @@ class TelemetryMixin:
             )
 
     def ingest(self, batch: Sequence[DeviceSamples]) -> int:
+        """Checked whole before anything is written, then written in parts of at most
+        ``INGEST_PART`` samples (fewer when that would take longer than ``PART_S``), each its
+        own short transaction: the store is free for readers between parts. Every part is
+        committed when this returns; a call that failed part-way may be sent again whole
+        (ingest is idempotent)."""
         if not batch:
             return 0
         with self._use():
@@ -127,125 +153,191 @@ class TelemetryMixin:
             known = {
                 r[0] for r in self._x(f"SELECT sn FROM devices WHERE sn IN ({marks})", tuple(sns))
             }
-            for item in batch:
-                self._check(item, known)
-            written = 0
-            schemas = dict(self._schemas)
-            try:
-                with self.transaction({LATEST}):
-                    for item in batch:
-                        written += self._ingest_one(item)
-            except BaseException:
-                # schema ids made in the rolled-back transaction do not exist
-                self._schemas.clear()
-                self._schema_ids.clear()
-                self._quanta.clear()
-                for sid, variables in schemas.items():
-                    self._remember_schema(sid, variables)
-                raise
-            return written
+        for item in batch:
+            self._check(item, known)
+        written = 0
+        part: list[_Segment] = []
+        weight = 0
+        for segment in _segments(batch):
+            part.append(segment)
+            written += len(segment[2])
+            weight += len(segment[2])
+            if weight >= self._part_samples():
+                self._write_part(part, weight)
+                part, weight = [], 0
+        if part:
+            self._write_part(part, weight)
+        return written
 
-    def _ingest_one(self, item: DeviceSamples) -> int:
-        times = np.asarray(item.times_ms, dtype=np.int64)
-        if len(times) == 0:
-            return 0
-        values = np.asarray(item.values, dtype=np.float64)
-        order = np.argsort(times, kind="stable")
-        times, values = times[order], values[order]
-        days = times // DAY_MS
-        bounds = np.flatnonzero(np.diff(days)) + 1
-        starts = np.r_[0, bounds]
-        ends = np.r_[bounds, len(times)]
-        last_t, last_v, last_vars = 0, values[0], item.variables
-        for a, b in zip(starts, ends, strict=True):
-            day = int(days[a])
-            t, v, variables = self._merge(item.sn, day, times[a:b], values[a:b], item.variables)
-            sid = self._schema_id(variables)
-            tb, vb = codec.encode(t, v, self._quanta[sid])
-            self._x(
-                "INSERT INTO telemetry_chunks(sn, day, schema_id, n, times, data) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(sn, day) DO UPDATE SET "
-                "schema_id = excluded.schema_id, n = excluded.n, times = excluded.times, "
-                "data = excluded.data",
-                (item.sn, day, sid, len(t), tb, vb),
+    def _part_samples(self) -> int:
+        """Samples in the next part: ``INGEST_PART``, fewer when the last parts went slower
+        than ``PART_S`` allows."""
+        if self._part_rate is None:
+            return self.INGEST_PART
+        return int(min(self.INGEST_PART, max(32.0, self._part_rate * self.PART_S)))
+
+    def _write_part(self, part: list[_Segment], samples: int) -> None:
+        schemas = dict(self._schemas)
+        started = time.perf_counter()
+        try:
+            with self.transaction({LATEST}):
+                self._write_segments(part)
+        except BaseException:
+            # schema ids made in the rolled-back transaction do not exist
+            self._schemas.clear()
+            self._schema_ids.clear()
+            self._quanta.clear()
+            for sid, variables in schemas.items():
+                self._remember_schema(sid, variables)
+            raise
+        finally:
+            self.parts_written += 1
+        rate = samples / max(time.perf_counter() - started, 1e-6)
+        last = self._part_rate
+        self._part_rate = rate if last is None else 0.5 * (last + rate)
+        if self.after_part is not None:
+            self.after_part()
+
+    def _write_segments(self, part: list[_Segment]) -> None:
+        """One device-day at a time: appended to the day's tail when its samples are few
+        and none is older than the device's newest sample, else packed into the day chunk
+        together with the tail (a backfill, a correction of the past)."""
+        sns = sorted({segment[0] for segment in part})
+        marks = ",".join("?" * len(sns))
+        newest = {
+            str(sn): int(t)
+            for sn, t in self._x(
+                f"SELECT sn, time_ms FROM telemetry_latest WHERE sn IN ({marks})", tuple(sns)
+            ).fetchall()
+        }
+        pending: list[_Segment] = []
+        slot_rows: list[tuple[Any, ...]] = []
+        latest: dict[str, tuple[int, F64, tuple[str, ...]]] = {}
+        for segment in part:
+            sn, day, times, values, variables = segment
+            before = newest.get(sn)
+            if 0 < len(times) <= self.tail_max and (before is None or times[0] >= before):
+                pending.append(segment)
+                t_last, v_last = int(times[-1]), values[-1]  # sorted: the last written
+            else:
+                slot_rows += self._append(pending)  # the day's earlier appends go in first
+                pending = []
+                t, v, variables = self._pack_day(sn, day, (times, values, variables))
+                slot_rows += _slot_rows(sn, t, v, variables, np.unique(times // SLOT_MS))
+                t_last, v_last = int(t[-1]), v[-1]
+            if before is None or t_last >= before:
+                newest[sn] = t_last
+                latest[sn] = (t_last, v_last, variables)
+        slot_rows += self._append(pending)
+        self._xm(_SLOT_INSERT, slot_rows)
+        latest_rows = []
+        sids: dict[int, int] = {}
+        for sn, (time_ms, row, variables) in latest.items():
+            sid = sids.get(id(variables)) or sids.setdefault(
+                id(variables), self._schema_id(variables)
             )
-            self._write_slots(item.sn, t, v, variables, np.unique(times[a:b] // SLOT_MS))
-            last_t, last_v, last_vars = int(t[-1]), v[-1], variables
-        self._update_latest(item.sn, last_t, last_v, last_vars)
-        return len(times)
+            blob = np.ascontiguousarray(row, dtype=np.float64).tobytes()
+            latest_rows.append((sn, time_ms, sid, blob))
+        self._xm(_LATEST_UPSERT, latest_rows)
 
-    def _merge(
-        self, sn: str, day: int, times: I64, values: F64, variables: tuple[str, ...]
-    ) -> tuple[I64, F64, tuple[str, ...]]:
+    def _append(self, segments: list[_Segment]) -> list[tuple[Any, ...]]:
+        """Insert the segments as tail rows, in order; their rollup rows (each segment's
+        samples are the newest of their device, so the last of each slot is among them).
+        Single samples with the same variables (a live fleet's) are done as one array."""
+        if not segments:
+            return []
+        rows: list[tuple[Any, ...] | None] = [None] * len(segments)
+        slots: list[list[tuple[Any, ...]]] = [[] for _ in segments]
+        groups: dict[int, list[int]] = {}  # by the tuple's identity: hashing 100 names is slow
+        for i, (sn, day, times, values, variables) in enumerate(segments):
+            if len(times) == 1:
+                members = groups.get(id(variables))
+                if members is None:
+                    groups[id(variables)] = [i]
+                else:
+                    members.append(i)
+                continue
+            sid = self._schema_id(variables)
+            tb, vb = codec.encode_rows(times, values, self._quanta[sid])
+            rows[i] = (sn, day, sid, len(times), tb, vb)
+            t, v = days.dedupe(times, values)
+            slots[i] = _slot_rows(sn, t, v, variables, None)
+        for members in groups.values():
+            variables = segments[members[0]][4]
+            sid = self._schema_id(variables)
+            times = np.concatenate([segments[i][2] for i in members])
+            values = np.vstack([segments[i][3] for i in members])
+            ints = codec.quantize(values, self._quanta[sid])
+            readings = _slot_readings(values, variables)
+            for r, i in enumerate(members):
+                sn, day = segments[i][0], segments[i][1]
+                rows[i] = (sn, day, sid, 1, times[r : r + 1].tobytes(), ints[r].tobytes())
+                if readings is not None:
+                    slots[i] = [(sn, int(times[r]) // SLOT_MS, *readings[r])]
+        self._xm(_TAIL_INSERT, [row for row in rows if row is not None])
+        return [row for rows_of in slots for row in rows_of]
+
+    def _pack_day(self, sn: str, day: int, new: days.Piece | None) -> days.Piece:
+        """Pack the day chunk with its tail (and ``new`` samples after it), delete the tail
+        rows packed; in the caller's transaction. Returns the whole day."""
+        self._lock_day(sn, day)
+        pieces: list[days.Piece] = []
         row = self._x(
             "SELECT schema_id, n, times, data FROM telemetry_chunks WHERE sn = ? AND day = ?",
             (sn, day),
         ).fetchone()
-        if row is None:
-            return self._dedupe(times, values, variables)
-        sid, n, tb, vb = row
-        old_vars = self._schemas[self._known_schema(sid)]
-        old_t, old_v = codec.decode(tb, vb, n, self._quanta[sid])
-        if old_vars != variables:
-            union = old_vars + tuple(v for v in variables if v not in old_vars)
-            old_v = _widen(old_v, old_vars, union)
-            values = _widen(values, variables, union)
-            variables = union
-        return self._dedupe(np.r_[old_t, times], np.vstack([old_v, values]), variables)
-
-    @staticmethod
-    def _dedupe(
-        times: I64, values: F64, variables: tuple[str, ...]
-    ) -> tuple[I64, F64, tuple[str, ...]]:
-        order = np.argsort(times, kind="stable")
-        times, values = times[order], values[order]
-        keep = np.r_[times[1:] != times[:-1], True]  # the later of equal times wins
-        return times[keep], values[keep], variables
-
-    def _write_slots(
-        self, sn: str, times: I64, values: F64, variables: tuple[str, ...], touched: I64
-    ) -> None:
-        """Rewrite the rollup rows of the slots the new samples fell in (``touched``), each
-        from the last sample of its slot in the merged day."""
-        index = {v: i for i, v in enumerate(variables)}
-        columns = [index.get(c) for c in telemetry.COUNTERS]
-        if all(c is None for c in columns):
-            return
-        slots = times // SLOT_MS
-        last = np.flatnonzero(np.r_[slots[1:] != slots[:-1], True])
-        if len(touched) < len(last):  # some of the day's slots are not new: leave them
-            last = last[np.isin(slots[last], touched)]
-        # the readings exactly as history answers them: at the counter's resolution
-        present = np.array([c for c in columns if c is not None], dtype=np.int64)
-        q = codec.quanta(tuple(variables[c] for c in present.tolist()))
-        picked = np.full((len(last), len(columns)), np.nan)
-        targets = np.array([k for k, c in enumerate(columns) if c is not None], dtype=np.int64)
-        picked[:, targets] = np.round(values[last][:, present] / q) * q
-        if np.isnan(picked).any():  # a counter the device lacks: NULL
-            readings = [[None if x != x else x for x in row] for row in picked.tolist()]
-        else:
-            readings = picked.tolist()
-        self._xm(
-            _SLOT_INSERT,
-            [
-                (sn, int(slot), *row)
-                for slot, row in zip(slots[last].tolist(), readings, strict=True)
-            ],
-        )
-
-    def _update_latest(
-        self, sn: str, time_ms: int, values: F64, variables: tuple[str, ...]
-    ) -> None:
-        row = self._x("SELECT time_ms FROM telemetry_latest WHERE sn = ?", (sn,)).fetchone()
-        if row is not None and int(row[0]) > time_ms:
-            return
+        if row is not None:
+            sid, n, tb, vb = row
+            sid = self._known_schema(sid)
+            t, v = codec.decode(bytes(tb), bytes(vb), n, self._quanta[sid])
+            pieces.append((t, v, self._schemas[sid]))
+        tail = self._x(
+            "SELECT id, schema_id, n, times, data FROM telemetry_tail "
+            "WHERE day = ? AND sn = ? ORDER BY id",
+            (day, sn),
+        ).fetchall()
+        for _, sid, n, tb, vb in tail:
+            sid = self._known_schema(sid)
+            t, v = codec.decode_rows(bytes(tb), bytes(vb), n, self._quanta[sid])
+            pieces.append((t, v, self._schemas[sid]))
+        if new is not None:
+            pieces.append(new)
+        t, v, variables = days.combine(pieces)
         sid = self._schema_id(variables)
+        tb, vb = codec.encode(t, v, self._quanta[sid])
         self._x(
-            "INSERT INTO telemetry_latest(sn, time_ms, schema_id, data) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(sn) DO UPDATE SET time_ms = excluded.time_ms, "
-            "schema_id = excluded.schema_id, data = excluded.data",
-            (sn, time_ms, sid, np.ascontiguousarray(values, dtype=np.float64).tobytes()),
+            "INSERT INTO telemetry_chunks(sn, day, schema_id, n, times, data) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(sn, day) DO UPDATE SET "
+            "schema_id = excluded.schema_id, n = excluded.n, times = excluded.times, "
+            "data = excluded.data",
+            (sn, day, sid, len(t), tb, vb),
         )
+        ids = [int(r[0]) for r in tail]
+        for k in range(0, len(ids), 500):
+            some = ids[k : k + 500]
+            self._x(
+                f"DELETE FROM telemetry_tail WHERE id IN ({','.join('?' * len(some))})",
+                tuple(some),
+            )
+        return t, v, variables
+
+    def _lock_day(self, sn: str, day: int) -> None:
+        """Make other connections that pack the same device-day wait for this transaction
+        (PostgreSQL; SQLite writers take turns anyway)."""
+
+    def merge_tail(self, before_ms: int) -> int:
+        """Pack the tail of every device-day wholly before ``before_ms`` into its chunk,
+        one device-day per transaction. Returns the device-days packed."""
+        found = self._read(
+            lambda: self._x(
+                "SELECT DISTINCT day, sn FROM telemetry_tail WHERE day < ? ORDER BY day, sn",
+                (before_ms // DAY_MS,),
+            ).fetchall()
+        )
+        for day, sn in found:
+            with self.transaction(frozenset()):
+                self._pack_day(str(sn), int(day), None)
+        return len(found)
 
     # ------------------------------------------------------------ queries
 
@@ -293,24 +385,56 @@ class TelemetryMixin:
         return found
 
     def history_chunks(self, sn: str, begin_ms: int, end_ms: int) -> list[DayChunk]:
+        """Each day's chunk with its tail rows after it, read in one statement (one view of
+        the data even while another process packs a tail)."""
         rows = self._read(
             lambda: self._x(
-                "SELECT day, schema_id, n, times, data FROM telemetry_chunks "
-                "WHERE sn = ? AND day BETWEEN ? AND ? ORDER BY day",
-                (sn, begin_ms // DAY_MS, end_ms // DAY_MS),
+                "SELECT day, 0, schema_id, n, times, data FROM telemetry_chunks "
+                "WHERE sn = ? AND day BETWEEN ? AND ? "
+                "UNION ALL SELECT day, id, schema_id, n, times, data FROM telemetry_tail "
+                "WHERE sn = ? AND day BETWEEN ? AND ? ORDER BY 1, 2",
+                (sn, begin_ms // DAY_MS, end_ms // DAY_MS) * 2,
             ).fetchall()
         )
         chunks = []
-        for day, sid, n, tb, vb in rows:
-            sid = self._known_schema(sid)
-            tb, vb = bytes(tb), bytes(vb)
+        for day, group in itertools.groupby(rows, key=lambda r: int(r[0])):
+            pieces = [
+                (int(rid), self._known_schema(sid), int(n), bytes(tb), bytes(vb))
+                for _, rid, sid, n, tb, vb in group
+            ]
+            chunks.append(self._day_chunk(day, pieces))
+        return chunks
+
+    def _day_chunk(self, day: int, pieces: list[tuple[int, int, int, bytes, bytes]]) -> DayChunk:
+        """A day from its chunk (row id 0) and/or tail rows (ids > 0), in write order."""
+        if len(pieces) == 1 and pieces[0][0] == 0:
+            _, sid, n, tb, vb = pieces[0]
             quanta = self._quanta[sid]
 
-            def unpack(tb: bytes = tb, vb: bytes = vb, n: int = n, q: F64 = quanta) -> Any:
+            def unpack_chunk(tb: bytes = tb, vb: bytes = vb, n: int = n, q: F64 = quanta) -> Any:
                 return codec.decode(tb, vb, n, q)
 
-            chunks.append(DayChunk(int(day), self._schemas[sid], (int(n), tb, vb), unpack))
-        return chunks
+            return DayChunk(day, self._schemas[sid], (n, tb, vb), unpack_chunk)
+        schemas, quanta_of = self._schemas, self._quanta
+
+        def unpack() -> tuple[I64, F64]:
+            parts: list[days.Piece] = []
+            for rid, sid, n, tb, vb in pieces:
+                decode = codec.decode if rid == 0 else codec.decode_rows
+                t, v = decode(tb, vb, n, quanta_of[sid])
+                parts.append((t, v, schemas[sid]))
+            t, v, _ = days.combine(parts)
+            return t, v
+
+        variables = days.union([self._schemas[p[1]] for p in pieces])
+        # the same rows give the same content; any appended or packed row changes it
+        head = b"".join(struct.pack("<qqq", rid, sid, n) for rid, sid, n, _, _ in pieces)
+        content = (
+            sum(p[2] for p in pieces),
+            head + b"".join(p[3] for p in pieces),
+            b"".join(p[4] for p in pieces),
+        )
+        return DayChunk(day, variables, content, unpack)
 
     def history(self, sn: str, begin_ms: int, end_ms: int) -> Series:
         chunks = self.history_chunks(sn, begin_ms, end_ms)
@@ -323,7 +447,7 @@ class TelemetryMixin:
             parts.append((t, v, chunk.variables))
             variables += tuple(x for x in chunk.variables if x not in variables)
         times = np.concatenate([p[0] for p in parts])
-        values = np.vstack([_widen(v, vs, variables) for _, v, vs in parts])
+        values = np.vstack([days.widen(v, vs, variables) for _, v, vs in parts])
         keep = (times >= begin_ms) & (times <= end_ms)
         return Series(variables, times[keep], values[keep])
 
@@ -369,16 +493,113 @@ class TelemetryMixin:
 
     def prune(self, before_ms: int) -> int:
         with self.transaction():
-            cur = self._x("DELETE FROM telemetry_chunks WHERE day < ?", (before_ms // DAY_MS,))
-            return int(cur.rowcount)
+            day = before_ms // DAY_MS
+            row = self._x(
+                "SELECT COUNT(*) FROM (SELECT sn, day FROM telemetry_chunks WHERE day < ? "
+                "UNION SELECT sn, day FROM telemetry_tail WHERE day < ?) AS pruned",
+                (day, day),
+            ).fetchone()
+            self._x("DELETE FROM telemetry_chunks WHERE day < ?", (day,))
+            self._x("DELETE FROM telemetry_tail WHERE day < ?", (day,))
+            return int(row[0])
 
 
-def _widen(values: F64, have: tuple[str, ...], want: tuple[str, ...]) -> F64:
-    """``values`` with columns ``have`` rearranged to ``want`` (NaN for absent ones)."""
-    if have == want:
-        return values
-    out = np.full((values.shape[0], len(want)), np.nan)
-    index = {v: i for i, v in enumerate(want)}
-    for j, v in enumerate(have):
-        out[:, index[v]] = values[:, j]
-    return out
+_Segment = tuple[str, int, I64, F64, tuple[str, ...]]
+"""(device, UTC day, times, values, variables): one device's new samples of one day."""
+
+_TAIL_INSERT = (
+    "INSERT INTO telemetry_tail(sn, day, schema_id, n, times, data) VALUES (?, ?, ?, ?, ?, ?)"
+)
+_LATEST_UPSERT = (
+    "INSERT INTO telemetry_latest(sn, time_ms, schema_id, data) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT(sn) DO UPDATE SET time_ms = excluded.time_ms, "
+    "schema_id = excluded.schema_id, data = excluded.data"
+)
+
+
+def _segments(batch: Sequence[DeviceSamples]) -> Iterator[_Segment]:
+    """Each item's samples sorted by time (stable: of equal times the later stays later),
+    split at UTC day boundaries."""
+    for item in batch:
+        times = np.asarray(item.times_ms, dtype=np.int64)
+        if len(times) <= 1:  # a live sample: nothing to sort or split
+            if len(times):
+                values = np.asarray(item.values, dtype=np.float64)
+                yield item.sn, int(times[0]) // DAY_MS, times, values, item.variables
+            continue
+        values = np.asarray(item.values, dtype=np.float64)
+        order = np.argsort(times, kind="stable")
+        times, values = times[order], values[order]
+        day_of = times // DAY_MS
+        bounds = np.flatnonzero(np.diff(day_of)) + 1
+        for a, b in zip(np.r_[0, bounds], np.r_[bounds, len(times)], strict=True):
+            yield item.sn, int(day_of[a]), times[a:b], values[a:b], item.variables
+
+
+def _slot_rows(
+    sn: str, times: I64, values: F64, variables: tuple[str, ...], touched: I64 | None
+) -> list[tuple[Any, ...]]:
+    """The rollup rows of the slots new samples fell in (``touched``; None: every slot of
+    ``times``), each from the last sample of its slot in ``times`` (sorted, unique)."""
+    if _counter_plan(variables) is None:
+        return []
+    slots = times // SLOT_MS
+    if len(times) == 1:
+        last = np.zeros(1, dtype=np.int64)
+    else:
+        last = np.flatnonzero(np.r_[slots[1:] != slots[:-1], True])
+        if touched is not None and len(touched) < len(last):  # leave the day's other slots
+            last = last[np.isin(slots[last], touched)]
+    readings = _slot_readings(values[last], variables)
+    assert readings is not None
+    return [(sn, int(slot), *row) for slot, row in zip(slots[last].tolist(), readings, strict=True)]
+
+
+def _slot_readings(values: F64, variables: tuple[str, ...]) -> list[list[Any]] | None:
+    """Each row's counters (``telemetry.COUNTERS`` order) exactly as history answers them:
+    at the counter's resolution; None (SQL NULL) for a counter the device lacks or did not
+    send. None when ``variables`` hold no counter."""
+    plan = _counter_plan(variables)
+    if plan is None:
+        return None
+    present, targets, q = plan
+    picked = np.full((len(values), len(telemetry.COUNTERS)), np.nan)
+    picked[:, targets] = np.round(values[:, present] / q) * q
+    readings: list[list[Any]] = picked.tolist()
+    if np.isnan(picked).any():
+        readings = [[None if x != x else x for x in row] for row in readings]
+    return readings
+
+
+@functools.lru_cache(maxsize=256)
+def _counter_plan(variables: tuple[str, ...]) -> tuple[I64, I64, F64] | None:
+    """Where the energy counters are among ``variables``: (their columns there, their
+    columns in ``telemetry.COUNTERS``, their resolutions); None when there are none."""
+    index = {v: i for i, v in enumerate(variables)}
+    pairs = [(index[c], k) for k, c in enumerate(telemetry.COUNTERS) if c in index]
+    if not pairs:
+        return None
+    present = np.array([p[0] for p in pairs], dtype=np.int64)
+    targets = np.array([p[1] for p in pairs], dtype=np.int64)
+    return present, targets, codec.quanta(tuple(variables[i] for i in present.tolist()))
+
+
+@functools.lru_cache(maxsize=256)
+def _known_variables(variables: tuple[str, ...]) -> str:
+    """What is wrong with a set of variables ("" when nothing is)."""
+    catalogue = telemetry.variables()
+    unknown = [v for v in variables if v not in catalogue]
+    if unknown:
+        return f"unknown variables {unknown}"
+    if len(set(variables)) != len(variables):
+        return "repeated variables"
+    return ""
+
+
+def _check_variables(sn: str, variables: tuple[str, ...]) -> None:
+    try:
+        wrong = _known_variables(variables)
+    except TypeError:  # not hashable: checked the long way
+        wrong = _known_variables.__wrapped__(tuple(variables))
+    if wrong:
+        raise StoreError(f"{wrong} for {sn}")

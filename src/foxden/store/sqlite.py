@@ -19,7 +19,7 @@ from foxden.store.changes import ACCOUNTS, ALL, DEVICES, MISS, PLANTS, SETTINGS,
 from foxden.store.snapshot import SnapshotMixin
 from foxden.store.sql_telemetry import TelemetryMixin
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 T = TypeVar("T")
 
 _ACCOUNT_SELECT = (
@@ -183,7 +183,7 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
                 self._x(statement)
             self._x(
                 "INSERT INTO meta(key, value) VALUES ('schema_version', ?) "
-                "ON CONFLICT(key) DO NOTHING",
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (SCHEMA_VERSION,),
             )
         with self._use():
@@ -443,6 +443,7 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
         self._many(
             [
                 ("DELETE FROM telemetry_chunks", ()),
+                ("DELETE FROM telemetry_tail", ()),
                 ("DELETE FROM telemetry_latest", ()),
                 ("DELETE FROM energy_slots", ()),
             ]

@@ -1,0 +1,63 @@
+"""Signed calls over loopback shared by the server's tests: headers signed now, a POST
+that returns the envelope, the result of an accepted one, the alice/bob fleet's serials,
+and a server without limits for the generated-input tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from foxden.client import Client
+from foxden.clock import RealClock
+from foxden.protocol import signing
+from tests.conftest import LiveServer, start_server
+
+H1 = "ALICEH1000001"
+H3 = "ALICEH3000001"
+F3 = "ALICEF3000001"
+KH8 = "BOBKH80000001"
+EVO = "ALICEEVO00001"
+
+
+def signed(path: str, key: str) -> dict[str, str]:
+    """The headers a real client sends for ``path``, signed with ``key`` at this moment."""
+    return signing.headers(path, key, RealClock().now_ms())
+
+
+def post(live: LiveServer, key: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The envelope of a signed POST (the cloud answers HTTP 200 with its errno)."""
+    response = httpx.post(live.url + path, headers=signed(path, key), json=body)
+    assert response.status_code == 200
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def ok(answer: dict[str, Any]) -> Any:
+    """The result of an accepted call; fails the test with the envelope otherwise."""
+    assert answer["errno"] == 0, answer
+    return answer["result"]
+
+
+@pytest.fixture(name="key")
+def alice_key_with_an_evo(live: LiveServer, alice: Client) -> str:
+    """alice's key; beside the conftest fleet she has an EVO 10-5-H."""
+    live.device("alice", EVO, "EVO 10-5-H")
+    return alice.api_key
+
+
+def unlimited_server(data_dir: Path, account: str, sn: str) -> tuple[LiveServer, str]:
+    """A server that refuses no call for rate, quota or pacing, with ``account`` owning one
+    H1 ``sn``: generated input reaches the validators, never a limit. The caller stops it."""
+    live = start_server(
+        data_dir,
+        rate_per_second=1e9,
+        rate_burst=10**9,
+        daily_quota_per_device=10**9,
+        limit_profile="off",
+    )
+    key = live.account(account)
+    live.device(account, sn)
+    return live, key
