@@ -96,7 +96,9 @@ def start_gateway(
 @pytest.fixture
 def upstream(tmp_path: Path) -> Iterator[FoxdenServer]:
     """The demo fleet (three plants, six inverters) with an hour of history."""
-    server = start_server(tmp_path / "upstream", backfill_days=1 / 24)
+    server = start_server(
+        tmp_path / "upstream", backfill_days=1 / 24, rate_per_second=10_000.0, rate_burst=10_000
+    )
     yield server
     server.stop()
 
@@ -104,6 +106,8 @@ def upstream(tmp_path: Path) -> Iterator[FoxdenServer]:
 @pytest.fixture
 def upstream_day(tmp_path: Path) -> Iterator[FoxdenServer]:
     """The demo fleet with a day of history."""
-    server = start_server(tmp_path / "upstream", backfill_days=1.0)
+    server = start_server(
+        tmp_path / "upstream", backfill_days=1.0, rate_per_second=10_000.0, rate_burst=10_000
+    )
     yield server
     server.stop()
