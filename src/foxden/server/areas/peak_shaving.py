@@ -10,9 +10,8 @@ from typing import Any
 
 from foxden.protocol import models
 from foxden.protocol import structs as s
-from foxden.protocol.errno import Errno
 from foxden.server.context import Ctx, Handler
-from foxden.server.errors import ApiError, invalid, parse_number
+from foxden.server.errors import invalid, parse_number
 
 IMPORT_LIMIT = "peakShaving.importLimit"
 SOC = "peakShaving.soc"
@@ -27,7 +26,7 @@ def _device(ctx: Ctx, sn: str) -> tuple[str, models.InverterModel]:
     device = ctx.device(sn)
     model = ctx.model(device)
     if not model.features.peak_shaving or not model.has_battery:
-        raise ApiError(Errno.PARAMETER_INVALID, f"{model.name} has no peak shaving")
+        raise invalid("sn", f"{model.name} has no peak shaving")
     return device.sn, model
 
 
