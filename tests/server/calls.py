@@ -61,3 +61,19 @@ def unlimited_server(data_dir: Path, account: str, sn: str) -> tuple[LiveServer,
     key = live.account(account)
     live.device(account, sn)
     return live, key
+
+
+# battery heating with one window set: written by the read-back and durability tests
+HEATING = {
+    "batteryWarmUpEnable": "enable",
+    "startTemperature": "7",
+    "endTemperature": "13",
+    **{f"time{n}Enable": "disable" for n in (1, 3)},
+    "time2Enable": "enable",
+    **{f"time{n}{p}": "0" for n in (1, 3) for p in ("StartHour", "StartMinute", "EndHour",
+                                                    "EndMinute")},
+    "time2StartHour": "5",
+    "time2StartMinute": "15",
+    "time2EndHour": "6",
+    "time2EndMinute": "45",
+}  # fmt: skip

@@ -19,6 +19,7 @@ import pytest
 from foxden.client import Client, InvalidParameterError, RetryPolicy
 from foxden.protocol import structs as s
 from foxden.store import open_store
+from tests.server.calls import HEATING
 
 SN = "DURAH1000001"
 
@@ -222,19 +223,6 @@ def test_a_kill_loses_at_most_a_handful_of_counted_calls(
 H3 = "DURAH3000001"
 KH = "DURAKH000001"
 CLOCK = (2030, 1, 2, 3, 4, 5)
-HEATING = {
-    "batteryWarmUpEnable": "enable",
-    "startTemperature": "7",
-    "endTemperature": "13",
-    **{f"time{n}Enable": "disable" for n in (1, 3)},
-    "time2Enable": "enable",
-    **{f"time{n}{p}": "0" for n in (1, 3) for p in ("StartHour", "StartMinute", "EndHour",
-                                                    "EndMinute")},
-    "time2StartHour": "5",
-    "time2StartMinute": "15",
-    "time2EndHour": "6",
-    "time2EndMinute": "45",
-}  # fmt: skip
 V3_GROUP = s.SchedulerGroupV3(
     startHour=22,
     startMinute=30,

@@ -16,7 +16,7 @@ from foxden.client import Client, InvalidParameterError
 from foxden.protocol import structs as s
 from foxden.protocol.endpoints import ENDPOINTS
 from tests.conftest import LiveServer
-from tests.server.calls import H1, H3, KH8
+from tests.server.calls import H1, H3, HEATING, KH8
 
 WRITE_ENDINGS = ("/create", "/update", "/delete", "/set", "/set/flag", "/enable")
 WRITES = {e.name for e in ENDPOINTS if e.method == "POST" and e.path.endswith(WRITE_ENDINGS)}
@@ -191,21 +191,6 @@ def peak_shaving_set(f: Fleet) -> None:
     f.bob.set_peak_shaving(KH8, 2.75, 45)
     peak = f.bob.peak_shaving(KH8)
     assert (peak.importLimit.value, peak.soc.value) == ("2.750", "45")
-
-
-HEATING = {
-    "batteryWarmUpEnable": "enable",
-    "startTemperature": "7",
-    "endTemperature": "13",
-    **{f"time{n}Enable": "disable" for n in (1, 3)},
-    "time2Enable": "enable",
-    **{f"time{n}{p}": "0" for n in (1, 3) for p in ("StartHour", "StartMinute", "EndHour",
-                                                    "EndMinute")},
-    "time2StartHour": "5",
-    "time2StartMinute": "15",
-    "time2EndHour": "6",
-    "time2EndMinute": "45",
-}  # fmt: skip
 
 
 def battery_heating_set(f: Fleet) -> None:
