@@ -75,22 +75,22 @@ SHARDS = (
     Shard(
         "areas-settings",
         ("src/foxden/server/areas/settings.py",),
-        ("tests/server/test_battery_settings.py",),
+        ("tests/server/test_settings_handlers.py",),
     ),
     Shard(
         "areas-plant",
         ("src/foxden/server/areas/plant.py",),
-        ("tests/server/test_plants.py",),
+        ("tests/server/test_plant_handlers.py",),
     ),
     Shard(
         "scheduling",
         ("src/foxden/server/scheduling.py",),
-        ("tests/server/test_scheduling_rules.py",),
+        ("tests/server/test_scheduling_cases.py", "tests/server/test_scheduler_handlers.py"),
     ),
     Shard(
         "areas-scheduler",
         ("src/foxden/server/areas/scheduler.py",),
-        ("tests/server/test_scheduler.py",),
+        ("tests/server/test_scheduler_handlers.py",),
     ),
     Shard(
         "areas-devices",
@@ -101,12 +101,7 @@ SHARDS = (
             "src/foxden/server/areas/device.py",
             "src/foxden/server/areas/module.py",
         ),
-        (
-            "tests/server/test_battery_settings.py",
-            "tests/server/test_device_functions.py",
-            "tests/server/test_devices.py",
-            "tests/server/test_newer_device.py",
-        ),
+        ("tests/server/test_device_handlers.py",),
     ),
     Shard(
         "areas-telemetry",
