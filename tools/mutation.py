@@ -73,6 +73,11 @@ SHARDS = (
         ("tests/telemetry/test_codec.py", "tests/telemetry/test_store.py::test_codec_round_trip"),
     ),
     Shard(
+        "days",
+        ("src/foxden/store/days.py",),
+        ("tests/telemetry/test_days.py",),
+    ),
+    Shard(
         "areas-settings",
         ("src/foxden/server/areas/settings.py",),
         ("tests/server/test_settings_handlers.py",),
@@ -106,7 +111,7 @@ SHARDS = (
     Shard(
         "areas-telemetry",
         ("src/foxden/server/areas/telemetry.py",),
-        ("tests/telemetry/test_endpoints.py",),
+        ("tests/server/test_telemetry_handlers.py",),
     ),
 )
 BY_NAME = {shard.name: shard for shard in SHARDS}

@@ -255,3 +255,43 @@ def test_the_handler_table_names_each_version(desk: Desk) -> None:
         "scheduler.enable_v3": area.enable_v3,
     }
     assert names == area.HANDLERS
+
+
+def test_each_write_applies_its_own_versions_rules(desk: Desk) -> None:
+    """v0 takes 8 groups where v1 takes the model's count (KH8: 24); v1 wants power in
+    every enabled group; v2 takes Invalid placeholders and at most 8 groups; v3 refuses
+    Invalid."""
+    desk.device("ALICEKH800001", "KH8")
+    _devices(desk)
+    nine = [_flat(startHour=h, endHour=h, endMinute=30) for h in range(9)]
+    v0 = s.SchedulerEnable(deviceSN="ALICEKH800001", groups=nine)
+    assert refusal(area.enable_v0, desk.ctx(), v0) == (40257, "groups: at most 8 groups, got 9")
+    area.enable_v1(desk.ctx(), v0)
+    assert len(desk.store.settings("ALICEKH800001")[area.GROUPS]) == 9
+    idle = s.SchedulerGroup(
+        enable=1, **CHARGE, workMode="SelfUse", minSocOnGrid=20, fdSoc=90, fdPwr=0
+    )
+    v1 = s.SchedulerEnable(deviceSN=H1, groups=[idle])
+    assert refusal(area.enable_v1, desk.ctx(), v1) == (
+        40257,
+        "groups[0].fdPwr: must be above 0 W in an enabled group",
+    )
+    placeholder = s.SchedulerGroupV2(enable=1, **CHARGE, workMode="Invalid")
+    area.enable_v2(desk.ctx(), s.SchedulerEnableV2(deviceSN=EVO, groups=[placeholder]))
+    assert desk.store.settings(EVO) == {area.ENABLE: 0, area.GROUPS: []}
+    many = [
+        s.SchedulerGroupV2(enable=1, startHour=h, startMinute=0, endHour=h, endMinute=30,
+                           workMode="SelfUse")
+        for h in range(9)
+    ]  # fmt: skip
+    v2 = s.SchedulerEnableV2(deviceSN=EVO, groups=many)
+    assert refusal(area.enable_v2, desk.ctx(), v2) == (40257, "groups: at most 8 groups, got 9")
+    invalid = s.SchedulerGroupV3(
+        startHour=2, startMinute=0, endHour=4, endMinute=59, workMode="Invalid"
+    )
+    v3 = s.SchedulerEnableV3(deviceSN=EVO, groups=[invalid])
+    (errno, detail) = refusal(area.enable_v3, desk.ctx(), v3)
+    assert (errno, detail.split(";")[0]) == (
+        40257,
+        "groups[0].workMode: unknown work mode 'Invalid'",
+    )
