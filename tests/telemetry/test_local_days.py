@@ -63,6 +63,7 @@ def _instants_of(zone: str, day: date) -> list[int]:
 @example(zone="America/Santiago", day=date(2026, 4, 4))  # 23:00 repeated
 @example(zone="Australia/Lord_Howe", day=date(2026, 4, 5))  # 24.5 hours
 @example(zone="Australia/Lord_Howe", day=date(2026, 10, 4))  # 23.5 hours
+@example(zone="Pacific/Chatham", day=date(2020, 9, 27))  # 02:45 -> 03:45 skips 03:00
 def test_a_day_reports_buckets_hold_exactly_its_wall_clock_hours(zone: str, day: date) -> None:
     tz = timefmt.zone(zone)
     edges = day_boundaries(tz, day.year, day.month, day.day)
@@ -94,6 +95,7 @@ def test_a_day_reports_buckets_hold_exactly_its_wall_clock_hours(zone: str, day:
         ("Australia/Lord_Howe", date(2026, 4, 5), 24.5, {1: 1.5}, {}),
         ("Australia/Lord_Howe", date(2026, 10, 4), 23.5, {}, {2: 0.5}),
         ("America/Santiago", date(2026, 9, 6), 23, {}, {0: 0.0}),
+        ("Pacific/Chatham", date(2026, 9, 27), 23, {}, {2: 0.75, 3: 0.25}),  # 02:45 -> 03:45
     ],
 )
 def test_day_lengths_on_clock_change_days(
@@ -143,3 +145,17 @@ def test_a_25_hour_days_buckets_follow_its_clock() -> None:
     assert b.isoformat() == "2026-10-25T02:00:00+00:00"
     assert b.timestamp() - a.timestamp() == 2 * 3600
     assert b - a == timedelta(hours=1)  # Python subtracts same-zone datetimes by wall clock
+
+
+def test_an_hour_that_starts_inside_a_gap_starts_when_the_clocks_jump() -> None:
+    """Chatham's clocks jump from 02:45 to 03:45: hour 3 begins at the jump, not a quarter
+    of an hour later (where Python's own reading of 03:00 puts it)."""
+    chatham = timefmt.zone("Pacific/Chatham")
+    jump = datetime(2026, 9, 26, 14, 0, tzinfo=UTC)  # 02:45 +12:45 = 03:45 +13:45
+    assert timefmt.wall_start_ms(chatham, 2026, 9, 27, 3) == _ms(jump)
+    naive = datetime(2026, 9, 27, 3, 0, tzinfo=chatham)
+    assert _ms(naive) == _ms(jump) + QUARTER_MS
+    london = timefmt.zone("Europe/London")  # a gap that starts on the hour: as Python reads it
+    assert timefmt.wall_start_ms(london, 2026, 3, 29, 1) == _ms(
+        datetime(2026, 3, 29, 1, tzinfo=UTC)
+    )

@@ -22,7 +22,7 @@ import asyncio
 import calendar
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -331,9 +331,8 @@ def dimension_of(month: int | None, day: int | None) -> str:
 
 
 def _wall(zone: ZoneInfo, year: int, month: int, day: int, hour: int = 0) -> datetime:
-    # wall-clock arithmetic (as the server does), then normalised to a real instant
-    local = datetime(year, month, day, tzinfo=zone) + timedelta(hours=hour)
-    return local.astimezone(UTC).astimezone(zone)
+    # the instant the server starts the bucket at, in the zone
+    return datetime.fromtimestamp(timefmt.wall_start_ms(zone, year, month, day, hour) / 1000, zone)
 
 
 def bucket_starts(
