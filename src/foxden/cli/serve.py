@@ -22,13 +22,13 @@ from foxden.cli.admin import (
     open_database,
     settings_from,
 )
-from foxden.cli.common import EXIT_USAGE, fail, need
+from foxden.cli.common import EXIT_USAGE, SERVER_DEFAULTS, Host, Port, fail, need
 from foxden.clock import RealClock
 
 if TYPE_CHECKING:
     from foxden.sim.runner import FleetRunner
 
-DEFAULTS = config.Settings()
+DEFAULTS = SERVER_DEFAULTS
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
@@ -56,12 +56,8 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 def serve(
-    host: Annotated[
-        str | None, typer.Option(help="Address to listen on", show_default=DEFAULTS.host)
-    ] = None,
-    port: Annotated[
-        int | None, typer.Option(help="Port to listen on", show_default=str(DEFAULTS.port))
-    ] = None,
+    host: Host = None,
+    port: Port = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     config_file: ConfigFile = None,
