@@ -54,6 +54,9 @@ class TopicCaches:
     def __init__(self) -> None:
         self._entries: dict[str, dict[Hashable, Any]] = {topic: {} for topic in ALL}
         self._generation: dict[str, int] = dict.fromkeys(ALL, 0)
+        self.mark = 0
+        """Moves with every topic's generation: whatever was made from cached rows of any
+        topic is stale once it moved."""
 
     def drop(self, topics: Iterable[str]) -> None:
         for topic in topics:
@@ -61,6 +64,7 @@ class TopicCaches:
             if entries is not None:
                 entries.clear()
                 self._generation[topic] += 1
+                self.mark += 1
 
     def get(self, topic: str, key: Hashable) -> Any:
         """The cached value, or ``MISS``."""

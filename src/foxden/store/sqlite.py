@@ -133,6 +133,11 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
         view: contextlib.AbstractContextManager[None] = self._view
         return view
 
+    def cache_mark(self) -> int | None:
+        if self._depth or not self._view.usable():
+            return None
+        return self._caches.mark
+
     def _cached(self, topic: str, key: Hashable, load: Callable[[], T]) -> T:
         """``load()``, kept under ``topic`` until a write drops it; inside a transaction (it
         may roll back) or when other connections' writes cannot be seen, never kept."""
