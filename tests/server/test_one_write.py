@@ -21,10 +21,15 @@ class Recorder:
 
     def __init__(self) -> None:
         self.writes: list[bytes] = []
+        self.lines: list[int] = []
         self.closed = False
 
     def write(self, data: bytes) -> None:
         self.writes.append(data)
+
+    def writelines(self, parts: list[bytes]) -> None:
+        self.writes.append(b"".join(parts))
+        self.lines.append(len(parts))
 
     def is_closing(self) -> bool:
         return self.closed
@@ -55,6 +60,19 @@ def test_headers_and_body_written_in_one_step_go_out_as_one_write() -> None:
         one.write(b"more")
 
     assert run(steps).writes == [b"HTTP/1.1 200 OK\r\n\r\nbody", b"more"]
+
+
+def test_a_large_body_goes_out_beside_the_headers_in_one_call() -> None:
+    body = b"x" * 100_000
+
+    async def steps(one: _OneWrite, transport: Recorder) -> None:
+        one.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        one.write(body)
+        await asyncio.sleep(0)
+
+    transport = run(steps)
+    assert transport.writes == [b"HTTP/1.1 200 OK\r\n\r\n" + body]
+    assert transport.lines == [2]
 
 
 def test_headers_alone_go_out_at_the_end_of_the_step() -> None:

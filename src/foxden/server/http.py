@@ -75,6 +75,10 @@ class HttpLimits:
         )
 
 
+_JOIN_MAX = 16_384
+"""Bodies up to this size are joined to the held headers; larger ones go beside them."""
+
+
 class _OneWrite:
     """The transport as one response cycle sees it. uvicorn writes a response's status line
     and headers, then its body, each with its own call: two system calls and two TCP
@@ -93,8 +97,12 @@ class _OneWrite:
 
     def write(self, data: bytes) -> None:
         if self._held:
-            data = self._held + data
-            self._held = b""
+            held, self._held = self._held, b""
+            self._wrote = True
+            if len(data) > _JOIN_MAX:  # a large body is not copied: one writev of both
+                self._transport.writelines([held, data])
+                return
+            data = held + data
         elif not self._wrote and data:
             self._wrote = True
             self._held = data
