@@ -73,24 +73,29 @@ SHARDS = (
         ("tests/telemetry/test_codec.py", "tests/telemetry/test_store.py::test_codec_round_trip"),
     ),
     Shard(
+        "days",
+        ("src/foxden/store/days.py",),
+        ("tests/telemetry/test_days.py",),
+    ),
+    Shard(
         "areas-settings",
         ("src/foxden/server/areas/settings.py",),
-        ("tests/server/test_battery_settings.py",),
+        ("tests/server/test_settings_handlers.py",),
     ),
     Shard(
         "areas-plant",
         ("src/foxden/server/areas/plant.py",),
-        ("tests/server/test_plants.py",),
+        ("tests/server/test_plant_handlers.py",),
     ),
     Shard(
         "scheduling",
         ("src/foxden/server/scheduling.py",),
-        ("tests/server/test_scheduling_rules.py",),
+        ("tests/server/test_scheduling_cases.py", "tests/server/test_scheduler_handlers.py"),
     ),
     Shard(
         "areas-scheduler",
         ("src/foxden/server/areas/scheduler.py",),
-        ("tests/server/test_scheduler.py",),
+        ("tests/server/test_scheduler_handlers.py",),
     ),
     Shard(
         "areas-devices",
@@ -101,17 +106,12 @@ SHARDS = (
             "src/foxden/server/areas/device.py",
             "src/foxden/server/areas/module.py",
         ),
-        (
-            "tests/server/test_battery_settings.py",
-            "tests/server/test_device_functions.py",
-            "tests/server/test_devices.py",
-            "tests/server/test_newer_device.py",
-        ),
+        ("tests/server/test_device_handlers.py",),
     ),
     Shard(
         "areas-telemetry",
         ("src/foxden/server/areas/telemetry.py",),
-        ("tests/telemetry/test_endpoints.py",),
+        ("tests/server/test_telemetry_handlers.py",),
     ),
 )
 BY_NAME = {shard.name: shard for shard in SHARDS}
