@@ -113,11 +113,10 @@ class Served:
         self.foxden = foxden
         self.view = view
         self.tail = foxden.worker_header
-        self.now_ms = foxden.wall.now_ms
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         call = Exchange(
-            self.now_ms(),
+            self.foxden.wall.now_ms(),  # looked up per call: tests set the wall clock
             scope["method"],
             scope["path"],
             scope.get("query_string", b"").decode("latin-1"),
