@@ -97,3 +97,48 @@ def test_one_json_access_log_line_per_call(
         assert lines[0]["latency_ms"] > 0 and lines[0]["chaos"] is None
     finally:
         double.stop()
+
+
+def test_call_counts_read_as_prometheus_clients_own_counter_and_histogram() -> None:
+    """The calls are counted in plain integers; /metrics shows them exactly as the
+    library's labelled Counter and Histogram would (bucket edges included), created
+    times aside."""
+    from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+    from foxden.server.journal import Exchange
+    from foxden.server.metrics import LATENCY_BUCKETS, Metrics
+
+    registry = CollectorRegistry()
+    counter = Counter(
+        "foxden_requests",
+        "Open API calls by path and errno (errno none: no envelope was sent)",
+        ["path", "errno"],
+        registry=registry,
+    )
+    histogram = Histogram(
+        "foxden_request_duration_seconds",
+        "Time from a call's arrival to its answer, by path",
+        ["path"],
+        buckets=LATENCY_BUCKETS,
+        registry=registry,
+    )
+    metrics = Metrics(lambda: [], log_calls=False)
+    calls = [("/op/a", 0, 0.5), ("/op/a", 40257, 2.0), ("/op/b", None, 700.0), ("/op/a", 0, 0.25)]
+    calls += [("/op/b", 0, 1000.0 * b) for b in LATENCY_BUCKETS] + [("/op/b", 0, 20_000.0)]
+    for path, errno, latency_ms in calls:
+        call = Exchange(1, "GET", path, "", 0.0)
+        call.errno, call.latency_ms = errno, latency_ms
+        metrics.observe(call)
+        counter.labels(path, "none" if errno is None else str(errno)).inc()
+        histogram.labels(path).observe(latency_ms / 1000)
+
+    def lines(text: bytes) -> list[str]:
+        return [
+            line
+            for line in text.decode().splitlines()
+            if "_created" not in line and "fleet" not in line and "samples" not in line
+        ]
+
+    ours = [line for line in lines(metrics.render()) if "quota" not in line]
+    assert ours == lines(generate_latest(registry))
+    assert 'foxden_request_duration_seconds_bucket{le="0.0005",path="/op/b"} 1.0' in ours

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from foxden.server.app import query_params
+from foxden.server.incoming import query_params
 
 PIECES = st.sampled_from(["sn", "=", "&", "a", "b", "%41", "%", "+", ";", "", "\x00", "é", "=="])
 

@@ -1,7 +1,9 @@
-"""How often a warm authenticated call touches the database: on PostgreSQL never (the account,
-device and plant rows come from the store's caches, kept true by LISTEN/NOTIFY; the quota is
-written in batches), on SQLite once (``PRAGMA data_version``, which is how the caches learn of
-other processes' writes). Counted at the store's one statement entry point, over real HTTP."""
+"""How often a warm authenticated call touches the database: never (the account, device and plant
+rows come from the store's caches, kept true by LISTEN/NOTIFY on PostgreSQL; the quota is
+written in batches). On SQLite the caches learn of other processes' writes from
+``PRAGMA data_version``, asked only when the WAL index's header shows a commit since it was
+last asked: once after another connection's write, then not again. Counted at the store's one
+statement entry point, over real HTTP."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from typing import Any
 import pytest
 
 from foxden.client import Client
-from foxden.store import Store
+from foxden.store import Store, open_store
 from tests.conftest import LiveServer, start_server
 
 SN = "STMTH1000001"
@@ -69,25 +71,38 @@ def per_call(
     return warm, [statements.during(call) for _ in range(CALLS)]
 
 
-def test_a_warm_authenticated_call_touches_postgresql_never_and_sqlite_once(
-    served: tuple[LiveServer, Client, Statements], database_url: str
+def test_a_warm_authenticated_call_touches_the_database_never(
+    served: tuple[LiveServer, Client, Statements],
 ) -> None:
     _, client, statements = served
     first, warm = per_call(statements, client.access_count)
     assert first  # the first call reads the account: the count sees statements
-    if database_url.startswith("postgresql"):
-        assert warm == [[]] * CALLS
-    else:
-        assert warm == [["PRAGMA data_version"]] * CALLS
+    assert warm == [[]] * CALLS
 
 
-def test_warm_device_calls_touch_postgresql_never(
-    served: tuple[LiveServer, Client, Statements], database_url: str
+def test_warm_device_calls_touch_the_database_never(
+    served: tuple[LiveServer, Client, Statements],
 ) -> None:
     _, client, statements = served
     for call in (lambda: client.device_list(), lambda: client.device_detail(SN)):
         _, warm = per_call(statements, call)
-        if database_url.startswith("postgresql"):
-            assert warm == [[]] * CALLS
-        else:
-            assert warm == [["PRAGMA data_version"]] * CALLS
+        assert warm == [[]] * CALLS
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sqlite_asks_data_version_once_after_another_connections_commit(
+    served: tuple[LiveServer, Client, Statements], database_url: str
+) -> None:
+    server, client, statements = served
+    client.device_list()
+    other = open_store(database_url)
+    try:
+        other.put_settings(SN, {"MinSoc": 25})
+    finally:
+        other.close()
+    after = [statements.during(client.device_list) for _ in range(3)]
+    assert after[0][0] == "PRAGMA data_version"  # the commit moved the header: asked
+    assert after[1:] == [[], []]  # and not again while nothing else is committed
+    server.store.put_settings(SN, {"MinSoc": 30})  # its own write: the header moves too
+    assert statements.during(client.device_list) == ["PRAGMA data_version"]
+    assert statements.during(client.device_list) == []

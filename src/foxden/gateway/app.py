@@ -29,9 +29,10 @@ from foxden.gateway.poller import Poller
 from foxden.gateway.upstream import Upstream
 from foxden.gateway.writes import passes_upstream, write_view
 from foxden.protocol.endpoints import Endpoint
-from foxden.server.app import FoxdenApp, RawView
+from foxden.server.app import FoxdenApp
 from foxden.server.context import Ctx
 from foxden.server.double_admin import guarded
+from foxden.server.incoming import RawView
 from foxden.server.journal import Exchange
 from foxden.store import Account, Store
 
@@ -40,6 +41,10 @@ REALTIME_PATHS = frozenset({"/op/v0/device/real/query", "/op/v1/device/real/quer
 
 class GatewayApp(FoxdenApp):
     """See the module docstring; ``app`` is the ASGI application."""
+
+    READY_ANSWERS = False
+    """Each key sees the mirrored inverters its access rules allow (``ctx``), which the
+    store's cache mark does not follow: every answer is made afresh."""
 
     def __init__(
         self,

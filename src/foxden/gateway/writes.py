@@ -28,10 +28,10 @@ from foxden.gateway.upstream import UpstreamUnavailable
 from foxden.protocol.endpoints import BY_NAME, Endpoint
 from foxden.protocol.errno import SUCCESS_MESSAGE, Errno
 from foxden.server import envelope
-from foxden.server.app import RawView, decoder_for, header_map, read_body, write_target
 from foxden.server.areas import HANDLERS
 from foxden.server.context import Ctx, Handler
 from foxden.server.errors import ApiError
+from foxden.server.incoming import RawView, decoder_for, header_map, read_body, write_target
 from foxden.server.journal import Exchange
 from foxden.store import Account
 

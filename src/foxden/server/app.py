@@ -14,35 +14,36 @@ import logging
 import math
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
 
 import msgspec
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope
 
 from foxden.clock import Clock, RealClock
 from foxden.config import Settings
 from foxden.limits_policy import limit_profile
 from foxden.protocol.endpoints import ENDPOINTS, Endpoint
 from foxden.protocol.errno import SUCCESS_MESSAGE, Errno
-from foxden.server import envelope, validate
+from foxden.server import envelope
 from foxden.server.admin_accounts import AccountAdmin
 from foxden.server.areas import HANDLERS
 from foxden.server.areas.errors import PUBLIC_HANDLERS
 from foxden.server.auth import Authenticator
-from foxden.server.chaos import Call, Chaos, ChaosAnswer
-from foxden.server.context import Ctx, Handler
+from foxden.server.chaos import Chaos
+from foxden.server.context import Ctx
 from foxden.server.double_admin import DoubleAdmin
-from foxden.server.errors import ApiError, invalid
+from foxden.server.errors import ApiError
+from foxden.server.fast import FastPath, Served, signed_view
 from foxden.server.home import Home
+from foxden.server.incoming import RawView
 from foxden.server.journal import Exchange, Journal
 from foxden.server.limits import QuotaKeeper, RateLimiter
 from foxden.server.metrics import CONTENT_TYPE as METRICS_TYPE
@@ -61,45 +62,6 @@ if TYPE_CHECKING:  # the simulator (numpy physics, pvlib) loads only with a flee
 log = logging.getLogger("foxden.server")
 
 
-def describe_validation(exc: msgspec.MsgspecError) -> ApiError:
-    """A decoder error as errno 40257 naming the field."""
-    text = str(exc)
-    field = ""
-    if " - at `$." in text:
-        text, _, where = text.rpartition(" - at `$.")
-        field = where.rstrip("`")
-    elif " - at `$[" in text:
-        text, _, where = text.rpartition(" - at `$")
-        field = where.rstrip("`")
-    if text.startswith("Object missing required field `"):
-        missing = text.split("`")[1]
-        return invalid(f"{field}.{missing}" if field else missing, "required")
-    if text.startswith("Object contains unknown field `"):
-        unknown = text.split("`")[1]
-        return invalid(f"{field}.{unknown}" if field else unknown, "unknown field")
-    if not field:
-        if isinstance(exc, msgspec.DecodeError) and not isinstance(exc, msgspec.ValidationError):
-            return invalid("body", "must be a JSON object")
-        return invalid("body", text.replace("`", ""))
-    return invalid(field, text.replace("`", "").replace("Expected", "expected"))
-
-
-RawView = Callable[[Scope, Receive, Exchange], Awaitable[tuple[bytes, str]]]
-"""An Open API view on raw ASGI: the answer's JSON body (HTTP 200) and the detail of a
-refusal for the ``X-Foxden-Detail`` header ("" when there is none); it fills in the
-journal's record of the call as it goes."""
-
-DETAIL_HEADER = "X-Foxden-Detail"
-_DETAIL_HEADER_RAW = DETAIL_HEADER.lower().encode("ascii")
-_CONTROL = {c: " " for c in (*range(0x20), 0x7F)}
-
-
-def detail_header_value(detail: str) -> bytes:
-    """The detail as a header value: control characters become spaces, UTF-8, at most
-    1000 bytes."""
-    return detail.translate(_CONTROL).encode("utf-8")[:1000]
-
-
 @dataclass(frozen=True, slots=True)
 class Refusal:
     """One refused request, as the server log (and any observer) sees it."""
@@ -116,153 +78,13 @@ RefusalObserver = Callable[[Refusal], None]
 """Called for every refusal (e.g. a request journal); must not raise."""
 
 
-async def read_body(receive: Receive, limit: int = 0) -> bytes:
-    """The request body; 40257 as soon as it passes ``limit`` bytes (0: no limit)."""
-    chunks = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if limit and size > limit:
-            raise validate.too_large(limit)
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def header_map(scope: Scope) -> dict[str, str]:
-    """Request headers by lower-case name (the last one wins)."""
-    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-
-
-def query_params(query: str) -> dict[str, str]:
-    """``dict(parse_qsl(query))``: a plain query (nothing escaped) is split directly."""
-    if "%" in query or "+" in query:
-        return dict(parse_qsl(query))
-    params = {}
-    for part in query.split("&"):
-        name, _, value = part.partition("=")
-        if value:  # parse_qsl drops a name without a value
-            params[name] = value
-    return params
-
-
-def decoder_for(endpoint: Endpoint) -> Callable[[Exchange], Any]:
-    request_type = endpoint.request
-    if request_type is None:
-
-        def none(call: Exchange) -> Any:
-            return None
-
-        return none
-    if endpoint.params_in_query:
-
-        def from_query(call: Exchange) -> Any:
-            params = query_params(call.query)
-            validate.check_nul_query(params)
-            try:
-                return msgspec.convert(params, request_type, strict=False)
-            except msgspec.ValidationError as exc:
-                raise describe_validation(exc) from None
-
-        return from_query
-    decoder = msgspec.json.Decoder(request_type, strict=False)
-
-    def from_body(call: Exchange) -> Any:
-        validate.check_depth(call.body)
-        validate.check_nul_body(call.body)
-        try:
-            return decoder.decode(call.body or b"{}")
-        except msgspec.DecodeError as exc:
-            raise describe_validation(exc) from None
-        except RecursionError:  # check_depth stops this first; kept as a last guard
-            raise invalid("body", "nested too deeply") from None
-
-    return from_body
-
-
-_JSON_HEADERS = [(b"content-type", b"application/json")]
-
-
-class FastPath:
-    """The ASGI entry: an Open API path goes straight to its view by one dict look-up
-    and its answer straight to the socket (Starlette would try every route's pattern in
-    turn and wrap request and response); the rest (lifespan, 404/405, /openapi.json,
-    /admin, /metrics) goes through Starlette."""
-
-    def __init__(
-        self,
-        views: dict[tuple[str, str], ASGIApp],
-        fallback: ASGIApp,
-        extra_headers: list[tuple[bytes, bytes]] | None = None,
-    ) -> None:
-        self.views = views
-        self.fallback = fallback
-        self.extra_headers = extra_headers or []
-        """Added to every answer that goes through Starlette (the views add their own)."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            view = self.views.get((scope["method"], scope["path"]))
-            if view is not None:
-                await view(scope, receive, send)
-                return
-            if self.extra_headers:
-                extra = self.extra_headers
-
-                async def send_with(message: Message) -> None:
-                    if message["type"] == "http.response.start":
-                        message = {**message, "headers": [*message.get("headers", []), *extra]}
-                    await send(message)
-
-                await self.fallback(scope, receive, send_with)
-                return
-        await self.fallback(scope, receive, send)
-
-
-class _Served:
-    """An Open API view as an ASGI app: the call recorded, chaos answers sent, the
-    envelope written to the socket, then the call observed (journal, metrics, log)."""
-
-    def __init__(self, foxden: FoxdenApp, view: RawView) -> None:
-        self.foxden = foxden
-        self.view = view
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        call = Exchange(
-            self.foxden.wall.now_ms(),
-            scope["method"],
-            scope["path"],
-            scope.get("query_string", b"").decode("latin-1"),
-            time.perf_counter(),
-        )
-        try:
-            body, detail = await self.view(scope, receive, call)
-        except ChaosAnswer as answer:
-            call.status = await self.foxden.chaos.send(answer.rule, receive, send)
-            call.errno, call.msg = answer.errno, answer.msg
-            call.detail = f"chaos rule {answer.rule.id}"
-        else:
-            headers = [
-                *_JSON_HEADERS,
-                (b"content-length", b"%d" % len(body)),
-                *self.foxden.worker_header,
-            ]
-            if detail:
-                headers.append((_DETAIL_HEADER_RAW, detail_header_value(detail)))
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
-        call.latency_ms = (time.perf_counter() - call.started) * 1000
-        self.foxden.observe(call)
-
-
 class FoxdenApp:
     """Holds the server's state; ``app`` is the ASGI application (the Open API fast path in
     front of Starlette)."""
+
+    READY_ANSWERS = True
+    """Keep the answers of read-only calls ready (``foxden.server.fast.READY``); off for a
+    server whose ``ctx`` shows handlers more than the store's rows."""
 
     def __init__(
         self,
@@ -334,6 +156,9 @@ class FoxdenApp:
             Path(settings.journal_file) if settings.journal_file else None,
         )
         self._fast: dict[tuple[str, str], ASGIApp] = {}
+        self.ready: dict[tuple[str, int, bytes | str, str], tuple[int, bytes]] = {}
+        """Answers kept ready (``foxden.server.fast``), by call, account, request and lang,
+        each with the store's cache mark it was made under."""
         self.metrics = Metrics(self.quota_use, settings.access_log)
         if runner is not None:
             runner.on_step = self.metrics.step
@@ -363,8 +188,8 @@ class FoxdenApp:
                 handler = HANDLERS.get(endpoint.name)
                 if handler is None:
                     continue
-                view = self._view(endpoint, handler)
-            served = _Served(self, view)
+                view = signed_view(self, endpoint, handler)
+            served = Served(self, view)
             for path in (endpoint.path, *endpoint.aliases):
                 # Starlette keeps the route to answer 405 for a wrong method (and HEAD)
                 routes.append(Route(path, served, methods=[endpoint.method]))
@@ -528,116 +353,6 @@ class FoxdenApp:
                 return self.refused(scope, None, failed)
 
         return view
-
-    def _view(self, endpoint: Endpoint, handler: Handler) -> RawView:
-        decode = decoder_for(endpoint)
-        body_limit = self.settings.max_body_bytes
-        name = endpoint.name
-        paced_writes = endpoint.device_write and self.limits.device_write_interval_ms > 0
-        paced_queries = endpoint.query_interface and self.limits.path_interval_ms > 0
-
-        has_body = endpoint.request is not None and not endpoint.params_in_query
-        chaos = self.chaos
-        offload = self.db_thread is not None
-
-        store = self.store
-
-        def check(path: str, headers: dict[str, str], now_ms: int) -> Account:
-            with store.request_view():
-                return self.auth.check(path, headers, now_ms, endpoint.counted, paced_queries)
-
-        def answer(ctx: Ctx, parsed: Any, now_ms: int) -> bytes:
-            with store.request_view():
-                if not paced_writes:
-                    return envelope.body_ok(handler(ctx, parsed))
-                target = write_target(parsed)
-                self.auth.check_device_write(ctx.account, target, now_ms)
-                try:
-                    body = envelope.body_ok(handler(ctx, parsed))
-                except BaseException:
-                    self.auth.release_device_write(ctx.account, target, now_ms)
-                    raise
-                self.auth.record_device_write(ctx.account, target, now_ms)
-                return body
-
-        async def view(scope: Scope, receive: Receive, call: Exchange) -> tuple[bytes, str]:
-            account: Account | None = None
-            try:
-                headers = header_map(scope)
-                if has_body:
-                    call.body = await read_body(receive, body_limit)
-                if not offload and not chaos.rules:
-                    # no await from here to the answer: one view of the store for the call
-                    with store.request_view():
-                        account = check(call.path, headers, call.time_ms)
-                        call.account = account.name
-                        parsed = decode(call)
-                        ctx = self.ctx(account, headers["lang"])
-                        body = answer(ctx, parsed, call.time_ms)
-                    call.errno, call.msg = 0, SUCCESS_MESSAGE
-                    return body, ""
-                if offload and not chaos.rules:
-                    # the whole call in one hop to the database thread
-                    def whole() -> bytes:
-                        nonlocal account
-                        with store.request_view():
-                            account = check(call.path, headers, call.time_ms)
-                            call.account = account.name
-                            parsed = decode(call)
-                            ctx = Ctx(
-                                store, self.clock, self.wall, account, self.quota, headers["lang"]
-                            )
-                            return answer(ctx, parsed, call.time_ms)
-
-                    body = await self.in_db_thread(whole)
-                    call.errno, call.msg = 0, SUCCESS_MESSAGE
-                    return body, ""
-                if offload:
-                    account = await self.in_db_thread(check, call.path, headers, call.time_ms)
-                else:
-                    account = check(call.path, headers, call.time_ms)
-                call.account = account.name
-                if chaos.rules:
-                    rule = chaos.pick(_chaos_call(call, headers), call.time_ms)
-                    if rule is not None:
-                        call.chaos = rule.id
-                        await chaos.before_answer(rule)
-                parsed = decode(call)
-                ctx = self.ctx(account, headers["lang"])
-                if offload:
-                    body = await self.in_db_thread(answer, ctx, parsed, call.time_ms)
-                else:
-                    body = answer(ctx, parsed, call.time_ms)
-                call.errno, call.msg = 0, SUCCESS_MESSAGE
-                return body, ""
-            except ApiError as exc:
-                call.errno, call.msg, call.detail = int(exc.errno), exc.msg, exc.detail
-                return self.refused(scope, account, exc)
-            except ChaosAnswer:
-                raise
-            except Exception:
-                log.exception("unexpected failure in %s", name)
-                failed = ApiError(Errno.QUERY_FAILED, "unexpected server failure (in the log)")
-                call.errno, call.msg, call.detail = int(failed.errno), failed.msg, failed.detail
-                return self.refused(scope, account, failed)
-
-        return view
-
-
-def write_target(parsed: Any) -> str:
-    """The inverter a setting write is for (``sn`` or ``deviceSN`` of the request)."""
-    target = getattr(parsed, "sn", None) or getattr(parsed, "deviceSN", None)
-    return str(target) if target else ""
-
-
-def _chaos_call(call: Exchange, headers: dict[str, str]) -> Call:
-    return Call(
-        call.method,
-        call.path,
-        headers.get("token", "").strip(),
-        call.account,
-        lambda: call.serials(),
-    )
 
 
 def create_app(

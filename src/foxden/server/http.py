@@ -75,6 +75,59 @@ class HttpLimits:
         )
 
 
+_JOIN_MAX = 16_384
+"""Bodies up to this size are joined to the held headers; larger ones go beside them."""
+
+
+class _OneWrite:
+    """The transport as one response cycle sees it. uvicorn writes a response's status line
+    and headers, then its body, each with its own call: two system calls and two TCP
+    segments for a small answer. Here the first write is held until the next one (the body)
+    or, at the latest, the end of the event loop's current step, and the two go out as one
+    write. A response sent in one go (every Open API answer) costs one ``send``; nothing is
+    held past the step that wrote it, so a streamed answer's headers are never delayed."""
+
+    __slots__ = ("_held", "_loop", "_transport", "_wrote")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held = b""
+        self._wrote = False
+
+    def write(self, data: bytes) -> None:
+        if self._held:
+            held, self._held = self._held, b""
+            self._wrote = True
+            if len(data) > _JOIN_MAX:  # a large body is not copied: one writev of both
+                self._transport.writelines([held, data])
+                return
+            data = held + data
+        elif not self._wrote and data:
+            self._wrote = True
+            self._held = data
+            self._loop.call_soon(self.flush)
+            return
+        self._wrote = True
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        if self._held:
+            held, self._held = self._held, b""
+            if not self._transport.is_closing():
+                self._transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class _Refused(Exception):
     """Stops the parser once a request has been refused."""
 
@@ -181,6 +234,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = False
         self._arm(self.limits.body_timeout_s)
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle.transport is self.transport:
+            cycle.transport = _OneWrite(self.transport, self.loop)  # type: ignore[assignment]
 
     def on_body(self, body: bytes) -> None:
         self._body_seen += len(body)

@@ -132,6 +132,13 @@ class Store(Protocol):
         writes once, as it begins (its own writes are seen at once either way)."""
         ...
 
+    def cache_mark(self) -> int | None:
+        """Inside a request's view: a number that moves whenever any cached row is dropped
+        (a write here or, as far as the view knows, elsewhere), so something made from
+        cached rows under one mark is still true under the same mark; None when the caches
+        cannot be trusted now (then nothing made from rows may be kept)."""
+        ...
+
     # accounts and keys
     def create_account(self, name: str, key_hash: str, now_ms: int) -> Account: ...
     def set_key_hash(self, name: str, key_hash: str) -> Account: ...

@@ -5,7 +5,11 @@ newest sample) in :class:`TopicCaches`, one cache per topic. A write names the t
 touches; they are dropped when it ends. Other processes learn of a write through a signal:
 
 - SQLite: ``PRAGMA data_version`` changes when another connection commits (the store checks it
-  before a cached read and drops everything when it moved);
+  as a request's view opens and drops everything when it moved). Running it is a read
+  transaction (file locks, a stat) on every request, so :class:`WalMarker` looks first at the
+  header of the WAL index (the ``-shm`` file, written by every commit): while it is byte for
+  byte what it was when data_version was last read, nothing has been committed since, by any
+  connection, and the statement is not needed;
 - PostgreSQL: the writer runs ``pg_notify(CHANNEL, 'topic,topic')`` inside its transaction, so
   the notification goes out with the commit, and every process runs a :class:`ChangeListener`
   (``LISTEN`` on its own connection, in a thread) that drops those topics. While the listener
@@ -22,6 +26,7 @@ workers sharing a database) can listen on the same channel with its own topics.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any, TypeVar
@@ -49,6 +54,9 @@ class TopicCaches:
     def __init__(self) -> None:
         self._entries: dict[str, dict[Hashable, Any]] = {topic: {} for topic in ALL}
         self._generation: dict[str, int] = dict.fromkeys(ALL, 0)
+        self.mark = 0
+        """Moves with every topic's generation: whatever was made from cached rows of any
+        topic is stale once it moved."""
 
     def drop(self, topics: Iterable[str]) -> None:
         for topic in topics:
@@ -56,6 +64,7 @@ class TopicCaches:
             if entries is not None:
                 entries.clear()
                 self._generation[topic] += 1
+                self.mark += 1
 
     def get(self, topic: str, key: Hashable) -> Any:
         """The cached value, or ``MISS``."""
@@ -75,6 +84,43 @@ class TopicCaches:
 
 
 MISS = _MISS
+
+
+class WalMarker:
+    """The WAL-index header of a SQLite database in WAL mode: the first 48 bytes of its
+    ``-shm`` file, which SQLite rewrites at the end of every commit by any connection (the
+    change counter, the last valid frame, checksums; its own readers compare this header to
+    learn that the database changed: https://www.sqlite.org/walformat.html). A checkpoint
+    leaves it as it is. Read with ``pread`` on a descriptor held open, so a file that is
+    replaced or cut short gives another value (or None), never a fault."""
+
+    SIZE = 48
+
+    def __init__(self, path: str) -> None:
+        self._fd: int | None = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+
+    @classmethod
+    def open(cls, database: str) -> WalMarker | None:
+        """The marker of ``database`` (a file in WAL mode); None when there is none."""
+        try:
+            return cls(database + "-shm")
+        except OSError:
+            return None
+
+    def read(self) -> bytes | None:
+        """The header now; None when it cannot be read (then data_version must be asked)."""
+        if self._fd is None:
+            return None
+        try:
+            header = os.pread(self._fd, self.SIZE, 0)
+        except OSError:
+            return None
+        return header if len(header) == self.SIZE else None
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def payload(topics: Iterable[str]) -> str:

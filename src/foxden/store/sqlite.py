@@ -15,7 +15,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from foxden.store.base import Account, Device, Logger, Plant, StoreError
-from foxden.store.changes import ACCOUNTS, ALL, DEVICES, MISS, PLANTS, SETTINGS, TopicCaches
+from foxden.store.changes import (
+    ACCOUNTS,
+    ALL,
+    DEVICES,
+    MISS,
+    PLANTS,
+    SETTINGS,
+    TopicCaches,
+    WalMarker,
+)
 from foxden.store.snapshot import SnapshotMixin
 from foxden.store.sql_telemetry import TelemetryMixin
 
@@ -123,6 +132,11 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
         once either way)."""
         view: contextlib.AbstractContextManager[None] = self._view
         return view
+
+    def cache_mark(self) -> int | None:
+        if self._depth or not self._view.usable():
+            return None
+        return self._caches.mark
 
     def _cached(self, topic: str, key: Hashable, load: Callable[[], T]) -> T:
         """``load()``, kept under ``topic`` until a write drops it; inside a transaction (it
@@ -547,10 +561,33 @@ class SQLiteStore(SqlStore):
                 side = Path(path + suffix)
                 if side.exists():
                     side.chmod(0o600)
+        wal = self._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        self._marker = WalMarker.open(path) if wal else None
+        self._seen_marker: bytes | None = None
+        """The WAL-index header as it was just before data_version was last read."""
 
     def _data_version(self) -> object | None:
         version: int = self._x("PRAGMA data_version").fetchone()[0]
         return version
+
+    def _sync_changes(self) -> bool:
+        """As the shared store does, but without a statement while the WAL index's header
+        shows that nothing was committed since data_version was last read. The header is
+        read before data_version, so a commit between the two is seen next time."""
+        marker = self._marker.read() if self._marker is not None else None
+        if marker is not None and marker == self._seen_marker:
+            return True
+        synced = super()._sync_changes()
+        self._seen_marker = marker
+        return synced
+
+    def close(self) -> None:
+        with self._lock:
+            if self._marker is not None:
+                self._marker.close()
+                self._marker = None
+            self._seen_marker = None
+        super().close()
 
 
 def _private_file(path: Path) -> None:

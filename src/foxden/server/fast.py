@@ -1,0 +1,255 @@
+"""The Open API's hot path on raw ASGI: the route found by one dict look-up, the signed call
+checked, decoded and answered inside one view of the store, the answer written with a
+header list made once, and the call recorded (journal, metrics, log).
+
+A warm call on SQLite awaits nothing but ``receive`` (for a body) and ``send``: no task, no
+thread, no statement (the store's caches and the WAL index's header say whether anything
+changed). The answers of the read-only calls that depend on nothing but the store's rows
+(real-time data, settings, schedules, device lists and details, reports) are kept ready: an
+identical request by the same account is answered with the same bytes while no cached row has
+been dropped since they were made (``Store.cache_mark``); authentication, pacing, quota,
+journal and metrics still run for every call.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from foxden.protocol.endpoints import Endpoint
+from foxden.protocol.errno import SUCCESS_MESSAGE, Errno
+from foxden.server import envelope
+from foxden.server.chaos import Call, ChaosAnswer
+from foxden.server.context import Handler
+from foxden.server.errors import ApiError
+from foxden.server.incoming import (
+    DETAIL_HEADER_RAW,
+    RawView,
+    decoder_for,
+    detail_header_value,
+    read_body,
+    signed_headers,
+    write_target,
+)
+from foxden.server.journal import Exchange
+from foxden.store import Account
+
+if TYPE_CHECKING:
+    from foxden.server.app import FoxdenApp
+
+log = logging.getLogger("foxden.server")
+
+READY = frozenset(
+    {
+        "device.real_v0",
+        "device.real_v1",
+        "device.list",
+        "device.detail",
+        "device.detail_v1",
+        "device.report",
+        "battery.soc_get",
+        "battery.charge_times_get",
+        "scheduler.get",
+        "scheduler.get_flag",
+        "scheduler.get_flag_v1",
+        "scheduler.get_v1",
+        "scheduler.get_v2",
+        "scheduler.get_v3",
+    }
+)
+"""Handlers whose answer is a function of the account, the request and the store's rows
+alone (no clock, no quota, no upstream): their answers may be kept ready."""
+READY_ENTRIES = 2048
+READY_MAX_BYTES = 65_536
+"""Answers kept ready at most (all calls together), and the largest kept."""
+
+_CONTENT_TYPE = (b"content-type", b"application/json")
+
+
+class FastPath:
+    """The ASGI entry: an Open API path goes straight to its view by one dict look-up
+    and its answer straight to the socket (Starlette would try every route's pattern in
+    turn and wrap request and response); the rest (lifespan, 404/405, /openapi.json,
+    /admin, /metrics) goes through Starlette."""
+
+    def __init__(
+        self,
+        views: dict[tuple[str, str], ASGIApp],
+        fallback: ASGIApp,
+        extra_headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        self.views = views
+        self.fallback = fallback
+        self.extra_headers = extra_headers or []
+        """Added to every answer that goes through Starlette (the views add their own)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            view = self.views.get((scope["method"], scope["path"]))
+            if view is not None:
+                await view(scope, receive, send)
+                return
+            if self.extra_headers:
+                extra = self.extra_headers
+
+                async def send_with(message: Message) -> None:
+                    if message["type"] == "http.response.start":
+                        message = {**message, "headers": [*message.get("headers", []), *extra]}
+                    await send(message)
+
+                await self.fallback(scope, receive, send_with)
+                return
+        await self.fallback(scope, receive, send)
+
+
+class Served:
+    """An Open API view as an ASGI app: the call recorded, chaos answers sent, the
+    envelope written to the socket, then the call observed (journal, metrics, log)."""
+
+    def __init__(self, foxden: FoxdenApp, view: RawView) -> None:
+        self.foxden = foxden
+        self.view = view
+        self.tail = foxden.worker_header
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        call = Exchange(
+            self.foxden.wall.now_ms(),  # looked up per call: tests set the wall clock
+            scope["method"],
+            scope["path"],
+            scope.get("query_string", b"").decode("latin-1"),
+            time.perf_counter(),
+        )
+        try:
+            body, detail = await self.view(scope, receive, call)
+        except ChaosAnswer as answer:
+            chaos = self.foxden.chaos
+            call.status = await chaos.send(answer.rule, receive, send)
+            call.errno, call.msg = answer.errno, answer.msg
+            call.detail = f"chaos rule {answer.rule.id}"
+        else:
+            headers = [_CONTENT_TYPE, (b"content-length", b"%d" % len(body)), *self.tail]
+            if detail:
+                headers.append((DETAIL_HEADER_RAW, detail_header_value(detail)))
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+        call.latency_ms = (time.perf_counter() - call.started) * 1000
+        self.foxden.observe(call)
+
+
+def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawView:
+    """The view of a signed Open API call: headers, signature, pacing and quota
+    (``Authenticator.check``), chaos, then the handler's answer in the envelope."""
+    decode = decoder_for(endpoint)
+    body_limit = foxden.settings.max_body_bytes
+    name = endpoint.name
+    path_counted = endpoint.counted
+    paced_writes = endpoint.device_write and foxden.limits.device_write_interval_ms > 0
+    paced_queries = endpoint.query_interface and foxden.limits.path_interval_ms > 0
+    has_body = endpoint.request is not None and not endpoint.params_in_query
+    chaos = foxden.chaos
+    offload = foxden.db_thread is not None
+    store = foxden.store
+    auth = foxden.auth
+    ready = foxden.ready if name in READY and foxden.READY_ANSWERS else None
+
+    def answer(account: Account, headers: dict[str, str], call: Exchange, parsed: Any) -> bytes:
+        """The envelope of the handler's answer (inside the store's view of the call)."""
+        ctx = foxden.ctx(account, headers["lang"])
+        if not paced_writes:
+            return envelope.body_ok(handler(ctx, parsed))
+        now_ms = call.time_ms
+        target = write_target(parsed)
+        auth.check_device_write(account, target, now_ms)
+        try:
+            body = envelope.body_ok(handler(ctx, parsed))
+        except BaseException:
+            auth.release_device_write(account, target, now_ms)
+            raise
+        auth.record_device_write(account, target, now_ms)
+        return body
+
+    def whole(headers: dict[str, str], call: Exchange, caller: list[Account]) -> bytes:
+        """Check and answer a call with no chaos rule in the way, in one view of the store
+        (the account, once known, is put in ``caller``)."""
+        with store.request_view():
+            account = auth.check(call.path, headers, call.time_ms, path_counted, paced_queries)
+            caller.append(account)
+            call.account = account.name
+            if ready is None:
+                return answer(account, headers, call, decode(call))
+            key = (name, account.id, call.body or call.query, headers["lang"])
+            mark = store.cache_mark()
+            kept = ready.get(key)
+            if kept is not None and mark is not None and kept[0] == mark:
+                return kept[1]
+            body = answer(account, headers, call, decode(call))
+            if mark is not None and store.cache_mark() == mark and len(body) <= READY_MAX_BYTES:
+                if len(ready) >= READY_ENTRIES:
+                    ready.clear()
+                ready[key] = (mark, body)
+            return body
+
+    def check(headers: dict[str, str], call: Exchange) -> Account:
+        with store.request_view():
+            return auth.check(call.path, headers, call.time_ms, path_counted, paced_queries)
+
+    def answer_in_view(account: Account, headers: dict[str, str], call: Exchange) -> bytes:
+        with store.request_view():
+            return answer(account, headers, call, decode(call))
+
+    async def view(scope: Scope, receive: Receive, call: Exchange) -> tuple[bytes, str]:
+        account: Account | None = None
+        caller: list[Account] = []
+        try:
+            headers = signed_headers(scope)
+            if has_body:
+                call.body = await read_body(receive, body_limit)
+            if not chaos.rules:
+                if offload:
+                    body = await foxden.in_db_thread(whole, headers, call, caller)
+                else:
+                    body = whole(headers, call, caller)
+                call.errno, call.msg = 0, SUCCESS_MESSAGE
+                return body, ""
+            if offload:
+                account = await foxden.in_db_thread(check, headers, call)
+            else:
+                account = check(headers, call)
+            call.account = account.name
+            rule = chaos.pick(_chaos_call(call, headers), call.time_ms)
+            if rule is not None:
+                call.chaos = rule.id
+                await chaos.before_answer(rule)
+            if offload:
+                body = await foxden.in_db_thread(answer_in_view, account, headers, call)
+            else:
+                body = answer_in_view(account, headers, call)
+            call.errno, call.msg = 0, SUCCESS_MESSAGE
+            return body, ""
+        except ApiError as exc:
+            account = account or (caller[0] if caller else None)
+            call.errno, call.msg, call.detail = int(exc.errno), exc.msg, exc.detail
+            return foxden.refused(scope, account, exc)
+        except ChaosAnswer:
+            raise
+        except Exception:
+            account = account or (caller[0] if caller else None)
+            log.exception("unexpected failure in %s", name)
+            failed = ApiError(Errno.QUERY_FAILED, "unexpected server failure (in the log)")
+            call.errno, call.msg, call.detail = int(failed.errno), failed.msg, failed.detail
+            return foxden.refused(scope, account, failed)
+
+    return view
+
+
+def _chaos_call(call: Exchange, headers: dict[str, str]) -> Call:
+    return Call(
+        call.method,
+        call.path,
+        headers.get("token", "").strip(),
+        call.account,
+        lambda: call.serials(),
+    )
