@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from foxden.protocol import catalogue, models, telemetry, timefmt
 from foxden.sim import engine
 from foxden.sim.control import Controls, controls_from
 from foxden.sim.counters import inverter_input_from
-from foxden.store import DeviceSamples, Plant, Store
+from foxden.store import Device, DeviceSamples, Plant, Store
 
 DAY_MS = engine.DAY_MS
 STATUS_ONLINE, STATUS_FAULT = 1, 2
@@ -76,15 +77,20 @@ class FleetRunner:
         self._days: dict[int, engine.Exogenous] = {}
         """The exogenous inputs of the last days simulated (live steps reuse them)."""
         self.on_step: StepObserver | None = None
+        self._devices: object = None
+        """The store's device list the fleet was built from (the same object while no
+        device or plant changed)."""
+        self._controls: tuple[object, Controls] | None = None
+        """(the store's settings they came from, the fleet's controls)."""
         self._packed_before: int | None = None
         """The UTC day whose earlier days' appended samples were last packed (None: not
         since this runner started, so the first run packs what a restart left)."""
 
     # ------------------------------------------------------------ fleet and state
 
-    def _specs(self) -> list[engine.DeviceSpec]:
+    def _specs(self, devices: list[tuple[Device, Plant | None]]) -> list[engine.DeviceSpec]:
         specs = []
-        for device, plant in self.store.all_devices():
+        for device, plant in devices:
             model = models.model(device.model)
             if model is None or plant is None:
                 continue
@@ -109,12 +115,17 @@ class FleetRunner:
         """(Re)build the fleet when devices came or went or a plant changed (moved, another
         zone or country); new devices start at ``start_ms`` or continue from their newest
         stored sample, the others keep their state."""
-        specs = self._specs()
+        devices = self.store.all_devices()
+        if self.fleet is not None and devices is self._devices:
+            return self.fleet  # no device or plant changed since the fleet was built
+        specs = self._specs(devices)
         sns = tuple(s.sn for s in specs)
+        self._devices = devices
         if self.fleet is not None and specs == self.fleet.specs:
             return self.fleet
         fleet = engine.Fleet(specs, self.seed)
-        self._hardware(fleet)
+        settings = self.store.all_settings()
+        self._hardware(fleet, settings)
         old = {sn: i for i, sn in enumerate(self._sns)} if self.state is not None else {}
         latest = self.store.latest(list(sns))
         # only a device that starts here needs its lifetime counters from typical days: the
@@ -132,7 +143,7 @@ class FleetRunner:
             elif sn in latest:
                 _resume(state, j, latest[sn].time_ms, latest[sn].values, fleet.specs[j])
             else:
-                soc = self.store.settings(sn).get(HARDWARE_KEY, {}).get("soc")
+                soc = settings.get(sn, {}).get(HARDWARE_KEY, {}).get("soc")
                 if soc is not None:
                     state.soc[j] = float(soc)
         self.fleet, self.state, self._sns = fleet, state, sns
@@ -144,12 +155,14 @@ class FleetRunner:
         self.fleet = None
         self.state = None
         self._sns = ()
+        self._devices = None
+        self._controls = None
         self._days.clear()
 
-    def _hardware(self, fleet: engine.Fleet) -> None:
+    def _hardware(self, fleet: engine.Fleet, settings: dict[str, dict[str, Any]]) -> None:
         """What scenarios say of the inverters' PV arrays and batteries, over the defaults."""
         for j, spec in enumerate(fleet.specs):
-            hw = self.store.settings(spec.sn).get(HARDWARE_KEY)
+            hw = settings.get(spec.sn, {}).get(HARDWARE_KEY)
             if not hw:
                 continue
             if "pv_kwp" in hw:
@@ -163,9 +176,15 @@ class FleetRunner:
                 fleet.capacity_kwh[j] = float(hw["battery_kwh"])
 
     def controls(self, fleet: engine.Fleet) -> Controls:
+        """The fleet's controls from its devices' settings (kept while no setting changed)."""
+        settings = self.store.all_settings()
+        if self._controls is not None and self._controls[0] is settings and fleet is self.fleet:
+            return self._controls[1]
         c = Controls.defaults(fleet.rating_kw)
         for j, spec in enumerate(fleet.specs):
-            c.set_device(j, controls_from(self.store.settings(spec.sn), spec.model))
+            c.set_device(j, controls_from(settings.get(spec.sn, {}), spec.model))
+        if fleet is self.fleet:
+            self._controls = (settings, c)
         return c
 
     # ------------------------------------------------------------ running
@@ -185,17 +204,19 @@ class FleetRunner:
         # a timed fault ends at its own time: simulate up to it with the fault on, then clear
         while (end := self._next_fault_end(fleet, until_ms)) is not None:
             stored += self._run(fleet, state, end, progress)
+            settings = self.store.all_settings()
             for spec in fleet.specs:
-                until = self.store.settings(spec.sn).get("faultUntil")
+                until = settings.get(spec.sn, {}).get("faultUntil")
                 if until is not None and int(until) <= end:
                     clear_fault(self.store, spec.sn)
         return stored + self._run(fleet, state, until_ms, progress)
 
     def _next_fault_end(self, fleet: engine.Fleet, until_ms: int) -> int | None:
+        settings = self.store.all_settings()
         ends = [
             int(until)
             for spec in fleet.specs
-            if (until := self.store.settings(spec.sn).get("faultUntil")) is not None
+            if (until := settings.get(spec.sn, {}).get("faultUntil")) is not None
             and int(until) <= until_ms
         ]
         return min(ends) if ends else None
@@ -316,8 +337,9 @@ class FleetRunner:
         codes = [
             c for c, f in catalogue.faults().items() if not f.name.get("en", "").startswith("TBD")
         ]
+        every = self.store.all_settings()
         for spec in fleet.specs:
-            settings = self.store.settings(spec.sn)
+            settings = every.get(spec.sn, {})
             if not int(settings.get("fault", 0)) and rng.random() < 0.0005:
                 inject_fault(self.store, spec.sn, int(rng.choice(codes)), now_ms + 3_600_000)
 
@@ -364,17 +386,23 @@ def _resume(
 def _batches(
     fleet: engine.Fleet, times: np.ndarray, values: dict[str, np.ndarray]
 ) -> list[DeviceSamples]:
-    batch = []
-    for j, spec in enumerate(fleet.specs):
-        rows = np.flatnonzero(times[:, j] > 0)
-        if not len(rows):
-            continue
-        names = telemetry.variables_for(spec.model.name)
-        matrix = np.empty((len(rows), len(names)))
-        for k, name in enumerate(names):
-            matrix[:, k] = values[name][rows, j]
-        batch.append(DeviceSamples(spec.sn, names, times[rows, j].astype(np.int64), matrix))
-    return batch
+    """Each device's samples (rows with a time), its model's variables; the devices of a
+    model are gathered at once."""
+    sampled = times > 0
+    have = sampled.any(axis=0)
+    by_model: dict[str, list[int]] = {}
+    for j in np.flatnonzero(have).tolist():
+        by_model.setdefault(fleet.specs[j].model.name, []).append(j)
+    found: dict[int, DeviceSamples] = {}
+    for model, cols in by_model.items():
+        names = telemetry.variables_for(model)
+        block = np.stack([values[name][:, cols] for name in names], axis=2)  # (T, n, V)
+        for k, j in enumerate(cols):
+            rows = np.flatnonzero(sampled[:, j])
+            found[j] = DeviceSamples(
+                fleet.specs[j].sn, names, times[rows, j].astype(np.int64), block[rows, k]
+            )
+    return [found[j] for j in sorted(found)]
 
 
 __all__ = ["FleetRunner", "clear_fault", "inject_fault"]

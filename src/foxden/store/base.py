@@ -175,7 +175,13 @@ class Store(Protocol):
     def bind_device(self, sn: str, plant_id: str | None) -> None: ...
     def set_device_status(self, sn: str, status: int) -> None: ...
     def all_devices(self) -> list[tuple[Device, Plant | None]]:
-        """Every device of every account with its plant (the fleet's view)."""
+        """Every device of every account with its plant (the fleet's view); the same list
+        until a device or plant changes (callers must not change it)."""
+        ...
+
+    def all_settings(self) -> dict[str, dict[str, Any]]:
+        """Every device's settings by serial (the fleet's view); the same dicts until a
+        setting changes (callers must not change them)."""
         ...
 
     def clear_telemetry(self) -> None:

@@ -1,15 +1,12 @@
 """Telemetry of the SQL backends (SQLite and PostgreSQL): day chunks, the latest sample, and
-15-minute energy slots."""
+15-minute energy slots. Writes are in :mod:`foxden.store.telemetry_write`."""
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import itertools
 import struct
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence, Set
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -21,25 +18,18 @@ from foxden.store.base import (
     I64,
     SLOT_MS,
     DayChunk,
-    DeviceSamples,
     Latest,
     Series,
     StoreError,
 )
 from foxden.store.changes import LATEST, MISS, TopicCaches
+from foxden.store.telemetry_write import COUNTER_COLUMNS, TelemetryWriter
 
 T = TypeVar("T")
 DAY_MS = 86_400_000
-_COUNTER_COLUMNS = ", ".join(telemetry.COUNTERS)
-_SLOT_INSERT = (
-    f"INSERT INTO energy_slots(sn, slot, {_COUNTER_COLUMNS}) "
-    f"VALUES (?, ?, {', '.join('?' * len(telemetry.COUNTERS))}) "
-    "ON CONFLICT(sn, slot) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in telemetry.COUNTERS)
-)
 
 
-class TelemetryMixin:
+class TelemetryMixin(TelemetryWriter):
     """Telemetry on top of the SQL store's ``_x``/``_xm`` (statement, many) and ``_BEGIN``.
 
     A device's UTC day is kept as one packed chunk (``telemetry_chunks``) plus the rows
@@ -48,22 +38,6 @@ class TelemetryMixin:
     day closes (``merge_tail``) or when a bigger write re-packs the day anyway. Every read
     puts the two together (:mod:`foxden.store.days`).
     """
-
-    INGEST_PART = 256
-    """At most about this many samples a transaction: the store is free for readers between."""
-    PART_S = 0.004
-    """A part also ends once it has taken this long (seconds): however slow the machine, a
-    reader waits for one part of about this long at most (one big day to pack may take more)."""
-    tail_max = 32
-    """A device-day's new samples go to its tail when there are at most this many (and none
-    is older than the device's newest); more are packed with the day at once. 0: never
-    append (every write re-packs its day, as before the tail)."""
-    _part_rate: float | None = None
-    """Samples a second of the recent parts (a running mean), which sizes the next ones."""
-    parts_written = 0
-    """Ingest transactions committed (or tried) since this store was opened."""
-    after_part: Callable[[], None] | None = None
-    """Called after each ingest transaction, with the store free (tests watch readers)."""
 
     _lock: threading.RLock
     _BEGIN: str
@@ -74,19 +48,7 @@ class TelemetryMixin:
     def _sync_changes(self) -> bool:
         raise NotImplementedError
 
-    def _x(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
-        raise NotImplementedError
-
-    def _use(self) -> contextlib.AbstractContextManager[None]:
-        raise NotImplementedError
-
-    def transaction(self, topics: Set[str] = ...) -> contextlib.AbstractContextManager[None]:
-        raise NotImplementedError
-
     def _read(self, read: Callable[[], T]) -> T:
-        raise NotImplementedError
-
-    def _xm(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         raise NotImplementedError
 
     def _init_telemetry(self) -> None:
@@ -125,219 +87,6 @@ class TelemetryMixin:
             sid = int(row[0])
             self._remember_schema(sid, variables)
         return sid
-
-    # ------------------------------------------------------------ ingest
-
-    def _check(self, item: DeviceSamples, known_sns: set[str]) -> None:
-        if item.sn not in known_sns:
-            raise StoreError(f"unknown device {item.sn!r}")
-        _check_variables(item.sn, item.variables)
-        n = len(item.times_ms)
-        if item.values.shape != (n, len(item.variables)):
-            raise StoreError(
-                f"{item.sn}: values shape {item.values.shape} does not match "
-                f"{n} times x {len(item.variables)} variables"
-            )
-
-    def ingest(self, batch: Sequence[DeviceSamples]) -> int:
-        """Checked whole before anything is written, then written in parts of at most
-        ``INGEST_PART`` samples (fewer when that would take longer than ``PART_S``), each its
-        own short transaction: the store is free for readers between parts. Every part is
-        committed when this returns; a call that failed part-way may be sent again whole
-        (ingest is idempotent)."""
-        if not batch:
-            return 0
-        with self._use():
-            sns = {item.sn for item in batch}
-            marks = ",".join("?" * len(sns))
-            known = {
-                r[0] for r in self._x(f"SELECT sn FROM devices WHERE sn IN ({marks})", tuple(sns))
-            }
-        for item in batch:
-            self._check(item, known)
-        written = 0
-        part: list[_Segment] = []
-        weight = 0
-        for segment in _segments(batch):
-            part.append(segment)
-            written += len(segment[2])
-            weight += len(segment[2])
-            if weight >= self._part_samples():
-                self._write_part(part, weight)
-                part, weight = [], 0
-        if part:
-            self._write_part(part, weight)
-        return written
-
-    def _part_samples(self) -> int:
-        """Samples in the next part: ``INGEST_PART``, fewer when the last parts went slower
-        than ``PART_S`` allows."""
-        if self._part_rate is None:
-            return self.INGEST_PART
-        return int(min(self.INGEST_PART, max(32.0, self._part_rate * self.PART_S)))
-
-    def _write_part(self, part: list[_Segment], samples: int) -> None:
-        schemas = dict(self._schemas)
-        started = time.perf_counter()
-        try:
-            with self.transaction({LATEST}):
-                self._write_segments(part)
-        except BaseException:
-            # schema ids made in the rolled-back transaction do not exist
-            self._schemas.clear()
-            self._schema_ids.clear()
-            self._quanta.clear()
-            for sid, variables in schemas.items():
-                self._remember_schema(sid, variables)
-            raise
-        finally:
-            self.parts_written += 1
-        rate = samples / max(time.perf_counter() - started, 1e-6)
-        last = self._part_rate
-        self._part_rate = rate if last is None else 0.5 * (last + rate)
-        if self.after_part is not None:
-            self.after_part()
-
-    def _write_segments(self, part: list[_Segment]) -> None:
-        """One device-day at a time: appended to the day's tail when its samples are few
-        and none is older than the device's newest sample, else packed into the day chunk
-        together with the tail (a backfill, a correction of the past)."""
-        sns = sorted({segment[0] for segment in part})
-        marks = ",".join("?" * len(sns))
-        newest = {
-            str(sn): int(t)
-            for sn, t in self._x(
-                f"SELECT sn, time_ms FROM telemetry_latest WHERE sn IN ({marks})", tuple(sns)
-            ).fetchall()
-        }
-        pending: list[_Segment] = []
-        slot_rows: list[tuple[Any, ...]] = []
-        latest: dict[str, tuple[int, F64, tuple[str, ...]]] = {}
-        for segment in part:
-            sn, day, times, values, variables = segment
-            before = newest.get(sn)
-            if 0 < len(times) <= self.tail_max and (before is None or times[0] >= before):
-                pending.append(segment)
-                t_last, v_last = int(times[-1]), values[-1]  # sorted: the last written
-            else:
-                slot_rows += self._append(pending)  # the day's earlier appends go in first
-                pending = []
-                t, v, variables = self._pack_day(sn, day, (times, values, variables))
-                slot_rows += _slot_rows(sn, t, v, variables, np.unique(times // SLOT_MS))
-                t_last, v_last = int(t[-1]), v[-1]
-            if before is None or t_last >= before:
-                newest[sn] = t_last
-                latest[sn] = (t_last, v_last, variables)
-        slot_rows += self._append(pending)
-        self._xm(_SLOT_INSERT, slot_rows)
-        latest_rows = []
-        sids: dict[int, int] = {}
-        for sn, (time_ms, row, variables) in latest.items():
-            sid = sids.get(id(variables)) or sids.setdefault(
-                id(variables), self._schema_id(variables)
-            )
-            blob = np.ascontiguousarray(row, dtype=np.float64).tobytes()
-            latest_rows.append((sn, time_ms, sid, blob))
-        self._xm(_LATEST_UPSERT, latest_rows)
-
-    def _append(self, segments: list[_Segment]) -> list[tuple[Any, ...]]:
-        """Insert the segments as tail rows, in order; their rollup rows (each segment's
-        samples are the newest of their device, so the last of each slot is among them).
-        Single samples with the same variables (a live fleet's) are done as one array."""
-        if not segments:
-            return []
-        rows: list[tuple[Any, ...] | None] = [None] * len(segments)
-        slots: list[list[tuple[Any, ...]]] = [[] for _ in segments]
-        groups: dict[int, list[int]] = {}  # by the tuple's identity: hashing 100 names is slow
-        for i, (sn, day, times, values, variables) in enumerate(segments):
-            if len(times) == 1:
-                members = groups.get(id(variables))
-                if members is None:
-                    groups[id(variables)] = [i]
-                else:
-                    members.append(i)
-                continue
-            sid = self._schema_id(variables)
-            tb, vb = codec.encode_rows(times, values, self._quanta[sid])
-            rows[i] = (sn, day, sid, len(times), tb, vb)
-            t, v = days.dedupe(times, values)
-            slots[i] = _slot_rows(sn, t, v, variables, None)
-        for members in groups.values():
-            variables = segments[members[0]][4]
-            sid = self._schema_id(variables)
-            times = np.concatenate([segments[i][2] for i in members])
-            values = np.vstack([segments[i][3] for i in members])
-            ints = codec.quantize(values, self._quanta[sid])
-            readings = _slot_readings(values, variables)
-            for r, i in enumerate(members):
-                sn, day = segments[i][0], segments[i][1]
-                rows[i] = (sn, day, sid, 1, times[r : r + 1].tobytes(), ints[r].tobytes())
-                if readings is not None:
-                    slots[i] = [(sn, int(times[r]) // SLOT_MS, *readings[r])]
-        self._xm(_TAIL_INSERT, [row for row in rows if row is not None])
-        return [row for rows_of in slots for row in rows_of]
-
-    def _pack_day(self, sn: str, day: int, new: days.Piece | None) -> days.Piece:
-        """Pack the day chunk with its tail (and ``new`` samples after it), delete the tail
-        rows packed; in the caller's transaction. Returns the whole day."""
-        self._lock_day(sn, day)
-        pieces: list[days.Piece] = []
-        row = self._x(
-            "SELECT schema_id, n, times, data FROM telemetry_chunks WHERE sn = ? AND day = ?",
-            (sn, day),
-        ).fetchone()
-        if row is not None:
-            sid, n, tb, vb = row
-            sid = self._known_schema(sid)
-            t, v = codec.decode(bytes(tb), bytes(vb), n, self._quanta[sid])
-            pieces.append((t, v, self._schemas[sid]))
-        tail = self._x(
-            "SELECT id, schema_id, n, times, data FROM telemetry_tail "
-            "WHERE day = ? AND sn = ? ORDER BY id",
-            (day, sn),
-        ).fetchall()
-        for _, sid, n, tb, vb in tail:
-            sid = self._known_schema(sid)
-            t, v = codec.decode_rows(bytes(tb), bytes(vb), n, self._quanta[sid])
-            pieces.append((t, v, self._schemas[sid]))
-        if new is not None:
-            pieces.append(new)
-        t, v, variables = days.combine(pieces)
-        sid = self._schema_id(variables)
-        tb, vb = codec.encode(t, v, self._quanta[sid])
-        self._x(
-            "INSERT INTO telemetry_chunks(sn, day, schema_id, n, times, data) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(sn, day) DO UPDATE SET "
-            "schema_id = excluded.schema_id, n = excluded.n, times = excluded.times, "
-            "data = excluded.data",
-            (sn, day, sid, len(t), tb, vb),
-        )
-        ids = [int(r[0]) for r in tail]
-        for k in range(0, len(ids), 500):
-            some = ids[k : k + 500]
-            self._x(
-                f"DELETE FROM telemetry_tail WHERE id IN ({','.join('?' * len(some))})",
-                tuple(some),
-            )
-        return t, v, variables
-
-    def _lock_day(self, sn: str, day: int) -> None:
-        """Make other connections that pack the same device-day wait for this transaction
-        (PostgreSQL; SQLite writers take turns anyway)."""
-
-    def merge_tail(self, before_ms: int) -> int:
-        """Pack the tail of every device-day wholly before ``before_ms`` into its chunk,
-        one device-day per transaction. Returns the device-days packed."""
-        found = self._read(
-            lambda: self._x(
-                "SELECT DISTINCT day, sn FROM telemetry_tail WHERE day < ? ORDER BY day, sn",
-                (before_ms // DAY_MS,),
-            ).fetchall()
-        )
-        for day, sn in found:
-            with self.transaction(frozenset()):
-                self._pack_day(str(sn), int(day), None)
-        return len(found)
 
     # ------------------------------------------------------------ queries
 
@@ -462,7 +211,7 @@ class TelemetryMixin:
         the slot just before every boundary between them), plus one per boundary that falls
         after a gap in the data."""
         out = np.full((len(boundaries_ms), len(telemetry.COUNTERS)), np.nan)
-        select = f"SELECT slot, {_COUNTER_COLUMNS} FROM energy_slots WHERE sn = ? "
+        select = f"SELECT slot, {COUNTER_COLUMNS} FROM energy_slots WHERE sn = ? "
         first = self._x(select + "ORDER BY slot LIMIT 1", (sn,)).fetchone()
         if first is None:
             return out
@@ -502,104 +251,3 @@ class TelemetryMixin:
             self._x("DELETE FROM telemetry_chunks WHERE day < ?", (day,))
             self._x("DELETE FROM telemetry_tail WHERE day < ?", (day,))
             return int(row[0])
-
-
-_Segment = tuple[str, int, I64, F64, tuple[str, ...]]
-"""(device, UTC day, times, values, variables): one device's new samples of one day."""
-
-_TAIL_INSERT = (
-    "INSERT INTO telemetry_tail(sn, day, schema_id, n, times, data) VALUES (?, ?, ?, ?, ?, ?)"
-)
-_LATEST_UPSERT = (
-    "INSERT INTO telemetry_latest(sn, time_ms, schema_id, data) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT(sn) DO UPDATE SET time_ms = excluded.time_ms, "
-    "schema_id = excluded.schema_id, data = excluded.data"
-)
-
-
-def _segments(batch: Sequence[DeviceSamples]) -> Iterator[_Segment]:
-    """Each item's samples sorted by time (stable: of equal times the later stays later),
-    split at UTC day boundaries."""
-    for item in batch:
-        times = np.asarray(item.times_ms, dtype=np.int64)
-        if len(times) <= 1:  # a live sample: nothing to sort or split
-            if len(times):
-                values = np.asarray(item.values, dtype=np.float64)
-                yield item.sn, int(times[0]) // DAY_MS, times, values, item.variables
-            continue
-        values = np.asarray(item.values, dtype=np.float64)
-        order = np.argsort(times, kind="stable")
-        times, values = times[order], values[order]
-        day_of = times // DAY_MS
-        bounds = np.flatnonzero(np.diff(day_of)) + 1
-        for a, b in zip(np.r_[0, bounds], np.r_[bounds, len(times)], strict=True):
-            yield item.sn, int(day_of[a]), times[a:b], values[a:b], item.variables
-
-
-def _slot_rows(
-    sn: str, times: I64, values: F64, variables: tuple[str, ...], touched: I64 | None
-) -> list[tuple[Any, ...]]:
-    """The rollup rows of the slots new samples fell in (``touched``; None: every slot of
-    ``times``), each from the last sample of its slot in ``times`` (sorted, unique)."""
-    if _counter_plan(variables) is None:
-        return []
-    slots = times // SLOT_MS
-    if len(times) == 1:
-        last = np.zeros(1, dtype=np.int64)
-    else:
-        last = np.flatnonzero(np.r_[slots[1:] != slots[:-1], True])
-        if touched is not None and len(touched) < len(last):  # leave the day's other slots
-            last = last[np.isin(slots[last], touched)]
-    readings = _slot_readings(values[last], variables)
-    assert readings is not None
-    return [(sn, int(slot), *row) for slot, row in zip(slots[last].tolist(), readings, strict=True)]
-
-
-def _slot_readings(values: F64, variables: tuple[str, ...]) -> list[list[Any]] | None:
-    """Each row's counters (``telemetry.COUNTERS`` order) exactly as history answers them:
-    at the counter's resolution; None (SQL NULL) for a counter the device lacks or did not
-    send. None when ``variables`` hold no counter."""
-    plan = _counter_plan(variables)
-    if plan is None:
-        return None
-    present, targets, q = plan
-    picked = np.full((len(values), len(telemetry.COUNTERS)), np.nan)
-    picked[:, targets] = np.round(values[:, present] / q) * q
-    readings: list[list[Any]] = picked.tolist()
-    if np.isnan(picked).any():
-        readings = [[None if x != x else x for x in row] for row in readings]
-    return readings
-
-
-@functools.lru_cache(maxsize=256)
-def _counter_plan(variables: tuple[str, ...]) -> tuple[I64, I64, F64] | None:
-    """Where the energy counters are among ``variables``: (their columns there, their
-    columns in ``telemetry.COUNTERS``, their resolutions); None when there are none."""
-    index = {v: i for i, v in enumerate(variables)}
-    pairs = [(index[c], k) for k, c in enumerate(telemetry.COUNTERS) if c in index]
-    if not pairs:
-        return None
-    present = np.array([p[0] for p in pairs], dtype=np.int64)
-    targets = np.array([p[1] for p in pairs], dtype=np.int64)
-    return present, targets, codec.quanta(tuple(variables[i] for i in present.tolist()))
-
-
-@functools.lru_cache(maxsize=256)
-def _known_variables(variables: tuple[str, ...]) -> str:
-    """What is wrong with a set of variables ("" when nothing is)."""
-    catalogue = telemetry.variables()
-    unknown = [v for v in variables if v not in catalogue]
-    if unknown:
-        return f"unknown variables {unknown}"
-    if len(set(variables)) != len(variables):
-        return "repeated variables"
-    return ""
-
-
-def _check_variables(sn: str, variables: tuple[str, ...]) -> None:
-    try:
-        wrong = _known_variables(variables)
-    except TypeError:  # not hashable: checked the long way
-        wrong = _known_variables.__wrapped__(tuple(variables))
-    if wrong:
-        raise StoreError(f"{wrong} for {sn}")

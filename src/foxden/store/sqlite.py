@@ -440,6 +440,31 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
         self._write("UPDATE devices SET status = ? WHERE sn = ?", (status, sn))
 
     def all_devices(self) -> list[tuple[Device, Plant | None]]:
+        """Every device with its plant; the same list (callers must not change it) until a
+        device or a plant changes, here or in another process (the fleet asks every step)."""
+        with self._lock:
+            for _ in range(2):
+                plants, found = self._cached(
+                    DEVICES, ("all",), lambda: (self._caches.generation(PLANTS), self._devices())
+                )
+                if plants == self._caches.generation(PLANTS):
+                    return found
+                self._caches.drop({DEVICES})  # a plant changed since: read again
+            return self._devices()
+
+    def all_settings(self) -> dict[str, dict[str, Any]]:
+        """Every device's settings by serial; the same dicts (callers must not change them)
+        until a setting changes, here or in another process (the fleet asks every step)."""
+        found: dict[str, dict[str, Any]] = self._cached(SETTINGS, ("all",), self._all_settings)
+        return found
+
+    def _all_settings(self) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for sn, key, value in self._rows("SELECT sn, key, value FROM device_settings"):
+            found.setdefault(sn, {})[key] = json.loads(value)
+        return found
+
+    def _devices(self) -> list[tuple[Device, Plant | None]]:
         rows = self._rows(f"SELECT {self._DEVICE_COLUMNS} FROM devices ORDER BY created_ms, sn")
         plants: dict[str, Plant | None] = {}
         found = []
