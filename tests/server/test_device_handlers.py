@@ -408,8 +408,9 @@ def test_module_list_and_detail(desk: Desk) -> None:
         webVersion="--", softVersion="1.16",
     )  # fmt: skip
     assert (by_sn[loggers[H3]].stationID, by_sn[loggers[H3]].plantName) == ("", "")
-    detail = module.detail(desk.ctx(), s.SnQuery(sn=loggers[H1]))
-    assert detail == by_sn[loggers[H1]]
+    for logger in loggers.values():  # each of the account's loggers, wherever it is listed
+        assert module.detail(desk.ctx(), s.SnQuery(sn=logger)) == by_sn[logger]
+        assert module.signal(desk.ctx(), s.ModuleSn(sn=logger)).signal == -30
     bobs = desk.store.device(BOB).logger_sn  # type: ignore[union-attr]
     for sn in (bobs, UNKNOWN):
         assert refusal(module.detail, desk.ctx(), s.SnQuery(sn=sn)) == (

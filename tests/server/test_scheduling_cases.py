@@ -398,6 +398,9 @@ def test_render_v1_rounds_and_pads_with_invalid_placeholders() -> None:
                                       minSocOnGrid=10, fdSoc=10, fdPwr=0, maxSoc=100)  # fmt: skip
     assert info.groups[2:] == [placeholder] * 6
     assert len(rules.render_v1(0, [], H1).groups) == 8
+    # v1 lists the four flat fields' properties even for a model that takes eight
+    assert rules.render_v1(1, [], H3).properties == rules.properties(H3, 1)
+    assert "pvlimit" not in rules.render_v1(1, [], H3).properties
     nine = [_stored()[0]] * 9
     assert len(rules.render_v1(1, nine, KH).groups) == 9
 
