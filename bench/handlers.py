@@ -38,8 +38,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -311,19 +309,11 @@ def bench_calls(
     return pairs
 
 
-@contextlib.contextmanager
-def fresh_postgres(server_url: str) -> Iterator[str]:
+def fresh_postgres(server_url: str) -> contextlib.AbstractContextManager[str]:
     """A new, empty database on the server of ``server_url``, dropped afterwards."""
-    import psycopg
+    from foxden.store.postgres import scratch_database
 
-    name = f"foxden_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield server_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    return scratch_database(server_url, "foxden_bench")
 
 
 def bench_postgres(

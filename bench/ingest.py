@@ -161,17 +161,11 @@ def database(kind: str, tmp: Path, postgres: str | None, name: str) -> Iterator[
     if kind == "sqlite":
         yield url_for(tmp / name)
         return
-    import psycopg
+    from foxden.store.postgres import scratch_database
 
     assert postgres is not None
-    db = f"foxden_bench_ingest_{os.getpid()}_{name}"
-    with psycopg.connect(postgres, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {db}")
-    try:
-        yield postgres.rsplit("/", 1)[0] + "/" + db
-    finally:
-        with psycopg.connect(postgres, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+    with scratch_database(postgres, f"foxden_bench_ingest_{name}") as url:
+        yield url
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,6 @@ import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -95,16 +94,10 @@ def fresh_postgres() -> Iterator[str]:
     """The URL of a new, empty PostgreSQL database, dropped afterwards."""
     if not POSTGRES_URL:
         pytest.skip("no PostgreSQL: set FOXDEN_TEST_POSTGRES_URL (.ci/run starts one and sets it)")
-    import psycopg
+    from foxden.store.postgres import scratch_database
 
-    name = f"foxden_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with scratch_database(POSTGRES_URL, "foxden") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

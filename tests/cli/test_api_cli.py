@@ -309,7 +309,14 @@ def test_report_table_csv_json_and_parquet(fox: Fox, tmp_path: Path) -> None:
     assert float(generation[1][3]) == 0.0 and generation[0][4] == "kWh"
     table = ok(fox("report", H1, *day))
     assert "Day report of CLIH10000001, 2024-03-31 (Europe/London)" in table
-    for text in ("00:00 GMT", "02:00 BST", "23:00 BST", "total", "generation (kWh)"):
+    for text in (
+        "00:00 GMT",
+        "01:00 (skipped)",
+        "02:00 BST",
+        "23:00 BST",
+        "total",
+        "generation (kWh)",
+    ):
         assert text in table
     answer = json.loads(ok(fox("report", H1, *day, "--json")))
     assert [v["variable"] for v in answer] == ENERGY

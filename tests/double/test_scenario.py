@@ -202,8 +202,9 @@ def test_round_trip_through_snapshot_and_restore(tmp_path: Path) -> None:
         server.stop()
 
 
-def serve(tmp_path: Path, text: str) -> tuple[subprocess.Popen[str], str]:
-    """``foxden serve --scenario`` of ``text`` on a free port, once it answers; its URL."""
+def serve(tmp_path: Path, text: str, *extra: str) -> tuple[subprocess.Popen[str], str]:
+    """``foxden serve --scenario`` of ``text`` (and ``extra`` options) on a free port, data in
+    ``tmp_path/data``, once it answers; its URL."""
     import socket
 
     with socket.socket() as s:
@@ -223,6 +224,7 @@ def serve(tmp_path: Path, text: str) -> tuple[subprocess.Popen[str], str]:
             str(port),
             "--data-dir",
             str(tmp_path / "data"),
+            *extra,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -307,3 +309,139 @@ def test_a_plants_ev_and_heat_pump_reach_the_simulated_household(tmp_path: Path)
     with pytest.raises(scenario.ScenarioError) as caught:
         scenario.validate(write(tmp_path, bad))
     assert caught.value.problems == [(13, "account[0].plant[0].ev: Expected bool, got str")]
+
+
+def test_seeding_applies_a_scenario_once_per_database(tmp_path: Path, database_url: str) -> None:
+    """Applied to a fresh database; kept on the next start with the same scenario (what a
+    client wrote stays); applied over it when the scenario changed; a reset starts again."""
+    from foxden.accounts import key_hash
+    from foxden.seeding import APPLIED_META, applied_record, fingerprint, resume_ms, seed
+    from foxden.store import open_store
+    from foxden.store.snapshot import TABLES
+
+    sc = scenario.load(write(tmp_path, FULL))
+    store = open_store(database_url)
+    try:
+        first = seed(sc, store, 1_000)
+        assert (first.outcome, first.earlier) == ("applied", None)
+        assert first.applied.keys == {"ci": KEY}
+        assert applied_record(store) == {
+            "fingerprint": fingerprint(sc),
+            "source": str(tmp_path / "fleet.toml"),
+            "applied_ms": 1_000,
+        }
+        soc = {"MinSoc": 15, "MinSocOnGrid": 20}
+        assert {k: store.settings(SN)[k] for k in soc} == soc
+        store.put_settings(SN, {"MinSoc": 30})  # a client's write
+        from foxden.sim.runner import clear_fault
+
+        clear_fault(store, "60F3000000000X2")
+        again = seed(sc, store, 2_000)
+        assert (again.outcome, again.applied.keys) == ("kept", {})
+        assert again.earlier is not None and again.earlier["applied_ms"] == 1_000
+        assert store.settings(SN)["MinSoc"] == 30
+        assert store.device("60F3000000000X2").status == 1  # type: ignore[union-attr]
+        # the same fleet in another layout, clock and chaos: the same scenario
+        relaid = FULL.replace("speed = 0", "speed = 60  # faster").replace("count = 1", "count = 3")
+        assert fingerprint(scenario.load(write(tmp_path, relaid, "b.toml"))) == fingerprint(sc)
+        # another scenario is refused: merged into clients' changes it would describe nothing
+        changed = write(tmp_path, FULL.replace("MinSocOnGrid = 20", "MinSocOnGrid = 25"), "c.toml")
+        other = scenario.load(changed)
+        assert fingerprint(other) != fingerprint(sc)
+        with pytest.raises(scenario.ScenarioError) as refused:
+            seed(other, store, 3_000)
+        assert str(refused.value) == (
+            f"{changed}: this database was started from another scenario "
+            f"({tmp_path / 'fleet.toml'}, applied 1970-01-01 00:00 UTC); "
+            "--reset empties it and starts again from this one"
+        )
+        assert store.settings(SN)["MinSoc"] == 30  # nothing written
+        over = seed(other, store, 3_000, reset=True)
+        assert over.outcome == "reset" and store.settings(SN)["MinSocOnGrid"] == 25
+        # a reset empties the database (an account made meanwhile is gone) and starts again
+        from foxden import accounts
+
+        accounts.create_account(store, "meanwhile", 3_500)
+        reset = seed(sc, store, 4_000, reset=True)
+        assert (reset.outcome, reset.earlier) == ("reset", None)
+        assert [a.name for a in store.accounts()] == ["ci"]
+        assert store.account_by_key_hash(key_hash(KEY)) is not None
+        assert {k: store.settings(SN)[k] for k in soc} == soc
+        assert store.device("60F3000000000X2").status == 2  # type: ignore[union-attr]
+        assert store.meta(APPLIED_META) is not None and store.meta("schema_version")
+        counts = store.snapshot().counts()
+        assert set(counts) == set(TABLES) and counts["energy_slots"] == 0
+        # the clock goes on from the newest sample, never back before the start
+        assert resume_ms(store, sc.start_ms) == sc.start_ms  # no samples yet
+        assert resume_ms(store, None) is None
+    finally:
+        store.close()
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    proc.terminate()
+    return proc.communicate(timeout=20)[0]
+
+
+def test_a_restart_keeps_what_clients_changed_and_reset_starts_again(tmp_path: Path) -> None:
+    from foxden.client.admin import AdminClient
+    from foxden.client.convenience import parse_time
+
+    f3 = "60F3000000000X2"
+    fleet = FULL.split("[[chaos]]")[0]  # no chaos: every call here answers
+    proc, url = serve(tmp_path, fleet)
+    token = (tmp_path / "data" / "admin-token").read_text().strip()
+
+    def newest(client: Client) -> int:
+        return int(parse_time(client.real_time(SN)[0].time).timestamp() * 1000)
+
+    try:
+        with Client(KEY, url, retry=RetryPolicy(max_retries=0)) as client:
+            assert client.battery_soc(SN).minSoc == 15
+            client.set_battery_soc(SN, 30, 40)
+            with AdminClient(url, token) as admin:
+                admin.clear_fault(f3)
+                admin.advance(3_600_000)  # an hour on: the fleet stores up to then
+            deadline = time.monotonic() + 30
+            while newest(client) < START + 3_300_000 and time.monotonic() < deadline:
+                time.sleep(0.1)
+    finally:
+        first = _stop(proc)
+    assert "was applied to this database" not in first
+    proc, url = serve(tmp_path, fleet)
+    try:
+        with Client(KEY, url, retry=RetryPolicy(max_retries=0)) as client:
+            soc = client.battery_soc(SN)
+            assert (soc.minSoc, soc.minSocOnGrid) == (30, 40)  # not the file's 15 and 20
+            status = {d.deviceSN: d.status for d in client.device_list().data}
+            assert status == {SN: 1, f3: 1}  # the cleared fault stays cleared
+            last = newest(client)
+        with AdminClient(url, token) as admin:
+            now = admin.clock()["now_ms"]
+        # the clock goes on from the newest sample (its time string is to the second), not
+        # back at the start
+        assert START + 3_300_000 <= now <= START + 3_600_000 and 0 <= now - last < 1000
+    finally:
+        second = _stop(proc)
+    assert f"Scenario {tmp_path / 'fleet.toml'} was applied to this database on " in second.replace(
+        "\n", " "
+    )
+    assert "UTC: kept as clients left it (--reset starts again)" in second.replace("\n", " ")
+    proc, url = serve(tmp_path, fleet, "--reset")
+    try:
+        with Client(KEY, url, retry=RetryPolicy(max_retries=0)) as client:
+            soc = client.battery_soc(SN)
+            assert (soc.minSoc, soc.minSocOnGrid) == (15, 20)
+            status = {d.deviceSN: d.status for d in client.device_list().data}
+            assert status == {SN: 1, f3: 2}
+        with AdminClient(url, token) as admin:
+            assert admin.clock()["now_ms"] == START
+    finally:
+        third = _stop(proc)
+    assert "kept as clients left it" not in third
+
+
+def test_reset_needs_a_scenario(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["serve", "--reset", "--data-dir", str(tmp_path / "d")])
+    assert result.exit_code == 2
+    assert "--reset starts again from a scenario: give --scenario FILE" in result.output

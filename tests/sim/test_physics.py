@@ -390,6 +390,21 @@ def clear_noon_fleet(model: str, site: Site, dc_ac: float) -> tuple[engine.Fleet
     raise AssertionError("no clear day in 40 seeds")
 
 
+def test_battery_status_is_in_service_and_v2_names_the_direction(run: Run) -> None:
+    """batStatus answers 1 for a battery in service whichever way it runs (both real captures
+    say "1", one discharging 6.6 kW; foxesscloud reads 0 as no battery), batStatusV2 the
+    direction: 1 charging, 2 discharging, 0 idle."""
+    v = run.values
+    batteries = [j for j, s in enumerate(run.fleet.specs) if s.model.has_battery]
+    assert batteries
+    assert (v["batStatus"][:, batteries] == 1).all()
+    charge, discharge = v["batChargePower"], v["batDischargePower"]
+    v2 = v["batStatusV2"][:, batteries]
+    expected = np.where(charge > 0.01, 1, np.where(discharge > 0.01, 2, 0))[:, batteries]
+    assert (v2 == expected).all()
+    assert {0, 1, 2} <= set(np.unique(v2).tolist())  # the days hold all three states
+
+
 def test_clipping_reaches_the_rating_at_a_clear_summer_noon() -> None:
     fleet, _ = clear_noon_fleet("F3000", LONDON, dc_ac=1.5)
     run = simulate(fleet, Controls.defaults(fleet.rating_kw), days=1)

@@ -71,8 +71,8 @@ class DemoServer:
         self.thread.join(timeout=10)
 
 
-def start_demo(data_dir: Path, backfill_days: float = 1.0) -> DemoServer:
-    """The demo fleet with ``backfill_days`` of history up to START, clock frozen there."""
+def start_demo(data_dir: Path, backfill_days: float = 1.0, start: datetime = START) -> DemoServer:
+    """The demo fleet with ``backfill_days`` of history up to ``start``, clock frozen there."""
     settings = Settings(
         data_dir=str(data_dir),
         limit_profile="off",
@@ -80,7 +80,7 @@ def start_demo(data_dir: Path, backfill_days: float = 1.0) -> DemoServer:
     )
     data_dir.mkdir(parents=True, exist_ok=True)
     store = open_store(url_for(data_dir))
-    now = int(START.timestamp() * 1000)
+    now = int(start.timestamp() * 1000)
     key = seed_demo(store, data_dir, now)
     assert key is not None
     clock = SimClock(start_ms=now, speed=0)

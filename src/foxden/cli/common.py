@@ -30,6 +30,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from foxden import config
 from foxden.client import convenience as conv
 from foxden.client import errors
 from foxden.client.core import VENDOR_BASE_URL, RetryPolicy
@@ -56,6 +57,18 @@ EXIT_CODES = {
 }
 EPILOG = "Exit codes: " + "; ".join(f"{code} {text}" for code, text in EXIT_CODES.items()) + "."
 PANEL = "Open API calls"
+SERVER_DEFAULTS = config.Settings()
+
+Host = Annotated[
+    str | None,
+    typer.Option("--host", help="Address to listen on", show_default=SERVER_DEFAULTS.host),
+]
+"""``--host`` of the commands that serve the Open API (``serve``, ``gateway``)."""
+Port = Annotated[
+    int | None,
+    typer.Option("--port", help="Port to listen on", show_default=str(SERVER_DEFAULTS.port)),
+]
+"""``--port`` of the commands that serve the Open API (``serve``, ``gateway``)."""
 META = "foxden.api"
 
 

@@ -20,8 +20,8 @@ from foxden.cli.admin import (
     open_database,
     settings_from,
 )
-from foxden.cli.common import EXIT_API, EXIT_USAGE, fail, need
-from foxden.cli.serve import DEFAULTS, listen, private_dir
+from foxden.cli.common import EXIT_API, EXIT_USAGE, Host, Port, fail, need
+from foxden.cli.serve import listen, private_dir
 from foxden.client.core import VENDOR_BASE_URL
 
 PANEL = "This server's data"
@@ -54,12 +54,8 @@ def gateway(
             show_default="none: required",
         ),
     ] = None,
-    host: Annotated[
-        str | None, typer.Option(help="Address to listen on", show_default=DEFAULTS.host)
-    ] = None,
-    port: Annotated[
-        int | None, typer.Option(help="Port to listen on", show_default=str(DEFAULTS.port))
-    ] = None,
+    host: Host = None,
+    port: Port = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     config_file: ConfigFile = None,

@@ -181,6 +181,13 @@ def plot_report_png(
     _save(report_figure(answer, sn, zone, dimension, year, month, day, width, height), out)
 
 
+def hour_label(hour: int, start: datetime, end: datetime) -> str:
+    """A day report's bucket by its wall-clock hour, with its length when a clock change
+    makes it other than one hour (0 h: the hour the clocks skip; 2 h: the one they repeat)."""
+    length = (end.timestamp() - start.timestamp()) / 3600  # real hours, not wall-clock ones
+    return f"{hour:02d}" if length == 1 else f"{hour:02d}\n{length:g} h"
+
+
 def report_figure(
     answer: Sequence[s.ReportVariable],
     sn: str,
@@ -223,7 +230,8 @@ def report_figure(
     ax.autoscale_view()
     ax.margins(y=0.08)
     if dimension == "day":
-        labels = [f"{t:%H}" for t in starts]
+        buckets = conv.day_buckets(zone, year, month or 0, day or 0)  # bucket_starts checked both
+        labels = [hour_label(h, a, b) for h, (a, b) in enumerate(buckets)]
         axis = f"Hour starting ({zone})"
         what = f"by hour, {year}-{month:02d}-{day:02d}"
     elif dimension == "month":

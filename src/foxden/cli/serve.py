@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import sys
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,13 +22,13 @@ from foxden.cli.admin import (
     open_database,
     settings_from,
 )
-from foxden.cli.common import EXIT_USAGE, fail, need
+from foxden.cli.common import EXIT_USAGE, SERVER_DEFAULTS, Host, Port, fail, need
 from foxden.clock import RealClock
 
 if TYPE_CHECKING:
     from foxden.sim.runner import FleetRunner
 
-DEFAULTS = config.Settings()
+DEFAULTS = SERVER_DEFAULTS
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
@@ -55,12 +56,8 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 def serve(
-    host: Annotated[
-        str | None, typer.Option(help="Address to listen on", show_default=DEFAULTS.host)
-    ] = None,
-    port: Annotated[
-        int | None, typer.Option(help="Port to listen on", show_default=str(DEFAULTS.port))
-    ] = None,
+    host: Host = None,
+    port: Port = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     config_file: ConfigFile = None,
@@ -146,6 +143,15 @@ def serve(
             show_default="none: the demo fleet",
         ),
     ] = None,
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset",
+            help="With --scenario: empty the database and start from the scenario again "
+            "(without it, a database the same scenario was applied to is kept as clients "
+            "left it)",
+        ),
+    ] = False,
     replay: Annotated[
         str | None,
         typer.Option(
@@ -169,8 +175,10 @@ def serve(
     With --scenario FILE it applies the scenario instead (see docs/testing.md): its start,
     speed, seed and backfill_days win over the flags (no backfill unless the file or
     --backfill-days asks, so the inverters start as the file says), and each account whose
-    key the file does not fix gets a new one, kept in DATA_DIR/NAME-api-key. One JSON
-    access-log line per Open API call goes to standard output (setting access_log).
+    key the file does not fix gets a new one, kept in DATA_DIR/NAME-api-key. Started again
+    on a database the same scenario was applied to, it keeps what clients changed and the
+    clock goes on from the newest sample; --reset empties the database and starts again.
+    One JSON access-log line per Open API call goes to standard output (setting access_log).
 
     With --workers N (and --redis-url) N processes answer on the port, a killed one is
     replaced, and one process of all that share the database runs the fleet, backfilling
@@ -187,6 +195,8 @@ def serve(
 
     from foxden import scenario
     from foxden.demo import seed_demo, write_private
+    from foxden.seeding import resume_ms
+    from foxden.seeding import seed as seeding_of
     from foxden.server.app import FoxdenApp
     from foxden.server.http import freeze_heap, raise_file_limit, uvicorn_config
     from foxden.sim.clock import SimClock
@@ -210,6 +220,8 @@ def serve(
         redis_url=redis_url,
     )
     shared = check_shared(settings)
+    if reset and scenario_file is None:
+        fail("--reset starts again from a scenario: give --scenario FILE", EXIT_USAGE)
     sc = None
     if scenario_file is not None:
         try:
@@ -233,8 +245,22 @@ def serve(
     data = Path(settings.data_dir)
     private_dir(data)
     store = open_database(settings, create=True)
+    start_ms = sc.start_ms if sc else None
     if sc is not None:
-        applied = scenario.apply(sc, store, RealClock().now_ms())
+        try:
+            seeding = seeding_of(sc, store, RealClock().now_ms(), reset)
+        except scenario.ScenarioError as exc:
+            sys.stderr.write(f"{exc}\n")
+            raise typer.Exit(EXIT_USAGE) from None
+        if seeding.outcome == "kept":
+            start_ms = resume_ms(store, start_ms)
+            earlier = seeding.earlier or {}
+            when = datetime.fromtimestamp(int(earlier.get("applied_ms", 0)) / 1000, UTC)
+            out.print(
+                f"Scenario {sc.source} was applied to this database on {when:%Y-%m-%d %H:%M} "
+                "UTC: kept as clients left it (--reset starts again)"
+            )
+        applied = seeding.applied
         for name, made in applied.keys.items():
             if any(a.name == name and a.key for a in sc.file.account):
                 continue
@@ -254,7 +280,7 @@ def serve(
         elif key is not None:  # a log file or a pipe: keep the key out of it
             out.print(f"Created the demo account; its API key is in {data / 'demo-api-key'}")
     token = settings.admin_token or admin_token(data)
-    clock = SimClock(start_ms=sc.start_ms if sc else None, speed=settings.speed)
+    clock = SimClock(start_ms=start_ms, speed=settings.speed)
     if shared:
         from foxden.cli.serve_workers import run_shared
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -252,9 +252,20 @@ def history(
 
 
 def _report_label(start: datetime, dimension: str) -> str:
-    if dimension == "day":
-        return start.strftime("%H:%M %Z")
     return start.strftime("%Y-%m-%d" if dimension == "month" else "%Y-%m")
+
+
+def hour_row_label(hour: int, start: datetime, end: datetime) -> str:
+    """A day report's bucket as the table shows it: its wall-clock hour and zone name, and
+    on a DST day what the clock change did to it (``01:00 (skipped)``, ``01:00 BST and GMT
+    (2 h)``)."""
+    length = (end.timestamp() - start.timestamp()) / 3600  # real hours, not wall-clock ones
+    if length == 0:
+        return f"{hour:02d}:00 (skipped)"
+    last = (end.astimezone(UTC) - timedelta(microseconds=1)).astimezone(end.tzinfo)
+    names = dict.fromkeys([start.strftime("%Z"), last.strftime("%Z")])
+    label = f"{hour:02d}:00 {' and '.join(names)}"
+    return label if length == 1 else f"{label} ({length:g} h)"
 
 
 def report_dimension(month: int | None, day: int | None) -> str:
@@ -313,12 +324,16 @@ def report(
         return write_csv(tidy)
     if parquet is not None or out is not None:
         return
-    starts = conv.bucket_starts(tz, dimension, year, month, day)
+    if dimension == "day":
+        buckets = conv.day_buckets(tz, year, month or 0, day or 0)
+        labels = [hour_row_label(h, a, b) for h, (a, b) in enumerate(buckets)]
+    else:
+        starts = conv.bucket_starts(tz, dimension, year, month, day)
+        labels = [_report_label(start, dimension) for start in starts]
     table_rows = []
-    for i, start in enumerate(starts):
+    for i, label in enumerate(labels):
         table_rows.append(
-            [_report_label(start, dimension)]
-            + [number(round(v.values[i], 3)) if i < len(v.values) else "" for v in answer]
+            [label] + [number(round(v.values[i], 3)) if i < len(v.values) else "" for v in answer]
         )
     table_rows.append(["total"] + [number(round(math.fsum(v.values), 3)) for v in answer])
     columns = ["start"] + [f"{SHORT_NAMES.get(v.variable, v.variable)} ({v.unit})" for v in answer]

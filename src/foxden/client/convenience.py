@@ -22,7 +22,7 @@ import asyncio
 import calendar
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -331,9 +331,8 @@ def dimension_of(month: int | None, day: int | None) -> str:
 
 
 def _wall(zone: ZoneInfo, year: int, month: int, day: int, hour: int = 0) -> datetime:
-    # wall-clock arithmetic (as the server does), then normalised to a real instant
-    local = datetime(year, month, day, tzinfo=zone) + timedelta(hours=hour)
-    return local.astimezone(UTC).astimezone(zone)
+    # the instant the server starts the bucket at, in the zone
+    return datetime.fromtimestamp(timefmt.wall_start_ms(zone, year, month, day, hour) / 1000, zone)
 
 
 def bucket_starts(
@@ -363,6 +362,31 @@ def bucket_starts(
             raise ValueError("a day report needs the day")
         return [_wall(tz, year, month, day, h) for h in range(24)]
     raise ValueError(f"dimension must be day, month or year, not {dimension!r}")
+
+
+def day_buckets(
+    zone: str | ZoneInfo, year: int, month: int, day: int
+) -> list[tuple[datetime, datetime]]:
+    """Where each of a day report's 24 buckets begins and ends, as aware datetimes in
+    ``zone``: bucket ``h`` holds every instant whose local wall-clock hour is ``h``.
+
+    The buckets add up to the whole local day, whatever its length: 23 hours on a spring DST
+    day (the skipped hour's bucket begins and ends at the same instant), 25 on an autumn one
+    (the repeated hour's bucket is two hours long), 23.5 or 24.5 where the clocks move by
+    half an hour (Lord Howe Island).
+    """
+    tz = zone_info(zone)
+    starts = bucket_starts(tz, "day", year, month, day)
+    following = datetime(year, month, day) + timedelta(days=1)
+    ends = [*starts[1:], _wall(tz, following.year, following.month, following.day)]
+    return list(zip(starts, ends, strict=True))
+
+
+def day_span(zone: str | ZoneInfo, year: int, month: int, day: int) -> tuple[datetime, datetime]:
+    """The local day ``year-month-day`` in ``zone`` as ``[begin, end)``: its first instant
+    and the next day's (23, 24 or 25 hours apart, or as far as the zone's rules say)."""
+    buckets = day_buckets(zone, year, month, day)
+    return buckets[0][0], buckets[-1][1]
 
 
 def report_to_rows(

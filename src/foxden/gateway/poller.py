@@ -13,11 +13,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from foxden.client import calls
 from foxden.client import errors as client_errors
 from foxden.client.convenience import sn_batches
+from foxden.client.core import Call
 from foxden.clock import Clock
 from foxden.gateway import mirror
 from foxden.gateway.budget import ACCESS_EVERY_MS, DAY_MS, INVENTORY_EVERY_MS
@@ -27,10 +28,13 @@ from foxden.protocol import structs as s
 from foxden.store import Account, Store
 
 log = logging.getLogger("foxden.gateway")
+T = TypeVar("T")
 
 PAGE_SIZE = 100
 SAMPLE_MS = 5 * 60_000
 """The cloud keeps a point about every five minutes."""
+UPSTREAM_ERRORS: tuple[type[Exception], ...] = (client_errors.FoxError, UpstreamUnavailable)
+"""What a loop's run may fail with: it is noted, and the loop goes on."""
 FULL_DAY_SHARE = 0.9
 """A past UTC day holding this share of its five-minute points needs no backfill."""
 
@@ -95,22 +99,8 @@ class Poller:
         make the store's mirror match."""
         up = self.upstream
         now = self.clock.now_ms()
-        plants: list[s.PlantSummary] = []
-        page = 1
-        while True:
-            got = await up.call("inventory", calls.plant_list(page, PAGE_SIZE))
-            plants += got.data
-            if not got.data or len(plants) >= got.total:
-                break
-            page += 1
-        devices: list[s.DeviceSummary] = []
-        page = 1
-        while True:
-            listed = await up.call("inventory", calls.device_list(page, PAGE_SIZE))
-            devices += listed.data
-            if not listed.data or len(devices) >= listed.total:
-                break
-            page += 1
+        plants = await self._every_page(calls.plant_list)
+        devices = await self._every_page(calls.device_list)
         plant_records = []
         for plant in plants:
             detail = await up.call("inventory", calls.plant_detail(plant.stationID))
@@ -147,15 +137,40 @@ class Poller:
         )
         self._inventory_ready.set()
 
-    async def inventory_loop(self) -> None:
+    async def _every_page(self, page_call: Callable[[int, int], Call[s.PageResult[T]]]) -> list[T]:
+        """Every item of a paged list (plants, inverters), a page of PAGE_SIZE per call."""
+        items: list[T] = []
+        page = 1
+        while True:
+            got = await self.upstream.call("inventory", page_call(page, PAGE_SIZE))
+            items += got.data
+            if not got.data or len(items) >= got.total:
+                return items
+            page += 1
+
+    async def _repeat(
+        self,
+        what: str,
+        step: Callable[[], Awaitable[float]],
+        failed: Callable[[], float],
+        errors: tuple[type[Exception], ...] = UPSTREAM_ERRORS,
+    ) -> None:
+        """Run ``step`` for ever, sleeping the seconds it answers after each run; a failure
+        is noted as ``what`` and the next run comes ``failed()`` seconds later."""
         while True:
             try:
-                await self.sync_inventory()
-                wait_s = INVENTORY_EVERY_MS / 1000
-            except (client_errors.FoxError, UpstreamUnavailable) as exc:
-                self._note(f"inventory: {exc}")
-                wait_s = self._retry_s()
+                wait_s = await step()
+            except errors as exc:
+                self._note(f"{what}: {exc}")
+                wait_s = failed()
             await asyncio.sleep(wait_s)
+
+    async def inventory_loop(self) -> None:
+        async def step() -> float:
+            await self.sync_inventory()
+            return INVENTORY_EVERY_MS / 1000
+
+        await self._repeat("inventory", step, self._retry_s)
 
     def _retry_s(self) -> float:
         health = self.upstream.health
@@ -194,20 +209,20 @@ class Poller:
         return stored
 
     async def realtime_loop(self) -> None:
-        await self._inventory_ready.wait()
-        while True:
+        async def step() -> float:
             started = self.clock.now_ms()
-            try:
-                await self.refresh()
-                if self._was_down:
-                    self._was_down = False
-                    self._done_days = {d for d in self._done_days if not self._today(d[1])}
-                wait_s = self.refresh_s - (self.clock.now_ms() - started) / 1000
-            except (client_errors.FoxError, UpstreamUnavailable) as exc:
-                self._was_down = not self.upstream.health.up
-                self._note(f"real-time refresh: {exc}")
-                wait_s = min(self.refresh_s, self._retry_s())
-            await asyncio.sleep(max(0.05, wait_s))
+            await self.refresh()
+            if self._was_down:
+                self._was_down = False
+                self._done_days = {d for d in self._done_days if not self._today(d[1])}
+            return max(0.05, self.refresh_s - (self.clock.now_ms() - started) / 1000)
+
+        def failed() -> float:
+            self._was_down = not self.upstream.health.up
+            return max(0.05, min(self.refresh_s, self._retry_s()))
+
+        await self._inventory_ready.wait()
+        await self._repeat("real-time refresh", step, failed)
 
     def stale_s(self) -> float:
         """Seconds since real-time data last came back; 0 while it is fresh (within two
@@ -262,32 +277,31 @@ class Poller:
         return stored
 
     async def backfill_loop(self) -> None:
+        async def step() -> float:
+            stored = await self.backfill_pass()
+            if stored:
+                log.info("backfilled %d history samples", stored)
+            wait_s = 3600.0 if not self._was_down else self._retry_s()
+            return min(wait_s, max(self.refresh_s, 1.0))
+
+        def failed() -> float:
+            return min(max(self._retry_s(), 1.0), max(self.refresh_s, 1.0))
+
         await self._inventory_ready.wait()
-        while True:
-            try:
-                stored = await self.backfill_pass()
-                if stored:
-                    log.info("backfilled %d history samples", stored)
-                wait_s = 3600.0 if not self._was_down else self._retry_s()
-            except (client_errors.FoxError, UpstreamUnavailable) as exc:
-                self._note(f"backfill: {exc}")
-                wait_s = max(self._retry_s(), 1.0)
-            await asyncio.sleep(min(wait_s, max(self.refresh_s, 1.0)))
+        await self._repeat("backfill", step, failed)
 
     # ------------------------------------------------------------ the key's count
 
     async def access_loop(self) -> None:
-        while True:
-            try:
-                count = await self.upstream.call("access", calls.access_count())
-                self.upstream.budget.observe_upstream(
-                    int(count.total), int(count.remaining), self.clock.now_ms()
-                )
-                wait_s = ACCESS_EVERY_MS / 1000
-            except (client_errors.FoxError, UpstreamUnavailable, ValueError) as exc:
-                self._note(f"access count: {exc}")
-                wait_s = self._retry_s()
-            await asyncio.sleep(wait_s)
+        async def step() -> float:
+            count = await self.upstream.call("access", calls.access_count())
+            self.upstream.budget.observe_upstream(
+                int(count.total), int(count.remaining), self.clock.now_ms()
+            )
+            return ACCESS_EVERY_MS / 1000
+
+        # a count that is not a number is noted and asked again later, like a failed call
+        await self._repeat("access count", step, self._retry_s, (*UPSTREAM_ERRORS, ValueError))
 
     def loops(self) -> list[Coroutine[Any, Any, None]]:
         return [

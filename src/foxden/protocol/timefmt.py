@@ -55,6 +55,34 @@ def is_zone(name: str) -> bool:
     return True
 
 
+def wall_start_ms(zone: ZoneInfo, year: int, month: int, day: int, hour: int = 0) -> int:
+    """The first instant whose local wall time in ``zone`` is at or after ``year-month-day
+    hour:00`` (ms): that time itself (its first occurrence where the clocks repeat it), or,
+    where the clocks skip it, the instant they jump.
+
+    Python's own reading of a skipped time (fold 0: the offset before the change) lands
+    after the jump by however far the time is into the gap: an hour boundary inside a gap
+    that does not start on the hour (Pacific/Chatham jumps from 02:45 to 03:45, skipping
+    03:00) would begin its hour late, and the hour before would take instants of its own.
+    """
+    wall = datetime(year, month, day, tzinfo=zone) + timedelta(hours=hour)
+    # adding to an aware datetime is wall-clock arithmetic, as wanted here
+    naive = wall.replace(tzinfo=None)
+    after = wall.timestamp()  # fold 0
+    if datetime.fromtimestamp(after, zone).replace(tzinfo=None) == naive:
+        return round(after * 1000)
+    # skipped: read with the offset after the change it is before the jump, with the one
+    # before it after the jump; the jump is the first second in between that reads later
+    lo, hi = int(wall.replace(fold=1).timestamp()), int(after)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if datetime.fromtimestamp(mid, zone).replace(tzinfo=None) >= naive:
+            hi = mid
+        else:
+            lo = mid
+    return hi * 1000
+
+
 def format_local(ms: int, tz: ZoneInfo) -> str:
     """Milliseconds since the epoch as the cloud's local time string in ``tz``."""
     local = datetime.fromtimestamp(ms / 1000, UTC).astimezone(tz)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -337,6 +338,31 @@ def simulate(
     return times, variables.of(fleet, ex, rows, rec, counters, today, controls, day)
 
 
+PlantTotal = Callable[[str, IA, F], F]
+"""``(what, rows, values)`` -> at each device, the total of ``values`` (the rows ``rows`` of
+the day, (T, D)) over its plant's devices, added in column order; ``what`` is "coupled" or
+"output" (see ``run_steps``)."""
+
+
+def supply(fleet: Fleet, controls: Controls, ex: Exogenous, rows: IA) -> tuple[F, F, F, F]:
+    """What does not depend on any battery at the rows ``rows`` of the day, (T, D) each: PV
+    DC, the PV's AC output, standby (0 when faulted: the inverter is switched off) and the
+    AC-coupled output of grid-tied inverters. One meter per plant: grid-tied inverters are
+    AC-coupled, their output (their own export limit applied: they have no meter) feeds the
+    house first; the battery inverters follow what is left of the household, below zero
+    when the grid-tied ones export."""
+    faulted = controls.fault > 0
+    pv_dc = ex.pv_dc_strings[rows].sum(axis=2)
+    pv_ac_in = np.where(faulted[None, :], 0.0, inverter.pv_to_ac(pv_dc, fleet.rating_kw))
+    standby = np.where(faulted, 0.0, fleet.standby_kw)
+    limit = controls.export_limit_kw
+    grid_tied = fleet.load_share <= 0
+    coupled = np.where(
+        grid_tied[None, :], np.minimum(pv_ac_in, standby + np.maximum(limit, 0.0)) - standby, 0.0
+    )
+    return pv_dc, pv_ac_in, standby, coupled
+
+
 def run_steps(
     fleet: Fleet,
     state: State,
@@ -344,6 +370,7 @@ def run_steps(
     ex: Exogenous,
     after_ms: int,
     until_ms: int,
+    plant_total: PlantTotal | None = None,
 ) -> tuple[IA, IA, dict[str, F], F, F]:
     """Step the fleet through the day's samples in range: (the day's rows stepped, their
     times, recorded flows, counters (T, D, C), todayYield).
@@ -351,7 +378,18 @@ def run_steps(
     Only the battery's SoC carries from one step to the next, so only what depends on it is
     stepped one sample at a time; everything else is computed for all the rows at once,
     before (what each device wants of its battery) and after (grid flows, the plant's meter,
-    counters as running sums)."""
+    counters as running sums).
+
+    The devices of a plant meet only in two sums over the plant (``PlantTotal``): the
+    AC-coupled output of its grid-tied inverters, and every inverter's output, which its
+    meter sees; ``plant_total`` gives them when part of a plant is stepped at a time
+    (default: the plant's devices in this fleet, ``per_plant``)."""
+
+    def total(what: str, rows: IA, values: F) -> F:
+        if plant_total is None:
+            return per_plant(values, fleet.plant_of)
+        return plant_total(what, rows, values)
+
     d = ex.times.shape[1]
     in_range = (ex.times > after_ms) & (ex.times <= until_ms) & (ex.times > state.last_ms[None, :])
     rows = np.flatnonzero(in_range.any(axis=1))
@@ -361,8 +399,7 @@ def run_steps(
     faulted = controls.fault > 0
     goal = ctl.targets(controls, ex.local_minute[rows])
     # everything that does not depend on the battery's state, for all the rows at once
-    pv_dc = ex.pv_dc_strings[rows].sum(axis=2)
-    pv_ac_in = np.where(faulted[None, :], 0.0, inverter.pv_to_ac(pv_dc, fleet.rating_kw))
+    pv_dc, pv_ac_in, standby, coupled = supply(fleet, controls, ex, rows)
     ambient = ex.ambient[rows]
     cell_c = bt.temperature(ambient, 0 * ambient, 0 * ambient, fleet.max_charge_kw)
     warm_charge, warm_discharge = bt.temperature_factor(cell_c)
@@ -373,17 +410,10 @@ def run_steps(
     amps_discharge = np.where(faulted, 0.0, amps_discharge)
     step_amps_charge = amps_charge[None, :] * warm_charge
     step_amps_discharge = amps_discharge[None, :] * warm_discharge
-    standby = np.where(faulted, 0.0, fleet.standby_kw)  # a faulted inverter is switched off
     limit = controls.export_limit_kw
-    # one meter per plant: grid-tied inverters are AC-coupled, their output (their own
-    # export limit applied: they have no meter) feeds the house first; the battery inverters
-    # follow what is left of the household, below zero when the grid-tied ones export
     house = ex.load[rows]
     grid_tied = fleet.load_share <= 0
-    coupled = np.where(
-        grid_tied[None, :], np.minimum(pv_ac_in, standby + np.maximum(limit, 0.0)) - standby, 0.0
-    )
-    follow = fleet.load_share[None, :] * (house - per_plant(coupled, fleet.plant_of))
+    follow = fleet.load_share[None, :] * (house - total("coupled", rows, coupled))
     demand = np.where(grid_tied[None, :], 0.0, follow) + standby[None, :]
     want_charge, want_discharge = ctl.Policy.of(goal.mode, goal.power_kw).wants(
         pv_ac_in - demand, limit
@@ -428,7 +458,7 @@ def run_steps(
     output = pv_ac + discharge - charge - standby  # below 0: drawing from the grid
     # the plant's meter: its household less what all its inverters put out, on the
     # primary; the others' output is what the primary's second meter (CT2) reads
-    plant_out = per_plant(np.where(active, output, 0.0), fleet.plant_of)
+    plant_out = total("output", rows, np.where(active, output, 0.0))
     primary = fleet.primary[None, :]
     meter = house - plant_out
     imported = np.where(primary, np.maximum(meter, 0.0), 0.0)
@@ -511,21 +541,57 @@ def run_steps(
 def per_plant(values: F, plant_of: IA) -> F:
     """(T, D) -> (T, D): at each device, the sum of ``values`` over its plant's devices, added
     in column order (the same at any number of rows)."""
-    out = np.empty_like(values)
-    for p in np.unique(plant_of):
-        cols = np.flatnonzero(plant_of == p)
-        total = values[:, cols[0]].copy()
-        for c in cols[1:]:
-            total = total + values[:, c]
-        out[:, cols] = total[:, None]
+    out = np.array(values, dtype=np.float64, copy=True)  # a plant of one: its own values
+    _, groups = plant_groups(plant_of)
+    for cols in groups:
+        if len(cols) > 1:  # accumulate adds one column after another, left to right
+            out[:, cols] = np.add.accumulate(values[:, cols], axis=1)[:, -1:]
     return out
 
 
-def _membership(plant_of: IA, plants: int) -> F:
-    """(D, P): 1 where a device belongs to a plant."""
-    out = np.zeros((len(plant_of), plants))
-    out[np.arange(len(plant_of)), plant_of] = 1.0
-    return out
+def plant_groups(plant_of: IA) -> tuple[IA, list[IA]]:
+    """The plants present (ascending) and the columns of each, ascending."""
+    order = np.argsort(plant_of, kind="stable")
+    ids, starts = np.unique(plant_of[order], return_index=True)
+    return ids, np.split(order, starts[1:])
+
+
+_DEVICE_ARRAYS = (
+    "lat",
+    "lon",
+    "rating_kw",
+    "capacity_kwh",
+    "max_charge_kw",
+    "phases",
+    "load_share",
+    "primary",
+    "standby_kw",
+    "volt_base",
+    "offset_ms",
+    "wear",
+    "commissioned_day",
+    "tilt",
+    "surface_azimuth",
+    "kwp",
+    "phase_split",
+)
+
+
+def part(fleet: Fleet, cols: IA) -> Fleet:
+    """The devices ``cols`` (ascending) of ``fleet`` as a fleet of their own, with every
+    parameter they have in the whole fleet (their plants' meters, load shares and sample
+    times included): what it simulates of them is what the whole fleet would."""
+    sub = copy.copy(fleet)
+    sub.specs = [fleet.specs[j] for j in cols.tolist()]
+    for name in _DEVICE_ARRAYS:
+        setattr(sub, name, getattr(fleet, name)[cols])
+    sub.packs = bt.Packs(
+        *(getattr(fleet.packs, f.name)[cols] for f in dataclasses.fields(bt.Packs))
+    )
+    ids, local = np.unique(fleet.plant_of[cols], return_inverse=True)
+    sub.plants = [fleet.plants[i] for i in ids.tolist()]
+    sub.plant_of = np.asarray(local, dtype=np.int64).reshape(-1)
+    return sub
 
 
 def _tiled(fleet: Fleet, n: int) -> Fleet:
@@ -551,40 +617,158 @@ def _side_by_side(days: list[Exogenous]) -> Exogenous:
     )
 
 
-def typical_energy(fleet: Fleet) -> F:
+MONTHS = 12
+TYPICAL_CHUNK = 64
+"""Devices ``typical_energy`` steps at a time (their twelve months side by side): its memory
+is bounded by this, whatever the size of the fleet."""
+_MID_MONTH = [
+    int(datetime(2021, m, 15, tzinfo=UTC).timestamp()) * 1000 // DAY_MS for m in range(1, 13)
+]
+"""The typical day of each month: the middle of the month, in a past year."""
+
+
+def typical_energy(fleet: Fleet, devices: IA | None = None, chunk: int = TYPICAL_CHUNK) -> F:
     """Energy of a climatologically typical day of each month, per device and counter,
     (12, D, C) kWh: the second of two typical days in the middle of each month of a past
-    year (the first brings the battery to its daily cycle), default controls. The twelve
-    months are stepped side by side in one pass."""
+    year (the first brings the battery to its daily cycle), default controls. Only the
+    devices ``devices`` (None: all) and the others of their plants are computed; the
+    others' rows are 0.
+
+    At most ``chunk`` devices are stepped at a time, their twelve months side by side, so
+    the memory does not grow with the fleet: whole plants together; a plant of more than
+    ``chunk`` devices in parts, after its two sums over the plant (``PlantTotal``) were
+    gathered from every part, so each device's energy is exactly what stepping the whole
+    fleet at once gives."""
     d = len(fleet)
-    wide = _tiled(fleet, 12)
+    out = np.zeros((MONTHS, d, len(COUNTER) + 1))
+    if not d:
+        return out
+    wanted = np.arange(d) if devices is None else np.asarray(devices, dtype=np.int64)
+    needed = set(np.unique(fleet.plant_of[wanted]).tolist())
+    ids, groups = plant_groups(fleet.plant_of)
+    batch: list[IA] = []
+    size = 0
+    for pid, cols in zip(ids.tolist(), groups, strict=True):
+        if pid not in needed:
+            continue
+        if len(cols) > chunk:
+            _typical_split(fleet, [cols[k : k + chunk] for k in range(0, len(cols), chunk)], out)
+            continue
+        if batch and size + len(cols) > chunk:
+            together = np.sort(np.concatenate(batch))
+            out[:, together] = _typical_days(fleet, together, None)
+            batch, size = [], 0
+        batch.append(cols)
+        size += len(cols)
+    if batch:
+        together = np.sort(np.concatenate(batch))
+        out[:, together] = _typical_days(fleet, together, None)
+    return out
+
+
+def _typical_days(fleet: Fleet, cols: IA, sums: _SplitSums | None) -> F:
+    """(12, len(cols), C): the typical days' energy of the devices ``cols`` (ascending), the
+    twelve months side by side; ``sums`` gives their plant's sums when it is split."""
+    sub = part(fleet, cols)
+    n = len(cols)
+    wide = _tiled(sub, MONTHS)
     controls = Controls.defaults(wide.rating_kw)
-    mid = [
-        int(datetime(2021, m, 15, tzinfo=UTC).timestamp()) * 1000 // DAY_MS for m in range(1, 13)
-    ]
-    state = State.empty(12 * d)
+    state = State.empty(MONTHS * n)
     state.soc[:] = 50.0
-    state.last_ms[:] = np.repeat(np.array(mid, dtype=np.int64) - 1, d) * DAY_MS
-    warm_up = _side_by_side([exogenous(fleet, day - 1, True) for day in mid])
-    run_steps(wide, state, controls, warm_up, 0, max(mid) * DAY_MS)
+    state.last_ms[:] = np.repeat(np.array(_MID_MONTH, dtype=np.int64) - 1, n) * DAY_MS
+    warm_up = _side_by_side([exogenous(sub, day - 1, True) for day in _MID_MONTH])
+    hook = sums.hook(0, n) if sums is not None else None
+    run_steps(wide, state, controls, warm_up, 0, max(_MID_MONTH) * DAY_MS, hook)
+    del warm_up
     before = state.counters.copy()
-    typical = _side_by_side([exogenous(fleet, day, True) for day in mid])
-    run_steps(wide, state, controls, typical, 0, (max(mid) + 1) * DAY_MS)
-    return np.asarray((state.counters - before).reshape(12, d, -1), dtype=np.float64)
+    typical = _side_by_side([exogenous(sub, day, True) for day in _MID_MONTH])
+    hook = sums.hook(1, n) if sums is not None else None
+    run_steps(wide, state, controls, typical, 0, (max(_MID_MONTH) + 1) * DAY_MS, hook)
+    return np.asarray((state.counters - before).reshape(MONTHS, n, -1), dtype=np.float64)
 
 
-def initial_state(fleet: Fleet, start_ms: int) -> State:
+class _SplitSums:
+    """The two sums over one plant stepped in parts (``PlantTotal``), per typical day (0 the
+    warm-up, 1 the day measured), (STEPS, 12) each: gathered part after part in column order
+    (each part's columns added to the total of the parts before, one after another, as
+    ``per_plant`` adds them), then given to every part."""
+
+    def __init__(self) -> None:
+        self.sums: dict[tuple[str, int], F] = {}
+        self.gather: set[str] = set()
+        """What the parts stepped now add to (the others are read)."""
+
+    def add(self, what: str, kind: int, values: F) -> None:
+        """``values`` (STEPS, 12, n): the next part's columns."""
+        before = self.sums.get((what, kind))
+        if before is not None:
+            values = np.concatenate([before[:, :, None], values], axis=2)
+        self.sums[what, kind] = np.add.accumulate(values, axis=2)[:, :, -1]
+
+    def hook(self, kind: int, n: int) -> PlantTotal:
+        def total(what: str, rows: IA, values: F) -> F:
+            if what in self.gather:
+                whole_day = np.zeros((STEPS, MONTHS * n))
+                whole_day[rows] = values
+                self.add(what, kind, whole_day.reshape(STEPS, MONTHS, n))
+                return values  # not used: the plant's total is not known yet
+            return np.repeat(self.sums[what, kind][rows], n, axis=1)
+
+        return total
+
+
+def _typical_split(fleet: Fleet, parts: list[IA], out: F) -> None:
+    """``typical_energy`` of a plant too big to step at once, part by part: first its
+    grid-tied inverters' coupled output (it depends on no battery; the others' is 0) from
+    every part; then every part stepped with it, gathering the plant's output; then the
+    plant's meter (its primary device) again, with both sums."""
+    sums = _SplitSums()
+    every = np.arange(STEPS)
+    for cols in parts:
+        coupled = np.zeros((2, STEPS, MONTHS, len(cols)))
+        tied = np.flatnonzero(fleet.load_share[cols] <= 0)
+        if len(tied):
+            sub = part(fleet, cols[tied])
+            wide = _tiled(sub, MONTHS)
+            controls = Controls.defaults(wide.rating_kw)
+            for kind, shift in ((0, 1), (1, 0)):
+                ex = _side_by_side([exogenous(sub, day - shift, True) for day in _MID_MONTH])
+                some = supply(wide, controls, ex, every)[3]
+                coupled[kind][:, :, tied] = some.reshape(STEPS, MONTHS, len(tied))
+        for kind in (0, 1):
+            sums.add("coupled", kind, coupled[kind])
+    sums.gather = {"output"}
+    for cols in parts:
+        out[:, cols] = _typical_days(fleet, cols, sums)
+    sums.gather = set()
+    meter = np.flatnonzero(fleet.primary[np.concatenate(parts)])
+    for j in np.concatenate(parts)[meter]:
+        out[:, [j]] = _typical_days(fleet, np.array([j]), sums)
+
+
+def initial_state(
+    fleet: Fleet,
+    start_ms: int,
+    fresh: npt.NDArray[np.bool_] | None = None,
+    chunk: int = TYPICAL_CHUNK,
+) -> State:
     """The fleet's state at ``start_ms``: SoC drawn from the seed, lifetime counters the
     energy of a typical day of each month times the days each device ran before
-    ``start_ms`` since its commissioning, so every lifetime identity holds from the start."""
+    ``start_ms`` since its commissioning, so every lifetime identity holds from the start.
+
+    ``fresh``: the devices that start here (None: all); the others' counters are left 0,
+    for the caller to set (a device that goes on from its newest stored sample needs no
+    typical day). ``chunk``: see ``typical_energy``."""
     state = State.empty(len(fleet))
     draws = [rng_for(fleet.seed, "initial", s.sn) for s in fleet.specs]
     state.soc[:] = [30 + 40 * r.random() for r in draws]
     start_day = start_ms // DAY_MS
-    if len(fleet):
+    devices = np.arange(len(fleet)) if fresh is None else np.flatnonzero(fresh)
+    if len(devices):
         days = _days_by_month(fleet.commissioned_day, start_day)  # (D, 12)
-        energy = typical_energy(fleet)  # (12, D, C)
-        state.counters = np.einsum("dm,mdc->dc", days, energy)
+        energy = typical_energy(fleet, devices, chunk)  # (12, D, C)
+        counters = np.einsum("dm,mdc->dc", days, energy)
+        state.counters[devices] = counters[devices]
     state.last_ms[:] = start_ms
     state.yield_base = state.counters[:, COUNTER["generation"]].copy()
     return state
@@ -592,14 +776,15 @@ def initial_state(fleet: Fleet, start_ms: int) -> State:
 
 def _days_by_month(first_day: IA, end_day: int) -> F:
     """For each device, how many days of each calendar month lie in [first_day, end_day)."""
-    out = np.zeros((len(first_day), 12))
-    for j, first in enumerate(first_day):
+    firsts, which = np.unique(first_day, return_inverse=True)
+    table = np.zeros((len(firsts), 12))
+    for k, first in enumerate(firsts.tolist()):
         if first >= end_day:
             continue
         days = np.arange(first, end_day).astype("datetime64[D]")
         months = days.astype("datetime64[M]").astype(np.int64) % 12
-        out[j] = np.bincount(months, minlength=12)
-    return out
+        table[k] = np.bincount(months, minlength=12)
+    return table[np.asarray(which, dtype=np.int64).reshape(-1)]
 
 
-__all__ += ["INVERTER_INPUT", "initial_state", "simulate", "typical_energy"]
+__all__ += ["INVERTER_INPUT", "initial_state", "part", "simulate", "typical_energy"]

@@ -115,9 +115,12 @@ class FleetRunner:
             return self.fleet
         fleet = engine.Fleet(specs, self.seed)
         self._hardware(fleet)
-        state = engine.initial_state(fleet, start_ms)
-        old = {sn: i for i, sn in enumerate(self._sns)}
+        old = {sn: i for i, sn in enumerate(self._sns)} if self.state is not None else {}
         latest = self.store.latest(list(sns))
+        # only a device that starts here needs its lifetime counters from typical days: the
+        # others go on from their state or their newest stored sample (a restart, a takeover)
+        fresh = np.array([sn not in old and sn not in latest for sn in sns], dtype=bool)
+        state = engine.initial_state(fleet, start_ms, fresh)
         for j, sn in enumerate(sns):
             if self.state is not None and sn in old:
                 i = old[sn]

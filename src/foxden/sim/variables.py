@@ -101,8 +101,11 @@ def of(
     v["batCurrent"] = -bat_current  # positive discharging, as invBatPower
     v["SoC"] = np.round(rec["soc"])
     v["ResidualEnergy"] = rec["soc"] / 100 * fleet.capacity_kwh[None, :] * 100
-    v["batStatus"] = np.where(charge > 0.01, 1.0, np.where(discharge > 0.01, 2.0, 0.0))
-    v["batStatusV2"] = v["batStatus"]
+    # batStatus is 1 for a battery in service, whichever way it runs (both real captures
+    # answer "1", one of them discharging 6.6 kW; clients read 0 as "no battery");
+    # batStatusV2 names what the battery is doing now
+    v["batStatus"] = np.ones_like(charge)
+    v["batStatusV2"] = np.where(charge > 0.01, 1.0, np.where(discharge > 0.01, 2.0, 0.0))
     v["SOH"] = np.round(fleet.soh(np.full(output.shape, day, dtype=np.int64)))
     v["maxChargeCurrent"] = rec["charge_a"]
     v["maxDischargeCurrent"] = rec["discharge_a"]

@@ -110,7 +110,7 @@ def clear_sky(zenith: F, day_of_year: F, linke: F) -> F:
     return np.where(lit, np.nan_to_num(ghi), 0.0)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=1024)
 def linke_turbidity(latitude: float, longitude: float) -> F:
     """Linke turbidity for each day of the year (index 0 is 1 January; index 365, for the
     last day of a leap year, repeats 1 January), from the monthly climatology interpolated
@@ -131,7 +131,7 @@ def _solar_geometry(latitude: float, doy: F, hours: F) -> F:
     return np.asarray(np.degrees(np.arccos(np.clip(cos_z, -1, 1))), dtype=np.float64)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=4096)
 def clear_index_by_month(country: str, latitude: float, longitude: float) -> tuple[float, ...]:
     """Mean clear-sky index of each month: the table's irradiation over the clear-sky
     irradiation of the same month at this place (Ineichen, Linke climatology)."""

@@ -224,6 +224,25 @@ def schema_exists(url: str) -> bool:
     return bool(row and row[0])
 
 
+@contextlib.contextmanager
+def scratch_database(server_url: str, prefix: str = "foxden_scratch") -> Iterator[str]:
+    """The URL of a new, empty database on the server ``server_url`` points at (its role
+    needs CREATEDB), dropped afterwards with whatever is still connected to it: for tests
+    and benches."""
+    import uuid
+
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def redact(url: str) -> str:
     """The URL with its password hidden."""
     return _redact(url)

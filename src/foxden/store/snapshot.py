@@ -71,6 +71,25 @@ class SnapshotMixin:
                 self._x("COMMIT")
         return StoreSnapshot(tables)
 
+    def empty(self) -> None:
+        """Delete every row (atomically) but the schema's version: a fresh database."""
+        with self._use():
+            self._caches.drop(ALL)
+            self._x(self._BEGIN)
+            try:
+                for name in reversed(TABLES):
+                    where = " WHERE key <> 'schema_version'" if name == "meta" else ""
+                    self._x(f"DELETE FROM {name}{where}")
+                self._after_restore()
+                self._announce(ALL)
+            except BaseException:
+                self._x("ROLLBACK")
+                self._caches.drop(ALL)
+                raise
+            self._x("COMMIT")
+            self._caches.drop(ALL)
+            self._init_telemetry()
+
     def restore(self, snapshot: StoreSnapshot) -> None:
         """Make the store hold exactly what ``snapshot`` held (atomically)."""
         with self._use():

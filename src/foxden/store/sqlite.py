@@ -449,6 +449,18 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
             ]
         )
 
+    def meta(self, key: str) -> str | None:
+        rows = self._rows("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    def put_meta(self, key: str, value: str) -> None:
+        self._write(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+            topics=frozenset(),
+        )
+
     def loggers(self, account_id: int, offset: int, limit: int) -> tuple[list[Logger], int]:
         rows = self._rows(
             "SELECT l.sn, l.account_id, l.signal, l.status FROM loggers l "

@@ -339,11 +339,9 @@ def history(ctx: Ctx, req: s.HistoryQuery) -> msgspec.Raw:
 
 
 def _local_ms(zone: ZoneInfo, year: int, month: int, day: int, hour: int = 0) -> int:
-    """The instant local wall time ``year-month-day hour:00`` begins (fold 0: a repeated hour
-    starts at its first occurrence, a skipped one collapses onto the next real instant)."""
-    local = datetime(year, month, day, tzinfo=zone) + timedelta(hours=hour)
-    # adding to an aware datetime is wall-clock arithmetic, as wanted here
-    return round(local.timestamp() * 1000)
+    """The instant local wall time ``year-month-day hour:00`` begins: a repeated hour starts
+    at its first occurrence, a skipped one collapses onto the next real instant."""
+    return timefmt.wall_start_ms(zone, year, month, day, hour)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -3,6 +3,8 @@
 
 const fox = (() => {
   const SVG = "http://www.w3.org/2000/svg";
+  const HOUR = 3600000;
+  const DAY = 24 * HOUR;
 
   /** An element with attributes and children (strings become text). */
   function el(tag, attrs, ...children) {
@@ -103,12 +105,37 @@ const fox = (() => {
     return asUtc - Math.floor(ms / 1000) * 1000;
   }
 
-  /** The instant local midnight of y-m-d falls in ``zone`` (ms). */
+  /** The first instant of the local day y-m-d in ``zone`` (ms), as Python's zoneinfo says:
+      local midnight; its first occurrence if the clocks repeat it; if they skip it, midnight
+      read with the offset before the change (the instant the change happens). */
   function localMidnight(zone, y, m, d) {
-    const guess = Date.UTC(y, m - 1, d);
-    let t = guess - zoneOffset(zone, guess);
-    t = guess - zoneOffset(zone, t);
-    return t;
+    const wall = Date.UTC(y, m - 1, d);
+    const before = zoneOffset(zone, wall - 2 * DAY), after = zoneOffset(zone, wall + 2 * DAY);
+    const real = [wall - before, wall - after].filter((t) => t + zoneOffset(zone, t) === wall);
+    return real.length ? Math.min(...real) : wall - before;
+  }
+
+  /** The local day y-m-d in ``zone``: its first instant, the next day's, and its length in
+      hours (23, 24 or 25 on most DST days, 23.5 or 24.5 on Lord Howe Island). */
+  function localDay(zone, y, m, d) {
+    const next = new Date(Date.UTC(y, m - 1, d + 1));
+    const begin = localMidnight(zone, y, m, d);
+    const end = localMidnight(zone, next.getUTCFullYear(), next.getUTCMonth() + 1,
+      next.getUTCDate());
+    return { begin, end, hours: (end - begin) / HOUR };
+  }
+
+  /** ``[begin, end]`` cut into spans of at most 24 hours, as device/history takes them. */
+  function historyWindows(begin, end) {
+    const spans = [];
+    for (let a = begin; a <= end; a += DAY + 1) spans.push([a, Math.min(a + DAY, end)]);
+    return spans;
+  }
+
+  /** The wall-clock time of instant ``ms`` in ``zone``, as HH:MM. */
+  function wallTime(zone, ms) {
+    const shifted = new Date(ms + zoneOffset(zone, ms));
+    return `${pad(shifted.getUTCHours())}:${pad(shifted.getUTCMinutes())}`;
   }
 
   /** {year, month, day} of instant ``ms`` in ``zone``. */
@@ -142,8 +169,10 @@ const fox = (() => {
     return Math.round(Math.max(320, Math.min(800, figure.clientWidth || 640)));
   }
 
-  /** Lines over x (hours, 0-24): series [{name, color (css var), points [[x, y]]}]. */
-  function lineChart(figure, { title, unit, series, xMax = 24, yMin, yMax }) {
+  /** Lines over x (hours since the day began, 0 to ``xMax``): series [{name, color (css
+      var), points [[x, y]]}]; ``tick(h)`` names the time ``h`` hours in (default HH:00). */
+  function lineChart(figure, { title, unit, series, xMax = 24, yMin, yMax,
+    tick = (h) => `${pad(h)}:00` }) {
     const W = chartWidth(figure), H = 240, L = 44, R = 22, T = 10, B = 26;
     const values = series.flatMap((s) => s.points.map((p) => p[1]));
     let lo = yMin !== undefined ? yMin : Math.min(0, ...values);
@@ -161,7 +190,7 @@ const fox = (() => {
     }
     for (let h = 0; h <= xMax; h += W < 500 ? 6 : 3) {
       chart.append(svg("text", { class: "tick", x: x(h), y: H - 8, "text-anchor": "middle" },
-        `${pad(h)}:00`));
+        tick(h)));
     }
     for (const s of series) {
       if (!s.points.length) continue;
@@ -171,6 +200,9 @@ const fox = (() => {
         svg("title", {}, s.name)));
     }
     const empty = !series.some((s) => s.points.length);
+    figure.dataset.hours = String(xMax);
+    figure.dataset.lastHour = empty ? ""
+      : String(Math.max(...series.flatMap((s) => s.points.map((p) => p[0]))));
     figure.replaceChildren(
       el("figcaption", { text: `${title} (${unit})${empty ? " — no data for this day" : ""}` }),
       chart, legend(series));
@@ -232,5 +264,5 @@ const fox = (() => {
   }
 
   return { el, svg, call, view, getJson, catalogues, statusBadge, num, parseTime, zoneOffset,
-           localMidnight, localDate, pad, lineChart, barChart, table, every, ApiError };
+           localMidnight, localDay, historyWindows, wallTime, localDate, pad, lineChart, barChart, table, every, ApiError };
 })();

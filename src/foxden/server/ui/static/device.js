@@ -126,26 +126,32 @@
 
   async function dayCharts() {
     const { year, month, day } = shown.day;
-    const begin = fox.localMidnight(info.ianaTimezone, year, month, day);
-    const next = new Date(Date.UTC(year, month - 1, day + 1));
-    const end = Math.min(begin + 24 * HOUR, fox.localMidnight(info.ianaTimezone,
-      next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate()));
+    const zone = info.ianaTimezone;
+    const { begin, end, hours } = fox.localDay(zone, year, month, day);
     document.getElementById("day-pick").value = `${year}-${pad(month)}-${pad(day)}`;
-    const [history] = await fox.call("device.history", {
-      sn, begin, end, variables: [...POWER.map((p) => p[0]), "SoC"] });
+    // a 25-hour day takes two calls: device/history answers at most 24 hours at a time
+    const variables = [...POWER.map((p) => p[0]), "SoC"];
     const byName = {};
-    for (const d of history.datas) {
-      byName[d.variable] = d.data.map((p) => [(fox.parseTime(p.time) - begin) / HOUR, p.value])
-        .filter((p) => p[0] >= 0 && p[0] <= 24 && typeof p[1] === "number");
+    for (const [from, to] of fox.historyWindows(begin, end)) {
+      const [history] = await fox.call("device.history", { sn, begin: from, end: to, variables });
+      for (const d of history.datas) {
+        const points = d.data.map((p) => [(fox.parseTime(p.time) - begin) / HOUR, p.value])
+          .filter((p) => p[0] >= 0 && p[0] <= hours && typeof p[1] === "number");
+        byName[d.variable] = (byName[d.variable] || []).concat(points);
+      }
     }
+    const tick = (h) => fox.wallTime(zone, begin + h * HOUR);
     const label = `${year}-${pad(month)}-${pad(day)}`;
-    fox.lineChart(document.getElementById("chart-power"), { title: `Power flows on ${label}`,
-      unit: "kW", series: POWER.filter((p) => p[0] in byName)
+    const length = hours === 24 ? "" : ` (${hours} hours: the clocks change)`;
+    fox.lineChart(document.getElementById("chart-power"), {
+      title: `Power flows on ${label}${length}`, unit: "kW", xMax: hours, tick,
+      series: POWER.filter((p) => p[0] in byName)
         .map(([key, name, color]) => ({ name, color, points: byName[key] })) });
     const soc = document.getElementById("chart-soc");
     if ("SoC" in byName) {
-      fox.lineChart(soc, { title: `Battery state of charge on ${label}`, unit: "%", yMin: 0,
-        yMax: 100, series: [{ name: "SoC", color: "--soc", points: byName.SoC }] });
+      fox.lineChart(soc, { title: `Battery state of charge on ${label}${length}`, unit: "%",
+        xMax: hours, tick, yMin: 0, yMax: 100,
+        series: [{ name: "SoC", color: "--soc", points: byName.SoC }] });
     } else {
       soc.replaceChildren(el("figcaption", { text: "No battery: no state of charge." }));
     }
