@@ -325,6 +325,7 @@ def test_device_list_pages_with_plant_names(desk: Desk) -> None:
     second = device.list_(desk.ctx(), s.PageRequest(currentPage=2, pageSize=3))
     assert (second.currentPage, second.pageSize, second.total, len(second.data)) == (2, 3, 5, 2)
     page_one = device.list_(desk.ctx(), s.PageRequest(currentPage=1, pageSize=3)).data
+    assert len(page_one) == 3
     assert {d.deviceSN for d in [*page_one, *second.data]} == set(by_sn)
 
 
@@ -360,18 +361,26 @@ def test_device_detail_of_each_version(desk: Desk) -> None:
 
 def test_device_firmware_fields_default_when_the_model_leaves_them_out(desk: Desk) -> None:
     bare = models.InverterModel("H1-BARE", "H", "H1-BARE", 5000, 1, 2, True)
+    firmware = {"afciVersion": "0.9", "managerVersion": "1.2", "masterVersion": "1.3",
+                "slaveVersion": "1.4", "hardwareVersion": "B"}  # fmt: skip
+    full = models.InverterModel("H1-FULL", "H", "H1-FULL", 5000, 1, 2, True, firmware=firmware)
     models.MODELS["H1-BARE"] = bare
+    models.MODELS["H1-FULL"] = full
+    alice = desk.account("alice").id
     try:
-        desk.account("alice")
-        desk.store.insert_device(
-            Device("ALICEBARE0001", desk.account("alice").id, "H1-BARE", "ALICEBARE01M", NOW),
-            Logger("ALICEBARE01M", desk.account("alice").id),
-        )
+        for name, sn in (("H1-BARE", "ALICEBARE0001"), ("H1-FULL", "ALICEFULL0001")):
+            desk.store.insert_device(
+                Device(sn, alice, name, sn + "M", NOW), Logger(sn + "M", alice)
+            )
         shown = device.detail(desk.ctx(), s.SnQuery(sn="ALICEBARE0001"))
+        shown_full = device.detail(desk.ctx(), s.SnQuery(sn="ALICEFULL0001"))
     finally:
-        del models.MODELS["H1-BARE"]
+        del models.MODELS["H1-BARE"], models.MODELS["H1-FULL"]
     assert (shown.afciVersion, shown.managerVersion, shown.masterVersion) == ("", "", "")
     assert (shown.slaveVersion, shown.hardwareVersion) == ("", "--")
+    versions = (shown_full.afciVersion, shown_full.managerVersion, shown_full.masterVersion,
+                shown_full.slaveVersion, shown_full.hardwareVersion)  # fmt: skip
+    assert versions == ("0.9", "1.2", "1.3", "1.4", "B")
 
 
 def test_device_catalogues(desk: Desk) -> None:
@@ -408,8 +417,9 @@ def test_module_list_and_detail(desk: Desk) -> None:
         webVersion="--", softVersion="1.16",
     )  # fmt: skip
     assert (by_sn[loggers[H3]].stationID, by_sn[loggers[H3]].plantName) == ("", "")
-    detail = module.detail(desk.ctx(), s.SnQuery(sn=loggers[H1]))
-    assert detail == by_sn[loggers[H1]]
+    for logger in loggers.values():  # each of the account's loggers, wherever it is listed
+        assert module.detail(desk.ctx(), s.SnQuery(sn=logger)) == by_sn[logger]
+        assert module.signal(desk.ctx(), s.ModuleSn(sn=logger)).signal == -30
     bobs = desk.store.device(BOB).logger_sn  # type: ignore[union-attr]
     for sn in (bobs, UNKNOWN):
         assert refusal(module.detail, desk.ctx(), s.SnQuery(sn=sn)) == (

@@ -170,6 +170,17 @@ def test_update_keeps_what_it_is_not_sent_and_rebinds_the_devices(desk: Desk) ->
     assert desk.store.device(H1).plant_id is None  # type: ignore[union-attr]
     _update(desk, made, devices=[])
     assert desk.store.devices_of_plant(made) == []
+    _update(desk, made, position=s.Position(x="-180", y=-90))
+    plant = _stored(desk, made)
+    assert (plant.longitude, plant.latitude) == (-180.0, -90.0)
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"y": 90.5}, "position.y: latitude must be a number from -90 to 90"),
+        ({"x": -180.5}, "position.x: longitude must be a number from -180 to 180"),
+    ]
+    for position, detail in cases:
+        moved = s.Position(**position)
+        assert refusal(lambda p=moved: _update(desk, made, position=p)) == bad(detail), position
+    assert (_stored(desk, made).longitude, _stored(desk, made).latitude) == (-180.0, -90.0)
 
 
 def test_update_and_delete_of_an_unknown_plant(desk: Desk) -> None:

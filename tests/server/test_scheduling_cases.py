@@ -398,6 +398,9 @@ def test_render_v1_rounds_and_pads_with_invalid_placeholders() -> None:
                                       minSocOnGrid=10, fdSoc=10, fdPwr=0, maxSoc=100)  # fmt: skip
     assert info.groups[2:] == [placeholder] * 6
     assert len(rules.render_v1(0, [], H1).groups) == 8
+    # v1 lists the four flat fields' properties even for a model that takes eight
+    assert rules.render_v1(1, [], H3).properties == rules.properties(H3, 1)
+    assert "pvlimit" not in rules.render_v1(1, [], H3).properties
     nine = [_stored()[0]] * 9
     assert len(rules.render_v1(1, nine, KH).groups) == 9
 
@@ -457,3 +460,11 @@ def test_a_flat_read_back_writes_the_same_schedule(version: int) -> None:
     shown = rules.render_v1(1, stored, H1).groups
     again = [s.SchedulerGroup(**{f: getattr(g, f) for f in g.__struct_fields__}) for g in shown]
     assert rules.flat_groups(again, H1, version) == stored  # type: ignore[arg-type]
+
+
+def test_a_stored_group_without_a_field_shows_its_modes_default() -> None:
+    bare = {"enable": 1, **span(1, 0, 2, 0), "workMode": "ForceCharge"}
+    (shown, *_) = rules.render_v2(1, [bare], EVO).groups
+    assert shown.extraParam["fdSoc"] == 100.0 and shown.extraParam["minSocOnGrid"] == 5.0
+    selfuse = {**bare, "workMode": "SelfUse"}
+    assert rules.render_v3(1, [selfuse], EVO).groups[0].extraParam["fdSoc"] == 5.0

@@ -179,6 +179,8 @@ def test_while_the_scheduler_is_on(desk: Desk) -> None:
 
 def test_the_soc_settings_keep_their_order(desk: Desk) -> None:
     _devices(desk)
+    _set(desk, H3, "MinSocOnGrid", 10)  # MinSoc's default is 10: the floor may equal it
+    assert desk.store.settings(H3) == {"MinSocOnGrid": 10}
     # defaults: MinSoc 10 <= MinSocOnGrid 10 <= MaxSoc 100
     assert _set_refused(desk, H1, "MinSoc", 11) == bad("value: MinSoc must be <= MinSocOnGrid (10)")
     _set(desk, H1, "MinSocOnGrid", 100)
@@ -237,6 +239,8 @@ def _time_set(desk: Desk, sn: str, **fields: str | int) -> None:
 
 def test_the_device_clock_reads_in_the_plants_zone(desk: Desk) -> None:
     _devices(desk)
+    desk.clock.set(NOW + 999)
+    assert _time(desk, H1) == (2024, 6, 1, 12, 0, 0)  # no offset stored: none at all
     desk.clock.set(NOW + 34_000)
     assert _time(desk, H1) == (2024, 6, 1, 12, 0, 34)  # no plant: UTC
     desk.plant([H1], zone="Asia/Tokyo")
@@ -256,6 +260,8 @@ def test_setting_the_clock_stores_its_offset_in_the_plants_zone(desk: Desk) -> N
     assert _time(desk, H1) == (2024, 6, 1, 14, 30, 16)
     _time_set(desk, H3, year="24", month="6", day="1", hour="11", minute="59", second="59")
     assert desk.store.settings(H3) == {"clockOffsetMs": -1000 - 1000}
+    _time_set(desk, H3, year=2099, month=12, day=31, hour=23, minute=59, second=59)
+    assert _time(desk, H3) == (2099, 12, 31, 23, 59, 59)
     _time_set(desk, H3, year=99, month=12, day=31, hour=23, minute=59, second=59)
     when = datetime(2099, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp() * 1000
     assert desk.store.settings(H3)["clockOffsetMs"] == round(when) - NOW - 1000

@@ -382,3 +382,16 @@ def test_the_handler_table() -> None:
         "device.report": area.report,
         "device.generation": area.generation,
     } == area.HANDLERS
+
+
+def test_history_follows_new_samples_of_a_day_and_a_new_zone(desk: Desk) -> None:
+    _setup(desk)
+    _ingest(desk, count=3)
+    window = {"begin": NOW - 12 * HOUR, "end": NOW, "variables": ["SoC"]}
+    assert len(_times(_history(desk, **window), "SoC")) == 3
+    _ingest(desk, first=FIRST + 3 * HOUR, count=2)  # the same day, appended
+    assert _times(_history(desk, **window), "SoC")[-2:] == [
+        "2024-06-01 03:30:00 UTC+0000", "2024-06-01 04:30:00 UTC+0000"
+    ]  # fmt: skip
+    desk.plant([H1], zone="Australia/Sydney")
+    assert _times(_history(desk, **window), "SoC")[0] == "2024-06-01 10:30:00 AEST+1000"

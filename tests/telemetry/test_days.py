@@ -63,3 +63,14 @@ def test_combine_pieces_later_writes_win_and_variables_widen() -> None:
     t, v, names = days.combine([second, first])
     assert names == ("c", "a", "b")
     np.testing.assert_array_equal(v[2], [np.nan, 2.0, 20.0])
+
+
+def test_dedupe_keeps_the_last_written_of_many_equal_times() -> None:
+    """Enough rows that an unstable sort would reorder rows of equal time: each kept value
+    is the index of the last row written at its time."""
+    times = np.random.default_rng(1).integers(0, 10, 2000).astype(np.int64)
+    values = np.arange(2000, dtype=np.float64)[:, None]
+    kept_times, kept = days.dedupe(times, values)
+    np.testing.assert_array_equal(kept_times, np.arange(10))
+    last = [int(np.flatnonzero(times == t)[-1]) for t in range(10)]
+    np.testing.assert_array_equal(kept[:, 0], last)
