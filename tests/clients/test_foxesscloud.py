@@ -141,14 +141,9 @@ def test_report_of_a_day(fleet: SimServer, fc: Any) -> None:
 
 def test_battery(fleet: SimServer, fc: Any) -> None:
     """get_battery: rated capacity from the bmu entries of the v1 detail's batteryList, SoC
-    from real-time data. The client gives up when batStatus says the battery is idle (0),
-    which the simulated battery is at some hours (full, or empty, with nothing flowing), so
-    it is asked for its usual variables less the two status ones: it then judges the
-    battery by its voltage, whatever the hour the test runs at."""
+    from real-time data."""
     fc.get_device(KH8)
-    variables = [v for v in fc.battery_vars if v not in ("batStatus", "batStatusV2")]
-    assert len(variables) == len(fc.battery_vars) - 2
-    battery = fc.get_battery(v=variables)
+    battery = fc.get_battery()
     assert battery is not None
     assert (battery["ratedCapacity"], battery["count"], battery["model"]) == (10360, 1, "EP11")
     (latest,) = fleet.client().real_time_v1([KH8], ["SoC"])
