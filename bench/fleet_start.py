@@ -74,16 +74,10 @@ def database(postgres: str | None, tmp: Path) -> Iterator[str]:
 
         yield url_for(tmp)
         return
-    import psycopg
+    from foxden.store.postgres import scratch_database
 
-    name = f"foxden_bench_start_{os.getpid()}"
-    with psycopg.connect(postgres, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    try:
-        yield postgres.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(postgres, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with scratch_database(postgres, "foxden_bench_start") as url:
+        yield url
 
 
 def main(argv: list[str] | None = None) -> int:
