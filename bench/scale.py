@@ -125,15 +125,35 @@ def redis_server(url: str | None, work: Path) -> Iterator[str]:
 def seed(url: str, data_dir: Path, inverters: int, days: float) -> tuple[str, list[str], str]:
     """The demo account with ``inverters`` inverters and ``days`` of history; (key, serials,
     the first plant's zone)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     from foxden.sim.clock import SimClock
     from foxden.sim.runner import FleetRunner
 
     store = open_store(url)
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     try:
-        key = seed_demo(store, data_dir, RealClock().now_ms(), inverters)
+        with Progress(*columns, transient=True) as bar:
+            bar.add_task(f"the demo account's {inverters} inverters", total=None)
+            key = seed_demo(store, data_dir, RealClock().now_ms(), inverters)
         assert key is not None
         if days > 0:
-            FleetRunner(store, SimClock(speed=0.0), 0).backfill(days)
+            runner = FleetRunner(store, SimClock(speed=0.0), 0)
+            with Progress(*columns, transient=True) as bar:
+                # the fleet's start (typical days of every inverter), then each day in parts
+                task = bar.add_task(f"{days:g} days of history", total=None)
+                now = runner.clock.now_ms()
+                days_in_run = now // DAY_MS - (now - int(days * DAY_MS)) // DAY_MS + 1
+                day = [0]
+
+                def on_part(done: int, parts: int) -> None:
+                    bar.update(task, completed=day[0] * parts + done, total=days_in_run * parts)
+
+                def on_day(done: int, days_in_all: int) -> None:
+                    day[0] = done
+
+                runner.on_part = on_part
+                runner.backfill(days, progress=on_day)
         serials = [d.sn for d, _ in store.all_devices()]
     finally:
         store.close()

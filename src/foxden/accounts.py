@@ -7,6 +7,7 @@ Keys are shown once and stored only as a SHA-256 hash.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import secrets
 import uuid
@@ -122,11 +123,14 @@ def add_device(
 def _free_logger_sn(store: Store, sn: str, account_id: int) -> str:
     """The logger serial a new inverter gets: derived from its own serial, and never one
     that another account's logger already has (serial numbers are unique fleet-wide)."""
-    candidates = [identities.logger_serial(sn), f"{sn[-31:]}M"]
-    candidates += [f"{sn[-27:]}M{n:04d}" for n in range(1, 10_000)]
+    own = identities.logger_serial(sn)
+    # made one at a time: nearly always the first is free
+    candidates = itertools.chain(
+        (own, f"{sn[-31:]}M"), (f"{sn[-27:]}M{n:04d}" for n in range(1, 10_000))
+    )
     for candidate in candidates:
         owner = store.logger(candidate)
-        if owner is None or (owner.account_id == account_id and candidate == candidates[0]):
+        if owner is None or (owner.account_id == account_id and candidate == own):
             return candidate
     raise AccountError(f"no free logger serial number for {sn}")  # pragma: no cover
 

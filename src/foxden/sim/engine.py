@@ -94,6 +94,9 @@ class Fleet:
     kwp: F = field(init=False)
     phase_split: F = field(init=False)
     packs: bt.Packs = field(init=False)
+    lead: list[str] = field(init=False)
+    """Each device's plant's first device, whose sample times the plant's devices share (kept
+    by ``part``, so a part of a plant samples when the whole plant does)."""
 
     def __post_init__(self) -> None:
         self.lat = np.array([s.latitude for s in self.specs], dtype=np.float64)
@@ -138,7 +141,9 @@ class Fleet:
         self.volt_base = np.array([236 + 8 * r.random() for r in draws])
         offsets = np.array([int(r.integers(0, STEP_MS - 5_000)) for r in draws], dtype=np.int64)
         # a plant's inverters sample together (one meter serves them all): the first one's time
-        self.offset_ms = offsets[self.first_of_plant()]
+        first = self.first_of_plant()
+        self.offset_ms = offsets[first]
+        self.lead = [self.specs[j].sn for j in first.tolist()]
         self.wear = np.array([1.5 * r.random() for r in draws])
         south = np.where(self.lat >= 0, 180.0, 0.0)
         self.tilt = np.array([[30 + 10 * r.random(), 25 + 10 * r.random()] for r in draws])
@@ -232,17 +237,24 @@ def exogenous(fleet: Fleet, day: int, typical: bool = False) -> Exogenous:
     volt = np.zeros((STEPS, d))
     freq = np.full((STEPS, d), 50.0)
     reactive = np.zeros((STEPS, d))
+    lead_jitter = np.zeros((STEPS, d), dtype=np.int64)
     if not typical:
+        own: dict[str, IA] = {}
         for j, spec in enumerate(fleet.specs):
             r = rng_for(fleet.seed, "device-day", spec.sn, day)
-            jitter[:, j] = r.integers(0, 2_500, STEPS)
+            jitter[:, j] = own[spec.sn] = r.integers(0, 2_500, STEPS)
             volt[:, j] = r.normal(0, 1.2, STEPS)
             freq[:, j] += r.normal(0, 0.015, STEPS)
             reactive[:, j] = r.normal(0, 0.03, STEPS)
+        # a plant's devices sample at its first device's times, also in a part without it
+        for j, lead in enumerate(fleet.lead):
+            if lead not in own:
+                own[lead] = rng_for(fleet.seed, "device-day", lead, day).integers(0, 2_500, STEPS)
+            lead_jitter[:, j] = own[lead]
     times = (
         (day * DAY_MS + np.arange(STEPS, dtype=np.int64) * STEP_MS)[:, None]
         + fleet.offset_ms[None, :]
-        + jitter[:, fleet.first_of_plant()]
+        + lead_jitter
     )
     minute, ordinal, doy = _local_parts(times, [s.zone for s in fleet.specs])
     plant_lat = np.array([p.latitude for p in fleet.plants])
@@ -583,6 +595,7 @@ def part(fleet: Fleet, cols: IA) -> Fleet:
     times included): what it simulates of them is what the whole fleet would."""
     sub = copy.copy(fleet)
     sub.specs = [fleet.specs[j] for j in cols.tolist()]
+    sub.lead = [fleet.lead[j] for j in cols.tolist()]
     for name in _DEVICE_ARRAYS:
         setattr(sub, name, getattr(fleet, name)[cols])
     sub.packs = bt.Packs(
@@ -666,7 +679,7 @@ def typical_energy(fleet: Fleet, devices: IA | None = None, chunk: int = TYPICAL
     return out
 
 
-def _typical_days(fleet: Fleet, cols: IA, sums: _SplitSums | None) -> F:
+def _typical_days(fleet: Fleet, cols: IA, sums: SplitSums | None) -> F:
     """(12, len(cols), C): the typical days' energy of the devices ``cols`` (ascending), the
     twelve months side by side; ``sums`` gives their plant's sums when it is split."""
     sub = part(fleet, cols)
@@ -687,13 +700,15 @@ def _typical_days(fleet: Fleet, cols: IA, sums: _SplitSums | None) -> F:
     return np.asarray((state.counters - before).reshape(MONTHS, n, -1), dtype=np.float64)
 
 
-class _SplitSums:
-    """The two sums over one plant stepped in parts (``PlantTotal``), per typical day (0 the
-    warm-up, 1 the day measured), (STEPS, 12) each: gathered part after part in column order
-    (each part's columns added to the total of the parts before, one after another, as
-    ``per_plant`` adds them), then given to every part."""
+class SplitSums:
+    """The two sums over one plant stepped in parts (``PlantTotal``), per kind of day (for
+    typical days: 0 the warm-up, 1 the day measured), (STEPS, width) each: gathered part
+    after part in column order (each part's columns added to the total of the parts before,
+    one after another, as ``per_plant`` adds them), then given to every part."""
 
-    def __init__(self) -> None:
+    def __init__(self, width: int = MONTHS) -> None:
+        self.width = width
+        """Days side by side (12 typical days; 1 for a day of the fleet's history)."""
         self.sums: dict[tuple[str, int], F] = {}
         self.gather: set[str] = set()
         """What the parts stepped now add to (the others are read)."""
@@ -708,9 +723,9 @@ class _SplitSums:
     def hook(self, kind: int, n: int) -> PlantTotal:
         def total(what: str, rows: IA, values: F) -> F:
             if what in self.gather:
-                whole_day = np.zeros((STEPS, MONTHS * n))
+                whole_day = np.zeros((STEPS, self.width * n))
                 whole_day[rows] = values
-                self.add(what, kind, whole_day.reshape(STEPS, MONTHS, n))
+                self.add(what, kind, whole_day.reshape(STEPS, self.width, n))
                 return values  # not used: the plant's total is not known yet
             return np.repeat(self.sums[what, kind][rows], n, axis=1)
 
@@ -722,7 +737,7 @@ def _typical_split(fleet: Fleet, parts: list[IA], out: F) -> None:
     grid-tied inverters' coupled output (it depends on no battery; the others' is 0) from
     every part; then every part stepped with it, gathering the plant's output; then the
     plant's meter (its primary device) again, with both sums."""
-    sums = _SplitSums()
+    sums = SplitSums()
     every = np.arange(STEPS)
     for cols in parts:
         coupled = np.zeros((2, STEPS, MONTHS, len(cols)))

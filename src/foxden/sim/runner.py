@@ -16,7 +16,7 @@ import numpy as np
 
 from foxden.clock import Clock
 from foxden.protocol import catalogue, models, telemetry, timefmt
-from foxden.sim import engine
+from foxden.sim import engine, parts
 from foxden.sim.control import Controls, controls_from
 from foxden.sim.counters import inverter_input_from
 from foxden.store import Device, DeviceSamples, Plant, Store
@@ -51,6 +51,11 @@ HARDWARE_KEY = "sim.hardware"
 """Device setting with what a scenario says of an inverter's hardware: ``pv_kwp``,
 ``azimuth`` and ``tilt`` of its two strings, ``battery_kwh``, the initial ``soc``."""
 
+PARTS_AFTER_MS = 3 * 3_600_000
+"""Runs longer than this (backfills, a catch-up after a pause) of a fleet larger than its
+``part_devices`` go a part at a time; a live step's few samples go at once, on the day's
+exogenous inputs kept between steps."""
+
 StepObserver = Callable[[float, int], None]
 """Called after every step the fleet stored, with (seconds it took, samples stored)."""
 
@@ -82,6 +87,11 @@ class FleetRunner:
         device or plant changed)."""
         self._controls: tuple[object, Controls] | None = None
         """(the store's settings they came from, the fleet's controls)."""
+        self.part_devices = parts.PART_DEVICES
+        """A long run of a fleet larger than this is simulated this many devices at a time
+        (``sim.parts``: the memory of a day's samples is bounded, the samples the same)."""
+        self.on_part: Progress | None = None
+        """Called with (parts done, parts of the day) as a day is simulated in parts."""
         self._packed_before: int | None = None
         """The UTC day whose earlier days' appended samples were last packed (None: not
         since this runner started, so the first run packs what a restart left)."""
@@ -232,6 +242,18 @@ class FleetRunner:
         stored = 0
         for n, day in enumerate(range(first_day, last_day + 1)):
             after = int(state.last_ms.min())
+            if len(fleet) > self.part_devices and until_ms - after > PARTS_AFTER_MS:
+                # a long run of a large fleet (a backfill): a part at a time, same samples
+                every = parts.count(fleet, self.part_devices)
+                for k, done in enumerate(
+                    parts.simulate(fleet, state, controls, day, after, until_ms, self.part_devices)
+                ):
+                    stored += self.store.ingest(_batches(done.fleet, done.times, done.values))
+                    if self.on_part is not None:
+                        self.on_part(k + 1, every)
+                if progress is not None:
+                    progress(n + 1, total_days)
+                continue
             if day not in self._days:
                 if len(self._days) >= 2:
                     del self._days[min(self._days)]
