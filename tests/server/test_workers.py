@@ -27,6 +27,7 @@ import pytest
 from foxden import accounts
 from foxden.client import ApiError, AuthError, Client, FoxError, RetryPolicy
 from foxden.clock import RealClock
+from foxden.server.fleet_lease import LOCK_KEY
 from foxden.store import Store, open_store
 from tests.conftest import fresh_postgres
 from tests.redis_server import flush
@@ -88,7 +89,33 @@ class Workers:
         raise AssertionError(f"200 connections reached only workers {sorted(found)}")
 
     def worker_pids(self) -> set[int]:
-        return set(children(self.proc.pid))
+        """The API workers (the supervisor's children but its fleet process)."""
+        return set(children(self.proc.pid)) - {self.fleet_process()}
+
+    def fleet_process(self) -> int:
+        """The supervisor's fleet process now, from its log (started, or in place of one)."""
+        said = re.findall(
+            r"the fleet in process (\d+)|fleet process (\d+) started in place",
+            self.log.read_text(),
+        )
+        assert said, self.log.read_text()
+        first, replaced = said[-1]
+        return int(first or replaced)
+
+    def lease_holders(self) -> list[str]:
+        """Who holds the fleet lease, as its connection names itself (``foxden fleet HOST
+        PID``), from PostgreSQL's own lock table."""
+        import psycopg
+
+        with psycopg.connect(self.database_url, autocommit=True) as db:
+            rows = db.execute(
+                "SELECT a.application_name FROM pg_locks l "
+                "JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.objid = %s AND l.granted "
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                (LOCK_KEY,),
+            ).fetchall()
+        return [str(r[0]) for r in rows]
 
     def clock(self) -> dict[str, Any]:
         """GET /admin/clock on a fresh connection (so on whichever worker the kernel picks)."""
@@ -102,14 +129,17 @@ class Workers:
         return result
 
     def fleet_runner(self, timeout: float = 20.0) -> int:
-        """The pid of the worker that runs the fleet now."""
+        """The pid of the process that holds the fleet lease now (exactly one)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            worker = self.clock()["worker"]
-            if worker["runs_fleet"]:
-                return int(worker["pid"])
+            holders = self.lease_holders()
+            assert len(holders) <= 1, holders
+            if holders:
+                name, host, pid = holders[0].rsplit(" ", 2)
+                assert name == "foxden fleet" and host == socket.gethostname()[:32]
+                return int(pid)
             time.sleep(0.05)
-        raise AssertionError("no worker runs the fleet")
+        raise AssertionError("no process holds the fleet lease")
 
 
 def children(pid: int) -> list[int]:
@@ -204,15 +234,25 @@ def errno_of(call: Any) -> int:
     return 0
 
 
-def test_two_workers_answer_and_the_help_names_the_options(workers: Workers) -> None:
+def test_two_workers_answer_and_the_fleet_runs_in_a_process_of_its_own(workers: Workers) -> None:
     assert len(workers.worker_pids()) == 2
+    assert len(children(workers.proc.pid)) == 3  # and the fleet's
     pinned = workers.per_worker(workers.demo_key)
     assert set(pinned) == workers.worker_pids()
+    assert workers.fleet_process() not in pinned
     for c in pinned.values():
         assert len(c.device_list().data) == 2
     started = workers.log.read_text()
     assert "2 workers, role all" in started
     assert "limits in Redis" in started
+    help_text = subprocess.run(
+        [sys.executable, "-m", "foxden", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src"), "COLUMNS": "200"},
+        check=True,
+    ).stdout
+    assert "one more process of its own" in re.sub(r"[\s│]+", " ", help_text)
 
 
 def test_quota_is_exact_across_workers_under_50_callers(workers: Workers) -> None:
@@ -294,7 +334,8 @@ def _history_times(c: Client, sn: str, now_ms: int) -> list[str]:
 
 def test_one_fleet_runs_and_no_sample_is_stored_twice(workers: Workers) -> None:
     leader = workers.fleet_runner()
-    assert leader in workers.worker_pids()
+    assert leader == workers.fleet_process()
+    assert leader not in workers.worker_pids()
     pinned = workers.per_worker(workers.demo_key, RetryPolicy(max_retries=5))
     c = pinned[min(pinned)]
     sn = c.device_list().data[0].deviceSN
@@ -312,16 +353,19 @@ def test_one_fleet_runs_and_no_sample_is_stored_twice(workers: Workers) -> None:
         stored[pid] = float(found.group(1)) if found else 0.0
         if len(stored) == 2:
             break
-    assert stored[leader] > 0
-    assert [n for pid, n in stored.items() if pid != leader] == [0.0]
-    for _ in range(20):  # whichever worker answers says whether it is the fleet's
+    # the API workers stored none: the fleet's process did
+    assert set(stored) == workers.worker_pids()
+    assert list(stored.values()) == [0.0, 0.0]
+    assert workers.store.latest([sn])[sn].time_ms > 0
+    for _ in range(20):  # whichever worker answers says it does not run the fleet
         worker = workers.clock()["worker"]
-        assert worker["runs_fleet"] == (worker["pid"] == leader)
+        assert worker["pid"] in workers.worker_pids() and not worker["runs_fleet"]
 
 
 def test_a_killed_worker_is_replaced_without_failing_other_calls(workers: Workers) -> None:
     before = workers.worker_pids()
-    victim = next(pid for pid in before if pid != workers.fleet_runner())
+    fleet = workers.fleet_runner()
+    victim = min(before)
     failures: list[str] = []
     done = 0
     stop = threading.Event()
@@ -359,11 +403,13 @@ def test_a_killed_worker_is_replaced_without_failing_other_calls(workers: Worker
     assert done > 20
     pinned = workers.per_worker(workers.demo_key)
     assert set(pinned) == after
-    assert "killed by SIGKILL" in workers.log.read_text()
+    assert f"worker {victim} killed by SIGKILL" in workers.log.read_text()
+    assert workers.fleet_runner() == fleet  # the fleet went on in its own process
 
 
-def test_a_killed_fleet_runner_is_taken_over(workers: Workers) -> None:
+def test_a_killed_fleet_process_is_replaced_and_takes_the_fleet_over(workers: Workers) -> None:
     leader = workers.fleet_runner()
+    api = workers.worker_pids()
     c, _ = workers.client(workers.demo_key, RetryPolicy(max_retries=5))
     sn = c.device_list().data[0].deviceSN
     os.kill(leader, signal.SIGKILL)
@@ -377,7 +423,9 @@ def test_a_killed_fleet_runner_is_taken_over(workers: Workers) -> None:
             break
     else:
         raise AssertionError("nobody took the fleet over")
-    assert successor in workers.worker_pids()
+    assert successor == workers.fleet_process()
+    assert f"fleet process {leader} killed by SIGKILL" in workers.log.read_text()
+    assert workers.worker_pids() == api  # the workers went on serving
     first = workers.store.latest([sn])[sn].time_ms
     deadline = time.monotonic() + 30  # the fleet goes on (its new process builds it first)
     while workers.store.latest([sn])[sn].time_ms <= first:

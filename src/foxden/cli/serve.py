@@ -110,7 +110,9 @@ def serve(
         typer.Option(
             "--workers",
             help="Server processes answering the Open API on the port; a killed one is "
-            "replaced. More than one needs --redis-url (env FOXDEN_WORKERS)",
+            "replaced. More than one needs --redis-url; with role all they then only serve "
+            "and the fleet runs in one more process of its own, replaced too if killed "
+            "(env FOXDEN_WORKERS)",
             min=1,
             show_default=str(DEFAULTS.workers),
         ),
@@ -180,9 +182,10 @@ def serve(
     clock goes on from the newest sample; --reset empties the database and starts again.
     One JSON access-log line per Open API call goes to standard output (setting access_log).
 
-    With --workers N (and --redis-url) N processes answer on the port, a killed one is
-    replaced, and one process of all that share the database runs the fleet, backfilling
-    after it takes it over; --role api or fleet splits the two (docs/scaling.md).
+    With --workers N (and --redis-url) N processes answer on the port and one more runs the
+    fleet (a killed one of either is replaced); across machines exactly one process of all
+    that share the database runs the fleet, backfilling after it takes it over; --role api
+    or fleet splits the two (docs/scaling.md).
 
     Example: foxden serve --port 8080 --data-dir ./foxden-data --speed 60 --backfill-days 3
     """

@@ -3,8 +3,10 @@
 
 Every API process opens its own store and serves the one listening socket; every process
 with the fleet role takes part in the fleet lease (:mod:`foxden.server.fleet_lease`), and
-the one holding it simulates. The fleet backfills in that process after it takes the lease,
-so the API answers at once.
+the one holding it simulates. With ``--workers`` above 1 and role all the workers only
+serve and the supervisor runs the fleet in one more process of its own, so no worker's
+event loop waits for a fleet step; with one process the fleet is a thread of it. The fleet
+backfills in its process after it takes the lease, so the API answers at once.
 """
 
 from __future__ import annotations
@@ -49,15 +51,24 @@ def run_shared(
         f"limits in {'Redis' if settings.redis_url else 'this process'})"
     )
 
-    def work() -> None:
-        serve_worker(settings, sock, clock, token, chaos)
-
     if settings.workers == 1:
-        work()
+        serve_worker(settings, sock, clock, token, chaos, fleet_here=True)
         return 0
     from foxden.server.workers import Supervisor
 
-    return Supervisor(settings.workers, work, lambda text: out.print(f"foxden: {text}")).run()
+    def work() -> None:
+        serve_worker(settings, sock, clock, token, chaos, fleet_here=False)
+
+    def fleet() -> None:
+        # the fleet's steps in a process of their own: they never hold a worker's loop
+        sock.close()
+        run_fleet_only(settings, clock)
+
+    def say(text: str) -> None:
+        out.print(f"foxden: {text}")
+
+    with_fleet = fleet if settings.role == "all" else None
+    return Supervisor(settings.workers, work, say, with_fleet).run()
 
 
 def serve_worker(
@@ -66,15 +77,19 @@ def serve_worker(
     clock: SimClock,
     token: str,
     chaos: list[RuleSpec],
+    fleet_here: bool = True,
 ) -> None:
-    """One API process: its own store, the app, uvicorn on the shared socket."""
+    """One API process: its own store, the app, uvicorn on the shared socket. With role all
+    it runs the fleet when it holds the fleet lease, unless ``fleet_here`` is false (its
+    supervisor runs the fleet in a process of its own: the admin API still reads the clock
+    and says which process runs the fleet)."""
     import sys
 
     import uvicorn
 
     from foxden.clock import RealClock
     from foxden.server.app import FoxdenApp
-    from foxden.server.fleet_lease import FleetDuty, open_lease
+    from foxden.server.fleet_lease import FleetDuty, Lease, NoLease, open_lease
     from foxden.server.http import raise_file_limit, uvicorn_config
     from foxden.sim.runner import FleetRunner
     from foxden.store import open_store
@@ -86,7 +101,9 @@ def serve_worker(
     duty = None
     if settings.role == "all":
         runner = FleetRunner(store, clock, settings.seed, settings.random_faults)
-        lease = open_lease(settings.database(), settings.data_dir)
+        lease: Lease = (
+            open_lease(settings.database(), settings.data_dir) if fleet_here else NoLease()
+        )
         duty = FleetDuty(runner, clock, lease, settings.backfill_days)
     try:
         foxden = FoxdenApp(settings, store, clock, runner, token, duty)

@@ -15,6 +15,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import socket
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
@@ -54,6 +55,8 @@ class PostgresLease:
                 self._conn = psycopg.connect(
                     self.url,
                     autocommit=True,
+                    # who holds the lease, seen in pg_stat_activity beside pg_locks
+                    application_name=f"foxden fleet {socket.gethostname()[:32]} {os.getpid()}",
                     connect_timeout=5,
                     keepalives=1,
                     keepalives_idle=5,
@@ -76,6 +79,16 @@ class PostgresLease:
         if conn is not None:
             with contextlib.suppress(Exception):
                 conn.close()
+
+
+class NoLease:
+    """Never held: an API worker whose supervisor runs the fleet in a process of its own."""
+
+    def check(self) -> bool:
+        return False
+
+    def release(self) -> None:
+        return None
 
 
 class FileLease:
