@@ -38,6 +38,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -133,13 +134,13 @@ def seed(url: str, data_dir: Path, inverters: int, days: float) -> tuple[str, li
     store = open_store(url)
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     try:
-        with Progress(*columns, transient=True) as bar:
+        with Progress(*columns, transient=True, disable=not sys.stdout.isatty()) as bar:
             bar.add_task(f"the demo account's {inverters} inverters", total=None)
             key = seed_demo(store, data_dir, RealClock().now_ms(), inverters)
         assert key is not None
         if days > 0:
             runner = FleetRunner(store, SimClock(speed=0.0), 0)
-            with Progress(*columns, transient=True) as bar:
+            with Progress(*columns, transient=True, disable=not sys.stdout.isatty()) as bar:
                 # the fleet's start (typical days of every inverter), then each day in parts
                 task = bar.add_task(f"{days:g} days of history", total=None)
                 now = runner.clock.now_ms()
@@ -172,7 +173,9 @@ def database_bytes(url: str) -> int:
     return int(row[0])
 
 
-def server_env(data_dir: Path, database_url: str, redis_url: str, workers: int) -> dict[str, str]:
+def server_env(
+    data_dir: Path, database_url: str, redis_url: str, workers: int, role: str = "all"
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FOXDEN_")}
     here = str(Path(__file__).resolve().parent)
     env.update(
@@ -181,23 +184,76 @@ def server_env(data_dir: Path, database_url: str, redis_url: str, workers: int) 
         FOXDEN_DATABASE_URL=database_url,
         FOXDEN_REDIS_URL=redis_url,
         FOXDEN_WORKERS=str(workers),
-        FOXDEN_ROLE="all",
+        FOXDEN_ROLE=role,
         FOXDEN_BACKFILL_DAYS="0",
         FOXDEN_LIMIT_PROFILE="off",
         FOXDEN_DAILY_QUOTA_PER_DEVICE=str(HUGE),
         FOXDEN_TIMESTAMP_WINDOW_S="86400",
         FOXDEN_ACCESS_LOG="false",
-        FOXDEN_LOG_LEVEL="warning",
+        FOXDEN_LOG_LEVEL="info",  # the fleet process says when it caught up
         PYTHONUNBUFFERED="1",
     )
     return env
 
 
 def worker_pids(pid: int) -> list[int]:
+    """The supervisor's children: its API workers and its fleet process."""
     try:
         return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
         return []
+
+
+def fleet_pid(server: Server) -> int | None:
+    """The supervisor's fleet process, as its log names it."""
+    found = re.findall(r"the fleet in process (\d+)|fleet process (\d+) started in place",
+                       server.log())  # fmt: skip
+    return int(found[-1][0] or found[-1][1]) if found else None
+
+
+def wait_fleet_live(server: Server, timeout_s: float = 900) -> float:
+    """Wait until the fleet process took the lease and caught the seeded fleet up to the
+    clock (its log says so); the seconds that took, as it says."""
+    started = time.monotonic()
+    while True:
+        found = re.search(r"caught the fleet up to its clock: \d+ samples in ([\d.]+) s",
+                          server.log())  # fmt: skip
+        if found:
+            return float(found.group(1))
+        if time.monotonic() - started > timeout_s:
+            raise RuntimeError(f"the fleet did not catch up in {timeout_s:.0f} s")
+        time.sleep(0.5)
+
+
+def live_step_seconds(url: str, ticks: int = 30) -> tuple[float, float, float]:
+    """The live fleet on the seeded database, in this process once the servers are gone:
+    (seconds to build the fleet and catch up to now; the mean seconds of a tick, which the
+    fleet process makes every second, each stepping the inverters whose 5-minute sample
+    fell due in it; seconds to step all the inverters through 5 minutes at once). The
+    steps write samples ahead of the real clock: the database is dropped after."""
+    from foxden.sim.clock import SimClock
+    from foxden.sim.engine import STEP_MS
+    from foxden.sim.runner import FleetRunner
+
+    store = open_store(url)
+    try:
+        clock = SimClock(speed=0.0)
+        runner = FleetRunner(store, clock, 0)
+        started = time.perf_counter()
+        runner.run_until(clock.now_ms())
+        first = time.perf_counter() - started
+        started = time.perf_counter()
+        for _ in range(ticks):
+            clock.set(clock.now_ms() + 1000)
+            runner.run_until(clock.now_ms())
+        tick = (time.perf_counter() - started) / ticks
+        clock.set(clock.now_ms() + STEP_MS)
+        started = time.perf_counter()
+        runner.run_until(clock.now_ms())
+        whole = time.perf_counter() - started
+    finally:
+        store.close()
+    return first, tick, whole
 
 
 @contextlib.contextmanager
@@ -395,20 +451,31 @@ def run(
     auth: dict[str, WrkResult] = {}
     memory: list[float] = []
     supervisor_mb = 0.0
+    fleet_mb = 0.0
+    caught_up_s = 0.0
     for workers in (1, 2):
-        env = server_env(pg_dir, pg_url, redis_url, workers)
+        # one worker serves only (role api: no fleet in its process, as on SQLite below);
+        # two run as foxden serve --workers 2 does, the fleet live in a third process
+        role = "all" if workers > 1 else "api"
+        env = server_env(pg_dir, pg_url, redis_url, workers, role)
         with serving(work, f"pg{workers}", env, key, loop, http, workers) as server:
+            if role == "all":
+                caught_up_s = wait_fleet_live(server)
+                print(f"the live fleet caught up to the clock in {caught_up_s:.1f} s")
             check_answers(server.port, key, calls)
             auth[f"postgresql, {workers} worker{'s' if workers > 1 else ''}"] = auth_run(
                 server, key, args
             )
             if workers == 2:
                 mixed = mixed_run(server, key, calls, work, args)
-                memory = [rss_mb(pid) for pid in worker_pids(server.proc.pid)]
+                fleet = fleet_pid(server)
+                memory = [rss_mb(p) for p in worker_pids(server.proc.pid) if p != fleet]
+                fleet_mb = rss_mb(fleet) if fleet is not None else 0.0
                 supervisor_mb = rss_mb(server.proc.pid)
-    env = server_env(sqlite_dir, sqlite_url, redis_url, 1)
+    env = server_env(sqlite_dir, sqlite_url, redis_url, 1, "api")
     with serving(work, "sqlite1", env, sqlite_key, loop, http, 1) as server:
         auth["sqlite, 1 worker"] = auth_run(server, sqlite_key, args)
+    first_step_s, tick_s, window_s = live_step_seconds(pg_url)
 
     print(f"\nthe authenticated call (getAccessCount), {args.connections} connections:")
     print(f"{'server':<26}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'failed':>8}")
@@ -421,7 +488,10 @@ def run(
     total = sum(r.rps for r in mixed.values())
     print(f"{'all':<26}{total:>10.0f}")
     print(f"\nmemory: workers {', '.join(f'{m:.0f}' for m in memory)} MB; "
-          f"supervisor {supervisor_mb:.0f} MB")  # fmt: skip
+          f"fleet process {fleet_mb:.0f} MB; supervisor {supervisor_mb:.0f} MB")  # fmt: skip
+    print(f"live fleet of {len(serials)} inverters, in this process: built and caught up in "
+          f"{first_step_s:.1f} s; a tick (every second) {tick_s * 1000:.0f} ms; five minutes "
+          f"of every inverter at once {window_s:.1f} s")  # fmt: skip
 
     one = auth["postgresql, 1 worker"].rps
     two = auth["postgresql, 2 workers"].rps

@@ -134,6 +134,9 @@ def run_fleet_only(settings: Settings, clock: SimClock) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s: %(name)s: %(message)s"
+    )
     store = open_store(settings.database())
     runner = FleetRunner(store, clock, settings.seed, settings.random_faults)
     duty = FleetDuty(

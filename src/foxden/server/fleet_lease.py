@@ -16,6 +16,7 @@ import fcntl
 import logging
 import os
 import socket
+import time
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
@@ -148,8 +149,18 @@ class FleetDuty:
             log.info("process %d runs the fleet", os.getpid())
             self.runner.forget()
             self.leading = True
+            started = time.perf_counter()
             if self.backfill_days > 0:
-                return self.runner.backfill(self.backfill_days)
+                stored = self.runner.backfill(self.backfill_days)
+            else:
+                stored = self.runner.run_until(self.clock.now_ms())
+            log.info(
+                "process %d caught the fleet up to its clock: %d samples in %.1f s",
+                os.getpid(),
+                stored,
+                time.perf_counter() - started,
+            )
+            return stored
         return self.runner.run_until(self.clock.now_ms())
 
     def close(self) -> None:
