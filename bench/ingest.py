@@ -129,6 +129,7 @@ def run_mode(url: str, devices: int, count: int, tail: bool) -> tuple[Case, Case
         if not tail:
             store.tail_max = 0  # type: ignore[attr-defined]
             store.INGEST_PART = 10**12  # type: ignore[attr-defined]
+            store.pack_run = 1  # type: ignore[attr-defined]
         fleet = Fleet(sns, round(START.timestamp() * 1000))
         day = fleet.day()
         empty = timed(store, day, 0, count, sns)

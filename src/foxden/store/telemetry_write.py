@@ -56,6 +56,10 @@ class TelemetryWriter:
     """A device-day's new samples go to its tail when there are at most this many (and none
     is older than the device's newest); more are packed with the day at once. 0: never
     append (every write re-packs its day, as before the tail)."""
+    pack_run = 16
+    """Device-days packed together (their chunks and tails read in one query each): a
+    backfill's part holds up to this many whole days, about ``INGEST_PART`` samples of
+    work each way. 1: one at a time, as before."""
     _part_rate: float | None = None
     """Samples a second of the recent parts (a running mean), which sizes the next ones."""
     parts_written = 0
@@ -150,16 +154,21 @@ class TelemetryWriter:
             self._check(item, known)
         written = 0
         part: list[_Segment] = []
-        weight = 0
+        weight = 0.0
+        samples = 0
         for segment in _segments(batch):
             part.append(segment)
-            written += len(segment[2])
-            weight += len(segment[2])
+            n = len(segment[2])
+            written += n
+            samples += n
+            # a whole day to pack costs little more than a few samples to append, once its
+            # reads are shared with ``pack_run`` others
+            weight += n if n <= self.tail_max else n / max(1, self.pack_run)
             if weight >= self._part_samples():
-                self._write_part(part, weight)
-                part, weight = [], 0
+                self._write_part(part, samples)
+                part, weight, samples = [], 0.0, 0
         if part:
-            self._write_part(part, weight)
+            self._write_part(part, samples)
         return written
 
     def _part_samples(self) -> int:
@@ -206,18 +215,21 @@ class TelemetryWriter:
         pending: list[_Segment] = []
         slot_rows: list[tuple[Any, ...]] = []
         latest: dict[str, tuple[int, F64, tuple[str, ...]]] = {}
-        for segment in part:
+        packed: dict[tuple[str, int], days.Piece] = {}
+        for k, segment in enumerate(part):
             sn, day, times, values, variables = segment
             before = newest.get(sn)
             if 0 < len(times) <= self.tail_max and (before is None or times[0] >= before):
                 pending.append(segment)
                 t_last, v_last = int(times[-1]), values[-1]  # sorted: the last written
             else:
-                tail, slots = self._append(pending)  # the day's earlier appends go in first
-                self._insert_tail(tail)
-                slot_rows += slots
-                pending = []
-                t, v, variables = self._pack_day(sn, day, (times, values, variables))
+                if (sn, day) not in packed:
+                    tail, slots = self._append(pending)  # the day's earlier appends go first
+                    self._insert_tail(tail)
+                    slot_rows += slots
+                    pending = []
+                    packed = self._pack_days(self._pack_run(part, k))
+                t, v, variables = packed.pop((sn, day))
                 slot_rows += _slot_rows(sn, t, v, variables, np.unique(times // SLOT_MS))
                 t_last, v_last = int(t[-1]), v[-1]
             if before is None or t_last >= before:
@@ -274,25 +286,86 @@ class TelemetryWriter:
         tail = [row for row in rows if row is not None]
         return tail, [row for rows_of in slots for row in rows_of]
 
+    def _pack_run(self, part: list[_Segment], k: int) -> list[_Segment]:
+        """The segment ``k`` to pack and the ones after it packed with it: up to
+        ``pack_run`` whole days (more samples than ``tail_max``: packed whatever the device's
+        newest sample), each device-day once."""
+        run = [part[k]]
+        keys = {(part[k][0], part[k][1])}
+        for segment in part[k + 1 : k + max(1, self.pack_run)]:
+            key = (segment[0], segment[1])
+            if len(segment[2]) <= self.tail_max or key in keys:
+                break
+            run.append(segment)
+            keys.add(key)
+        return run
+
+    def _pack_days(self, run: list[_Segment]) -> dict[tuple[str, int], days.Piece]:
+        """Pack each device-day of ``run`` (distinct) with its new samples, as
+        ``_pack_day`` does one: their chunks and tails read in one query each. Returns each
+        whole day."""
+        if len(run) == 1:
+            sn, day, times, values, variables = run[0]
+            return {(sn, day): self._pack_day(sn, day, (times, values, variables))}
+        for sn, day in sorted({(seg[0], seg[1]) for seg in run}):  # one order: no deadlock
+            self._lock_day(sn, day)
+        sns = sorted({seg[0] for seg in run})
+        day_list = sorted({seg[1] for seg in run})
+        where = f"sn IN ({','.join('?' * len(sns))}) AND day IN ({','.join('?' * len(day_list))})"
+        params = (*sns, *day_list)
+        chunks = {
+            (str(r[0]), int(r[1])): r[2:]
+            for r in self._x(
+                f"SELECT sn, day, schema_id, n, times, data FROM telemetry_chunks WHERE {where}",
+                params,
+            ).fetchall()
+        }
+        tails: dict[tuple[str, int], list[Any]] = {}
+        for r in self._x(
+            f"SELECT sn, day, id, schema_id, n, times, data FROM telemetry_tail WHERE {where} "
+            "ORDER BY id",
+            params,
+        ).fetchall():
+            tails.setdefault((str(r[0]), int(r[1])), []).append(r[2:])
+        out: dict[tuple[str, int], days.Piece] = {}
+        for sn, day, times, values, variables in run:
+            out[sn, day] = self._write_day(
+                sn, day, chunks.get((sn, day)), tails.get((sn, day), []), (times, values, variables)
+            )
+        return out
+
     def _pack_day(self, sn: str, day: int, new: days.Piece | None) -> days.Piece:
         """Pack the day chunk with its tail (and ``new`` samples after it), delete the tail
         rows packed; in the caller's transaction. Returns the whole day."""
         self._lock_day(sn, day)
-        pieces: list[days.Piece] = []
         row = self._x(
             "SELECT schema_id, n, times, data FROM telemetry_chunks WHERE sn = ? AND day = ?",
             (sn, day),
         ).fetchone()
-        if row is not None:
-            sid, n, tb, vb = row
-            sid = self._known_schema(sid)
-            t, v = codec.decode(bytes(tb), bytes(vb), n, self._quanta[sid])
-            pieces.append((t, v, self._schemas[sid]))
         tail = self._x(
             "SELECT id, schema_id, n, times, data FROM telemetry_tail "
             "WHERE day = ? AND sn = ? ORDER BY id",
             (day, sn),
         ).fetchall()
+        return self._write_day(sn, day, row, tail, new)
+
+    def _write_day(
+        self,
+        sn: str,
+        day: int,
+        row: Sequence[Any] | None,
+        tail: list[Any],
+        new: days.Piece | None,
+    ) -> days.Piece:
+        """The day's chunk ``row`` (schema id, n, times, data), its ``tail`` rows (id, schema
+        id, n, times, data) and ``new`` samples packed into its chunk; the tail rows
+        deleted. Returns the whole day."""
+        pieces: list[days.Piece] = []
+        if row is not None:
+            sid, n, tb, vb = row
+            sid = self._known_schema(sid)
+            t, v = codec.decode(bytes(tb), bytes(vb), n, self._quanta[sid])
+            pieces.append((t, v, self._schemas[sid]))
         for _, sid, n, tb, vb in tail:
             sid = self._known_schema(sid)
             t, v = codec.decode_rows(bytes(tb), bytes(vb), n, self._quanta[sid])
