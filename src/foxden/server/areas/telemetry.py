@@ -207,62 +207,68 @@ def history_reference(ctx: Ctx, req: s.HistoryQuery) -> list[s.HistoryDevice]:
 
 
 class _Day:
-    """One packed UTC day of a device rendered once for a zone: per variable, the day's
-    ``{"time":...,"value":...}`` items joined by commas in one bytes object, where each item
-    starts, and how many present items come before each sample. A history answer then takes
-    one slice per variable and day, whatever the range (see ``history``)."""
+    """One packed UTC day of a device rendered for a zone, a variable when first asked for:
+    its ``{"time":...,"value":...}`` items joined by commas in one bytes object, where each
+    item starts, and how many present items come before each sample. A history answer then
+    takes one slice per variable and day, whatever the range (see ``history``); a day asked
+    for five variables renders those five, not the hundred it may hold."""
 
-    __slots__ = ("blobs", "content", "counts", "starts", "times")
+    __slots__ = (
+        "blobs",
+        "content",
+        "counts",
+        "names",
+        "prefixes",
+        "present",
+        "starts",
+        "times",
+        "values",
+    )
 
     def __init__(self, chunk: DayChunk, zone: ZoneInfo) -> None:
         self.content = chunk.content
         times, values = chunk.unpack()
         self.times = times
-        catalogue = telemetry.variables()
-        n = len(times)
-        prefixes = [
+        self.values = values
+        self.names = {name: j for j, name in enumerate(chunk.variables)}
+        self.prefixes = [
             b'{"time":' + _encode(t) + b',"value":' for t in timefmt.format_local_many(times, zone)
         ]
-        tokens: dict[int, list[bytes]] = {}
-        numeric = [j for j, name in enumerate(chunk.variables) if not catalogue[name].text]
-        by_decimals: dict[int, list[int]] = {}
-        for k, j in enumerate(numeric):
-            by_decimals.setdefault(_decimals(catalogue[chunk.variables[j]].quantum), []).append(k)
-        rounded = np.empty((len(numeric), n))
-        picked = values[:, numeric].T
-        for decimals, rows in by_decimals.items():
-            rounded[rows] = np.round(picked[rows], decimals)
-        flat = _encode(rounded.ravel().tolist())
-        every = flat[1:-1].split(b",") if rounded.size else []
-        for k, j in enumerate(numeric):
-            tokens[j] = every[k * n : (k + 1) * n]
-        for j, name in enumerate(chunk.variables):
-            if catalogue[name].text:
-                codes: list[float] = np.nan_to_num(values[:, j]).tolist()
-                table = {x: _encode(telemetry.render_text(name, x)) for x in set(codes)}
-                tokens[j] = [table[x] for x in codes]
-        present = ~np.isnan(values)
+        self.present = ~np.isnan(values)
         self.blobs: dict[str, memoryview] = {}
         self.starts: dict[str, list[int]] = {}
         self.counts: dict[str, list[int]] = {}
-        for j, name in enumerate(chunk.variables):
-            keep = present[:, j]
-            items = [
-                p + v + b"}"
-                for p, v, ok in zip(prefixes, tokens[j], keep.tolist(), strict=True)
-                if ok
-            ]
-            self.blobs[name] = memoryview(b",".join(items))
-            lengths = np.fromiter(map(len, items), dtype=np.int64, count=len(items)) + 1
-            self.starts[name] = [0, *np.cumsum(lengths).tolist()]
-            self.counts[name] = [0, *np.cumsum(keep, dtype=np.int64).tolist()]
+
+    def _render(self, name: str) -> None:
+        j = self.names[name]
+        var = telemetry.variables()[name]
+        column = self.values[:, j]
+        if var.text:
+            codes: list[float] = np.nan_to_num(column).tolist()
+            table = {x: _encode(telemetry.render_text(name, x)) for x in set(codes)}
+            tokens = [table[x] for x in codes]
+        else:
+            rounded = np.round(column, _decimals(var.quantum))
+            tokens = _encode(rounded.tolist())[1:-1].split(b",") if len(column) else []
+        keep = self.present[:, j]
+        items = [
+            p + v + b"}"
+            for p, v, ok in zip(self.prefixes, tokens, keep.tolist(), strict=True)
+            if ok
+        ]
+        self.blobs[name] = memoryview(b",".join(items))
+        lengths = np.fromiter(map(len, items), dtype=np.int64, count=len(items)) + 1
+        self.starts[name] = [0, *np.cumsum(lengths).tolist()]
+        self.counts[name] = [0, *np.cumsum(keep, dtype=np.int64).tolist()]
 
     def items(self, name: str, first: int, stop: int) -> memoryview | None:
         """The items of samples ``first`` up to ``stop`` (exclusive) of a variable, joined
         (a view, not a copy); None when there are none (or the day lacks the variable)."""
-        counts = self.counts.get(name)
-        if counts is None:
+        if name not in self.names:
             return None
+        if name not in self.counts:
+            self._render(name)
+        counts = self.counts[name]
         k0, k1 = counts[first], counts[stop]
         if k0 == k1:
             return None
@@ -271,10 +277,11 @@ class _Day:
 
 
 _DAYS: dict[tuple[str, int, str], _Day] = {}
-_DAYS_KEPT = 32
+_DAYS_KEPT = 128
 """Rendered device-days kept (the oldest rendered is dropped first): each is used only while
 the stored day is byte for byte the one it was rendered from, so a day is rendered again
-only when its samples (or the plant's zone) change."""
+only when its samples (or the plant's zone) change. Each holds its decoded samples (about
+230 kB for 100 variables) and the variables asked for (about 16 kB each)."""
 
 
 def _rendered(sn: str, chunk: DayChunk, zone: ZoneInfo) -> _Day:
@@ -310,7 +317,7 @@ def history(ctx: Ctx, req: s.HistoryQuery) -> msgspec.Raw:
     variables: dict[str, None] = {}
     ranges = []
     for day in days:
-        variables.update(dict.fromkeys(day.blobs))
+        variables.update(dict.fromkeys(day.names))
         times = day.times
         ranges.append(
             (
