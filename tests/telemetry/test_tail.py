@@ -393,3 +393,35 @@ def _parts_and_readers(store: Store, other: Store) -> None:
     assert store.parts_written - parts == 5  # type: ignore[attr-defined]
     assert [n - rows for _, n in seen] == [8, 16, 24, 32, 40], "each part committed alone"
     assert [n for n, _ in seen] == [11] * 5
+
+
+def test_whole_days_packed_together_read_as_packed_one_at_a_time(
+    database_url: str, tmp_path: Path
+) -> None:
+    # a backfill's call: three devices x three days, the first day of one device already
+    # holding a chunk and a tail, a device-day twice in one call; packed 16 device-days a
+    # part (their chunks and tails read in one query) and one at a time, the same
+    together, alone = _fresh(database_url), _fresh(f"sqlite:///{tmp_path / 'alone.db'}")
+    alone.pack_run = 1  # type: ignore[attr-defined]
+    try:
+        sns = ("DEVICE0001", "DEVICE0002", "DEVICE0003")
+        before = samples("DEVICE0002", MODEL, T0, 100, seed=3)
+        late = samples("DEVICE0002", MODEL, T0 + 100 * 300_000, 5, seed=4)
+        calls = [
+            [before],
+            [_one(late, i) for i in range(5)],  # to the tail
+            [samples(sn, MODEL, T0 - 3_600_000, 3 * 288, seed=k) for k, sn in enumerate(sns)]
+            + [samples("DEVICE0001", MODEL, T0 + DAY + 7, 40, seed=9)],  # a day again
+        ]
+        for s in (together, alone):
+            for batch in calls:
+                s.ingest(batch)
+        assert together.parts_written < alone.parts_written  # type: ignore[attr-defined]
+        for table in ("telemetry_tail", "telemetry_chunks", "energy_slots"):
+            assert _rows(together, table) == _rows(alone, table), table
+        for sn in sns:
+            _same_device(together, sn, alone, sn, days=4)
+            assert len(together.history(sn, T0, T0 + 3 * DAY).times_ms) > 800
+    finally:
+        together.close()
+        alone.close()
