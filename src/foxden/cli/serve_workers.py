@@ -82,7 +82,7 @@ def serve_worker(
     """One API process: its own store, the app, uvicorn on the shared socket. With role all
     it runs the fleet when it holds the fleet lease, unless ``fleet_here`` is false (its
     supervisor runs the fleet in a process of its own: the admin API still reads the clock
-    and says which process runs the fleet)."""
+    and says this process runs no fleet)."""
     import sys
 
     import uvicorn
