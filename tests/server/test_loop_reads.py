@@ -56,15 +56,12 @@ def test_a_guarded_lock_held_elsewhere_raises_instead_of_waiting() -> None:
     holder = threading.Thread(target=hold)
     holder.start()
     assert taken.wait(10)
-    with without_waiting(), pytest.raises(WouldWait):
-        with lock:
-            pass
+    with without_waiting(), pytest.raises(WouldWait), lock:
+        pass
     release.set()
     holder.join(10)
-    with without_waiting():
-        with lock:  # free now, and re-entrant in this thread
-            with lock:
-                got = True
+    with without_waiting(), lock, lock:  # free now, and re-entrant in this thread
+        got = True
     assert got
 
 
@@ -107,9 +104,8 @@ def test_postgres_cached_rows_are_read_without_waiting_and_queries_raise(
 
 def test_postgres_exact_changes_need_a_query_so_a_view_raises_at_once(pg_store: Store) -> None:
     pg_store.exact_changes = True  # type: ignore[attr-defined]
-    with without_waiting(), pytest.raises(WouldWait):
-        with pg_store.request_view():
-            pass
+    with without_waiting(), pytest.raises(WouldWait), pg_store.request_view():
+        pass
     with pg_store.request_view():  # outside: the counters are read as before
         assert pg_store.accounts() == []
 
@@ -138,15 +134,13 @@ def test_auth_stops_before_spending_anything_when_the_quota_count_is_not_cached(
     with pg_store.request_view():
         pg_store.account_by_key_hash(key_hash(key))  # the account is cached, the count not
     headers = _signed(key, now)
-    with without_waiting(), pytest.raises(WouldWait):
-        with pg_store.request_view():
-            auth.check(PATH, headers, now, counted=True)
+    with without_waiting(), pytest.raises(WouldWait), pg_store.request_view():
+        auth.check(PATH, headers, now, counted=True)
     with pg_store.request_view():
         assert auth.check(PATH, headers, now, counted=True).id == account.id
     assert quota.used(account.id, now) == 1
-    with pytest.raises(ApiError) as again:  # the signature was remembered once, now
-        with pg_store.request_view():
-            auth.check(PATH, headers, now, counted=True)
+    with pytest.raises(ApiError) as again, pg_store.request_view():
+        auth.check(PATH, headers, now, counted=True)  # the signature was remembered once
     assert again.value.errno == Errno.HEADER_INVALID
 
 
@@ -157,9 +151,7 @@ class CountingPool(ThreadPoolExecutor):
         super().__init__(1, thread_name_prefix="foxden-db")
         self.given = 0
 
-    def submit(  # type: ignore[override]
-        self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
-    ) -> Future[Any]:
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         self.given += 1
         return super().submit(fn, *args, **kwargs)
 
