@@ -213,14 +213,14 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
     def whole(headers: dict[str, str], call: Exchange, caller: list[Account]) -> bytes:
         """Check and answer a call with no chaos rule in the way, in one view of the store
         (the account, once known, is put in ``caller``)."""
-        with store.request_view():
+        with store.request_view(call.started):
             account = auth.check(call.path, headers, call.time_ms, path_counted, paced_queries)
             caller.append(account)
             call.account = account.name
             return respond(account, headers, call)
 
     def respond_in_view(account: Account, headers: dict[str, str], call: Exchange) -> bytes:
-        with store.request_view():
+        with store.request_view(call.started):
             return respond(account, headers, call)
 
     async def offloaded(headers: dict[str, str], call: Exchange, caller: list[Account]) -> bytes:
@@ -230,7 +230,7 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
         if on_loop and serve_lock.acquire(blocking=False):
             try:
                 with without_waiting():
-                    with store.request_view():
+                    with store.request_view(call.started):
                         account = auth.check(
                             call.path, headers, call.time_ms, path_counted, paced_queries
                         )
@@ -252,11 +252,11 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
         return answered
 
     def check(headers: dict[str, str], call: Exchange) -> Account:
-        with store.request_view():
+        with store.request_view(call.started):
             return auth.check(call.path, headers, call.time_ms, path_counted, paced_queries)
 
     def answer_in_view(account: Account, headers: dict[str, str], call: Exchange) -> bytes:
-        with store.request_view():
+        with store.request_view(call.started):
             return answer(account, headers, call, decode(call))
 
     async def view(scope: Scope, receive: Receive, call: Exchange) -> tuple[bytes, str]:

@@ -127,9 +127,11 @@ class Store(Protocol):
         """Every write inside commits together or not at all (nested ones join the outer)."""
         ...
 
-    def request_view(self) -> AbstractContextManager[None]:
+    def request_view(self, arrived: float | None = None) -> AbstractContextManager[None]:
         """Around one request's reads: cached rows are checked against other processes'
-        writes once, as it begins (its own writes are seen at once either way)."""
+        writes once, as it begins (its own writes are seen at once either way).
+        ``arrived``: ``time.perf_counter()`` when the request arrived; a check that began
+        after that has seen every write the request could know of, and answers for it too."""
         ...
 
     def cache_mark(self) -> int | None:

@@ -121,6 +121,8 @@ class PostgresStore(SqlStore):
         self._pending: set[str] = set()
         self._pending_lock = threading.Lock()
         self._versions: tuple[int, ...] | None = None
+        self._checked_at: float | None = None
+        """``time.perf_counter()`` when the last reading of the change counters began."""
         self._listener = ChangeListener(url, self._heard)
         self._listener.start()
 
@@ -129,25 +131,33 @@ class PostgresStore(SqlStore):
         with self._pending_lock:
             self._pending |= topics
 
-    def _sync_changes(self) -> bool:
+    def _sync_changes(self, arrived: float | None = None) -> bool:
         """Drop what other processes changed: the topics heard, and with ``exact_changes``
         those whose change counter moved (read at once, so a write another process has
-        committed is seen even before its notification is heard)."""
+        committed is seen even before its notification is heard). A request that
+        ``arrived`` before the last reading of the counters began needs no reading of its
+        own: every write it could know of was committed before it arrived, so that reading
+        saw it (under load, one query answers for every request queued behind it)."""
         if not self._listener.listening:
             return False
         if self.exact_changes and waiting.forbidden():
             raise WouldWait  # the counters are a query away
         with self._pending_lock:
             topics, self._pending = self._pending, set()
-        if not self.exact_changes:
+        checked = self._checked_at
+        if not self.exact_changes or (
+            arrived is not None and checked is not None and checked >= arrived
+        ):
             if topics:
                 self._caches.drop(topics)
             return True
+        began = time.perf_counter()
         try:
             row = self._read(lambda: self._x(_VERSIONS_SQL).fetchone())
         except Exception:  # cannot tell: nothing cached for this read
             self._caches.drop(ALL)
             self._versions = None
+            self._checked_at = None
             return False
         versions = tuple(int(v) for v in row)
         if self._versions is not None:
@@ -159,6 +169,8 @@ class PostgresStore(SqlStore):
         self._versions = versions
         if topics:
             self._caches.drop(topics)
+        if self._checked_at is None or began > self._checked_at:
+            self._checked_at = began
         return True
 
     def _announce(self, topics: Set[str]) -> None:

@@ -45,7 +45,7 @@ class TelemetryMixin(TelemetryWriter):
     _depth: int
     _view: Any
 
-    def _sync_changes(self) -> bool:
+    def _sync_changes(self, arrived: float | None = None) -> bool:
         raise NotImplementedError
 
     def _read(self, read: Callable[[], T]) -> T:

@@ -118,10 +118,10 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
     def _announce(self, topics: Set[str]) -> None:
         """Tell other processes, with the commit, which cached rows changed (PostgreSQL)."""
 
-    def _sync_changes(self) -> bool:
+    def _sync_changes(self, arrived: float | None = None) -> bool:
         """Drop cached rows other connections changed; False when this store cannot tell
         (then nothing is cached). SQLite: ``PRAGMA data_version`` moves on another
-        connection's commit."""
+        connection's commit. ``arrived``: see ``request_view``."""
         version = self._data_version()
         if version is None:
             return False
@@ -130,11 +130,13 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
             self._seen_version = version
         return True
 
-    def request_view(self) -> contextlib.AbstractContextManager[None]:
+    def request_view(self, arrived: float | None = None) -> contextlib.AbstractContextManager[None]:
         """One request's reads: other connections' writes are looked for once, as it
         begins, rather than before every cached read (this store's own writes are seen at
         once either way)."""
-        view: contextlib.AbstractContextManager[None] = self._view
+        view: _View = self._view
+        if view.depth == 0:
+            view.arrived = arrived
         return view
 
     def cache_mark(self) -> int | None:
@@ -550,6 +552,7 @@ class _View(threading.local):
         self.store = store
         self.depth = 0
         self.cacheable = False
+        self.arrived: float | None = None
 
     def usable(self) -> bool:
         return self.depth > 0 and self.cacheable
@@ -557,7 +560,7 @@ class _View(threading.local):
     def __enter__(self) -> None:
         if self.depth == 0:
             with self.store._lock:
-                self.cacheable = self.store._sync_changes()
+                self.cacheable = self.store._sync_changes(self.arrived)
         self.depth += 1
 
     def __exit__(self, *exc: object) -> None:
@@ -599,7 +602,7 @@ class SQLiteStore(SqlStore):
         version: int = self._x("PRAGMA data_version").fetchone()[0]
         return version
 
-    def _sync_changes(self) -> bool:
+    def _sync_changes(self, arrived: float | None = None) -> bool:
         """As the shared store does, but without a statement while the WAL index's header
         shows that nothing was committed since data_version was last read. The header is
         read before data_version, so a commit between the two is seen next time."""
