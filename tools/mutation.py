@@ -233,6 +233,9 @@ def run(shard: Shard, minutes: float, children: int, again: bool) -> None:
         names = survivors(shard)
         if not names:
             return
+        # which test reaches which function is kept from the first run and only new test
+        # functions are added to it: a changed test must be traced again to be selected
+        (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
         command += names
     elif shard.only:  # mutmut runs named mutants again, so name only those not yet run
         pending = _keys(shard, lambda code: code is None)
