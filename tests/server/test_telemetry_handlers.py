@@ -70,8 +70,10 @@ def _cold_caches() -> None:
     """Each test starts with the area's caches empty (the ready real-time answers and the
     local boundaries), so what it checks is computed in it, not left by another test."""
     area._READY.clear()
+    area._DAYS.clear()
     for cached in (area._day_boundaries, area._month_boundaries, area._year_boundaries):
         cached.cache_clear()
+    area._variable_wrapping.cache_clear()
 
 
 def test_decimals_follow_the_quantum() -> None:
@@ -497,3 +499,34 @@ def test_generation_counts_the_plants_own_today_to_its_last_hour(desk: Desk) -> 
     assert area.generation(desk.ctx(), s.SnQuery(sn=H1)) == s.Generation(
         today=8.0, month=8.0, cumulative=20.0
     )
+
+
+def test_history_renders_text_codes_by_their_own_rule(desk: Desk) -> None:
+    _setup(desk)
+    names = ("batStatusV2", "currentFault", "runningState")
+    values = np.array([[1.0, 0.0, 163.0], [2.0, 12.0, 164.0], [7.0, 3.0, 163.0]])
+    times = FIRST + np.arange(3, dtype=np.int64) * HOUR
+    desk.store.ingest([DeviceSamples(H1, names, times, values)])
+    answer = _history(desk, begin=int(times[0]), end=int(times[2]), variables=list(names))
+    got = {v["variable"]: [p["value"] for p in v["data"]] for v in answer[0]["datas"]}
+    assert got == {
+        "batStatusV2": ["Charge", "Discharge", "Idle"],
+        "currentFault": ["", "12", "3"],
+        "runningState": ["163", "164", "163"],
+    }
+
+
+def test_a_rendered_day_is_kept_while_its_samples_are_the_same(desk: Desk) -> None:
+    _setup(desk)
+    _ingest(desk)
+    zone = ZoneInfo("Europe/London")
+    (chunk,) = desk.store.history_chunks(H1, NOW - DAY // 2, NOW)
+    first = area._rendered(H1, chunk, zone)
+    (same,) = desk.store.history_chunks(H1, NOW - DAY // 2, NOW)
+    assert area._rendered(H1, same, zone) is first
+    assert area._rendered(H1, same, ZoneInfo("Asia/Tokyo")) is not first
+    _ingest(desk, first=FIRST + 12 * HOUR, count=1)
+    (grown,) = desk.store.history_chunks(H1, NOW - DAY // 2, NOW + HOUR)
+    again = area._rendered(H1, grown, zone)
+    assert again is not first
+    assert again.content == grown.content
