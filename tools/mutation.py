@@ -35,6 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRATCH = ROOT / ".mutation"
+NO_TESTS = 33
+"""mutmut's exit code for a mutant no selected test reaches."""
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,7 @@ def _config(shard: Shard) -> str:
         "\n[tool.mutmut]\n"
         f"source_paths = [{sources}]\n"
         f"pytest_add_cli_args_test_selection = [{tests}]\n"
-        'also_copy = ["src", "tests"]\n'
+        'also_copy = ["src", "tests", "tools", "docs"]\n'
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
     )
 
@@ -213,7 +215,7 @@ def prepare(shard: Shard) -> Path:
         _sync_tests(work)
     else:
         work.mkdir(parents=True, exist_ok=True)
-        for folder in ("src", "tests"):
+        for folder in ("src", "tests", "tools", "docs"):
             shutil.copytree(
                 ROOT / folder,
                 work / folder,
@@ -227,10 +229,12 @@ def run(shard: Shard, minutes: float, children: int, again: bool) -> None:
     work = prepare(shard)
     env = {**os.environ, "PYTHONPATH": str(work / "src")}
     env.pop("FOXDEN_TEST_POSTGRES_URL", None)  # SQLite only: see _STORE_TELEMETRY_TESTS
+    # the vendor's material sits beside the repository, not beside the scratch copy
+    env.setdefault("FOXDEN_SHARED_DIR", str(ROOT.parent / "shared"))
     command = ["nice", "-n", "15", sys.executable, "-m", "mutmut", "run"]
     command += ["--max-children", str(children)]
-    if again:  # only the survivors, against the tests as they are now
-        names = survivors(shard)
+    if again:  # the survivors and the untested, against the tests as they are now
+        names = survivors(shard) + (_keys(shard, lambda code: code == NO_TESTS) or [])
         if not names:
             return
         # which test reaches which function is kept from the first run and only new test
@@ -327,7 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=30.0, help="time limit per shard")
     parser.add_argument("--children", type=int, default=2, help="mutants run at once")
     parser.add_argument(
-        "--again", action="store_true", help="run only the survivors again (after new tests)"
+        "--again",
+        action="store_true",
+        help="run only the survivors and the untested again (after new tests)",
     )
     args = parser.parse_args(argv)
     unknown = [n for n in args.shards if n not in BY_NAME]
