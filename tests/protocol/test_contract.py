@@ -85,8 +85,9 @@ def test_error_messages_and_the_entry_of_each_errno() -> None:
     assert messages["41200"] == "Query data failed"
     assert messages == {str(int(e)): i.message for e, i in errno.ERRNO_TABLE.items()}
     assert errno.messages() == messages
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError) as refused:
         errno.messages("de")
+    assert refused.value.args == ("de",)
     entry = errno.info(41200)
     assert entry is not None and entry.errno == errno.Errno.QUERY_FAILED
     assert entry.message == "Query data failed"
