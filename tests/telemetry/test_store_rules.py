@@ -367,3 +367,28 @@ def test_a_schema_made_by_another_connection_is_read(store: SQLiteStore, tmp_pat
         other.close()
     assert store.latest(["DEVICE01"])["DEVICE01"].values == {"SoC": 3.0, "RVolt": 4.0}
     assert store.history("DEVICE01", T0, T0).values.tolist() == [[3.0, 4.0]]
+
+
+def test_the_newest_sample_is_kept_until_the_next_write(store: SQLiteStore) -> None:
+    store.ingest([ramp("DEVICE01", T0, 2), ramp("DEVICE02", T0, 1)])
+    first = store.latest(["DEVICE01", "DEVICE02"])
+    again = store.latest(["DEVICE02", "DEVICE01"])
+    assert again["DEVICE01"] is first["DEVICE01"]
+    assert again["DEVICE02"] is first["DEVICE02"]
+    with store.transaction():  # inside a transaction the store is read, not the cache
+        store.ingest([ramp("DEVICE01", T0 + 600_000, 1)])
+        inside = store.latest(["DEVICE01"])["DEVICE01"]
+        assert inside.time_ms == T0 + 600_000
+    after = store.latest(["DEVICE01", "DEVICE02"])
+    assert after["DEVICE01"].time_ms == T0 + 600_000
+    assert after["DEVICE01"] is not first["DEVICE01"]
+
+
+def test_counters_before_a_first_slot_without_the_counter(store: SQLiteStore) -> None:
+    t = [T0 + 60_000, T0 + SLOT_MS + 60_000, T0 + 2 * SLOT_MS + 60_000]
+    nan = float("nan")
+    store.ingest([batch("DEVICE01", t, [[0, 0, nan, 1], [0, 0, 20, 2], [0, 0, 30, 3]])])
+    out = store.counters_before("DEVICE01", [T0, T0 + 2 * SLOT_MS, T0 + 3 * SLOT_MS])
+    assert np.isnan(out[0, 0])
+    assert out[1:, 0].tolist() == [20.0, 30.0]
+    assert out[:, 1].tolist() == [1.0, 2.0, 3.0]
