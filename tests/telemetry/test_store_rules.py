@@ -292,9 +292,11 @@ def test_history_is_the_closed_range_across_days_and_variables(store: SQLiteStor
     assert empty.times_ms.dtype == np.int64
 
 
-def test_a_days_content_changes_with_its_rows_only(store: SQLiteStore) -> None:
+def test_a_days_content_changes_with_its_rows_only(store: SQLiteStore, path: Path) -> None:
     store.ingest([ramp("DEVICE01", T0, 40)])
     (packed,) = store.history_chunks("DEVICE01", T0, T0)
+    ((n, times, data),) = rows(path, "SELECT n, times, data FROM telemetry_chunks")
+    assert packed.content == (n, times, data)  # a packed day is its stored row
     assert packed.content[0] == 40
     assert store.history_chunks("DEVICE01", T0, T0)[0].content == packed.content
     store.ingest([ramp("DEVICE01", T0 + 3_600_000, 2)])
@@ -372,6 +374,7 @@ def test_a_schema_made_by_another_connection_is_read(store: SQLiteStore, tmp_pat
 def test_the_newest_sample_is_kept_until_the_next_write(store: SQLiteStore) -> None:
     store.ingest([ramp("DEVICE01", T0, 2), ramp("DEVICE02", T0, 1)])
     first = store.latest(["DEVICE01", "DEVICE02"])
+    assert (first["DEVICE01"].sn, first["DEVICE02"].sn) == ("DEVICE01", "DEVICE02")
     again = store.latest(["DEVICE02", "DEVICE01"])
     assert again["DEVICE01"] is first["DEVICE01"]
     assert again["DEVICE02"] is first["DEVICE02"]
