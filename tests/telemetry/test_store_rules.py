@@ -395,3 +395,29 @@ def test_counters_before_a_first_slot_without_the_counter(store: SQLiteStore) ->
     assert np.isnan(out[0, 0])
     assert out[1:, 0].tolist() == [20.0, 30.0]
     assert out[:, 1].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_a_reopened_store_knows_the_schemas_it_wrote(tmp_path: Path, path: Path) -> None:
+    first = open_store(url_for(tmp_path))
+    accounts.create_account(first, "a", 0)
+    accounts.add_device(first, "a", "DEVICE01", "H1-5.0-E", 0)
+    first.ingest([ramp("DEVICE01", T0, 40)])
+    first.close()
+    again = open_store(url_for(tmp_path))
+    try:
+        assert isinstance(again, SQLiteStore)
+        assert again._schemas == {1: VARS}
+        assert again._schema_ids == {VARS: 1}
+        assert again.history("DEVICE01", T0, T0 + 60_000).values.tolist() == [
+            [0.0, 0.0, 0.0, 0.0],
+            [1.0, 1.0, 10.0, 20.0],
+        ]
+        again.ingest([ramp("DEVICE01", T0 + DAY, 40)])  # the same variables: the same schema
+        assert rows(path, "SELECT id, variables FROM telemetry_schemas") == [
+            (1, "pvPower,SoC,generation,feedin")
+        ]
+        with pytest.raises(StoreError) as info:
+            again._known_schema(99)
+        assert str(info.value) == "telemetry schema 99 is missing"
+    finally:
+        again.close()
