@@ -147,6 +147,8 @@ def test_the_wal_marker_moves_with_every_commit(tmp_path: Path) -> None:
         s.create_account("alice", "h", 0)
         second = marker.read()
         assert second is not None and second != first
+        with open(database + "-shm", "rb") as shm:
+            assert second == shm.read(48)  # the header: the file's first 48 bytes
         marker.close()
         assert marker.read() is None
         marker.close()  # twice is fine
