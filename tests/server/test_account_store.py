@@ -15,6 +15,7 @@ import pytest
 from foxden import accounts
 from foxden.store import Account, Store, StoreError, changes, open_store, url_for
 from foxden.store.changes import ALL, MISS, TopicCaches, WalMarker, parse_payload, payload
+from foxden.store.sqlite import SQLiteStore
 
 
 @pytest.fixture
@@ -223,3 +224,41 @@ def test_a_restore_that_fails_leaves_the_store_as_it_was(store: Store) -> None:
         store.restore(type(taken)(broken))
     assert store.snapshot() == taken
     assert store.account_by_name("alice") is not None
+
+
+def test_a_key_look_up_is_kept_until_a_write_and_a_quiet_store_asks_nothing(
+    tmp_path: Path,
+) -> None:
+    store = open_store(url_for(tmp_path))
+    try:
+        assert isinstance(store, SQLiteStore)
+        store.create_account("alice", "h", 0)
+        first = store.account_by_key_hash("h")
+        assert first is not None
+        assert store.account_by_key_hash("h") is first  # kept
+        assert store.account_by_key_hash("g") is None
+        assert store.account_by_key_hash("g") is None
+        store.save_usage({(first.id, "2024-06-01"): 3})  # usage is not cached: nothing dropped
+        assert store.account_by_key_hash("h") is first
+        statements: list[str] = []
+        store._db.set_trace_callback(statements.append)
+        assert store.account_by_key_hash("h") is first
+        store._db.set_trace_callback(None)
+        assert statements == []  # the WAL index did not move: no data_version asked
+        with store.transaction():  # inside a transaction the store is read, not the cache
+            inside = store.account_by_key_hash("h")
+        assert inside == first and inside is not first
+        store.set_key_hash("alice", "h2")
+        assert store.account_by_key_hash("h") is None
+    finally:
+        store.close()
+
+
+def test_a_store_in_memory_looks_accounts_up() -> None:
+    store = SQLiteStore(":memory:")
+    try:
+        alice = store.create_account("alice", "h", 0)
+        assert store.account_by_key_hash("h") == alice
+        assert store.account_by_key_hash("h") == alice
+    finally:
+        store.close()
