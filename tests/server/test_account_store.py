@@ -262,3 +262,22 @@ def test_a_store_in_memory_looks_accounts_up() -> None:
         assert store.account_by_key_hash("h") == alice
     finally:
         store.close()
+
+
+def test_an_empty_that_fails_leaves_the_store_as_it_was(store: Store, tmp_path: Path) -> None:
+    accounts.create_account(store, "alice", 0)
+    taken = store.snapshot()
+    db = sqlite3.connect(tmp_path / "foxden.db")
+    try:  # a real refusal by the database, half way through the deletes
+        db.execute(
+            "CREATE TRIGGER keep_accounts BEFORE DELETE ON accounts "
+            "BEGIN SELECT RAISE(ABORT, 'accounts are kept'); END"
+        )
+        db.commit()
+    finally:
+        db.close()
+    with pytest.raises(sqlite3.IntegrityError) as info:
+        store.empty()
+    assert str(info.value) == "accounts are kept"
+    assert store.snapshot() == taken
+    assert store.account_by_name("alice") is not None
