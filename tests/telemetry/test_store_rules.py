@@ -421,3 +421,39 @@ def test_a_reopened_store_knows_the_schemas_it_wrote(tmp_path: Path, path: Path)
         assert str(info.value) == "telemetry schema 99 is missing"
     finally:
         again.close()
+
+
+def test_a_day_packed_again_keeps_its_chunk(store: SQLiteStore) -> None:
+    store.ingest([ramp("DEVICE01", T0 + 3_600_000, 40)])  # packed
+    store.ingest([ramp("DEVICE01", T0, 2)])  # older: packed with the chunk
+    series = store.history("DEVICE01", T0, T0 + DAY - 1)
+    assert len(series.times_ms) == 42
+    assert series.times_ms[:3].tolist() == [T0, T0 + 60_000, T0 + 3_600_000]
+
+
+def test_rollups_of_two_samples_and_of_a_single_backfilled_one(
+    store: SQLiteStore, path: Path
+) -> None:
+    s0 = T0 // SLOT_MS
+    two = [T0 + 60_000, T0 + SLOT_MS + 60_000]
+    store.ingest([batch("DEVICE01", two, [[0, 0, 10, 1], [0, 0, 20, 2]])])
+    store.ingest([batch("DEVICE01", [T0 + SLOT_MS + 120_000, T0 + SLOT_MS + 180_000],
+                        [[0, 0, 30, 3], [0, 0, 40, 4]])])  # fmt: skip
+    slots = rounded(rows(path, "SELECT slot, generation, feedin FROM energy_slots"))
+    assert slots == [(s0, 10.0, 1.0), (s0 + 1, 40.0, 4.0)]
+    store.ingest([batch("DEVICE01", [T0 - DAY], [[0, 0, 5, 0.5]])])  # alone on its day
+    slots = rounded(rows(path, "SELECT slot, generation, feedin FROM energy_slots"))
+    assert slots[0] == ((T0 - DAY) // SLOT_MS, 5.0, 0.5)
+    assert len(slots) == 3
+
+
+def test_more_than_a_thousand_tail_rows_are_packed_and_deleted(
+    store: SQLiteStore, path: Path
+) -> None:
+    live = [ramp("DEVICE01", T0 + k * 60_000, 1) for k in range(1_001)]
+    assert store.ingest(live) == 1_001
+    assert rows(path, "SELECT COUNT(*) FROM telemetry_tail") == [(1_001,)]
+    assert store.merge_tail(T0 + DAY) == 1
+    assert rows(path, "SELECT COUNT(*) FROM telemetry_tail") == [(0,)]
+    assert rows(path, "SELECT n FROM telemetry_chunks") == [(1_001,)]
+    assert store._part_rate is not None and store._part_rate > 0
