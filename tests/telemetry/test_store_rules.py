@@ -457,3 +457,34 @@ def test_more_than_a_thousand_tail_rows_are_packed_and_deleted(
     assert rows(path, "SELECT COUNT(*) FROM telemetry_tail") == [(0,)]
     assert rows(path, "SELECT n FROM telemetry_chunks") == [(1_001,)]
     assert store._part_rate is not None and store._part_rate > 0
+
+
+def test_two_samples_are_sorted_and_split_at_midnight(store: SQLiteStore, path: Path) -> None:
+    store.ingest([batch("DEVICE01", [T0 + DAY + 5, T0 + DAY - 5], [[2, 2, 2, 2], [1, 1, 1, 1]])])
+    assert rows(path, "SELECT day, n FROM telemetry_tail ORDER BY day") == [(D0, 1), (D0 + 1, 1)]
+    series = store.history("DEVICE01", T0, T0 + 2 * DAY)
+    assert series.times_ms.tolist() == [T0 + DAY - 5, T0 + DAY + 5]
+    assert series.values[:, 1].tolist() == [1.0, 2.0]
+
+
+def test_one_write_of_two_devices_keeps_each_ones_rollups_and_newest(
+    store: SQLiteStore, path: Path
+) -> None:
+    other = ("SoC", "RVolt", "generation")
+    k = np.arange(40, dtype=float)
+    second = DeviceSamples(
+        "DEVICE02", other, T0 + np.arange(40, dtype=np.int64) * 60_000,
+        np.column_stack([k, 200 + k, 100 + k]),
+    )  # fmt: skip
+    store.ingest([ramp("DEVICE01", T0, 40), second])  # both packed in one part
+    found = rows(path, "SELECT sn, COUNT(*) FROM energy_slots GROUP BY sn ORDER BY sn")
+    assert found == [("DEVICE01", 3), ("DEVICE02", 3)]
+    latest = store.latest(["DEVICE01", "DEVICE02"])
+    assert latest["DEVICE01"].values == {"pvPower": 39.0, "SoC": 39.0, "generation": 390.0,
+                                         "feedin": 780.0}  # fmt: skip
+    assert latest["DEVICE02"].values == {"SoC": 39.0, "RVolt": 239.0, "generation": 139.0}
+    store.ingest([batch("DEVICE01", [T0 + 39 * 60_000], [[5.0, 5.0, 5.0, 5.0]])])  # same time
+    assert store.latest(["DEVICE01"])["DEVICE01"].values["SoC"] == 5.0
+    live = [ramp("DEVICE01", T0 + DAY, 1), ramp("DEVICE02", T0 + DAY, 1)]
+    store.ingest([DeviceSamples(s.sn, VARS, s.times_ms, s.values) for s in live])
+    assert rows(path, "SELECT DISTINCT length(times) FROM telemetry_tail") == [(8,)]
