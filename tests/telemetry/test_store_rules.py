@@ -488,3 +488,20 @@ def test_one_write_of_two_devices_keeps_each_ones_rollups_and_newest(
     live = [ramp("DEVICE01", T0 + DAY, 1), ramp("DEVICE02", T0 + DAY, 1)]
     store.ingest([DeviceSamples(s.sn, VARS, s.times_ms, s.values) for s in live])
     assert rows(path, "SELECT DISTINCT length(times) FROM telemetry_tail") == [(8,)]
+
+
+def test_counters_before_many_boundaries_take_three_queries(store: SQLiteStore) -> None:
+    t = [T0 + k * SLOT_MS + 60_000 for k in range(6)]
+    store.ingest([batch("DEVICE01", t, [[0, 0, 10 * (k + 1), k] for k in range(6)])])
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    out = store.counters_before("DEVICE01", [T0 + k * SLOT_MS for k in range(7)])
+    store._db.set_trace_callback(None)
+    assert out[:, 0].tolist() == [10.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0]
+    assert len([s for s in statements if s.startswith("SELECT")]) == 3
+
+
+def test_an_older_item_after_a_newer_one_leaves_the_newest(store: SQLiteStore) -> None:
+    store.ingest([ramp("DEVICE01", T0 + DAY, 2), ramp("DEVICE01", T0, 2)])
+    assert store.latest(["DEVICE01"])["DEVICE01"].time_ms == T0 + DAY + 60_000
+    assert len(store.history("DEVICE01", T0, T0 + 2 * DAY).times_ms) == 4
