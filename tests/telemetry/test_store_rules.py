@@ -453,7 +453,11 @@ def test_more_than_a_thousand_tail_rows_are_packed_and_deleted(
     live = [ramp("DEVICE01", T0 + k * 60_000, 1) for k in range(1_001)]
     assert store.ingest(live) == 1_001
     assert rows(path, "SELECT COUNT(*) FROM telemetry_tail") == [(1_001,)]
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
     assert store.merge_tail(T0 + DAY) == 1
+    store._db.set_trace_callback(None)
+    assert len([s for s in statements if s.startswith("DELETE")]) == 3  # 500 ids a statement
     assert rows(path, "SELECT COUNT(*) FROM telemetry_tail") == [(0,)]
     assert rows(path, "SELECT n FROM telemetry_chunks") == [(1_001,)]
     assert store._part_rate is not None and store._part_rate > 0
@@ -505,3 +509,16 @@ def test_an_older_item_after_a_newer_one_leaves_the_newest(store: SQLiteStore) -
     store.ingest([ramp("DEVICE01", T0 + DAY, 2), ramp("DEVICE01", T0, 2)])
     assert store.latest(["DEVICE01"])["DEVICE01"].time_ms == T0 + DAY + 60_000
     assert len(store.history("DEVICE01", T0, T0 + 2 * DAY).times_ms) == 4
+
+
+def test_a_part_ends_once_it_holds_ingest_part_samples(store: SQLiteStore) -> None:
+    store.PART_S = 1e6  # parts of INGEST_PART (256) samples, however slow the machine
+    sizes = [128, 127, 1, 128, 127, 1]
+    items = [ramp("DEVICE01", T0 + d * DAY, n) for d, n in enumerate(sizes)]
+    stored: list[int] = []
+    store.after_part = lambda: stored.append(
+        len(store.history("DEVICE01", 0, T0 + 9 * DAY).times_ms)
+    )
+    assert store.ingest(items) == 512
+    store.after_part = None
+    assert stored == [256, 512]
