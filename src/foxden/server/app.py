@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import math
 import os
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -112,7 +112,13 @@ class FoxdenApp:
         """A store whose every query is a network round trip (PostgreSQL) is used from this
         one thread, never from the event loop: authentication, the quota and the handlers
         run there, one call at a time as on the loop (the store serialises its queries
-        anyway), while the loop keeps reading and writing sockets."""
+        anyway), while the loop keeps reading and writing sockets. A read whose rows are all
+        cached is answered on the loop without waiting (``foxden.store.waiting``)."""
+        self.serve_lock = threading.Lock()
+        """Held by whatever answers a call (the database thread's work; the loop, when it
+        finds the lock free): limits, quota and handlers run one call at a time."""
+        self._flushing = False
+        self._tasks: set[asyncio.Task[None]] = set()
         self.rate = RateLimiter(settings.rate_per_second, settings.rate_burst)
         self.limits = limit_profile(settings.limit_profile)
         shared: RedisLimits | None = None
@@ -247,11 +253,34 @@ class FoxdenApp:
         return Ctx(self.store, self.clock, self.wall, account, self.quota, lang)
 
     async def in_db_thread(self, work: Callable[..., Any], *args: Any) -> Any:
-        """``work(*args)`` in the database thread when there is one, else here."""
+        """``work(*args)`` in the database thread (holding ``serve_lock``) when there is
+        one, else here."""
         if self.db_thread is None:
             return work(*args)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.db_thread, functools.partial(work, *args))
+        return await loop.run_in_executor(self.db_thread, self._serialised, work, args)
+
+    def _serialised(self, work: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        with self.serve_lock:
+            return work(*args)
+
+    def flush_soon(self) -> None:
+        """After a call counted on the loop: when the quota's count is due to be written,
+        write it in the database thread (one flush at a time)."""
+        if self._flushing or not self.quota.flush_due():
+            return
+        self._flushing = True
+        task = asyncio.get_running_loop().create_task(self._flush_quota())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _flush_quota(self) -> None:
+        try:
+            await self.in_db_thread(self.quota.flush)
+        except Exception as exc:  # counted in memory; written by a later flush
+            log.warning("quota use kept in memory, the database refused it: %s", exc)
+        finally:
+            self._flushing = False
 
     def observe(self, call: Exchange) -> None:
         """A call has been answered: journal, metrics, access log."""

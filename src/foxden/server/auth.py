@@ -119,6 +119,10 @@ class Authenticator:
                 "unknown API key, or the signature is not md5(path + '\\r\\n' + token + "
                 "'\\r\\n' + timestamp) of this request",
             )
+        if counted and self.shared is None:
+            # the quota's count read before anything is spent or remembered: a store that
+            # may not wait (foxden.store.waiting) fails here, with nothing changed yet
+            self.quota.used(account.id, now_ms)
         if self.replays is not None and not (
             self.shared.first_use(values["signature"], stamp, self.window_ms, now_ms)
             if self.shared is not None

@@ -36,6 +36,7 @@ from foxden.server.incoming import (
 )
 from foxden.server.journal import Exchange
 from foxden.store import Account
+from foxden.store.waiting import WouldWait, without_waiting
 
 if TYPE_CHECKING:
     from foxden.server.app import FoxdenApp
@@ -62,6 +63,25 @@ READY = frozenset(
 )
 """Handlers whose answer is a function of the account, the request and the store's rows
 alone (no clock, no quota, no upstream): their answers may be kept ready."""
+LOOP_READS = READY | {
+    "user.access_count",
+    "plant.detail",
+    "plant.list",
+    "device.variables",
+    "device.faults",
+    "device.history",
+    "device.generation",
+    "settings.get",
+    "settings.time_get",
+    "peak_shaving.get",
+    "battery_heating.get",
+    "module.list",
+    "module.detail",
+    "module.signal",
+}
+"""Handlers that only read the store: on a store whose queries go over the network, the
+event loop answers them itself while every row they need is cached (a write, or a read that
+needs a query, goes to the database thread)."""
 READY_ENTRIES = 2048
 READY_MAX_BYTES = 65_536
 """Answers kept ready at most (all calls together), and the largest kept."""
@@ -154,6 +174,8 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
     store = foxden.store
     auth = foxden.auth
     ready = foxden.ready if name in READY and foxden.READY_ANSWERS else None
+    on_loop = offload and name in LOOP_READS and auth.shared is None
+    serve_lock = foxden.serve_lock
 
     def answer(account: Account, headers: dict[str, str], call: Exchange, parsed: Any) -> bytes:
         """The envelope of the handler's answer (inside the store's view of the call)."""
@@ -171,6 +193,23 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
         auth.record_device_write(account, target, now_ms)
         return body
 
+    def respond(account: Account, headers: dict[str, str], call: Exchange) -> bytes:
+        """The answer to an authenticated call (inside a view of the store): kept ready
+        when it may be."""
+        if ready is None:
+            return answer(account, headers, call, decode(call))
+        key = (name, account.id, call.body or call.query, headers["lang"])
+        mark = store.cache_mark()
+        kept = ready.get(key)
+        if kept is not None and mark is not None and kept[0] == mark:
+            return kept[1]
+        body = answer(account, headers, call, decode(call))
+        if mark is not None and store.cache_mark() == mark and len(body) <= READY_MAX_BYTES:
+            if len(ready) >= READY_ENTRIES:
+                ready.clear()
+            ready[key] = (mark, body)
+        return body
+
     def whole(headers: dict[str, str], call: Exchange, caller: list[Account]) -> bytes:
         """Check and answer a call with no chaos rule in the way, in one view of the store
         (the account, once known, is put in ``caller``)."""
@@ -178,19 +217,39 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
             account = auth.check(call.path, headers, call.time_ms, path_counted, paced_queries)
             caller.append(account)
             call.account = account.name
-            if ready is None:
-                return answer(account, headers, call, decode(call))
-            key = (name, account.id, call.body or call.query, headers["lang"])
-            mark = store.cache_mark()
-            kept = ready.get(key)
-            if kept is not None and mark is not None and kept[0] == mark:
-                return kept[1]
-            body = answer(account, headers, call, decode(call))
-            if mark is not None and store.cache_mark() == mark and len(body) <= READY_MAX_BYTES:
-                if len(ready) >= READY_ENTRIES:
-                    ready.clear()
-                ready[key] = (mark, body)
-            return body
+            return respond(account, headers, call)
+
+    def respond_in_view(account: Account, headers: dict[str, str], call: Exchange) -> bytes:
+        with store.request_view():
+            return respond(account, headers, call)
+
+    async def offloaded(headers: dict[str, str], call: Exchange, caller: list[Account]) -> bytes:
+        """``whole`` where the store's queries go over the network: on the loop while the
+        call needs nothing but cached rows and no other call is being answered, else (from
+        where the loop had to stop: nothing is spent twice) in the database thread."""
+        if on_loop and serve_lock.acquire(blocking=False):
+            try:
+                with without_waiting():
+                    with store.request_view():
+                        account = auth.check(
+                            call.path, headers, call.time_ms, path_counted, paced_queries
+                        )
+                    caller.append(account)
+                    call.account = account.name
+                    body = respond_in_view(account, headers, call)
+                foxden.flush_soon()
+                return body
+            except WouldWait:
+                pass
+            finally:
+                serve_lock.release()
+        if caller:  # checked and counted on the loop; the answer needs the database
+            answered: bytes = await foxden.in_db_thread(respond_in_view, caller[0], headers, call)
+        else:
+            answered = await foxden.in_db_thread(whole, headers, call, caller)
+        if on_loop:
+            foxden.flush_soon()
+        return answered
 
     def check(headers: dict[str, str], call: Exchange) -> Account:
         with store.request_view():
@@ -209,7 +268,7 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
                 call.body = await read_body(receive, body_limit)
             if not chaos.rules:
                 if offload:
-                    body = await foxden.in_db_thread(whole, headers, call, caller)
+                    body = await offloaded(headers, call, caller)
                 else:
                     body = whole(headers, call, caller)
                 call.errno, call.msg = 0, SUCCESS_MESSAGE

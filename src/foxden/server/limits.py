@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from foxden.limits_policy import quota_total
-from foxden.store import Store
+from foxden.store import Store, waiting
 
 log = logging.getLogger("foxden.server")
 RETRY_S = 1.0
@@ -115,7 +115,7 @@ class QuotaKeeper:
         self._counts[key] = used + 1
         self._dirty.add(key)
         self._unsaved += 1
-        if self._unsaved >= self.flush_every and time.monotonic() >= self._retry_at:
+        if self.flush_due() and not waiting.forbidden():
             try:
                 self.flush()
             except Exception as exc:  # the call is counted in memory; written later
@@ -127,6 +127,12 @@ class QuotaKeeper:
         self._counts.clear()
         self._dirty.clear()
         self._unsaved = 0
+
+    def flush_due(self) -> bool:
+        """Enough calls are counted in memory only that they should be written now (where
+        writing may wait: a call counted on the event loop leaves it to the database
+        thread)."""
+        return self._unsaved >= self.flush_every and time.monotonic() >= self._retry_at
 
     @property
     def unsaved(self) -> int:

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import struct
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -39,7 +39,7 @@ class TelemetryMixin(TelemetryWriter):
     puts the two together (:mod:`foxden.store.days`).
     """
 
-    _lock: threading.RLock
+    _lock: contextlib.AbstractContextManager[Any]
     _BEGIN: str
     _caches: TopicCaches
     _depth: int

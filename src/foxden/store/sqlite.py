@@ -51,8 +51,12 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
     _READ_RETRIES = 2
     _db: Any
 
+    @staticmethod
+    def _new_lock() -> contextlib.AbstractContextManager[Any]:
+        return threading.RLock()
+
     def _init_common(self) -> None:
-        self._lock = threading.RLock()
+        self._lock = self._new_lock()
         self._depth = 0
         self._caches = TopicCaches()
         self._touched: set[str] = set()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence, Set
 from typing import Any
@@ -63,7 +62,7 @@ class TelemetryWriter:
     after_part: Callable[[], None] | None = None
     """Called after each ingest transaction, with the store free (tests watch readers)."""
 
-    _lock: threading.RLock
+    _lock: contextlib.AbstractContextManager[Any]
     _schemas: dict[int, tuple[str, ...]]
     _schema_ids: dict[tuple[str, ...], int]
     _quanta: dict[int, F64]

@@ -18,6 +18,7 @@ import numpy as np
 from foxden.protocol import limits, telemetry, timefmt
 from foxden.protocol import structs as s
 from foxden.server.context import Ctx, Handler
+from foxden.server.envelope import Enveloped
 from foxden.server.errors import invalid
 from foxden.store import DayChunk, Device, Latest
 
@@ -296,8 +297,9 @@ def _variable_wrapping(name: str) -> tuple[bytes, bytes]:
     return head, b"]" + unit + b"}"
 
 
-def history(ctx: Ctx, req: s.HistoryQuery) -> msgspec.Raw:
-    """Every stored point of the range, each with its own time string, as JSON bytes.
+def history(ctx: Ctx, req: s.HistoryQuery) -> Enveloped:
+    """Every stored point of the range, each with its own time string, as JSON bytes
+    joined once with the envelope around them.
 
     Each stored day is rendered once for the plant's zone (``_Day``: numbers rounded in
     numpy and encoded by msgspec in one flat array, text codes rendered once per distinct
@@ -335,7 +337,7 @@ def history(ctx: Ctx, req: s.HistoryQuery) -> msgspec.Raw:
                 comma = True
         pieces.append(tail)
     pieces.append(b"]}]")
-    return msgspec.Raw(b"".join(pieces))
+    return Enveloped(pieces)
 
 
 def _local_ms(zone: ZoneInfo, year: int, month: int, day: int, hour: int = 0) -> int:
