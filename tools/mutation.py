@@ -22,17 +22,21 @@ and killed as a share of the mutants that ran with a test to catch them.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import shutil
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRATCH = ROOT / ".mutation"
+NO_TESTS = 33
+"""mutmut's exit code for a mutant no selected test reaches."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,31 @@ class Shard:
     """Files under src/ to mutate."""
     tests: tuple[str, ...]
     """The test files (or node ids) that exercise them: the selection mutmut runs."""
+    only: tuple[str, ...] = ()
+    """Mutant name patterns (fnmatch) to run and count; empty: every mutant of ``sources``.
+    For a module of which only some functions carry rules the shard's tests can reach."""
 
+    def counts(self, name: str) -> bool:
+        return not self.only or any(fnmatch.fnmatchcase(name, p) for p in self.only)
+
+
+_STORE_TELEMETRY_TESTS = ("tests/telemetry/test_store_rules.py",)
+"""One rule a test on a SQLite file, under a second for the file: test_store.py and
+test_tail.py (property tests, a fleet, a killed process) spend 5 to 25 s a mutant."""
+
+_ACCOUNT_RULES = (
+    "create_account",
+    "set_key_hash",
+    "account_by_key_hash",
+    "account_by_name",
+    "accounts",
+    "usage",
+    "save_usage",
+    "_cached",
+    "_sync_changes",
+)
+"""The functions of sqlite.py that carry the account and key rules (and the cache a key
+look-up goes through); the rest of the module is plumbing the other store shards reach."""
 
 SHARDS = (
     Shard("signing", ("src/foxden/protocol/signing.py",), ("tests/protocol/test_signing.py",)),
@@ -113,6 +141,43 @@ SHARDS = (
         ("src/foxden/server/areas/telemetry.py",),
         ("tests/server/test_telemetry_handlers.py",),
     ),
+    Shard(
+        "store-reads",
+        ("src/foxden/store/sql_telemetry.py",),
+        _STORE_TELEMETRY_TESTS,
+    ),
+    Shard(
+        "store-ingest",
+        ("src/foxden/store/telemetry_write.py",),
+        _STORE_TELEMETRY_TESTS,
+    ),
+    Shard(
+        "store-changes",
+        ("src/foxden/store/changes.py",),
+        ("tests/server/test_account_store.py",),
+        # the PostgreSQL listener (its own connection, in a thread) is left to the
+        # live tests of tests/server/test_caches.py
+        only=(
+            "foxden.store.changes.x*TopicCaches*",
+            "foxden.store.changes.x*WalMarker*",
+            "foxden.store.changes.x_payload__*",
+            "foxden.store.changes.x_parse_payload__*",
+        ),
+    ),
+    Shard(
+        "store-snapshot",
+        ("src/foxden/store/snapshot.py",),
+        ("tests/server/test_account_store.py",),
+    ),
+    Shard(
+        "store-accounts",
+        ("src/foxden/store/sqlite.py",),
+        ("tests/server/test_account_store.py",),
+        only=(
+            *(f"foxden.store.sqlite.xǁSqlStoreǁ{name}__mutmut_*" for name in _ACCOUNT_RULES),
+            "foxden.store.sqlite.xǁSQLiteStoreǁ_sync_changes__mutmut_*",
+        ),
+    ),
 )
 BY_NAME = {shard.name: shard for shard in SHARDS}
 
@@ -124,7 +189,7 @@ def _config(shard: Shard) -> str:
         "\n[tool.mutmut]\n"
         f"source_paths = [{sources}]\n"
         f"pytest_add_cli_args_test_selection = [{tests}]\n"
-        'also_copy = ["src", "tests"]\n'
+        'also_copy = ["src", "tests", "tools", "docs"]\n'
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
     )
 
@@ -146,7 +211,7 @@ def prepare(shard: Shard) -> Path:
         _sync_tests(work)
     else:
         work.mkdir(parents=True, exist_ok=True)
-        for folder in ("src", "tests"):
+        for folder in ("src", "tests", "tools", "docs"):
             shutil.copytree(
                 ROOT / folder,
                 work / folder,
@@ -159,13 +224,24 @@ def prepare(shard: Shard) -> Path:
 def run(shard: Shard, minutes: float, children: int, again: bool) -> None:
     work = prepare(shard)
     env = {**os.environ, "PYTHONPATH": str(work / "src")}
+    env.pop("FOXDEN_TEST_POSTGRES_URL", None)  # SQLite only: PostgreSQL cases skip
+    # the vendor's material sits beside the repository, not beside the scratch copy
+    env.setdefault("FOXDEN_SHARED_DIR", str(ROOT.parent / "shared"))
     command = ["nice", "-n", "15", sys.executable, "-m", "mutmut", "run"]
     command += ["--max-children", str(children)]
-    if again:  # only the survivors, against the tests as they are now
-        names = survivors(shard)
+    if again:  # the survivors and the untested, against the tests as they are now
+        names = survivors(shard) + (_keys(shard, lambda code: code == NO_TESTS) or [])
         if not names:
             return
+        # which test reaches which function is kept from the first run and only new test
+        # functions are added to it: a changed test must be traced again to be selected
+        (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
         command += names
+    elif shard.only:  # mutmut runs named mutants again, so name only those not yet run
+        pending = _keys(shard, lambda code: code is None)
+        if pending is not None and not pending:
+            return
+        command += list(shard.only) if pending is None else pending
     print(f"{shard.name}: mutmut in {work} for at most {minutes:g} min", flush=True)
     try:
         subprocess.run(
@@ -191,7 +267,9 @@ def verdicts(shard: Shard) -> dict[str, Counter[str]]:
         counts: Counter[str] = Counter()
         if meta.exists():
             codes = json.loads(meta.read_text("utf-8"))["exit_code_by_key"]
-            for code in codes.values():
+            for key, code in codes.items():
+                if not shard.counts(key):
+                    continue
                 counts["not run" if code is None else status_by_exit_code[code]] += 1
         found[source.removeprefix("src/foxden/")] = counts
     return found
@@ -218,18 +296,26 @@ def report(shards: list[Shard]) -> None:
     print(f"{'all':36} " + " ".join(f"{v:>9}" for v in total) + f" {share:>9}")
 
 
+def _keys(shard: Shard, keep: Callable[[int | None], bool]) -> list[str] | None:
+    """The shard's mutants whose exit code (None: not run) ``keep`` accepts; None before
+    mutmut made any."""
+    names: list[str] = []
+    metas = [SCRATCH / shard.name / "mutants" / (s + ".meta") for s in shard.sources]
+    if not any(meta.exists() for meta in metas):
+        return None
+    for meta in metas:
+        if meta.exists():
+            codes = json.loads(meta.read_text("utf-8"))["exit_code_by_key"]
+            names += [k for k, v in codes.items() if shard.counts(k) and keep(v)]
+    return names
+
+
 def survivors(shard: Shard) -> list[str]:
     """The names of the surviving mutants (``mutmut show NAME`` in the scratch copy)."""
     from mutmut.stats import status_by_exit_code
 
-    names = []
-    for source in shard.sources:
-        meta = SCRATCH / shard.name / "mutants" / (source + ".meta")
-        if meta.exists():
-            codes = json.loads(meta.read_text("utf-8"))["exit_code_by_key"]
-            names += [k for k, v in codes.items() if v is not None and
-                      status_by_exit_code[v] == "survived"]  # fmt: skip
-    return names
+    found = _keys(shard, lambda code: code is not None and status_by_exit_code[code] == "survived")
+    return found or []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,7 +327,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=30.0, help="time limit per shard")
     parser.add_argument("--children", type=int, default=2, help="mutants run at once")
     parser.add_argument(
-        "--again", action="store_true", help="run only the survivors again (after new tests)"
+        "--again",
+        action="store_true",
+        help="run only the survivors and the untested again (after new tests)",
     )
     args = parser.parse_args(argv)
     unknown = [n for n in args.shards if n not in BY_NAME]

@@ -224,3 +224,19 @@ def test_fault_text() -> None:
     assert catalogue.fault_text(1, "fr") == "No Utility"
     with pytest.raises(KeyError):
         catalogue.fault_text(999999)
+
+
+def test_names_come_in_the_clouds_order_then_any_other_language() -> None:
+    texts = {"xx": "x", "pl": "p", "en": "e", "yy": "y"}
+    ordered = catalogue._ordered(texts, ("en", "zh_CN", "pl"))
+    assert list(ordered.items()) == [("en", "e"), ("pl", "p"), ("xx", "x"), ("yy", "y")]
+
+
+def test_the_tables_read_afresh_equal_the_ones_in_use() -> None:
+    variables, faults = catalogue._variables(), catalogue._faults()
+    catalogue._variables.cache_clear()
+    catalogue._faults.cache_clear()
+    assert catalogue._variables() == variables
+    assert catalogue._faults() == faults
+    raw = (resources.files("foxden.protocol") / "data" / "variables.json").read_bytes()
+    assert catalogue._read("variables.json") == raw

@@ -77,3 +77,18 @@ def test_unknown_fields_are_ignored_but_not_in_scheduler_groups() -> None:
     )
     with pytest.raises(msgspec.ValidationError, match="bogus"):
         msgspec.json.decode(group, type=s.SchedulerEnable)
+
+
+def test_error_messages_and_the_entry_of_each_errno() -> None:
+    messages = errno.messages("en")
+    assert messages["0"] == "Operation successful"
+    assert messages["41200"] == "Query data failed"
+    assert messages == {str(int(e)): i.message for e, i in errno.ERRNO_TABLE.items()}
+    assert errno.messages() == messages
+    with pytest.raises(KeyError) as refused:
+        errno.messages("de")
+    assert refused.value.args == ("de",)
+    entry = errno.info(41200)
+    assert entry is not None and entry.errno == errno.Errno.QUERY_FAILED
+    assert entry.message == "Query data failed"
+    assert errno.info(12345) is None

@@ -247,6 +247,9 @@ def test_battery_heating_defaults(desk: Desk) -> None:
             name=name, value=value, unit="", precision=1.0, enumList=enum
         )
     assert len(items) == 3 + 3 * 5 + 6
+    # the item table is built once, at import; built again it is the same table
+    assert battery_heating._items() == battery_heating.ITEMS
+    assert set(items) - set(tail) == battery_heating.WRITABLE
     assert battery_heating.STATES[0] == "The battery is in a stopped warm up state"
     assert battery_heating.STATES[1] == "The battery is in a ready warm up state"
 

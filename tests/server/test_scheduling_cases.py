@@ -311,6 +311,15 @@ def test_v3_accepts_what_v1_refuses_outside_force_modes() -> None:
     assert "isRemainMode" not in row
 
 
+def test_v2_accepts_what_v1_refuses_outside_force_modes() -> None:
+    (row,) = rules.nested_groups([v2(fdPwr=0, fdSoc=5, minSocOnGrid=6)], EVO, 2, False, [])
+    assert (row["fdPwr"], row["fdSoc"], row["minSocOnGrid"], row["enable"]) == (0, 5, 6, 1)
+    forced = v2(mode="ForceCharge", fdPwr=0)
+    assert refusal(rules.nested_groups, [forced], EVO, 2, False, []) == bad(
+        "groups[0].extraParam.fdPwr: must be above 0 W in an enabled group"
+    )
+
+
 def test_v2_takes_invalid_placeholders_and_disabled_groups_unchecked() -> None:
     placeholder = v2(enable=1, mode="Invalid", fdPwr=-5)
     assert rules.nested_groups([placeholder], EVO, 2, False, []) == []

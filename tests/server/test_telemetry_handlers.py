@@ -6,11 +6,13 @@ generation. tests/telemetry/test_endpoints.py shows the same on the wire."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
 import numpy as np
+import pytest
 
 from foxden.protocol import structs as s
 from foxden.protocol import telemetry
@@ -61,6 +63,17 @@ def _item(name: str, value: float | str) -> dict[str, Any]:
     if var.unit is not None:
         item["unit"] = var.unit
     return item
+
+
+@pytest.fixture(autouse=True)
+def _cold_caches() -> None:
+    """Each test starts with the area's caches empty (the ready real-time answers and the
+    local boundaries), so what it checks is computed in it, not left by another test."""
+    area._READY.clear()
+    area._DAYS.clear()
+    for cached in (area._day_boundaries, area._month_boundaries, area._year_boundaries):
+        cached.cache_clear()
+    area._variable_wrapping.cache_clear()
 
 
 def test_decimals_follow_the_quantum() -> None:
@@ -395,3 +408,155 @@ def test_history_follows_new_samples_of_a_day_and_a_new_zone(desk: Desk) -> None
     ]  # fmt: skip
     desk.plant([H1], zone="Australia/Sydney")
     assert _times(_history(desk, **window), "SoC")[0] == "2024-06-01 10:30:00 AEST+1000"
+
+
+def test_text_codes_are_rendered_by_their_own_rule() -> None:
+    assert area._value("batStatusV2", 1.0) == "Charge"
+    assert area._value("batStatusV2", 9.0) == "Idle"
+    assert area._value("currentFault", 0.0) == ""
+    assert area._value("currentFault", 12.0) == "12"
+    assert area._value("pvPower", 1.23456) == 1.235
+
+
+def test_a_ready_answer_is_reused_only_for_its_sample_zone_and_model(desk: Desk) -> None:
+    _setup(desk)
+    _ingest(desk)
+    device = desk.store.device(H1)
+    latest = desk.store.latest([H1])[H1]
+    assert device is not None
+    first = area._real_bytes(desk.ctx(), device, latest, None)
+    assert area._real_bytes(desk.ctx(), device, latest, None) is first  # made once
+    assert area._real_bytes(desk.ctx(), device, latest, ["SoC"]) == (
+        b'{"deviceSN":"%s","time":"2024-06-01 11:30:00 UTC+0000","datas":[%s]}'
+        % (H1.encode(), msgspec.json.encode(_item("SoC", 51.0)))
+    )
+    desk.plant([H1], zone="Asia/Tokyo")  # the same sample object, another zone
+    device = desk.store.device(H1)
+    assert device is not None
+    moved = msgspec.json.decode(area._real_bytes(desk.ctx(), device, latest, None))
+    assert moved["time"] == "2024-06-01 20:30:00 JST+0900"
+    other = replace(device, model="F3000")  # the same sample, another model's variables
+    names = [
+        d["variable"]
+        for d in _json(msgspec.Raw(area._real_bytes(desk.ctx(), other, latest, None)))["datas"]
+    ]
+    assert names == [n for n in telemetry.variables_for("F3000") if n in latest.values]
+    assert "SoC" not in names
+
+
+def test_the_ready_answers_are_dropped_when_ten_thousand_are_kept(desk: Desk) -> None:
+    _setup(desk)
+    _ingest(desk)
+    device = desk.store.device(H1)
+    latest = desk.store.latest([H1])[H1]
+    assert device is not None
+    area._real_bytes(desk.ctx(), device, latest, None)
+    kept = area._READY[H1]
+    area._READY.update({f"OTHER{i}": kept for i in range(9_998)})
+    assert len(area._READY) == 9_999
+    area._READY.pop(H1)
+    area._READY["OTHERX"] = kept
+    area._real_bytes(desk.ctx(), device, latest, None)  # 9_999 kept: one more fits
+    assert len(area._READY) == 10_000
+    h3 = desk.store.device(H3)
+    assert h3 is not None
+    _ingest(desk, sn=H3)
+    area._real_bytes(desk.ctx(), h3, desk.store.latest([H3])[H3], None)  # full: emptied first
+    assert list(area._READY) == [H3]
+
+
+def _evening(desk: Desk, count: int = 6, counters: float = 10) -> None:
+    """Hourly samples from May 31 12:30 UTC (21:30 in Tokyo): generation ``counters`` + k,
+    so 12 is the reading before Tokyo's June 1 begins (May 31 15:00 UTC)."""
+    _ingest(desk, first=FIRST - 12 * HOUR, count=count, counters=counters)
+
+
+def test_report_months_and_years_begin_at_local_midnight(desk: Desk) -> None:
+    _setup(desk)
+    _evening(desk)
+    desk.plant([H1], zone="Asia/Tokyo")
+    june = _report(desk, dimension="month", month=6, variables=["generation"])
+    assert june == {"generation": [3.0] + [0.0] * 29}
+    may = _report(desk, dimension="month", month=5, variables=["generation"])
+    assert may == {"generation": [0.0] * 30 + [2.0]}
+    year = _report(desk, dimension="year", month=None, variables=["generation"])
+    assert year == {"generation": [0.0] * 4 + [2.0, 3.0] + [0.0] * 6}
+
+
+def test_generation_counts_the_plants_own_today_to_its_last_hour(desk: Desk) -> None:
+    _setup(desk)
+    _evening(desk)
+    desk.plant([H1], zone="Asia/Tokyo")
+    desk.clock.set(NOW - 16 * HOUR)  # May 31 20:00 UTC: June 1 05:00 in Tokyo
+    assert area.generation(desk.ctx(), s.SnQuery(sn=H1)) == s.Generation(
+        today=3.0, month=3.0, cumulative=15.0
+    )
+    desk.clock.set(NOW + 2 * HOUR + 45 * 60 * 1000)  # June 1 14:45 UTC: 23:45 in Tokyo
+    late = np.array([[1.0, 50.0, 163.0, 20.0, 9.0]])
+    desk.store.ingest(
+        [DeviceSamples(H1, VARIABLES, np.array([NOW + 2 * HOUR + 30 * 60 * 1000]), late)]
+    )
+    assert area.generation(desk.ctx(), s.SnQuery(sn=H1)) == s.Generation(
+        today=8.0, month=8.0, cumulative=20.0
+    )
+
+
+def test_history_renders_text_codes_by_their_own_rule(desk: Desk) -> None:
+    _setup(desk)
+    names = ("batStatusV2", "currentFault", "runningState")
+    values = np.array([[1.0, 0.0, 163.0], [2.0, 12.0, 164.0], [7.0, 3.0, 163.0]])
+    times = FIRST + np.arange(3, dtype=np.int64) * HOUR
+    desk.store.ingest([DeviceSamples(H1, names, times, values)])
+    answer = _history(desk, begin=int(times[0]), end=int(times[2]), variables=list(names))
+    got = {v["variable"]: [p["value"] for p in v["data"]] for v in answer[0]["datas"]}
+    assert got == {
+        "batStatusV2": ["Charge", "Discharge", "Idle"],
+        "currentFault": ["", "12", "3"],
+        "runningState": ["163", "164", "163"],
+    }
+
+
+def test_a_rendered_day_is_kept_while_its_samples_are_the_same(desk: Desk) -> None:
+    _setup(desk)
+    _ingest(desk)
+    zone = ZoneInfo("Europe/London")
+    (chunk,) = desk.store.history_chunks(H1, NOW - DAY // 2, NOW)
+    first = area._rendered(H1, chunk, zone)
+    (same,) = desk.store.history_chunks(H1, NOW - DAY // 2, NOW)
+    assert area._rendered(H1, same, zone) is first
+    assert area._rendered(H1, same, ZoneInfo("Asia/Tokyo")) is not first
+    _ingest(desk, first=FIRST + 12 * HOUR, count=1)
+    (grown,) = desk.store.history_chunks(H1, NOW - DAY // 2, NOW + HOUR)
+    again = area._rendered(H1, grown, zone)
+    assert again is not first
+    assert again.content == grown.content
+
+
+def test_history_from_a_days_first_sample(desk: Desk) -> None:
+    _setup(desk)
+    times = _ingest(desk)
+    answer = _history(desk, begin=int(times[0]), end=int(times[1]), variables=["pvPower", "SoC"])
+    got = {v["variable"]: [p["value"] for p in v["data"]] for v in answer[0]["datas"]}
+    assert got == {"pvPower": [1.234, 2.234], "SoC": [40.0, 41.0]}
+
+
+def test_the_oldest_rendered_day_is_dropped_when_32_are_kept(desk: Desk) -> None:
+    _setup(desk)
+    _ingest(desk)
+    zone = ZoneInfo("UTC")
+    (chunk,) = desk.store.history_chunks(H1, NOW - DAY // 2, NOW)
+    kept = area._rendered(H1, chunk, zone)
+    assert area._DAYS_KEPT == 32
+    area._DAYS.clear()
+    for k in range(31):
+        area._DAYS[("OTHER", k, "UTC")] = kept
+    area._rendered(H1, chunk, zone)  # 31 kept: one more fits
+    assert len(area._DAYS) == 32
+    _ingest(desk, sn=H3)
+    (other,) = desk.store.history_chunks(H3, NOW - DAY // 2, NOW)
+    area._rendered(H3, other, zone)  # full: the oldest goes
+    assert len(area._DAYS) == 32
+    assert ("OTHER", 0, "UTC") not in area._DAYS
+    assert (H3, other.day, "UTC") in area._DAYS
+    area._rendered(H3, other, zone)  # already kept: nothing goes
+    assert ("OTHER", 1, "UTC") in area._DAYS

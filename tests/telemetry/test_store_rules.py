@@ -1,0 +1,524 @@
+"""The SQL telemetry store's rules one at a time, on a real SQLite file in a tmp dir: which
+write goes to a day's tail and which packs the day, the refusals of a bad batch (exact
+messages), the ingest parts, the rollup rows and the newest sample as written, the history
+range, the counters before each boundary, pruning and packing a closed day. No HTTP: fast
+enough for the store's mutation shards to run once per mutant."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from foxden import accounts
+from foxden.store import SLOT_MS, DeviceSamples, StoreError, open_store, url_for
+from foxden.store.sqlite import SQLiteStore
+
+DAY = 86_400_000
+T0 = 1_711_929_600_000
+"""2024-04-01 00:00 UTC."""
+D0 = T0 // DAY
+VARS = ("pvPower", "SoC", "generation", "feedin")
+"""Quanta 0.001, 1, 0.1 and 0.1; two of them energy counters."""
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "foxden.db"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SQLiteStore]:
+    s = open_store(url_for(tmp_path))
+    assert isinstance(s, SQLiteStore)
+    accounts.create_account(s, "a", 0)
+    accounts.add_device(s, "a", "DEVICE01", "H1-5.0-E", 0)
+    accounts.add_device(s, "a", "DEVICE02", "H1-5.0-E", 0)
+    yield s
+    s.close()
+
+
+def rows(path: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """The table as another connection reads it."""
+    db = sqlite3.connect(path)
+    try:
+        return db.execute(sql, params).fetchall()
+    finally:
+        db.close()
+
+
+def batch(
+    sn: str, times: list[int], values: list[list[float]], v: tuple[str, ...] = VARS
+) -> DeviceSamples:
+    return DeviceSamples(sn, v, np.array(times, dtype=np.int64), np.array(values, dtype=float))
+
+
+def ramp(sn: str, start: int, count: int, step: int = 60_000) -> DeviceSamples:
+    """``count`` samples, value k at sample k (pvPower k, SoC k, counters 10k and 20k)."""
+    k = np.arange(count, dtype=float)
+    values = np.column_stack([k, k, 10 * k, 20 * k])
+    return DeviceSamples(sn, VARS, start + np.arange(count, dtype=np.int64) * step, values)
+
+
+def rounded(found: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    """Rows with their floats to 6 places (a counter at 0.1 is a multiple of 0.1 in binary)."""
+    return [tuple(round(x, 6) if isinstance(x, float) else x for x in row) for row in found]
+
+
+def where(path: Path) -> tuple[int, int]:
+    """(chunk rows, tail rows) in the database."""
+    chunks = rows(path, "SELECT COUNT(*) FROM telemetry_chunks")[0][0]
+    tail = rows(path, "SELECT COUNT(*) FROM telemetry_tail")[0][0]
+    return int(str(chunks)), int(str(tail))
+
+
+# ---------------------------------------------------------------- refusals
+
+
+def test_a_batch_is_refused_whole_with_the_reason(store: SQLiteStore, path: Path) -> None:
+    good = ramp("DEVICE01", T0, 3)
+    with pytest.raises(StoreError) as info:
+        store.ingest([good, ramp("NOPE", T0, 1)])
+    assert str(info.value) == "unknown device 'NOPE'"
+    with pytest.raises(StoreError) as info:
+        store.ingest([batch("DEVICE01", [T0], [[1.0]], ("bogus",))])
+    assert str(info.value) == "unknown variables ['bogus'] for DEVICE01"
+    with pytest.raises(StoreError) as info:
+        store.ingest([batch("DEVICE01", [T0], [[1.0, 2.0]], ("SoC", "SoC"))])
+    assert str(info.value) == "repeated variables for DEVICE01"
+    with pytest.raises(StoreError) as info:
+        store.ingest([batch("DEVICE01", [T0, T0 + 1], [[1.0, 2.0, 3.0, 4.0]])])
+    assert str(info.value) == "DEVICE01: values shape (1, 4) does not match 2 times x 4 variables"
+    with pytest.raises(StoreError) as info:  # a list of names (not hashable) is checked too
+        store.ingest([DeviceSamples("DEVICE01", ["bad"], np.array([T0]), np.ones((1, 1)))])  # type: ignore[arg-type]
+    assert str(info.value) == "unknown variables ['bad'] for DEVICE01"
+    assert where(path) == (0, 0)
+    assert store.latest(["DEVICE01"]) == {}
+    assert store.ingest([]) == 0
+
+
+# ---------------------------------------------------------------- tail or pack
+
+
+def test_up_to_tail_max_new_samples_append_and_one_more_packs(
+    store: SQLiteStore, path: Path
+) -> None:
+    assert store.tail_max == 32
+    assert store.ingest([ramp("DEVICE01", T0, 32)]) == 32
+    assert where(path) == (0, 1)
+    assert store.ingest([ramp("DEVICE02", T0, 33)]) == 33
+    assert where(path) == (1, 1)
+    assert rows(path, "SELECT sn, day, n FROM telemetry_chunks") == [("DEVICE02", D0, 33)]
+    assert rows(path, "SELECT sn, day, n FROM telemetry_tail") == [("DEVICE01", D0, 32)]
+
+
+def test_a_sample_older_than_the_newest_packs_the_day(store: SQLiteStore, path: Path) -> None:
+    store.ingest([ramp("DEVICE01", T0 + 600_000, 2)])
+    assert where(path) == (0, 1)
+    store.ingest([ramp("DEVICE01", T0 + 660_000, 2)])  # as new as the newest: appended
+    assert where(path) == (0, 2)
+    store.ingest([ramp("DEVICE01", T0, 1)])  # older: the day is packed with it
+    assert where(path) == (1, 0)
+    assert rows(path, "SELECT n FROM telemetry_chunks") == [(4,)]
+    series = store.history("DEVICE01", T0, T0 + DAY - 1)
+    assert series.times_ms.tolist() == [T0, T0 + 600_000, T0 + 660_000, T0 + 720_000]
+    assert series.values[:, 1].tolist() == [0.0, 0.0, 0.0, 1.0]  # 660_000: the later write
+    assert store.latest(["DEVICE01"])["DEVICE01"].time_ms == T0 + 720_000  # the backfill is older
+
+
+def test_a_write_is_split_at_utc_midnight(store: SQLiteStore, path: Path) -> None:
+    store.ingest([ramp("DEVICE01", T0 + DAY - 120_000, 40)])  # two before midnight, 38 after
+    assert rows(path, "SELECT day, n FROM telemetry_tail ORDER BY day") == [(D0, 2)]
+    assert rows(path, "SELECT day, n FROM telemetry_chunks ORDER BY day") == [(D0 + 1, 38)]
+    assert [c.day for c in store.history_chunks("DEVICE01", T0, T0 + 2 * DAY)] == [D0, D0 + 1]
+
+
+def test_of_equal_times_the_later_sample_stays(store: SQLiteStore) -> None:
+    times = [T0 + 120_000, T0, T0 + 120_000, T0 + 60_000]
+    values = [[1.0, 1, 1, 1], [2.0, 2, 2, 2], [3.0, 3, 3, 3], [4.0, 4, 4, 4]]
+    store.ingest([batch("DEVICE01", times, values)])
+    series = store.history("DEVICE01", T0, T0 + DAY)
+    assert series.times_ms.tolist() == [T0, T0 + 60_000, T0 + 120_000]
+    assert series.values[:, 0].tolist() == [2.0, 4.0, 3.0]
+    assert store.latest(["DEVICE01"])["DEVICE01"].values["pvPower"] == 3.0
+
+
+def test_live_samples_of_many_devices_go_to_the_tail_one_row_each(
+    store: SQLiteStore, path: Path
+) -> None:
+    store.ingest([ramp("DEVICE01", T0, 1), ramp("DEVICE02", T0 + 5, 1)])
+    assert rows(path, "SELECT sn, day, n FROM telemetry_tail ORDER BY id") == [
+        ("DEVICE01", D0, 1),
+        ("DEVICE02", D0, 1),
+    ]
+    store.ingest(
+        [
+            batch("DEVICE01", [T0 + 60_000], [[1.5, 40, 12.5, 5.0]]),
+            batch("DEVICE02", [T0 + 60_005], [[2.25, 50, 7.0, float("nan")]]),
+        ]
+    )
+    latest = store.latest(["DEVICE01", "DEVICE02"])
+    assert latest["DEVICE01"].time_ms == T0 + 60_000
+    assert latest["DEVICE01"].values == {
+        "pvPower": 1.5,
+        "SoC": 40.0,
+        "generation": 12.5,
+        "feedin": 5.0,
+    }
+    assert latest["DEVICE02"].values == {"pvPower": 2.25, "SoC": 50.0, "generation": 7.0}
+    series = store.history("DEVICE02", T0, T0 + DAY)
+    assert series.values[1, :3].tolist() == [2.25, 50.0, 7.0]
+    assert np.isnan(series.values[1, 3])
+
+
+# ---------------------------------------------------------------- rollups and newest
+
+
+def test_each_slot_keeps_its_last_counters_at_their_resolution(
+    store: SQLiteStore, path: Path
+) -> None:
+    t = [T0, T0 + SLOT_MS - 1, T0 + SLOT_MS, T0 + 3 * SLOT_MS + 7]
+    v = [[0, 1, 1.04, 2], [0, 1, 2.26, 3], [0, 1, 3.0, float("nan")], [0, 1, 4.5, 6]]
+    store.ingest([batch("DEVICE01", t, v)])
+    slots = rounded(
+        rows(path, "SELECT slot, generation, feedin, loads FROM energy_slots ORDER BY slot")
+    )
+    s0 = T0 // SLOT_MS
+    assert slots == [(s0, 2.3, 3.0, None), (s0 + 1, 3.0, None, None), (s0 + 3, 4.5, 6.0, None)]
+    # a live sample rewrites only its own slot
+    store.ingest([batch("DEVICE01", [T0 + 3 * SLOT_MS + 8], [[0, 1, 4.66, 7]])])
+    slots = rounded(rows(path, "SELECT slot, generation, feedin FROM energy_slots ORDER BY slot"))
+    assert slots == [(s0, 2.3, 3.0), (s0 + 1, 3.0, None), (s0 + 3, 4.7, 7.0)]
+    # a correction of one slot in a packed day leaves the day's other slots as they were
+    store.ingest([batch("DEVICE01", [T0 + 5, T0 + 6], [[0, 1, 9.0, 9.0], [0, 1, 9.5, 9.5]])])
+    slots = rounded(rows(path, "SELECT slot, generation FROM energy_slots ORDER BY slot"))
+    assert slots == [(s0, 2.3), (s0 + 1, 3.0), (s0 + 3, 4.7)]
+    store.ingest([batch("DEVICE01", [T0 + SLOT_MS - 1], [[0, 1, 8.0, 8.0]])])
+    slots = rounded(rows(path, "SELECT slot, generation FROM energy_slots ORDER BY slot"))
+    assert slots == [(s0, 8.0), (s0 + 1, 3.0), (s0 + 3, 4.7)]
+
+
+def test_samples_without_counters_write_no_rollup(store: SQLiteStore, path: Path) -> None:
+    store.ingest([batch("DEVICE01", [T0, T0 + 1], [[1.0, 2.0], [3.0, 4.0]], ("pvPower", "SoC"))])
+    store.ingest([batch("DEVICE01", [T0 + 2], [[1.0, 2.0]], ("pvPower", "SoC"))])
+    assert rows(path, "SELECT COUNT(*) FROM energy_slots") == [(0,)]
+
+
+def test_the_newest_sample_is_the_latest_written_time(store: SQLiteStore, path: Path) -> None:
+    store.ingest([ramp("DEVICE01", T0, 40)])  # packed
+    assert store.latest(["DEVICE01"])["DEVICE01"].time_ms == T0 + 39 * 60_000
+    assert store.latest(["DEVICE01"])["DEVICE01"].values["generation"] == 390.0
+    store.ingest([ramp("DEVICE01", T0 - DAY, 40)])  # an older day: the newest stays
+    assert store.latest(["DEVICE01"])["DEVICE01"].time_ms == T0 + 39 * 60_000
+    store.ingest([ramp("DEVICE01", T0 + 39 * 60_000, 2)])  # one equal, one newer: appended
+    latest = store.latest(["DEVICE01"])["DEVICE01"]
+    assert (latest.time_ms, latest.values["SoC"]) == (T0 + 40 * 60_000, 1.0)
+    assert rows(path, "SELECT sn, time_ms FROM telemetry_latest") == [
+        ("DEVICE01", T0 + 40 * 60_000)
+    ]
+    assert store.latest([]) == {}
+    assert store.latest(["DEVICE02"]) == {}
+
+
+# ---------------------------------------------------------------- ingest parts
+
+
+def test_a_long_ingest_is_written_in_parts_of_whole_device_days(store: SQLiteStore) -> None:
+    assert store.INGEST_PART == 256
+    store.PART_S = 1e6  # however slow the machine: parts of INGEST_PART samples
+    seen: list[int] = []
+    store.after_part = lambda: seen.append(store.parts_written)
+    before = store.parts_written
+    items = [ramp("DEVICE01", T0 + d * DAY, 100) for d in range(5)]
+    assert store.ingest(items) == 500
+    assert store.parts_written - before == 2  # 300 samples, then 200
+    assert seen == [before + 1, before + 2]
+    store.after_part = None
+    assert len(store.history("DEVICE01", T0, T0 + 5 * DAY).times_ms) == 500
+
+
+def test_the_part_size_follows_the_measured_rate(store: SQLiteStore) -> None:
+    store._part_rate = None
+    assert store._part_samples() == 256
+    store.PART_S = 0.004
+    store._part_rate = 20_000.0  # 80 samples in 4 ms
+    assert store._part_samples() == 80
+    store._part_rate = 1_000.0  # never fewer than 32
+    assert store._part_samples() == 32
+    store._part_rate = 1e9
+    assert store._part_samples() == 256
+
+
+def test_a_failed_part_forgets_the_schemas_it_made(store: SQLiteStore, path: Path) -> None:
+    def fail(part: object) -> None:
+        store._schema_id(("SoC",))  # made in the transaction that then fails
+        raise RuntimeError("stop")
+
+    store.ingest([ramp("DEVICE01", T0, 1)])
+    known = dict(store._schemas)
+    store._write_segments = fail  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        store.ingest([batch("DEVICE01", [T0 + 1], [[5.0]], ("SoC",))])
+    assert store._schemas == known
+    assert ("SoC",) not in store._schema_ids
+    assert set(store._quanta) == set(known)
+    del store._write_segments
+    store.ingest([batch("DEVICE01", [T0 + 2], [[5.0]], ("SoC",))])
+    assert store.latest(["DEVICE01"])["DEVICE01"].values == {"SoC": 5.0}
+
+
+# ---------------------------------------------------------------- reads
+
+
+def test_history_is_the_closed_range_across_days_and_variables(store: SQLiteStore) -> None:
+    store.ingest([ramp("DEVICE01", T0 + DAY - 120_000, 4)])
+    store.ingest([batch("DEVICE01", [T0 + DAY + 600_000], [[7.0]], ("SoC",))])
+    series = store.history("DEVICE01", T0 + DAY - 60_000, T0 + DAY + 600_000)
+    assert series.variables == VARS
+    assert series.times_ms.tolist() == [
+        T0 + DAY - 60_000,
+        T0 + DAY,
+        T0 + DAY + 60_000,
+        T0 + DAY + 600_000,
+    ]
+    assert series.values[:, 1].tolist() == [1.0, 2.0, 3.0, 7.0]
+    assert np.isnan(series.values[3, 0])
+    assert store.history("DEVICE01", T0 + DAY - 59_999, T0 + DAY - 1).times_ms.tolist() == []
+    empty = store.history("DEVICE02", T0, T0 + DAY)
+    assert (empty.variables, empty.times_ms.shape, empty.values.shape) == ((), (0,), (0, 0))
+    assert empty.times_ms.dtype == np.int64
+
+
+def test_a_days_content_changes_with_its_rows_only(store: SQLiteStore, path: Path) -> None:
+    store.ingest([ramp("DEVICE01", T0, 40)])
+    (packed,) = store.history_chunks("DEVICE01", T0, T0)
+    ((n, times, data),) = rows(path, "SELECT n, times, data FROM telemetry_chunks")
+    assert packed.content == (n, times, data)  # a packed day is its stored row
+    assert packed.content[0] == 40
+    assert store.history_chunks("DEVICE01", T0, T0)[0].content == packed.content
+    store.ingest([ramp("DEVICE01", T0 + 3_600_000, 2)])
+    (mixed,) = store.history_chunks("DEVICE01", T0, T0)
+    assert mixed.content[0] == 42
+    assert mixed.content != packed.content
+    assert store.history_chunks("DEVICE01", T0, T0)[0].content == mixed.content
+    t, v = mixed.unpack()
+    assert len(t) == 42
+    assert v[-1].tolist() == [1.0, 1.0, 10.0, 20.0]
+    assert mixed.variables == VARS
+    assert store.history_chunks("DEVICE01", T0 - DAY, T0 - 1) == []
+    assert [c.day for c in store.history_chunks("DEVICE01", T0 - DAY, T0 + DAY)] == [D0]
+
+
+def test_counters_before_each_boundary(store: SQLiteStore) -> None:
+    with pytest.raises(ValueError) as info:
+        store.counters_before("DEVICE01", [T0 + 1])
+    assert str(info.value) == f"boundary {T0 + 1} is not on a quarter hour"
+    assert np.isnan(store.counters_before("DEVICE01", [T0])).all()
+    # slots 0, 1 and 4 of the day (2 and 3 missing): generation 10, 20, 50
+    t = [T0 + 60_000, T0 + SLOT_MS + 60_000, T0 + 4 * SLOT_MS + 60_000]
+    store.ingest([batch("DEVICE01", t, [[0, 0, 10, 1], [0, 0, 20, 2], [0, 0, 50, 5]])])
+    bounds = [T0 - SLOT_MS, T0, T0 + SLOT_MS, T0 + 2 * SLOT_MS, T0 + 4 * SLOT_MS,
+              T0 + 5 * SLOT_MS, T0 + DAY]  # fmt: skip
+    out = store.counters_before("DEVICE01", bounds)
+    assert out.shape == (7, 8)
+    assert out[:, 0].tolist() == [10.0, 10.0, 10.0, 20.0, 20.0, 50.0, 50.0]
+    assert out[:, 1].tolist() == [1.0, 1.0, 1.0, 2.0, 2.0, 5.0, 5.0]
+    assert np.isnan(out[:, 2:]).all()  # counters the samples lack
+    assert store.counters_before("DEVICE01", []).shape == (0, 8)
+
+
+def test_prune_counts_device_days_and_keeps_rollups(store: SQLiteStore, path: Path) -> None:
+    store.ingest([ramp("DEVICE01", T0 - DAY, 40), ramp("DEVICE02", T0 - DAY, 2)])  # chunk, tail
+    store.ingest([ramp("DEVICE01", T0 - 2 * DAY, 40)])
+    store.ingest([ramp("DEVICE01", T0, 2)])
+    slots = rows(path, "SELECT COUNT(*) FROM energy_slots")
+    assert store.prune(T0 - DAY) == 1
+    assert store.prune(T0 + 1) == 2  # DEVICE01's and DEVICE02's day before T0's
+    assert [c.day for c in store.history_chunks("DEVICE01", 0, T0 + DAY)] == [D0]
+    assert store.history_chunks("DEVICE02", 0, T0 + DAY) == []
+    assert rows(path, "SELECT COUNT(*) FROM energy_slots") == slots
+    assert store.prune(T0 + 1) == 0
+
+
+def test_merge_tail_packs_each_closed_device_day(store: SQLiteStore, path: Path) -> None:
+    store.ingest([ramp("DEVICE01", T0, 2), ramp("DEVICE02", T0, 3)])
+    store.ingest([ramp("DEVICE01", T0 + 600_000, 1)])
+    store.ingest([ramp("DEVICE01", T0 + DAY, 1)])
+    before = store.history("DEVICE01", T0, T0 + 2 * DAY)
+    assert store.merge_tail(T0 + DAY - 1) == 0  # the day has not closed
+    assert store.merge_tail(T0 + DAY) == 2
+    assert rows(path, "SELECT sn, day, n FROM telemetry_chunks ORDER BY sn") == [
+        ("DEVICE01", D0, 3),
+        ("DEVICE02", D0, 3),
+    ]
+    assert rows(path, "SELECT sn, day, n FROM telemetry_tail") == [("DEVICE01", D0 + 1, 1)]
+    after = store.history("DEVICE01", T0, T0 + 2 * DAY)
+    assert after.times_ms.tolist() == before.times_ms.tolist()
+    assert np.array_equal(after.values, before.values, equal_nan=True)
+    assert store.merge_tail(T0 + DAY) == 0
+
+
+def test_a_schema_made_by_another_connection_is_read(store: SQLiteStore, tmp_path: Path) -> None:
+    other = open_store(url_for(tmp_path))
+    try:
+        other.ingest([batch("DEVICE01", [T0], [[3.0, 4.0]], ("SoC", "RVolt"))])
+    finally:
+        other.close()
+    assert store.latest(["DEVICE01"])["DEVICE01"].values == {"SoC": 3.0, "RVolt": 4.0}
+    assert store.history("DEVICE01", T0, T0).values.tolist() == [[3.0, 4.0]]
+
+
+def test_the_newest_sample_is_kept_until_the_next_write(store: SQLiteStore) -> None:
+    store.ingest([ramp("DEVICE01", T0, 2), ramp("DEVICE02", T0, 1)])
+    first = store.latest(["DEVICE01", "DEVICE02"])
+    assert (first["DEVICE01"].sn, first["DEVICE02"].sn) == ("DEVICE01", "DEVICE02")
+    again = store.latest(["DEVICE02", "DEVICE01"])
+    assert again["DEVICE01"] is first["DEVICE01"]
+    assert again["DEVICE02"] is first["DEVICE02"]
+    with store.transaction():  # inside a transaction the store is read, not the cache
+        store.ingest([ramp("DEVICE01", T0 + 600_000, 1)])
+        inside = store.latest(["DEVICE01"])["DEVICE01"]
+        assert inside.time_ms == T0 + 600_000
+    after = store.latest(["DEVICE01", "DEVICE02"])
+    assert after["DEVICE01"].time_ms == T0 + 600_000
+    assert after["DEVICE01"] is not first["DEVICE01"]
+
+
+def test_counters_before_a_first_slot_without_the_counter(store: SQLiteStore) -> None:
+    t = [T0 + 60_000, T0 + SLOT_MS + 60_000, T0 + 2 * SLOT_MS + 60_000]
+    nan = float("nan")
+    store.ingest([batch("DEVICE01", t, [[0, 0, nan, 1], [0, 0, 20, 2], [0, 0, 30, 3]])])
+    out = store.counters_before("DEVICE01", [T0, T0 + 2 * SLOT_MS, T0 + 3 * SLOT_MS])
+    assert np.isnan(out[0, 0])
+    assert out[1:, 0].tolist() == [20.0, 30.0]
+    assert out[:, 1].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_a_reopened_store_knows_the_schemas_it_wrote(tmp_path: Path, path: Path) -> None:
+    first = open_store(url_for(tmp_path))
+    accounts.create_account(first, "a", 0)
+    accounts.add_device(first, "a", "DEVICE01", "H1-5.0-E", 0)
+    first.ingest([ramp("DEVICE01", T0, 40)])
+    first.close()
+    again = open_store(url_for(tmp_path))
+    try:
+        assert isinstance(again, SQLiteStore)
+        assert again._schemas == {1: VARS}
+        assert again._schema_ids == {VARS: 1}
+        assert again.history("DEVICE01", T0, T0 + 60_000).values.tolist() == [
+            [0.0, 0.0, 0.0, 0.0],
+            [1.0, 1.0, 10.0, 20.0],
+        ]
+        again.ingest([ramp("DEVICE01", T0 + DAY, 40)])  # the same variables: the same schema
+        assert rows(path, "SELECT id, variables FROM telemetry_schemas") == [
+            (1, "pvPower,SoC,generation,feedin")
+        ]
+        with pytest.raises(StoreError) as info:
+            again._known_schema(99)
+        assert str(info.value) == "telemetry schema 99 is missing"
+    finally:
+        again.close()
+
+
+def test_a_day_packed_again_keeps_its_chunk(store: SQLiteStore) -> None:
+    store.ingest([ramp("DEVICE01", T0 + 3_600_000, 40)])  # packed
+    store.ingest([ramp("DEVICE01", T0, 2)])  # older: packed with the chunk
+    series = store.history("DEVICE01", T0, T0 + DAY - 1)
+    assert len(series.times_ms) == 42
+    assert series.times_ms[:3].tolist() == [T0, T0 + 60_000, T0 + 3_600_000]
+
+
+def test_rollups_of_two_samples_and_of_a_single_backfilled_one(
+    store: SQLiteStore, path: Path
+) -> None:
+    s0 = T0 // SLOT_MS
+    two = [T0 + 60_000, T0 + SLOT_MS + 60_000]
+    store.ingest([batch("DEVICE01", two, [[0, 0, 10, 1], [0, 0, 20, 2]])])
+    store.ingest([batch("DEVICE01", [T0 + SLOT_MS + 120_000, T0 + SLOT_MS + 180_000],
+                        [[0, 0, 30, 3], [0, 0, 40, 4]])])  # fmt: skip
+    slots = rounded(rows(path, "SELECT slot, generation, feedin FROM energy_slots"))
+    assert slots == [(s0, 10.0, 1.0), (s0 + 1, 40.0, 4.0)]
+    store.ingest([batch("DEVICE01", [T0 - DAY], [[0, 0, 5, 0.5]])])  # alone on its day
+    slots = rounded(rows(path, "SELECT slot, generation, feedin FROM energy_slots"))
+    assert slots[0] == ((T0 - DAY) // SLOT_MS, 5.0, 0.5)
+    assert len(slots) == 3
+
+
+def test_more_than_a_thousand_tail_rows_are_packed_and_deleted(
+    store: SQLiteStore, path: Path
+) -> None:
+    live = [ramp("DEVICE01", T0 + k * 60_000, 1) for k in range(1_001)]
+    assert store.ingest(live) == 1_001
+    assert rows(path, "SELECT COUNT(*) FROM telemetry_tail") == [(1_001,)]
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    assert store.merge_tail(T0 + DAY) == 1
+    store._db.set_trace_callback(None)
+    assert len([s for s in statements if s.startswith("DELETE")]) == 3  # 500 ids a statement
+    assert rows(path, "SELECT COUNT(*) FROM telemetry_tail") == [(0,)]
+    assert rows(path, "SELECT n FROM telemetry_chunks") == [(1_001,)]
+    assert store._part_rate is not None and store._part_rate > 0
+
+
+def test_two_samples_are_sorted_and_split_at_midnight(store: SQLiteStore, path: Path) -> None:
+    store.ingest([batch("DEVICE01", [T0 + DAY + 5, T0 + DAY - 5], [[2, 2, 2, 2], [1, 1, 1, 1]])])
+    assert rows(path, "SELECT day, n FROM telemetry_tail ORDER BY day") == [(D0, 1), (D0 + 1, 1)]
+    series = store.history("DEVICE01", T0, T0 + 2 * DAY)
+    assert series.times_ms.tolist() == [T0 + DAY - 5, T0 + DAY + 5]
+    assert series.values[:, 1].tolist() == [1.0, 2.0]
+
+
+def test_one_write_of_two_devices_keeps_each_ones_rollups_and_newest(
+    store: SQLiteStore, path: Path
+) -> None:
+    other = ("SoC", "RVolt", "generation")
+    k = np.arange(40, dtype=float)
+    second = DeviceSamples(
+        "DEVICE02", other, T0 + np.arange(40, dtype=np.int64) * 60_000,
+        np.column_stack([k, 200 + k, 100 + k]),
+    )  # fmt: skip
+    store.ingest([ramp("DEVICE01", T0, 40), second])  # both packed in one part
+    found = rows(path, "SELECT sn, COUNT(*) FROM energy_slots GROUP BY sn ORDER BY sn")
+    assert found == [("DEVICE01", 3), ("DEVICE02", 3)]
+    latest = store.latest(["DEVICE01", "DEVICE02"])
+    assert latest["DEVICE01"].values == {"pvPower": 39.0, "SoC": 39.0, "generation": 390.0,
+                                         "feedin": 780.0}  # fmt: skip
+    assert latest["DEVICE02"].values == {"SoC": 39.0, "RVolt": 239.0, "generation": 139.0}
+    store.ingest([batch("DEVICE01", [T0 + 39 * 60_000], [[5.0, 5.0, 5.0, 5.0]])])  # same time
+    assert store.latest(["DEVICE01"])["DEVICE01"].values["SoC"] == 5.0
+    live = [ramp("DEVICE01", T0 + DAY, 1), ramp("DEVICE02", T0 + DAY, 1)]
+    store.ingest([DeviceSamples(s.sn, VARS, s.times_ms, s.values) for s in live])
+    assert rows(path, "SELECT DISTINCT length(times) FROM telemetry_tail") == [(8,)]
+
+
+def test_counters_before_many_boundaries_take_three_queries(store: SQLiteStore) -> None:
+    t = [T0 + k * SLOT_MS + 60_000 for k in range(6)]
+    store.ingest([batch("DEVICE01", t, [[0, 0, 10 * (k + 1), k] for k in range(6)])])
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    out = store.counters_before("DEVICE01", [T0 + k * SLOT_MS for k in range(7)])
+    store._db.set_trace_callback(None)
+    assert out[:, 0].tolist() == [10.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0]
+    assert len([s for s in statements if s.startswith("SELECT")]) == 3
+
+
+def test_an_older_item_after_a_newer_one_leaves_the_newest(store: SQLiteStore) -> None:
+    store.ingest([ramp("DEVICE01", T0 + DAY, 2), ramp("DEVICE01", T0, 2)])
+    assert store.latest(["DEVICE01"])["DEVICE01"].time_ms == T0 + DAY + 60_000
+    assert len(store.history("DEVICE01", T0, T0 + 2 * DAY).times_ms) == 4
+
+
+def test_a_part_ends_once_it_holds_ingest_part_samples(store: SQLiteStore) -> None:
+    store.PART_S = 1e6  # parts of INGEST_PART (256) samples, however slow the machine
+    sizes = [128, 127, 1, 128, 127, 1]
+    items = [ramp("DEVICE01", T0 + d * DAY, n) for d, n in enumerate(sizes)]
+    stored: list[int] = []
+    store.after_part = lambda: stored.append(
+        len(store.history("DEVICE01", 0, T0 + 9 * DAY).times_ms)
+    )
+    assert store.ingest(items) == 512
+    store.after_part = None
+    assert stored == [256, 512]
