@@ -540,22 +540,22 @@ def test_history_from_a_days_first_sample(desk: Desk) -> None:
     assert got == {"pvPower": [1.234, 2.234], "SoC": [40.0, 41.0]}
 
 
-def test_the_oldest_rendered_day_is_dropped_when_32_are_kept(desk: Desk) -> None:
+def test_the_oldest_rendered_day_is_dropped_when_128_are_kept(desk: Desk) -> None:
     _setup(desk)
     _ingest(desk)
     zone = ZoneInfo("UTC")
     (chunk,) = desk.store.history_chunks(H1, NOW - DAY // 2, NOW)
     kept = area._rendered(H1, chunk, zone)
-    assert area._DAYS_KEPT == 32
+    assert area._DAYS_KEPT == 128
     area._DAYS.clear()
-    for k in range(31):
+    for k in range(127):
         area._DAYS[("OTHER", k, "UTC")] = kept
-    area._rendered(H1, chunk, zone)  # 31 kept: one more fits
-    assert len(area._DAYS) == 32
+    area._rendered(H1, chunk, zone)  # 127 kept: one more fits
+    assert len(area._DAYS) == 128
     _ingest(desk, sn=H3)
     (other,) = desk.store.history_chunks(H3, NOW - DAY // 2, NOW)
     area._rendered(H3, other, zone)  # full: the oldest goes
-    assert len(area._DAYS) == 32
+    assert len(area._DAYS) == 128
     assert ("OTHER", 0, "UTC") not in area._DAYS
     assert (H3, other.day, "UTC") in area._DAYS
     area._rendered(H3, other, zone)  # already kept: nothing goes

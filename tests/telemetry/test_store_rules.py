@@ -229,6 +229,12 @@ def test_the_newest_sample_is_the_latest_written_time(store: SQLiteStore, path: 
 def test_a_long_ingest_is_written_in_parts_of_whole_device_days(store: SQLiteStore) -> None:
     assert store.INGEST_PART == 256
     store.PART_S = 1e6  # however slow the machine: parts of INGEST_PART samples
+    assert store.pack_run == 16
+    items = [ramp("DEVICE02", T0 + d * DAY, 100) for d in range(5)]
+    before = store.parts_written
+    assert store.ingest(items) == 500  # five whole days packed together weigh 500 / 16
+    assert store.parts_written - before == 1
+    store.pack_run = 1  # each day packed alone weighs its samples
     seen: list[int] = []
     store.after_part = lambda: seen.append(store.parts_written)
     before = store.parts_written
@@ -513,6 +519,7 @@ def test_an_older_item_after_a_newer_one_leaves_the_newest(store: SQLiteStore) -
 
 def test_a_part_ends_once_it_holds_ingest_part_samples(store: SQLiteStore) -> None:
     store.PART_S = 1e6  # parts of INGEST_PART (256) samples, however slow the machine
+    store.pack_run = 1  # whole days weigh their samples (packed together they weigh less)
     sizes = [128, 127, 1, 128, 127, 1]
     items = [ramp("DEVICE01", T0 + d * DAY, n) for d, n in enumerate(sizes)]
     stored: list[int] = []
