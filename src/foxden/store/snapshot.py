@@ -4,7 +4,7 @@ transaction and put back in one, so a test can return to a known state."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Set
+from collections.abc import Iterator, Set
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -71,37 +71,16 @@ class SnapshotMixin:
                 self._x("COMMIT")
         return StoreSnapshot(tables)
 
-    def empty(self) -> None:
-        """Delete every row (atomically) but the schema's version: a fresh database."""
+    @contextlib.contextmanager
+    def _replacing(self) -> Iterator[None]:
+        """One transaction that replaces the store's rows: every cached row dropped before
+        and after it, the identity counters repaired and other processes told before it
+        commits (rolled back whole if anything fails), the telemetry schemas read afresh."""
         with self._use():
             self._caches.drop(ALL)
             self._x(self._BEGIN)
             try:
-                for name in reversed(TABLES):
-                    where = " WHERE key <> 'schema_version'" if name == "meta" else ""
-                    self._x(f"DELETE FROM {name}{where}")
-                self._after_restore()
-                self._announce(ALL)
-            except BaseException:
-                self._x("ROLLBACK")
-                self._caches.drop(ALL)
-                raise
-            self._x("COMMIT")
-            self._caches.drop(ALL)
-            self._init_telemetry()
-
-    def restore(self, snapshot: StoreSnapshot) -> None:
-        """Make the store hold exactly what ``snapshot`` held (atomically)."""
-        with self._use():
-            self._caches.drop(ALL)
-            self._x(self._BEGIN)
-            try:
-                for name in reversed(TABLES):
-                    self._x(f"DELETE FROM {name}")
-                for name in TABLES:
-                    columns, rows = snapshot.tables[name]
-                    marks = ", ".join("?" for _ in columns)
-                    self._xm(f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})", rows)
+                yield
                 self._after_restore()
                 self._announce(ALL)  # other processes drop their cached rows
             except BaseException:
@@ -111,3 +90,20 @@ class SnapshotMixin:
             self._x("COMMIT")
             self._caches.drop(ALL)
             self._init_telemetry()
+
+    def empty(self) -> None:
+        """Delete every row (atomically) but the schema's version: a fresh database."""
+        with self._replacing():
+            for name in reversed(TABLES):
+                where = " WHERE key <> 'schema_version'" if name == "meta" else ""
+                self._x(f"DELETE FROM {name}{where}")
+
+    def restore(self, snapshot: StoreSnapshot) -> None:
+        """Make the store hold exactly what ``snapshot`` held (atomically)."""
+        with self._replacing():
+            for name in reversed(TABLES):
+                self._x(f"DELETE FROM {name}")
+            for name in TABLES:
+                columns, rows = snapshot.tables[name]
+                marks = ", ".join("?" for _ in columns)
+                self._xm(f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})", rows)
