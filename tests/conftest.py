@@ -7,10 +7,10 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -98,6 +98,21 @@ def fresh_postgres() -> Iterator[str]:
 
     with scratch_database(POSTGRES_URL, "foxden") as url:
         yield url
+
+
+T = TypeVar("T")
+
+
+def seen(read: Callable[[], T], want: T, postgres: bool) -> T:
+    """``read()``; on PostgreSQL another process's (or connection's) write reaches a cache by
+    a notification, so the read may be repeated until it arrives (bounded: a lost
+    notification fails the test)."""
+    deadline = time.monotonic() + (5.0 if postgres else 0.0)
+    while True:
+        got = read()
+        if got == want or time.monotonic() >= deadline:
+            return got
+        time.sleep(0.005)
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,9 @@ the same database; a rolled-back write leaves nothing behind."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import TypeVar
 
 import msgspec
 import numpy as np
@@ -25,10 +24,9 @@ from foxden.server.context import Ctx
 from foxden.server.limits import QuotaKeeper
 from foxden.store import DeviceSamples, Plant, Store, StoreError, open_store
 from foxden.store.changes import ChangeListener, parse_payload
-from tests.conftest import LiveServer, fresh_postgres, start_server
+from tests.conftest import LiveServer, fresh_postgres, seen, start_server
 from tests.telemetry.data import samples
 
-T = TypeVar("T")
 NOW = 1_711_929_600_000  # 2024-04-01 00:00 UTC
 SN = "CACHEH100001"
 
@@ -56,17 +54,6 @@ def stores(database_url: str) -> Iterator[tuple[Store, Store]]:
     yield first, second
     second.close()
     first.close()
-
-
-def seen(read: Callable[[], T], want: T, postgres: bool) -> T:
-    """``read()``; on PostgreSQL another connection's write reaches this store's cache by a
-    notification, so a read may be retried until it arrives (bounded: a lost one fails)."""
-    deadline = time.monotonic() + (5.0 if postgres else 0.0)
-    while True:
-        got = read()
-        if got == want or time.monotonic() >= deadline:
-            return got
-        time.sleep(0.005)
 
 
 def setup(store: Store) -> tuple[int, str]:

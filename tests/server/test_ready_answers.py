@@ -6,10 +6,8 @@ still counts against the quota."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
@@ -20,23 +18,11 @@ from foxden.protocol.endpoints import BY_NAME
 from foxden.server.areas import HANDLERS
 from foxden.server.fast import READY
 from foxden.store import Plant, open_store
-from tests.conftest import LiveServer, start_server
+from tests.conftest import LiveServer, seen, start_server
 from tests.telemetry.data import samples
 
-T = TypeVar("T")
 SN = "READYH100001"
 NOW = 1_711_929_600_000  # 2024-04-01 00:00 UTC
-
-
-def seen(read: Callable[[], T], want: T, postgres: bool) -> T:
-    """``read()``; on PostgreSQL another process's write reaches this server by a
-    notification, so the read may be repeated until it arrives (bounded)."""
-    deadline = time.monotonic() + (5.0 if postgres else 0.0)
-    while True:
-        got = read()
-        if got == want or time.monotonic() >= deadline:
-            return got
-        time.sleep(0.005)
 
 
 def test_only_read_only_calls_are_kept_ready() -> None:
