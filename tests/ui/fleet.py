@@ -4,6 +4,7 @@ loopback port with its clock frozen, and one headless Chromium (Debian's ``chrom
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import uvicorn
 
 from foxden.client import Client, RetryPolicy
@@ -93,6 +95,19 @@ def start_demo(data_dir: Path, backfill_days: float = 1.0, start: datetime = STA
 
 def browser_available() -> bool:
     return shutil.which(CHROMIUM) is not None and shutil.which(CHROMEDRIVER) is not None
+
+
+def require_browser() -> None:
+    """Called as a browser test module is imported: without Chromium and its driver the
+    module is skipped, except in CI, which installs them (there it fails)."""
+    if browser_available():
+        return
+    if os.environ.get("CI"):
+        raise RuntimeError("CI needs chromium and chromium-driver (.ci/run installs them)")
+    pytest.skip(
+        "no chromium/chromedriver (apt-get install chromium chromium-driver)",
+        allow_module_level=True,
+    )
 
 
 def start_browser(width: int = 1280, height: int = 900) -> Any:

@@ -7,33 +7,25 @@ and the client read the same newest sample."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from foxden.client import Client
 from foxden.client.convenience import iter_devices, iter_plants
 from tests.ui.fleet import (
     ADMIN_TOKEN,
     DemoServer,
-    browser_available,
     console_errors,
     emulate,
+    require_browser,
     start_browser,
 )
 
-if not browser_available():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI needs chromium and chromium-driver (.ci/run installs them)")
-    pytest.skip(
-        "no chromium/chromedriver (apt-get install chromium chromium-driver)",
-        allow_module_level=True,
-    )
-
-from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select, WebDriverWait
+require_browser()
 
 WAIT_S = 20
 

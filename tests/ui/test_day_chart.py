@@ -8,7 +8,6 @@ history, so the 25-hour day is all there."""
 from __future__ import annotations
 
 import itertools
-import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -17,21 +16,14 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from foxden.client.convenience import day_span, history_range, iter_devices, iter_plants
 from tests.telemetry.test_local_days import ZONES
-from tests.ui.fleet import DemoServer, browser_available, console_errors, start_browser, start_demo
+from tests.ui.fleet import DemoServer, console_errors, require_browser, start_browser, start_demo
 
-if not browser_available():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI needs chromium and chromium-driver (.ci/run installs them)")
-    pytest.skip(
-        "no chromium/chromedriver (apt-get install chromium chromium-driver)",
-        allow_module_level=True,
-    )
-
-from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+require_browser()
 
 AFTER_AUTUMN = datetime(2026, 10, 26, 12, 0, tzinfo=UTC)
 """Noon on Monday 26 October 2026: London's Sunday before it had 25 hours."""
