@@ -323,7 +323,28 @@ def scratch_database(server_url: str, prefix: str = "foxden_scratch") -> Iterato
         yield server_url.rsplit("/", 1)[0] + "/" + name
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:
+            _drop_database(admin, name)
+
+
+def _drop_database(admin: Any, name: str, attempts: int = 5) -> None:
+    """Drop ``name`` with whatever is still connected to it. ``WITH (FORCE)`` ends this
+    role's sessions, but a role without superuser may not end an autovacuum worker (another
+    role's process: "must be a member of the role whose process is being terminated"); a
+    plain ``DROP DATABASE`` stops such a worker itself, so after that refusal it is tried,
+    then ``FORCE`` again for any session of this role that is still there."""
+    import psycopg
+
+    for _ in range(attempts - 1):
+        try:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            try:  # waits up to 5 s for the sessions it cannot end
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                return
+            except psycopg.errors.ObjectInUse:
+                pass
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def redact(url: str) -> str:
