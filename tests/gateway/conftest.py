@@ -105,9 +105,10 @@ def upstream(tmp_path: Path) -> Iterator[FoxdenServer]:
 
 @pytest.fixture
 def upstream_day(tmp_path: Path) -> Iterator[FoxdenServer]:
-    """The demo fleet with a day of history."""
+    """The demo fleet with two days of history, so that yesterday (UTC) is whole at any hour:
+    with one day, yesterday's history began at this hour of it."""
     server = start_server(
-        tmp_path / "upstream", backfill_days=1.0, rate_per_second=10_000.0, rate_burst=10_000
+        tmp_path / "upstream", backfill_days=2.0, rate_per_second=10_000.0, rate_burst=10_000
     )
     yield server
     server.stop()

@@ -106,11 +106,16 @@ def test_history_is_backfilled_and_survives_the_upstream_going_down(
     upstream_day: FoxdenServer, tmp_path: Path
 ) -> None:
     upstream = upstream_day
-    gw = start_gateway(tmp_path / "gw", upstream, backfill_days=1, refresh_s=60)
+    # two days back, so that yesterday (UTC) is mirrored whole at any hour of today
+    gw = start_gateway(tmp_path / "gw", upstream, backfill_days=2, refresh_s=60)
     try:
         gw.mirrored()
         sns = sorted(gw.app.poller.mirrored_sns())
-        wait_for(lambda: gw.app.poller.progress.backfill_days_done >= 2 * len(sns), "the backfill")
+        progress = gw.app.poller.progress
+        wait_for(
+            lambda: 0 < progress.backfill_days_wanted <= progress.backfill_days_done,
+            "the backfill",
+        )
         cloud = upstream.client()
         local = gw.client(gw.key("exporter"))
         now = upstream.now_ms()
