@@ -187,3 +187,19 @@ def test_fast_history_with_missing_values_equals_the_plain_rendering(store: Stor
     fast = bytes(area.history(ctx, req))
     assert fast == msgspec.json.encode(area.history_reference(ctx, req))
     assert b'"value":"26"' in fast and b'"value":""' in fast
+
+
+def test_a_stale_newest_sample_never_moves_the_newest_back(store: Store) -> None:
+    """A call reads each device's newest sample once, as it begins; should another process
+    write a newer one meanwhile, the older sample is kept in the day but the newest sample
+    stays the newer one (the upsert keeps the later time)."""
+    v = ("pvPower", "SoC")
+    store.ingest([DeviceSamples("DEVICE0001", v, np.array([T0 + 600_000]), np.array([[2.0, 20]]))])
+    older = DeviceSamples("DEVICE0001", v, np.array([T0 + 300_000]), np.array([[1.0, 10]]))
+    stale: dict[str, int] = {}  # as read before the newer sample was written
+    store._write_part([("DEVICE0001", T0 // DAY, older.times_ms, older.values, v)], 1.0, stale)  # type: ignore[attr-defined]
+    newest = store.latest(["DEVICE0001"])["DEVICE0001"]
+    assert (newest.time_ms, newest.values) == (T0 + 600_000, {"pvPower": 2.0, "SoC": 20.0})
+    day = store.history("DEVICE0001", T0, T0 + DAY - 1)
+    assert day.times_ms.tolist() == [T0 + 300_000, T0 + 600_000]
+    assert day.values.tolist() == [[1.0, 10.0], [2.0, 20.0]]

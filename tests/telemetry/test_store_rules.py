@@ -7,6 +7,7 @@ enough for the store's mutation shards to run once per mutant."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -258,8 +259,50 @@ def test_the_part_size_follows_the_measured_rate(store: SQLiteStore) -> None:
     assert store._part_samples() == 256
 
 
+def test_the_pace_is_measured_in_part_weight_not_samples(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backfill's packed days weigh 1 / pack_run a sample: measured in samples, a part of
+    16 packed days looked 16 times faster than live appends, and the first live part after
+    it was 16 times too big (the longest wait of a reader)."""
+    clock = iter(k * 0.01 for k in range(1000))  # every part takes 10 ms
+    monkeypatch.setattr(time, "perf_counter", lambda: next(clock))
+    store.PART_S = 0.004
+    store._part_rate = None
+    items = [ramp("DEVICE02", T0 + d * DAY, 100) for d in range(4)]
+    assert store.ingest(items) == 400  # one part: 4 days packed together weigh 400 / 16
+    assert store._part_rate == pytest.approx(25 / 0.01)  # not 400 samples / 10 ms
+    assert store._part_samples() == 32  # the floor; by samples it was 160
+
+
+def test_a_live_call_reads_the_newest_samples_once_not_once_a_part(
+    store: SQLiteStore,
+) -> None:
+    store.INGEST_PART = 1
+    store.PART_S = 1e6  # a part a device
+    store.ingest([ramp("DEVICE01", T0, 1), ramp("DEVICE02", T0, 1)])
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    before = store.parts_written
+    store.ingest([ramp("DEVICE01", T0 + 60_000, 1), ramp("DEVICE02", T0 + 60_000, 1)])
+    store._db.set_trace_callback(None)
+    assert store.parts_written - before == 2
+    reads = [s for s in statements if s.startswith("SELECT") and "telemetry_latest" in s]
+    assert len(reads) == 1  # with the device check, as the call begins
+    assert [s.split()[0] for s in statements if s.startswith(("BEGIN", "COMMIT"))] == [
+        "BEGIN",
+        "COMMIT",
+        "BEGIN",
+        "COMMIT",
+    ]
+    assert {sn: x.time_ms for sn, x in store.latest(["DEVICE01", "DEVICE02"]).items()} == {
+        "DEVICE01": T0 + 60_000,
+        "DEVICE02": T0 + 60_000,
+    }
+
+
 def test_a_failed_part_forgets_the_schemas_it_made(store: SQLiteStore, path: Path) -> None:
-    def fail(part: object) -> None:
+    def fail(part: object, newest: object) -> None:
         store._schema_id(("SoC",))  # made in the transaction that then fails
         raise RuntimeError("stop")
 

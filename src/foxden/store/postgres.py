@@ -287,7 +287,8 @@ _PART_WRITE = (
     + ") INSERT INTO telemetry_latest(sn, time_ms, schema_id, data) SELECT * FROM unnest("
     "%b::text[], %b::bigint[], %b::bigint[], %b::bytea[]) "
     "ON CONFLICT(sn) DO UPDATE SET time_ms = excluded.time_ms, "
-    "schema_id = excluded.schema_id, data = excluded.data"
+    "schema_id = excluded.schema_id, data = excluded.data "
+    "WHERE telemetry_latest.time_ms <= excluded.time_ms"
 )
 
 

@@ -38,7 +38,8 @@ TAIL_INSERT = (
 LATEST_UPSERT = (
     "INSERT INTO telemetry_latest(sn, time_ms, schema_id, data) VALUES (?, ?, ?, ?) "
     "ON CONFLICT(sn) DO UPDATE SET time_ms = excluded.time_ms, "
-    "schema_id = excluded.schema_id, data = excluded.data"
+    "schema_id = excluded.schema_id, data = excluded.data "
+    "WHERE telemetry_latest.time_ms <= excluded.time_ms"
 )
 
 
@@ -143,31 +144,36 @@ class TelemetryWriter:
         (ingest is idempotent)."""
         if not batch:
             return 0
+        sns = {item.sn for item in batch}
+        marks = ",".join("?" * len(sns))
+        newest: dict[str, int] = {}  # each device's newest sample, read once a call
+        known = set()
         with self._use():
-            sns = {item.sn for item in batch}
-            marks = ",".join("?" * len(sns))
-            known = {
-                r[0] for r in self._x(f"SELECT sn FROM devices WHERE sn IN ({marks})", tuple(sns))
-            }
+            for sn, time_ms in self._x(
+                "SELECT d.sn, l.time_ms FROM devices d "
+                f"LEFT JOIN telemetry_latest l ON l.sn = d.sn WHERE d.sn IN ({marks})",
+                tuple(sns),
+            ):
+                known.add(str(sn))
+                if time_ms is not None:
+                    newest[str(sn)] = int(time_ms)
         for item in batch:
             self._check(item, known)
         written = 0
         part: list[_Segment] = []
         weight = 0.0
-        samples = 0
         for segment in _segments(batch):
             part.append(segment)
             n = len(segment[2])
             written += n
-            samples += n
             # a whole day to pack costs little more than a few samples to append, once its
             # reads are shared with ``pack_run`` others
             weight += n if n <= self.tail_max else n / max(1, self.pack_run)
             if weight >= self._part_samples():
-                self._write_part(part, samples)
-                part, weight, samples = [], 0.0, 0
+                self._write_part(part, weight, newest)
+                part, weight = [], 0.0
         if part:
-            self._write_part(part, samples)
+            self._write_part(part, weight, newest)
         return written
 
     def _part_samples(self) -> int:
@@ -177,12 +183,18 @@ class TelemetryWriter:
             return self.INGEST_PART
         return int(min(self.INGEST_PART, max(32.0, self._part_rate * self.PART_S)))
 
-    def _write_part(self, part: list[_Segment], samples: int) -> None:
+    def _write_part(self, part: list[_Segment], weight: float, newest: dict[str, int]) -> None:
+        """One part in its own transaction. ``weight``: the part's work in the units
+        ``_part_samples`` counts (a live sample 1, a packed day's sample ``1 / pack_run``),
+        so that the pace measured on a backfill's packs sizes the live appends after it
+        rightly (measured in samples, a pack of 16 days looked 16 times faster, and the
+        first live part after it was the longest wait of a reader). ``newest``: see
+        ``_write_segments``."""
         schemas = dict(self._schemas)
         started = time.perf_counter()
         try:
             with self._batched(), self.transaction({LATEST}):
-                self._write_segments(part)
+                self._write_segments(part, newest)
         except BaseException:
             # schema ids made in the rolled-back transaction do not exist
             self._schemas.clear()
@@ -193,24 +205,22 @@ class TelemetryWriter:
             raise
         finally:
             self.parts_written += 1
-        rate = samples / max(time.perf_counter() - started, 1e-6)
+        rate = weight / max(time.perf_counter() - started, 1e-6)
         last = self._part_rate
         self._part_rate = rate if last is None else 0.5 * (last + rate)
         if self.after_part is not None:
             self.after_part()
 
-    def _write_segments(self, part: list[_Segment]) -> None:
+    def _write_segments(self, part: list[_Segment], newest: dict[str, int]) -> None:
         """One device-day at a time: appended to the day's tail when its samples are few
         and none is older than the device's newest sample, else packed into the day chunk
-        together with the tail (a backfill, a correction of the past)."""
-        sns = sorted({segment[0] for segment in part})
-        marks = ",".join("?" * len(sns))
-        newest = {
-            str(sn): int(t)
-            for sn, t in self._x(
-                f"SELECT sn, time_ms FROM telemetry_latest WHERE sn IN ({marks})", tuple(sns)
-            ).fetchall()
-        }
+        together with the tail (a backfill, a correction of the past).
+
+        ``newest``: each device's newest sample, as read when the call began and moved by
+        its earlier parts (moved here too): a part sends no query of its own before its
+        writes. Another process writing the same device during the call (the store
+        supports one fleet) cannot move a device's newest sample back: the upsert of
+        ``telemetry_latest`` keeps the newer of the two."""
         pending: list[_Segment] = []
         slot_rows: list[tuple[Any, ...]] = []
         latest: dict[str, tuple[int, F64, tuple[str, ...]]] = {}
