@@ -27,6 +27,7 @@ from foxden.store.changes import (
 )
 from foxden.store.snapshot import SnapshotMixin
 from foxden.store.sql_telemetry import TelemetryMixin
+from foxden.store.waiting import GuardedLock
 
 SCHEMA_VERSION = "2"
 T = TypeVar("T")
@@ -53,7 +54,7 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
 
     @staticmethod
     def _new_lock() -> contextlib.AbstractContextManager[Any]:
-        return threading.RLock()
+        return GuardedLock(guarded=False)  # counts its waiters (ingest lets them in)
 
     def _init_common(self) -> None:
         self._lock = self._new_lock()

@@ -208,6 +208,9 @@ class TelemetryWriter:
         rate = weight / max(time.perf_counter() - started, 1e-6)
         last = self._part_rate
         self._part_rate = rate if last is None else 0.5 * (last + rate)
+        let_in = getattr(self._lock, "let_waiters_in", None)
+        if let_in is not None:  # readers queued behind this part go before the next one
+            let_in(self.PART_S)
         if self.after_part is not None:
             self.after_part()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -47,19 +48,43 @@ def forbidden() -> bool:
 
 class GuardedLock:
     """A re-entrant lock that, inside :func:`without_waiting`, is taken only if it is free
-    (or already this thread's), else raises :class:`WouldWait`."""
+    (or already this thread's), else raises :class:`WouldWait` (``guarded=False``: never
+    raises, a plain re-entrant lock). It counts the threads blocked waiting for it, so that
+    a long writer can let them in between its parts (:meth:`let_waiters_in`): a plain lock
+    is not fair, and a writer that takes it again at once can keep a reader waiting for
+    several parts in a row."""
 
-    __slots__ = ("_lock",)
+    __slots__ = ("_count", "_guarded", "_lock", "waiting")
 
-    def __init__(self) -> None:
+    def __init__(self, guarded: bool = True) -> None:
         self._lock = threading.RLock()
+        self._guarded = guarded
+        self._count = threading.Lock()
+        self.waiting = 0
+        """Threads blocked in ``__enter__`` now."""
 
     def __enter__(self) -> None:
-        if _flag.on:
-            if not self._lock.acquire(blocking=False):
-                raise WouldWait
-        else:
+        if self._lock.acquire(blocking=False):
+            return
+        if self._guarded and _flag.on:
+            raise WouldWait
+        with self._count:
+            self.waiting += 1
+        try:
             self._lock.acquire()
+        finally:
+            with self._count:
+                self.waiting -= 1
 
     def __exit__(self, *exc: Any) -> None:
         self._lock.release()
+
+    def let_waiters_in(self, longest_s: float) -> None:
+        """Between two parts of a long write (this thread not holding the lock): while
+        other threads wait for the lock, step aside (sleeping, so they get the CPU and the
+        lock) for at most ``longest_s``, so that each waits for one part at most."""
+        if not self.waiting or self._lock._is_owned():  # type: ignore[attr-defined]
+            return
+        deadline = time.perf_counter() + longest_s
+        while self.waiting and time.perf_counter() < deadline:
+            time.sleep(0.0001)
