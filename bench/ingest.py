@@ -18,7 +18,9 @@ run on the same machine:
 
 While each timed ingest runs, a reader thread on the same store (as the server's requests
 share it with the fleet thread) calls ``history`` of one device over the day and ``latest``
-of ten devices in a loop; the bench prints the worst and the 99th percentile of its waits.
+of ten devices in a loop; the bench prints the worst and the 99th percentile of its waits,
+and (``alone``) the median of the same read with no ingest running, just before: what a
+read itself costs, so that the rest of a wait is the wait.
 After the full-day case it packs the tail (``merge_tail``) and checks that the day reads the
 same before and after.
 
@@ -64,6 +66,8 @@ class Case:
     """samples/s of the timed calls"""
     calls_ms: list[float]
     reads_ms: list[float]
+    alone_ms: list[float]
+    """the same reads with no ingest running, just before: what a read itself costs"""
 
 
 class Reader(threading.Thread):
@@ -75,14 +79,17 @@ class Reader(threading.Thread):
         self.waits: list[float] = []
         self.stop = threading.Event()
 
+    def read(self, k: int) -> float:
+        """One read (ms): a device's day, then the newest samples of ten devices."""
+        t0 = time.perf_counter()
+        self.store.history(self.sns[k % len(self.sns)], self.day_ms, self.day_ms + DAY_MS - 1)
+        self.store.latest(self.sns[:10])
+        return (time.perf_counter() - t0) * 1000
+
     def run(self) -> None:
         k = 0
         while not self.stop.is_set():
-            sn = self.sns[k % len(self.sns)]
-            t0 = time.perf_counter()
-            self.store.history(sn, self.day_ms, self.day_ms + DAY_MS - 1)
-            self.store.latest(self.sns[:10])
-            self.waits.append((time.perf_counter() - t0) * 1000)
+            self.waits.append(self.read(k))
             k += 1
             time.sleep(0.002)  # a client's think time: the ingest gets the CPU too
 
@@ -108,6 +115,7 @@ def slots(day: list[DeviceSamples], a: int, b: int) -> list[DeviceSamples]:
 def timed(store: Store, day: list[DeviceSamples], first: int, count: int, sns: list[str]) -> Case:
     day_ms = int(day[0].times_ms[0]) // DAY_MS * DAY_MS
     reader = Reader(store, sns, day_ms)
+    alone = [reader.read(k) for k in range(20)]
     reader.start()
     calls = []
     try:
@@ -120,7 +128,7 @@ def timed(store: Store, day: list[DeviceSamples], first: int, count: int, sns: l
         reader.stop.set()
         reader.join()
     samples = count * len(day)
-    return Case(samples / sum(calls), [c * 1000 for c in calls], reader.waits)
+    return Case(samples / sum(calls), [c * 1000 for c in calls], reader.waits, alone)
 
 
 def run_mode(url: str, devices: int, count: int, tail: bool) -> tuple[Case, Case, bool]:
@@ -203,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             say(f"{kind}:")
             say(
                 f"  {'store':<9}{'day':<7}{'samples/s':>11}{'call ms':>9}"
-                f"{'read worst ms':>15}{'read p99 ms':>13}{'reads':>7}"
+                f"{'read worst ms':>15}{'read p99 ms':>13}{'reads':>7}{'alone ms':>10}"
             )
             for mode, (empty, full, _) in results.items():
                 for label, case in (("empty", empty), ("full", full)):
@@ -212,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                         f"{statistics.median(case.calls_ms):>9.1f}"
                         f"{max(case.reads_ms, default=float('nan')):>15.1f}"
                         f"{p99(case.reads_ms):>13.1f}{len(case.reads_ms):>7}"
+                        f"{statistics.median(case.alone_ms):>10.1f}"
                     )
             (e0, f0, _), (e1, f1, same) = results["re-pack"], results["tail"]
             say(
