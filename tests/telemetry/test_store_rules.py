@@ -249,7 +249,7 @@ def test_a_long_ingest_is_written_in_parts_of_whole_device_days(store: SQLiteSto
 
 def test_the_part_size_follows_the_measured_rate(store: SQLiteStore) -> None:
     store._part_rate = None
-    assert store._part_samples() == 256
+    assert store._part_samples() == 32  # no pace measured yet: the smallest part
     store.PART_S = 0.004
     store._part_rate = 20_000.0  # 80 samples in 4 ms
     assert store._part_samples() == 80
@@ -562,6 +562,7 @@ def test_an_older_item_after_a_newer_one_leaves_the_newest(store: SQLiteStore) -
 
 def test_a_part_ends_once_it_holds_ingest_part_samples(store: SQLiteStore) -> None:
     store.PART_S = 1e6  # parts of INGEST_PART (256) samples, however slow the machine
+    store._part_rate = 1.0  # (once a pace is known: the first part ever is PART_MIN)
     store.pack_run = 1  # whole days weigh their samples (packed together they weigh less)
     sizes = [128, 127, 1, 128, 127, 1]
     items = [ramp("DEVICE01", T0 + d * DAY, n) for d, n in enumerate(sizes)]

@@ -52,6 +52,9 @@ class TelemetryWriter:
     PART_S = 0.004
     """A part also ends once it has taken this long (seconds): however slow the machine, a
     reader waits for one part of about this long at most (one big day to pack may take more)."""
+    PART_MIN = 32
+    """Samples a part holds at least (but ``INGEST_PART`` at most), however slow the last
+    parts went; and the first part's size, before any pace was measured."""
     tail_max = 32
     """A device-day's new samples go to its tail when there are at most this many (and none
     is older than the device's newest); more are packed with the day at once. 0: never
@@ -177,11 +180,11 @@ class TelemetryWriter:
         return written
 
     def _part_samples(self) -> int:
-        """Samples in the next part: ``INGEST_PART``, fewer when the last parts went slower
-        than ``PART_S`` allows."""
-        if self._part_rate is None:
-            return self.INGEST_PART
-        return int(min(self.INGEST_PART, max(32.0, self._part_rate * self.PART_S)))
+        """Samples in the next part: as many as the last parts' pace fits in ``PART_S``,
+        between ``PART_MIN`` and ``INGEST_PART``."""
+        if self._part_rate is None:  # not measured yet: the smallest, not the longest wait
+            return min(self.INGEST_PART, self.PART_MIN)
+        return int(min(self.INGEST_PART, max(self.PART_MIN, self._part_rate * self.PART_S)))
 
     def _write_part(self, part: list[_Segment], weight: float, newest: dict[str, int]) -> None:
         """One part in its own transaction. ``weight``: the part's work in the units
