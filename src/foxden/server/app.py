@@ -133,6 +133,7 @@ class FoxdenApp:
                 self.limits.device_write_interval_ms,
                 settings.rate_per_second,
                 settings.rate_burst,
+                url=settings.redis_url,
             )
             shared.flush_every = max(1, settings.quota_flush_every)
         self.quota: QuotaKeeper = shared or QuotaKeeper(
@@ -225,6 +226,8 @@ class FoxdenApp:
                     await task
             if self.duty is not None:
                 self.duty.close()
+            if self.auth.shared is not None:
+                await self.auth.shared.aclose()
             if self.db_thread is not None:
                 self.db_thread.shutdown(wait=True)
             try:

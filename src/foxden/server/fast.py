@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from foxden.protocol.endpoints import Endpoint
 from foxden.protocol.errno import SUCCESS_MESSAGE, Errno
 from foxden.server import envelope
+from foxden.server.auth import Identified
 from foxden.server.chaos import Call, ChaosAnswer
 from foxden.server.context import Handler
 from foxden.server.errors import ApiError
@@ -175,6 +176,8 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
     auth = foxden.auth
     ready = foxden.ready if name in READY and foxden.READY_ANSWERS else None
     on_loop = offload and name in LOOP_READS and auth.shared is None
+    shared = auth.shared
+    read_on_loop = offload and name in LOOP_READS
     serve_lock = foxden.serve_lock
 
     def answer(account: Account, headers: dict[str, str], call: Exchange, parsed: Any) -> bytes:
@@ -251,6 +254,47 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
             foxden.flush_soon()
         return answered
 
+    def identify_in_view(headers: dict[str, str], call: Exchange) -> Identified:
+        with store.request_view(call.started):
+            return auth.identify(call.path, headers, call.time_ms)
+
+    async def seed(account_id: int, day: str) -> int:
+        assert shared is not None
+        counted: int = await foxden.in_db_thread(shared.seed, account_id, day)
+        return counted
+
+    async def admitted(headers: dict[str, str], call: Exchange, caller: list[Account]) -> bytes:
+        """``whole`` with the limits in Redis: the caller identified (on the loop while its
+        rows are cached, else in the database thread), admitted by Redis on the loop (many
+        calls' round trips in flight at once), then answered (on the loop when it needs
+        nothing but cached rows and no other call is being answered there, else in the
+        database thread)."""
+        if offload:
+            try:
+                with without_waiting():
+                    identified = identify_in_view(headers, call)
+            except WouldWait:
+                identified = await foxden.in_db_thread(identify_in_view, headers, call)
+        else:
+            identified = identify_in_view(headers, call)
+        account = identified.account
+        caller.append(account)
+        call.account = account.name
+        await auth.admit(identified, call.path, call.time_ms, path_counted, paced_queries, seed)
+        foxden.flush_soon()
+        if not offload:
+            return respond_in_view(account, headers, call)
+        if read_on_loop and serve_lock.acquire(blocking=False):
+            try:
+                with without_waiting():
+                    return respond_in_view(account, headers, call)
+            except WouldWait:
+                pass
+            finally:
+                serve_lock.release()
+        answered: bytes = await foxden.in_db_thread(respond_in_view, account, headers, call)
+        return answered
+
     def check(headers: dict[str, str], call: Exchange) -> Account:
         with store.request_view(call.started):
             return auth.check(call.path, headers, call.time_ms, path_counted, paced_queries)
@@ -267,7 +311,9 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
             if has_body:
                 call.body = await read_body(receive, body_limit)
             if not chaos.rules:
-                if offload:
+                if shared is not None:
+                    body = await admitted(headers, call, caller)
+                elif offload:
                     body = await offloaded(headers, call, caller)
                 else:
                     body = whole(headers, call, caller)

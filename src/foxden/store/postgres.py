@@ -140,14 +140,13 @@ class PostgresStore(SqlStore):
         saw it (under load, one query answers for every request queued behind it)."""
         if not self._listener.listening:
             return False
-        if self.exact_changes and waiting.forbidden():
+        checked = self._checked_at
+        covered = arrived is not None and checked is not None and checked >= arrived
+        if self.exact_changes and not covered and waiting.forbidden():
             raise WouldWait  # the counters are a query away
         with self._pending_lock:
             topics, self._pending = self._pending, set()
-        checked = self._checked_at
-        if not self.exact_changes or (
-            arrived is not None and checked is not None and checked >= arrived
-        ):
+        if not self.exact_changes or covered:
             if topics:
                 self._caches.drop(topics)
             return True
