@@ -23,15 +23,21 @@ H1 = "60H150E2430101A"
 H3 = "60H310E2430102A"
 
 
-class CountingPool(ThreadPoolExecutor):
-    """A server's database thread, counting the work it is given."""
+class Tally:
+    """Work given to a server's database threads (the writing one and the readers)."""
 
-    def __init__(self) -> None:
-        super().__init__(1, thread_name_prefix="foxden-db")
-        self.given = 0
+    given = 0
+
+
+class CountingPool(ThreadPoolExecutor):
+    """Database threads, counting the work they are given in a tally."""
+
+    def __init__(self, workers: int, tally: Tally) -> None:
+        super().__init__(workers, thread_name_prefix="foxden-db")
+        self.tally = tally
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        self.given += 1
+        self.tally.given += 1
         return super().submit(fn, *args, **kwargs)
 
 
@@ -55,13 +61,16 @@ class SyncRedisCalls:
         shared.first_use = counted_first_use  # type: ignore[method-assign,assignment]
 
 
-def _counting(live: LiveServer) -> CountingPool:
-    pool = CountingPool()
-    old = live.foxden.db_thread
-    assert old is not None  # PostgreSQL: store calls go to the database thread
-    live.foxden.db_thread = pool
+def _counting(live: LiveServer) -> Tally:
+    tally = Tally()
+    old, readers = live.foxden.db_thread, live.foxden.read_threads
+    assert old is not None  # PostgreSQL: store calls go to the database threads
+    live.foxden.db_thread = CountingPool(1, tally)
     old.shutdown()
-    return pool
+    if readers is not None:
+        live.foxden.read_threads = CountingPool(readers._max_workers, tally)
+        readers.shutdown()
+    return tally
 
 
 def errno_of(call: Callable[[], Any]) -> int:

@@ -246,8 +246,8 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
                 pass
             finally:
                 serve_lock.release()
-        if caller:  # checked and counted on the loop; the answer needs the database
-            answered: bytes = await foxden.in_db_thread(respond_in_view, caller[0], headers, call)
+        if caller:  # checked and counted on the loop; the answer (reads only) needs a query
+            answered: bytes = await foxden.in_read_thread(respond_in_view, caller[0], headers, call)
         else:
             answered = await foxden.in_db_thread(whole, headers, call, caller)
         if on_loop:
@@ -260,7 +260,7 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
 
     async def seed(account_id: int, day: str) -> int:
         assert shared is not None
-        counted: int = await foxden.in_db_thread(shared.seed, account_id, day)
+        counted: int = await foxden.in_read_thread(shared.seed, account_id, day)
         return counted
 
     async def admitted(headers: dict[str, str], call: Exchange, caller: list[Account]) -> bytes:
@@ -274,7 +274,7 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
                 with without_waiting():
                     identified = identify_in_view(headers, call)
             except WouldWait:
-                identified = await foxden.in_db_thread(identify_in_view, headers, call)
+                identified = await foxden.in_read_thread(identify_in_view, headers, call)
         else:
             identified = identify_in_view(headers, call)
         account = identified.account
@@ -292,6 +292,9 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
                 pass
             finally:
                 serve_lock.release()
+        if read_on_loop:  # reads only: one of the read threads, beside other reads
+            read: bytes = await foxden.in_read_thread(respond_in_view, account, headers, call)
+            return read
         answered: bytes = await foxden.in_db_thread(respond_in_view, account, headers, call)
         return answered
 
