@@ -90,9 +90,9 @@ def pg_url() -> Iterator[str]:
 def test_warm_calls_with_redis_limits_never_use_the_database_thread(
     tmp_path: Path, pg_url: str, redis_url: str
 ) -> None:
-    """Counted, paced and replay-checked calls: once the account, the device and the day's
-    count are known, not one of them goes to the database thread, and Redis is asked only
-    through the event loop's client; the counts are exact."""
+    """Counted, paced and replay-checked calls, and the quota's count: once the account, the
+    device and the day's count are known, not one of them goes to the database threads, and
+    Redis is asked only through the event loop's client; the counts are exact."""
     live = start_server(
         tmp_path,
         database_url=pg_url,
@@ -126,6 +126,7 @@ def test_warm_calls_with_redis_limits_never_use_the_database_thread(
             assert client.battery_soc(H1) == first
             assert apart(lambda: client.real_time_v1([H1])) == 0  # a paced query
             assert apart(lambda: client.real_time_v1([H1])) == 40400  # paced by Redis
+            client.access_count()  # the day's count read ahead on the loop
         assert pool.given == cold  # admission and answers: all on the loop
         assert sync.calls == 0
         count = client.access_count()

@@ -64,6 +64,9 @@ READY = frozenset(
 )
 """Handlers whose answer is a function of the account, the request and the store's rows
 alone (no clock, no quota, no upstream): their answers may be kept ready."""
+READS_QUOTA = frozenset({"user.access_count"})
+"""Handlers that read the day's quota count: with limits in Redis it is read ahead on the
+event loop (``RedisLimits.read_ahead``)."""
 LOOP_READS = READY | {
     "user.access_count",
     "plant.detail",
@@ -178,6 +181,7 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
     on_loop = offload and name in LOOP_READS and auth.shared is None
     shared = auth.shared
     read_on_loop = offload and name in LOOP_READS
+    reads_quota = shared is not None and name in READS_QUOTA
     serve_lock = foxden.serve_lock
 
     def answer(account: Account, headers: dict[str, str], call: Exchange, parsed: Any) -> bytes:
@@ -282,6 +286,9 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
         call.account = account.name
         await auth.admit(identified, call.path, call.time_ms, path_counted, paced_queries, seed)
         foxden.flush_soon()
+        if reads_quota:
+            assert shared is not None
+            await shared.read_ahead(account.id, call.time_ms)
         if not offload:
             return respond_in_view(account, headers, call)
         if read_on_loop and serve_lock.acquire(blocking=False):

@@ -22,6 +22,7 @@ its data start again from there).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -31,6 +32,7 @@ from foxden.protocol.errno import Errno
 from foxden.server.errors import ApiError
 from foxden.server.limits import QuotaKeeper, utc_day
 from foxden.store import Store
+from foxden.store.waiting import WouldWait, forbidden
 
 if TYPE_CHECKING:
     import redis
@@ -96,6 +98,13 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+
+_READ_AHEAD: contextvars.ContextVar[tuple[int, str, int] | None] = contextvars.ContextVar(
+    "foxden_quota_read_ahead", default=None
+)
+"""(account, day, count) read with the asynchronous client for the call being answered in
+this context (:meth:`RedisLimits.read_ahead`), which :meth:`RedisLimits.used` answers from."""
 
 
 class LimitsUnavailable(ApiError):
@@ -356,6 +365,19 @@ class RedisLimits(QuotaKeeper):
         except self._errors as exc:
             raise LimitsUnavailable(exc) from None
 
+    async def read_ahead(self, account_id: int, now_ms: int) -> None:
+        """Read the day's count with the asynchronous client for the call being answered in
+        this context, so that :meth:`used` on the event loop needs no round trip."""
+        day = utc_day(now_ms)
+        client, _ = self._async()
+        try:
+            raw = await client.get(self._key(account_id, "quota", day))
+        except self._errors as exc:
+            raise LimitsUnavailable(exc) from None
+        count = int(raw) if raw is not None else self._seen.get((account_id, day))
+        if count is not None:
+            _READ_AHEAD.set((account_id, day, count))
+
     async def aclose(self) -> None:
         """Close this event loop's asynchronous client (the server's shutdown)."""
         found = self._loops.pop(asyncio.get_running_loop(), None)
@@ -401,6 +423,11 @@ class RedisLimits(QuotaKeeper):
 
     def used(self, account_id: int, now_ms: int) -> int:
         day = utc_day(now_ms)
+        ahead = _READ_AHEAD.get()
+        if ahead is not None and ahead[:2] == (account_id, day):
+            return ahead[2]
+        if forbidden():
+            raise WouldWait  # a round trip: not on the event loop
         try:
             raw = self.client.get(self._key(account_id, "quota", day))
         except self._errors as exc:
