@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import math
 import os
@@ -274,7 +275,8 @@ class FoxdenApp:
         if self.db_thread is None:
             return work(*args)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.db_thread, self._serialised, work, args)
+        context = contextvars.copy_context()
+        return await loop.run_in_executor(self.db_thread, context.run, self._serialised, work, args)
 
     async def in_read_thread(self, work: Callable[..., Any], *args: Any) -> Any:
         """``work(*args)``, which only reads the store, in a read thread (several at once,
@@ -282,7 +284,9 @@ class FoxdenApp:
         if self.read_threads is None:
             return await self.in_db_thread(work, *args)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.read_threads, work, *args)
+        # in the call's context (what it read ahead on the loop: RedisLimits.read_ahead)
+        context = contextvars.copy_context()
+        return await loop.run_in_executor(self.read_threads, context.run, work, *args)
 
     def _serialised(self, work: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         with self.serve_lock:
