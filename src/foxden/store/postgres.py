@@ -194,7 +194,15 @@ class PostgresStore(SqlStore):
                     finally:
                         reading.conn = None
             except self._TRANSIENT as exc:
-                if attempt >= self._READ_RETRIES or isinstance(exc, self._UNAVAILABLE):
+                if isinstance(exc, self._UNAVAILABLE):
+                    raise
+                # a lost connection: the idle ones of both pools are most likely lost too (a
+                # restart); drop them, so the next try (a read here, a write in the writer's
+                # pool) gets a fresh one or finds the database away
+                for pool in (self._readers, self._pool):
+                    with contextlib.suppress(Exception):
+                        pool.check()
+                if attempt >= self._READ_RETRIES:
                     raise
                 attempt += 1
                 time.sleep(0.05 * attempt)
