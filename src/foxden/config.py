@@ -79,6 +79,9 @@ class Settings:
     redis_url: str = ""
     """Redis for call limits and quota counts shared by every worker and machine
     (``redis://HOST:PORT/DB``); empty: kept in this process's memory."""
+    db_readers: int = 3
+    """PostgreSQL: threads (each with a connection of its own) that answer read-only calls
+    needing a query at once, beside the one thread that runs writes one at a time."""
     workers: int = 1
     """Server processes answering the Open API on one port (a killed one is replaced)."""
     role: str = "all"

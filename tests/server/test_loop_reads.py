@@ -168,10 +168,13 @@ def pg_served(tmp_path: Path) -> Iterator[tuple[LiveServer, CountingPool]]:
             quota_flush_every=1000,
         )
         pool = CountingPool()
-        old = server.foxden.db_thread
+        old, readers = server.foxden.db_thread, server.foxden.read_threads
         server.foxden.db_thread = pool
         assert old is not None
         old.shutdown()
+        if readers is not None:  # reads that need a query: counted with the rest
+            server.foxden.read_threads = pool
+            readers.shutdown()
         try:
             yield server, pool
         finally:

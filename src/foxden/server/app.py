@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import math
 import os
@@ -114,6 +115,17 @@ class FoxdenApp:
         run there, one call at a time as on the loop (the store serialises its queries
         anyway), while the loop keeps reading and writing sockets. A read whose rows are all
         cached is answered on the loop without waiting (``foxden.store.waiting``)."""
+        self.read_threads: ThreadPoolExecutor | None = None
+        """With such a store, ``settings.db_readers`` threads for read-only work (no
+        ``serve_lock``), each reading on a connection of its own (``open_readers``): reads
+        that need a query do not queue behind one another or behind writes."""
+        if self.db_thread is not None and settings.db_readers > 0:
+            open_readers = getattr(store, "open_readers", None)
+            if open_readers is not None:
+                open_readers(settings.db_readers)
+                self.read_threads = ThreadPoolExecutor(
+                    settings.db_readers, thread_name_prefix="foxden-read"
+                )
         self.serve_lock = threading.Lock()
         """Held by whatever answers a call (the database thread's work; the loop, when it
         finds the lock free): limits, quota and handlers run one call at a time."""
@@ -133,6 +145,7 @@ class FoxdenApp:
                 self.limits.device_write_interval_ms,
                 settings.rate_per_second,
                 settings.rate_burst,
+                url=settings.redis_url,
             )
             shared.flush_every = max(1, settings.quota_flush_every)
         self.quota: QuotaKeeper = shared or QuotaKeeper(
@@ -225,8 +238,12 @@ class FoxdenApp:
                     await task
             if self.duty is not None:
                 self.duty.close()
+            if self.auth.shared is not None:
+                await self.auth.shared.aclose()
             if self.db_thread is not None:
                 self.db_thread.shutdown(wait=True)
+            if self.read_threads is not None:
+                self.read_threads.shutdown(wait=True)
             try:
                 self.quota.flush()
             except Exception:
@@ -258,7 +275,18 @@ class FoxdenApp:
         if self.db_thread is None:
             return work(*args)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.db_thread, self._serialised, work, args)
+        context = contextvars.copy_context()
+        return await loop.run_in_executor(self.db_thread, context.run, self._serialised, work, args)
+
+    async def in_read_thread(self, work: Callable[..., Any], *args: Any) -> Any:
+        """``work(*args)``, which only reads the store, in a read thread (several at once,
+        without ``serve_lock``) when there are any, else as :meth:`in_db_thread`."""
+        if self.read_threads is None:
+            return await self.in_db_thread(work, *args)
+        loop = asyncio.get_running_loop()
+        # in the call's context (what it read ahead on the loop: RedisLimits.read_ahead)
+        context = contextvars.copy_context()
+        return await loop.run_in_executor(self.read_threads, context.run, work, *args)
 
     def _serialised(self, work: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         with self.serve_lock:

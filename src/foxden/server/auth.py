@@ -4,11 +4,17 @@ Order: the four headers present (40256 naming the missing one), the timestamp ne
 server clock (40256 illegal timestamp), the token known and the signature right (41808
 either way, so a caller cannot learn whether a token exists), the limit profile's pacing of
 query interfaces (40400), then the daily quota (40402).
+
+With limits in Redis the server splits the check in two: :meth:`Authenticator.identify`
+(headers, timestamp, key and signature: cached rows, no round trip once warm) and
+:meth:`Authenticator.admit` (replay, pacing, bucket and quota), which awaits Redis on the event
+loop; the two in this order give the same answer as :meth:`Authenticator.check`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import NamedTuple
 
 from foxden.accounts import key_hash
 from foxden.limits_policy import LimitProfile
@@ -48,6 +54,14 @@ class ReplayCache:
             return False
         seen[key] = stamp_ms + self.window_ms
         return True
+
+
+class Identified(NamedTuple):
+    """A caller whose headers, key and signature passed: what admission needs next."""
+
+    account: Account
+    signature: str
+    stamp_ms: int
 
 
 class Authenticator:
@@ -92,6 +106,36 @@ class Authenticator:
     ) -> Account:
         """The calling account, or the ApiError of the first check that fails; ``paced``:
         the path is a query interface, one call a second per key (cloud profile)."""
+        account, signature, stamp = self.identify(path, headers, now_ms)
+        if counted and self.shared is None:
+            # the quota's count read before anything is spent or remembered: a store that
+            # may not wait (foxden.store.waiting) fails here, with nothing changed yet
+            self.quota.used(account.id, now_ms)
+        if self.replays is not None and not (
+            self.shared.first_use(signature, stamp, self.window_ms, now_ms)
+            if self.shared is not None
+            else self.replays.first_use(signature, stamp, now_ms)
+        ):
+            raise self._replayed()
+        if self.shared is not None:
+            self._admit_shared(self.shared, account, path, now_ms, counted, paced)
+            return account
+        wait = self.paths.wait_ms((account.id, path), now_ms) if paced else 0
+        if wait:
+            raise self._too_frequent(path, wait)
+        if self.profile.key_bucket and not self.rate.allow(account.id, now_ms):
+            raise self._over_rate()
+        if counted and not self.quota.try_spend(
+            account.id, account.device_count, now_ms, self.profile.quota
+        ):
+            raise self._quota_spent(account)
+        if paced:
+            self.paths.record((account.id, path), now_ms)
+        return account
+
+    def identify(self, path: str, headers: Mapping[str, str], now_ms: int) -> Identified:
+        """The first checks of :meth:`check`: the headers present, the timestamp inside the
+        window, the key known and the signature right (inside a view of the store)."""
         values = {}
         for name in REQUIRED_HEADERS:
             value = headers.get(name)
@@ -119,34 +163,39 @@ class Authenticator:
                 "unknown API key, or the signature is not md5(path + '\\r\\n' + token + "
                 "'\\r\\n' + timestamp) of this request",
             )
-        if counted and self.shared is None:
-            # the quota's count read before anything is spent or remembered: a store that
-            # may not wait (foxden.store.waiting) fails here, with nothing changed yet
-            self.quota.used(account.id, now_ms)
-        if self.replays is not None and not (
-            self.shared.first_use(values["signature"], stamp, self.window_ms, now_ms)
-            if self.shared is not None
-            else self.replays.first_use(values["signature"], stamp, now_ms)
+        return Identified(account, values["signature"], stamp)
+
+    async def admit(
+        self,
+        caller: Identified,
+        path: str,
+        now_ms: int,
+        counted: bool,
+        paced: bool,
+        seed: Callable[[int, str], Awaitable[int]],
+    ) -> None:
+        """The rest of :meth:`check` with limits in Redis, awaited on the event loop: the
+        replay cache, then pacing, bucket and quota in one script. ``seed(account, day)``:
+        the day's stored count, read where the store may be waited for."""
+        shared = self.shared
+        assert shared is not None, "admission on the loop needs the limits in Redis"
+        account = caller.account
+        if self.replays is not None and not await shared.first_use_async(
+            caller.signature, caller.stamp_ms, self.window_ms, now_ms
         ):
-            raise header_invalid(
-                "illegal signature",
-                "this signature was already used; sign every request with a new timestamp",
-            )
-        if self.shared is not None:
-            self._admit_shared(self.shared, account, path, now_ms, counted, paced)
-            return account
-        wait = self.paths.wait_ms((account.id, path), now_ms) if paced else 0
-        if wait:
-            raise self._too_frequent(path, wait)
-        if self.profile.key_bucket and not self.rate.allow(account.id, now_ms):
-            raise self._over_rate()
-        if counted and not self.quota.try_spend(
-            account.id, account.device_count, now_ms, self.profile.quota
-        ):
-            raise self._quota_spent(account)
-        if paced:
-            self.paths.record((account.id, path), now_ms)
-        return account
+            raise self._replayed()
+        code, value = await shared.admit_async(
+            account.id,
+            account.device_count,
+            path,
+            now_ms,
+            paced=paced,
+            bucket=self.profile.key_bucket,
+            counted=counted,
+            enforce=self.profile.quota,
+            seed=seed,
+        )
+        self._refuse(code, value, account, path)
 
     def _admit_shared(
         self,
@@ -167,6 +216,10 @@ class Authenticator:
             counted=counted,
             enforce=self.profile.quota,
         )
+        self._refuse(code, value, account, path)
+
+    def _refuse(self, code: int, value: int, account: Account, path: str) -> None:
+        """Nothing when Redis admitted the call, else the refusal of the limit it names."""
         if code == ADMITTED:
             return
         if code == PACED:
@@ -174,6 +227,13 @@ class Authenticator:
         if code == BUCKET:
             raise self._over_rate()
         raise self._quota_spent(account)
+
+    @staticmethod
+    def _replayed() -> ApiError:
+        return header_invalid(
+            "illegal signature",
+            "this signature was already used; sign every request with a new timestamp",
+        )
 
     def _too_frequent(self, path: str, wait: int) -> ApiError:
         return ApiError(

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from foxden.protocol.endpoints import Endpoint
 from foxden.protocol.errno import SUCCESS_MESSAGE, Errno
 from foxden.server import envelope
+from foxden.server.auth import Identified
 from foxden.server.chaos import Call, ChaosAnswer
 from foxden.server.context import Handler
 from foxden.server.errors import ApiError
@@ -63,6 +64,9 @@ READY = frozenset(
 )
 """Handlers whose answer is a function of the account, the request and the store's rows
 alone (no clock, no quota, no upstream): their answers may be kept ready."""
+READS_QUOTA = frozenset({"user.access_count"})
+"""Handlers that read the day's quota count: with limits in Redis it is read ahead on the
+event loop (``RedisLimits.read_ahead``)."""
 LOOP_READS = READY | {
     "user.access_count",
     "plant.detail",
@@ -175,6 +179,17 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
     auth = foxden.auth
     ready = foxden.ready if name in READY and foxden.READY_ANSWERS else None
     on_loop = offload and name in LOOP_READS and auth.shared is None
+    shared = auth.shared
+    read_on_loop = offload and name in LOOP_READS
+    reads_quota = shared is not None and name in READS_QUOTA
+    nothing_to_admit = shared is not None and not (
+        path_counted
+        or paced_queries
+        or auth.replays is not None
+        or (auth.profile.key_bucket and shared.rate > 0)
+    )
+    """No limit applies to this call (Redis would not be asked): a read that cannot be
+    identified on the loop is identified and answered in one hop to a read thread."""
     serve_lock = foxden.serve_lock
 
     def answer(account: Account, headers: dict[str, str], call: Exchange, parsed: Any) -> bytes:
@@ -243,12 +258,72 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
                 pass
             finally:
                 serve_lock.release()
-        if caller:  # checked and counted on the loop; the answer needs the database
-            answered: bytes = await foxden.in_db_thread(respond_in_view, caller[0], headers, call)
+        if caller:  # checked and counted on the loop; the answer (reads only) needs a query
+            answered: bytes = await foxden.in_read_thread(respond_in_view, caller[0], headers, call)
         else:
             answered = await foxden.in_db_thread(whole, headers, call, caller)
         if on_loop:
             foxden.flush_soon()
+        return answered
+
+    def identify_in_view(headers: dict[str, str], call: Exchange) -> Identified:
+        with store.request_view(call.started):
+            return auth.identify(call.path, headers, call.time_ms)
+
+    def identify_and_respond(
+        headers: dict[str, str], call: Exchange, caller: list[Account]
+    ) -> bytes:
+        account = identify_in_view(headers, call).account
+        caller.append(account)
+        call.account = account.name
+        return respond_in_view(account, headers, call)
+
+    async def seed(account_id: int, day: str) -> int:
+        assert shared is not None
+        counted: int = await foxden.in_read_thread(shared.seed, account_id, day)
+        return counted
+
+    async def admitted(headers: dict[str, str], call: Exchange, caller: list[Account]) -> bytes:
+        """``whole`` with the limits in Redis: the caller identified (on the loop while its
+        rows are cached, else in the database thread), admitted by Redis on the loop (many
+        calls' round trips in flight at once), then answered (on the loop when it needs
+        nothing but cached rows and no other call is being answered there, else in the
+        database thread)."""
+        if offload:
+            try:
+                with without_waiting():
+                    identified = identify_in_view(headers, call)
+            except WouldWait:
+                if nothing_to_admit and read_on_loop:
+                    whole_read: bytes = await foxden.in_read_thread(
+                        identify_and_respond, headers, call, caller
+                    )
+                    return whole_read
+                identified = await foxden.in_read_thread(identify_in_view, headers, call)
+        else:
+            identified = identify_in_view(headers, call)
+        account = identified.account
+        caller.append(account)
+        call.account = account.name
+        await auth.admit(identified, call.path, call.time_ms, path_counted, paced_queries, seed)
+        foxden.flush_soon()
+        if reads_quota:
+            assert shared is not None
+            await shared.read_ahead(account.id, call.time_ms)
+        if not offload:
+            return respond_in_view(account, headers, call)
+        if read_on_loop and serve_lock.acquire(blocking=False):
+            try:
+                with without_waiting():
+                    return respond_in_view(account, headers, call)
+            except WouldWait:
+                pass
+            finally:
+                serve_lock.release()
+        if read_on_loop:  # reads only: one of the read threads, beside other reads
+            read: bytes = await foxden.in_read_thread(respond_in_view, account, headers, call)
+            return read
+        answered: bytes = await foxden.in_db_thread(respond_in_view, account, headers, call)
         return answered
 
     def check(headers: dict[str, str], call: Exchange) -> Account:
@@ -267,7 +342,9 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
             if has_body:
                 call.body = await read_body(receive, body_limit)
             if not chaos.rules:
-                if offload:
+                if shared is not None:
+                    body = await admitted(headers, call, caller)
+                elif offload:
                     body = await offloaded(headers, call, caller)
                 else:
                     body = whole(headers, call, caller)

@@ -7,6 +7,12 @@ token bucket, then the daily quota, and only when all passed the pacing stamp. A
 script claims an inverter's setting-write interval before the write runs; a write that
 fails gives its claim back.
 
+Every worker asks Redis from its event loop with the asynchronous client
+(:meth:`RedisLimits.admit_async`, :meth:`RedisLimits.first_use_async`): the round trips of many
+calls are in flight at once, and none of them waits in the database thread. The synchronous
+client stays for what runs in that thread (setting-write claims, the quota's flush, the admin
+listing, the chaos path's check).
+
 Keys hold the account in a hash tag (``foxden:{a7}:quota:2026-12-03``), so on a Redis
 cluster every key of one call lives on the same node. A day's quota count lives in Redis;
 each worker writes it to the store now and then (the admin listing and a Redis that lost
@@ -15,17 +21,22 @@ its data start again from there).
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from foxden.protocol.errno import Errno
 from foxden.server.errors import ApiError
 from foxden.server.limits import QuotaKeeper, utc_day
 from foxden.store import Store
+from foxden.store.waiting import WouldWait, forbidden
 
 if TYPE_CHECKING:
     import redis
+    import redis.asyncio
 
 log = logging.getLogger("foxden.server")
 
@@ -89,6 +100,13 @@ return 0
 """
 
 
+_READ_AHEAD: contextvars.ContextVar[tuple[int, str, int] | None] = contextvars.ContextVar(
+    "foxden_quota_read_ahead", default=None
+)
+"""(account, day, count) read with the asynchronous client for the call being answered in
+this context (:meth:`RedisLimits.read_ahead`), which :meth:`RedisLimits.used` answers from."""
+
+
 class LimitsUnavailable(ApiError):
     """Redis could not be asked: the call is refused rather than let through uncounted."""
 
@@ -138,6 +156,7 @@ class RedisLimits(QuotaKeeper):
         rate: float,
         burst: int,
         prefix: str = PREFIX,
+        url: str | None = None,
     ) -> None:
         super().__init__(store, per_device)
         import redis as redis_module
@@ -155,6 +174,10 @@ class RedisLimits(QuotaKeeper):
         self._seen: dict[tuple[int, str], int] = {}
         """The newest count of each (account, day) this process saw; where a Redis that lost
         the key starts again (with the store's count, whichever is higher)."""
+        self.url = url
+        """Where the asynchronous client connects (None: the synchronous client's address)."""
+        self._loops: dict[asyncio.AbstractEventLoop, tuple[Any, Any]] = {}
+        """The asynchronous client of each event loop that asked, with its admission script."""
 
     def _key(self, account_id: int, kind: str, name: str = "") -> str:
         return f"{self.prefix}{{a{account_id}}}:{kind}:{name}"
@@ -172,27 +195,22 @@ class RedisLimits(QuotaKeeper):
         except self._errors as exc:
             raise LimitsUnavailable(exc) from None
 
-    def admit(
+    def _admission(
         self,
         account_id: int,
         device_count: int,
         path: str,
         now_ms: int,
+        seed: int,
         *,
         paced: bool,
         bucket: bool,
         counted: bool,
         enforce: bool,
-    ) -> tuple[int, int]:
-        """(ADMITTED, calls used today) or (PACED, wait ms), (BUCKET, 0), (QUOTA, used);
-        (ADMITTED, -1) without asking Redis when no limit applies to the call."""
-        bucket = bucket and self.rate > 0
-        if not (paced or bucket or counted):
-            return ADMITTED, -1
+    ) -> tuple[list[str], list[Any]]:
+        """The admission script's keys and arguments."""
         day = utc_day(now_ms)
-        seed = self._seed(account_id, day) if counted else 0
-        code, value = self._call(
-            self._admit,
+        return (
             [
                 self._key(account_id, "pace", path),
                 self._key(account_id, "bucket"),
@@ -213,19 +231,158 @@ class RedisLimits(QuotaKeeper):
                 MARGIN_MS,
             ],
         )
-        code, value = int(code), int(value)
+
+    def _admitted(
+        self, account_id: int, now_ms: int, counted: bool, answer: Any
+    ) -> tuple[int, int]:
+        """The script's answer as (code, value), the count remembered and marked unsaved."""
+        code, value = int(answer[0]), int(answer[1])
         if counted and code in (ADMITTED, QUOTA):
-            key = (account_id, day)
+            key = (account_id, utc_day(now_ms))
             self._seen[key] = max(self._seen.get(key, 0), value)
             if code == ADMITTED:
                 self._dirty.add(key)
                 self._unsaved += 1
-                if self._unsaved >= self.flush_every and time.monotonic() >= self._retry_at:
-                    try:
-                        self.flush()
-                    except Exception as exc:  # Redis has the count; written later
-                        log.warning("quota use not written to the database yet: %s", exc)
         return code, value
+
+    def admit(
+        self,
+        account_id: int,
+        device_count: int,
+        path: str,
+        now_ms: int,
+        *,
+        paced: bool,
+        bucket: bool,
+        counted: bool,
+        enforce: bool,
+    ) -> tuple[int, int]:
+        """(ADMITTED, calls used today) or (PACED, wait ms), (BUCKET, 0), (QUOTA, used);
+        (ADMITTED, -1) without asking Redis when no limit applies to the call. Where the
+        store may be waited for (it writes the count when it is due)."""
+        bucket = bucket and self.rate > 0
+        if not (paced or bucket or counted):
+            return ADMITTED, -1
+        seed = self._seed(account_id, utc_day(now_ms)) if counted else 0
+        keys, args = self._admission(
+            account_id,
+            device_count,
+            path,
+            now_ms,
+            seed,
+            paced=paced,
+            bucket=bucket,
+            counted=counted,
+            enforce=enforce,
+        )
+        code, value = self._admitted(
+            account_id, now_ms, counted, self._call(self._admit, keys, args)
+        )
+        if code == ADMITTED and counted and self.flush_due():
+            try:
+                self.flush()
+            except Exception as exc:  # Redis has the count; written later
+                log.warning("quota use not written to the database yet: %s", exc)
+        return code, value
+
+    def seed(self, account_id: int, day: str) -> int:
+        """The day's count this process starts from when Redis has none (the store's, read
+        once: where the store may be waited for)."""
+        return self._seed(account_id, day)
+
+    def _async(self) -> tuple[Any, Any]:
+        """This event loop's asynchronous client and admission script."""
+        loop = asyncio.get_running_loop()
+        found = self._loops.get(loop)
+        if found is None:
+            import redis.asyncio
+
+            if self.url is not None:
+                client: redis.asyncio.Redis = redis.asyncio.Redis.from_url(
+                    self.url, socket_timeout=5, socket_connect_timeout=5
+                )
+            else:
+                kwargs = dict(self.client.connection_pool.connection_kwargs)
+                kwargs.pop("connection_class", None)
+                client = redis.asyncio.Redis(**kwargs)
+            for gone in [other for other in self._loops if other.is_closed()]:
+                del self._loops[gone]
+            found = self._loops[loop] = (client, client.register_script(_ADMIT))
+        return found
+
+    async def admit_async(
+        self,
+        account_id: int,
+        device_count: int,
+        path: str,
+        now_ms: int,
+        *,
+        paced: bool,
+        bucket: bool,
+        counted: bool,
+        enforce: bool,
+        seed: Callable[[int, str], Awaitable[int]],
+    ) -> tuple[int, int]:
+        """:meth:`admit` on the event loop: the script awaited with the asynchronous client
+        (other calls' admissions go on meanwhile; Redis runs each script whole). A day's
+        count not seen yet comes from ``seed(account, day)`` (the store, where it may be
+        waited for); the count is not written here: the caller writes it when
+        :meth:`flush_due` says so, where the store may be waited for."""
+        bucket = bucket and self.rate > 0
+        if not (paced or bucket or counted):
+            return ADMITTED, -1
+        start = 0
+        if counted:
+            day = utc_day(now_ms)
+            known = self._seen.get((account_id, day))
+            start = known if known is not None else await seed(account_id, day)
+        keys, args = self._admission(
+            account_id,
+            device_count,
+            path,
+            now_ms,
+            start,
+            paced=paced,
+            bucket=bucket,
+            counted=counted,
+            enforce=enforce,
+        )
+        _, script = self._async()
+        try:
+            answer = await script(keys=keys, args=args)
+        except self._errors as exc:
+            raise LimitsUnavailable(exc) from None
+        return self._admitted(account_id, now_ms, counted, answer)
+
+    async def first_use_async(
+        self, signature: str, stamp_ms: int, window_ms: int, now_ms: int
+    ) -> bool:
+        """:meth:`first_use` on the event loop."""
+        client, _ = self._async()
+        key, value, keep = self._replay(signature, stamp_ms, window_ms, now_ms)
+        try:
+            return bool(await client.set(key, value, nx=True, px=keep))
+        except self._errors as exc:
+            raise LimitsUnavailable(exc) from None
+
+    async def read_ahead(self, account_id: int, now_ms: int) -> None:
+        """Read the day's count with the asynchronous client for the call being answered in
+        this context, so that :meth:`used` on the event loop needs no round trip."""
+        day = utc_day(now_ms)
+        client, _ = self._async()
+        try:
+            raw = await client.get(self._key(account_id, "quota", day))
+        except self._errors as exc:
+            raise LimitsUnavailable(exc) from None
+        count = int(raw) if raw is not None else self._seen.get((account_id, day))
+        if count is not None:
+            _READ_AHEAD.set((account_id, day, count))
+
+    async def aclose(self) -> None:
+        """Close this event loop's asynchronous client (the server's shutdown)."""
+        found = self._loops.pop(asyncio.get_running_loop(), None)
+        if found is not None:
+            await found[0].aclose()
 
     def claim_write(self, account_id: int, sn: str, now_ms: int) -> int:
         """0 when the inverter's setting-write interval is claimed for this call (give it
@@ -246,17 +403,31 @@ class RedisLimits(QuotaKeeper):
     def first_use(self, signature: str, stamp_ms: int, window_ms: int, now_ms: int) -> bool:
         """The replay cache for every worker: whether this signature is seen for the first
         time; it is kept until its timestamp leaves the window."""
-        keep_ms = max(1, stamp_ms + window_ms - now_ms)
-        key = f"{self.prefix}replay:{signature.lower()}"
+        key, value, keep = self._replay(signature, stamp_ms, window_ms, now_ms)
         try:
-            return bool(self.client.set(key, b"1", nx=True, px=keep_ms))
+            return bool(self.client.set(key, value, nx=True, px=keep))
         except self._errors as exc:
             raise LimitsUnavailable(exc) from None
+
+    def _replay(
+        self, signature: str, stamp_ms: int, window_ms: int, now_ms: int
+    ) -> tuple[str, bytes, int]:
+        """The replay key of a signature, its value and how long it is kept (ms)."""
+        return (
+            f"{self.prefix}replay:{signature.lower()}",
+            b"1",
+            max(1, stamp_ms + window_ms - now_ms),
+        )
 
     # ------------------------------------------------------------ QuotaKeeper
 
     def used(self, account_id: int, now_ms: int) -> int:
         day = utc_day(now_ms)
+        ahead = _READ_AHEAD.get()
+        if ahead is not None and ahead[:2] == (account_id, day):
+            return ahead[2]
+        if forbidden():
+            raise WouldWait  # a round trip: not on the event loop
         try:
             raw = self.client.get(self._key(account_id, "quota", day))
         except self._errors as exc:
@@ -297,8 +468,8 @@ class RedisLimits(QuotaKeeper):
         store; on failure they stay pending (and it raises)."""
         if not self._dirty:
             return
-        pending = sorted(self._dirty)
-        self._dirty.clear()
+        taken, self._dirty = self._dirty, set()  # the loop may count more meanwhile
+        pending = sorted(taken)
         try:
             values = self.client.mget([self._key(a, "quota", d) for a, d in pending])
             batch = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import functools
 import math
+import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -257,6 +258,8 @@ class _Day:
             for p, v, ok in zip(self.prefixes, tokens, keep.tolist(), strict=True)
             if ok
         ]
+        # ``counts`` last: ``items`` takes a name in it as rendered (another thread may be
+        # rendering the same variable meanwhile; both make the same bytes)
         self.blobs[name] = memoryview(b",".join(items))
         lengths = np.fromiter(map(len, items), dtype=np.int64, count=len(items)) + 1
         self.starts[name] = [0, *np.cumsum(lengths).tolist()]
@@ -278,6 +281,7 @@ class _Day:
 
 
 _DAYS: dict[tuple[str, int, str], _Day] = {}
+_DAYS_LOCK = threading.Lock()
 _DAYS_KEPT = 128
 """Rendered device-days kept (the oldest rendered is dropped first): each is used only while
 the stored day is byte for byte the one it was rendered from, so a day is rendered again
@@ -289,9 +293,11 @@ def _rendered(sn: str, chunk: DayChunk, zone: ZoneInfo) -> _Day:
     key = (sn, chunk.day, zone.key)
     day = _DAYS.get(key)
     if day is None or day.content != chunk.content:
-        if day is None and len(_DAYS) >= _DAYS_KEPT:
-            del _DAYS[next(iter(_DAYS))]
-        day = _DAYS[key] = _Day(chunk, zone)
+        day = _Day(chunk, zone)
+        with _DAYS_LOCK:  # several threads may answer history at once (PostgreSQL readers)
+            if key not in _DAYS and len(_DAYS) >= _DAYS_KEPT:
+                del _DAYS[next(iter(_DAYS))]
+            _DAYS[key] = day
     return day
 
 

@@ -1,0 +1,132 @@
+"""PostgreSQL readers (``PostgresStore.open_readers``): reads outside any unit of work run at
+once on connections of their own, writes stay one at a time on the store's connection, and a
+committed write is read back at once by the next read on any connection."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from foxden import accounts
+from foxden.clock import RealClock
+from foxden.server.limits import utc_day
+from foxden.store import open_store
+from foxden.store.postgres import PostgresStore
+from tests.conftest import fresh_postgres, start_server
+from tests.telemetry.data import samples
+
+SN = "RDH100000001"
+DAY = 86_400_000
+T0 = 1_711_929_600_000  # 2024-04-01 00:00 UTC
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    with fresh_postgres() as url:
+        yield url
+
+
+@pytest.fixture
+def readers(pg_url: str) -> Iterator[PostgresStore]:
+    store = open_store(pg_url)
+    assert isinstance(store, PostgresStore)
+    store.open_readers(2)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def test_two_reads_are_in_flight_at_once_on_two_connections(readers: PostgresStore) -> None:
+    """Each read waits inside its query until the other is inside its own: with one shared
+    connection (reads one at a time) the barrier would never be passed."""
+    both = threading.Barrier(2, timeout=10)
+
+    def backend() -> int:
+        def read() -> int:
+            pid = int(readers._x("SELECT pg_backend_pid()").fetchone()[0])
+            both.wait()
+            return pid
+
+        return readers._read(read)
+
+    with ThreadPoolExecutor(2) as pool:
+        pids = list(pool.map(lambda _: backend(), range(2)))
+    assert len(set(pids)) == 2
+
+
+def test_concurrent_reads_give_the_answers_of_one_at_a_time(readers: PostgresStore) -> None:
+    accounts.create_account(readers, "r", RealClock().now_ms())
+    account = readers.account_by_name("r")
+    assert account is not None
+    accounts.add_device(readers, "r", SN, "H1-5.0-E", RealClock().now_ms())
+    readers.ingest([samples(SN, "H1-5.0-E", T0, 288 * 3)])
+    ranges = [(T0 + k * DAY // 2, T0 + k * DAY // 2 + DAY) for k in range(4)]
+
+    def answer(k: int) -> tuple[Any, ...]:
+        begin, end = ranges[k % len(ranges)]
+        series = readers.history(SN, begin, end)
+        counters = readers.counters_before(SN, [begin, end])
+        return (
+            series.variables,
+            series.times_ms.tolist(),
+            series.values.tolist(),
+            counters.tolist(),
+        )
+
+    alone = [answer(k) for k in range(len(ranges))]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(answer, range(32)))
+    assert together == [alone[k % len(ranges)] for k in range(32)]
+    assert len(alone[0][1]) > 0
+
+
+def test_a_write_is_read_back_at_once_on_every_connection(readers: PostgresStore) -> None:
+    accounts.create_account(readers, "w", RealClock().now_ms())
+    account = readers.account_by_name("w")
+    assert account is not None
+    day = utc_day(RealClock().now_ms())
+    with ThreadPoolExecutor(2) as pool:
+        for n in range(1, 21):
+            readers.save_usage({(account.id, day): n})  # the store's connection
+            seen = list(pool.map(lambda _: readers.usage(account.id, day), range(4)))
+            assert seen == [n] * 4  # reader connections, in other threads
+            assert readers.usage(account.id, day) == n  # a reader, in this thread
+    renamed = accounts.rotate_key(readers, "w")  # cached rows dropped for every reader
+    with ThreadPoolExecutor(2) as pool:
+        found = list(
+            pool.map(lambda _: readers.account_by_key_hash(accounts.key_hash(renamed)), range(2))
+        )
+    assert [a.name if a else None for a in found] == ["w", "w"]
+
+
+def test_history_and_reports_from_many_callers_at_once(tmp_path: Path, pg_url: str) -> None:
+    """Through the server: read-only calls that need a query run in its read threads at
+    once and answer as they do one at a time."""
+    live = start_server(tmp_path, database_url=pg_url, limit_profile="off", db_readers=3)
+    try:
+        assert live.foxden.read_threads is not None
+        key = live.account("many")
+        live.device("many", SN, "H1-5.0-E")
+        live.store.ingest([samples(SN, "H1-5.0-E", T0, 288 * 3)])
+        clients = [live.client(key) for _ in range(6)]
+
+        def ask(k: int) -> Any:
+            client = clients[k % len(clients)]
+            if k % 2:
+                return client.report(SN, "month", 2024, 4, variables=["generation"])
+            begin = T0 + (k % 3) * DAY // 2
+            return client.history(SN, begin, begin + DAY, ["generation", "loads"])
+
+        alone = [ask(k) for k in range(6)]
+        with ThreadPoolExecutor(12) as pool:
+            together = list(pool.map(ask, range(36)))
+        assert together == [alone[k % 6] for k in range(36)]
+    finally:
+        live.stop()
+        live.store.close()

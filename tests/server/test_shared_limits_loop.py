@@ -1,0 +1,191 @@
+"""Call limits in Redis asked from the event loop (``RedisLimits.admit_async``): a PostgreSQL
+worker's database thread no longer carries the Redis round trips, and limits stay exact when
+many calls' admissions are in flight at once in each of two servers."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from foxden.client import ApiError, Client
+from foxden.clock import FrozenClock
+from foxden.server.limits import utc_day
+from foxden.server.shared_limits import RedisLimits
+from tests.conftest import LiveServer, fresh_postgres, start_server
+
+H1 = "60H150E2430101A"
+H3 = "60H310E2430102A"
+
+
+class Tally:
+    """Work given to a server's database threads (the writing one and the readers)."""
+
+    given = 0
+
+
+class CountingPool(ThreadPoolExecutor):
+    """Database threads, counting the work they are given in a tally."""
+
+    def __init__(self, workers: int, tally: Tally) -> None:
+        super().__init__(workers, thread_name_prefix="foxden-db")
+        self.tally = tally
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.tally.given += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+class SyncRedisCalls:
+    """Counts what a server asks Redis through its synchronous client (the database
+    thread's): the admission script and the replay cache."""
+
+    def __init__(self, shared: RedisLimits) -> None:
+        self.calls = 0
+        call, first_use = shared._call, shared.first_use
+
+        def counted_call(*args: Any) -> Any:
+            self.calls += 1
+            return call(*args)
+
+        def counted_first_use(*args: Any) -> bool:
+            self.calls += 1
+            return first_use(*args)
+
+        shared._call = counted_call  # type: ignore[method-assign,assignment]
+        shared.first_use = counted_first_use  # type: ignore[method-assign,assignment]
+
+
+def _counting(live: LiveServer) -> Tally:
+    tally = Tally()
+    old, readers = live.foxden.db_thread, live.foxden.read_threads
+    assert old is not None  # PostgreSQL: store calls go to the database threads
+    live.foxden.db_thread = CountingPool(1, tally)
+    old.shutdown()
+    if readers is not None:
+        live.foxden.read_threads = CountingPool(readers._max_workers, tally)
+        readers.shutdown()
+    return tally
+
+
+def errno_of(call: Callable[[], Any]) -> int:
+    try:
+        call()
+    except ApiError as exc:
+        return exc.errno
+    return 0
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    with fresh_postgres() as url:
+        yield url
+
+
+def test_warm_calls_with_redis_limits_never_use_the_database_thread(
+    tmp_path: Path, pg_url: str, redis_url: str
+) -> None:
+    """Counted, paced and replay-checked calls, and the quota's count: once the account, the
+    device and the day's count are known, not one of them goes to the database threads, and
+    Redis is asked only through the event loop's client; the counts are exact."""
+    live = start_server(
+        tmp_path,
+        database_url=pg_url,
+        redis_url=redis_url,
+        limit_profile="cloud",
+        replay_cache=True,
+        quota_flush_s=3600.0,
+        quota_flush_every=1000,
+    )
+    try:
+        key = live.account("loop")
+        live.device("loop", H1)
+        shared = live.foxden.auth.shared
+        assert isinstance(shared, RedisLimits)
+        pool = _counting(live)
+        sync = SyncRedisCalls(shared)
+        wall = FrozenClock(time.time_ns() // 1_000_000)
+        live.foxden.wall = wall
+        client = live.client(key)
+
+        def apart(call: Callable[[], Any]) -> int:
+            time.sleep(0.002)  # signed with a timestamp of its own (the replay cache)
+            return errno_of(call)
+
+        first = client.battery_soc(H1)  # cold: account, device and the day's count
+        client.real_time_v1([H1])  # cold: the newest samples
+        cold = pool.given
+        assert cold >= 1
+        for _ in range(5):
+            wall.advance(1_000)
+            assert client.battery_soc(H1) == first
+            assert apart(lambda: client.real_time_v1([H1])) == 0  # a paced query
+            assert apart(lambda: client.real_time_v1([H1])) == 40400  # paced by Redis
+            client.access_count()  # the day's count read ahead on the loop
+        assert pool.given == cold  # admission and answers: all on the loop
+        assert sync.calls == 0
+        count = client.access_count()
+        # 6 soc reads + 6 real-time calls admitted; the refused ones cost nothing
+        assert int(count.total) - int(count.remaining) == 12
+    finally:
+        live.stop()
+        live.store.close()
+
+
+def test_50_callers_over_two_servers_get_exact_quota_and_pacing(
+    tmp_path: Path, pg_url: str, redis_url: str
+) -> None:
+    """Two PostgreSQL servers on one Redis, 50 callers at once on each kind of limit: the
+    admissions of each server are in flight together on its loop, and Redis still admits
+    exactly the quota's total and one paced call per path."""
+    wall = FrozenClock(time.time_ns() // 1_000_000)
+    servers: list[LiveServer] = []
+    try:
+        for name in ("a", "b"):
+            live = start_server(
+                tmp_path / name,
+                database_url=pg_url,
+                redis_url=redis_url,
+                limit_profile="cloud",
+                daily_quota_per_device=20,
+                quota_flush_every=1,
+            )
+            live.foxden.wall = wall
+            live.store.exact_changes = True  # type: ignore[attr-defined]  # as workers run
+            servers.append(live)
+        key = servers[0].account("alice")
+        servers[0].device("alice", H1, "H1-5.0-E")
+        servers[0].device("alice", H3, "H3-10.0-E")
+        pools = [_counting(live) for live in servers]
+        syncs = [SyncRedisCalls(live.foxden.auth.shared) for live in servers]  # type: ignore[arg-type]
+        clients: list[Client] = [servers[i % 2].client(key) for i in range(50)]
+        with ThreadPoolExecutor(50) as threads:
+            paced = list(threads.map(lambda c: errno_of(lambda: c.real_time_v1([H1])), clients))
+        assert Counter(paced) == {0: 1, 40400: 49}
+        wall.advance(1_000)
+        with ThreadPoolExecutor(50) as threads:
+            counted = list(
+                threads.map(lambda i: errno_of(lambda: clients[i % 50].battery_soc(H1)), range(60))
+            )
+        assert Counter(counted) == {0: 39, 40402: 21}  # 40 a day: one went to the paced call
+        for client in clients[:2]:
+            total = client.access_count()
+            assert (total.total, total.remaining) == ("40", "0")
+        assert all(sync.calls == 0 for sync in syncs)  # admission never used the db thread's
+        assert all(pool.given > 0 for pool in pools)
+        day = utc_day(wall.now_ms())
+        for live in servers:
+            live.foxden.quota.flush()
+            account = live.store.account_by_name("alice")
+            assert account is not None
+            assert live.store.usage(account.id, day) == 40
+    finally:
+        for live in servers:
+            live.stop()
+        for live in servers:
+            live.store.close()
