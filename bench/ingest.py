@@ -17,7 +17,8 @@ run on the same machine:
 - **tail**: the store as shipped (appends go to the day's tail in short transactions).
 
 While each timed ingest runs, a reader thread on the same store (as the server's requests
-share it with the fleet thread) calls ``history`` of one device over the day and ``latest``
+share it with the fleet thread; on PostgreSQL on the read connections ``foxden serve`` gives
+its read threads, ``db_readers``) calls ``history`` of one device over the day and ``latest``
 of ten devices in a loop; the bench prints the worst and the 99th percentile of its waits,
 and (``alone``) the median of the same read with no ingest running, just before: what a
 read itself costs, so that the rest of a wait is the wait.
@@ -50,6 +51,7 @@ import numpy as np
 from telemetry_data import DAY_MS, MODEL, PER_DAY, Fleet
 
 from foxden import accounts
+from foxden.config import Settings
 from foxden.store import DeviceSamples, Plant, Store, open_store, url_for
 
 START = datetime(2025, 6, 2, tzinfo=UTC)
@@ -96,6 +98,9 @@ class Reader(threading.Thread):
 
 def open_fleet(url: str, devices: int) -> tuple[Store, list[str]]:
     store = open_store(url)
+    open_readers = getattr(store, "open_readers", None)
+    if open_readers is not None:  # PostgreSQL: reads on connections of their own, as served
+        open_readers(Settings().db_readers)
     now = int(time.time() * 1000)
     account, _ = accounts.create_account(store, "bench", now)
     store.insert_plant(
