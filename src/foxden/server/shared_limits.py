@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -174,6 +175,7 @@ class RedisLimits(QuotaKeeper):
         self._seen: dict[tuple[int, str], int] = {}
         """The newest count of each (account, day) this process saw; where a Redis that lost
         the key starts again (with the store's count, whichever is higher)."""
+        self._flush_lock = threading.Lock()
         self.url = url
         """Where the asynchronous client connects (None: the synchronous client's address)."""
         self._loops: dict[asyncio.AbstractEventLoop, tuple[Any, Any]] = {}
@@ -465,7 +467,13 @@ class RedisLimits(QuotaKeeper):
 
     def flush(self) -> None:
         """Write Redis's counts of the (account, day) pairs this process counted to the
-        store; on failure they stay pending (and it raises)."""
+        store; on failure they stay pending (and it raises). One flush at a time: a flush
+        asked for while another runs (the loop's, in the database thread) returns once that
+        one has written."""
+        with self._flush_lock:
+            self._flush()
+
+    def _flush(self) -> None:
         if not self._dirty:
             return
         taken, self._dirty = self._dirty, set()  # the loop may count more meanwhile
