@@ -49,6 +49,8 @@ class Shard:
     only: tuple[str, ...] = ()
     """Mutant name patterns (fnmatch) to run and count; empty: every mutant of ``sources``.
     For a module of which only some functions carry rules the shard's tests can reach."""
+    postgres: bool = False
+    """Pass ``FOXDEN_TEST_POSTGRES_URL`` on (the other shards run on SQLite only)."""
 
     def counts(self, name: str) -> bool:
         return not self.only or any(fnmatch.fnmatchcase(name, p) for p in self.only)
@@ -178,6 +180,16 @@ SHARDS = (
             "foxden.store.sqlite.xǁSQLiteStoreǁ_sync_changes__mutmut_*",
         ),
     ),
+    Shard(
+        "store-postgres",
+        ("src/foxden/store/postgres.py", "src/foxden/store/waiting.py"),
+        (
+            "tests/server/test_postgres_store.py",
+            "tests/server/test_change_checks.py",
+            "tests/server/test_loop_reads.py",
+        ),
+        postgres=True,
+    ),
 )
 BY_NAME = {shard.name: shard for shard in SHARDS}
 
@@ -224,7 +236,10 @@ def prepare(shard: Shard) -> Path:
 def run(shard: Shard, minutes: float, children: int, again: bool) -> None:
     work = prepare(shard)
     env = {**os.environ, "PYTHONPATH": str(work / "src")}
-    env.pop("FOXDEN_TEST_POSTGRES_URL", None)  # SQLite only: PostgreSQL cases skip
+    if not shard.postgres:  # SQLite only: PostgreSQL cases skip
+        env.pop("FOXDEN_TEST_POSTGRES_URL", None)
+    elif not env.get("FOXDEN_TEST_POSTGRES_URL"):
+        raise SystemExit(f"{shard.name} needs FOXDEN_TEST_POSTGRES_URL (a PostgreSQL server)")
     # the vendor's material sits beside the repository, not beside the scratch copy
     env.setdefault("FOXDEN_SHARED_DIR", str(ROOT.parent / "shared"))
     command = ["nice", "-n", "15", sys.executable, "-m", "mutmut", "run"]
