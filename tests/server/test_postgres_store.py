@@ -21,7 +21,7 @@ import pytest
 
 from foxden import accounts
 from foxden.store import SLOT_MS, open_store, url_for
-from foxden.store.changes import CHANNEL, parse_payload
+from foxden.store.changes import ACCOUNTS, CHANNEL, parse_payload, payload
 from foxden.store.postgres import (
     DatabaseAway,
     PostgresStore,
@@ -32,6 +32,7 @@ from foxden.store.postgres import (
 from foxden.store.sqlite import SQLiteStore, schema_statements
 from foxden.store.waiting import WouldWait, without_waiting
 from tests.conftest import fresh_postgres
+from tests.server.test_statements import Statements
 from tests.telemetry.test_store_rules import DAY, T0, VARS, batch, ramp, rounded
 
 
@@ -165,6 +166,11 @@ def _fill(s: Any) -> None:
     s.ingest([ramp("DEVICE01", T0, 30)])
     s.ingest([ramp("DEVICE01", T0 + DAY - 600_000, 20), ramp("DEVICE02", T0, 5, 20_000)])
     s.ingest([batch("DEVICE02", [T0 + 2 * DAY + k * 1_000 for k in range(3)], [[1, 2, 3, 4]] * 3)])
+    # one device's few new samples (to its tail) before another's whole day (packed): the
+    # tail rows go first, in a statement of their own
+    s.ingest([ramp("DEVICE01", T0 + 3 * DAY, 3), ramp("DEVICE02", T0 + 3 * DAY, 40)])
+    # a backfill of a closed day: packed, its rollups written, no newest sample
+    s.ingest([ramp("DEVICE02", T0 + DAY // 2, 5, 1_000)])
     s.merge_tail(T0 + DAY)
 
 
@@ -187,11 +193,11 @@ def test_the_ingest_statement_writes_what_sqlite_writes(
         _fill(store)
         assert _tables(store) == _tables(lite)
         for sn in ("DEVICE01", "DEVICE02"):
-            mine, theirs = store.history(sn, T0, T0 + 3 * DAY), lite.history(sn, T0, T0 + 3 * DAY)
+            mine, theirs = store.history(sn, T0, T0 + 4 * DAY), lite.history(sn, T0, T0 + 4 * DAY)
             assert mine.variables == theirs.variables
             assert np.array_equal(mine.times_ms, theirs.times_ms)
             assert np.array_equal(mine.values, theirs.values, equal_nan=True)
-            edges = [T0 + k * 3_600_000 for k in range(0, 60, 7)]
+            edges = [T0 + k * 3_600_000 for k in range(0, 90, 7)]
             assert np.array_equal(
                 store.counters_before(sn, edges), lite.counters_before(sn, edges), equal_nan=True
             )
@@ -208,7 +214,8 @@ def test_one_write_of_many_slots_keeps_each_slots_last_reading(store: PostgresSt
     times = [T0 + k * SLOT_MS // 3 for k in range(9)]  # three samples a slot, three slots
     store.ingest(
         [
-            batch("DEVICE01", times, [[k, k, k, 2 * k] for k in range(9)]),
+            # generation stops at 5: two slots end on the same reading
+            batch("DEVICE01", times, [[k, k, min(k, 5), 2 * k] for k in range(9)]),
             batch("DEVICE02", times[:1], [[7, 7, 70, 80]]),
         ]
     )
@@ -219,7 +226,7 @@ def test_one_write_of_many_slots_keeps_each_slots_last_reading(store: PostgresSt
     assert found == [
         ("DEVICE01", first, 2.0),
         ("DEVICE01", first + 1, 5.0),
-        ("DEVICE01", first + 2, 8.0),
+        ("DEVICE01", first + 2, 5.0),
         ("DEVICE02", first, 70.0),
     ]
     latest = store.latest(["DEVICE01", "DEVICE02"])
@@ -376,3 +383,40 @@ def test_a_closed_store_leaves_no_connection(pg_url: str) -> None:
     while _sessions(pg_url):
         assert time.monotonic() < deadline, "connections left open"
         time.sleep(0.01)
+
+
+# ---------------------------------------------------------------- exact change readings
+
+
+def test_a_reading_drops_what_moved_counters_and_notifications_say(pg_url: str) -> None:
+    reader = open_store(pg_url)
+    assert isinstance(reader, PostgresStore)
+    reader.exact_changes = True
+    try:
+        alice = reader.create_account("alice", "hash-a", 0)
+
+        def look_up(key: str, arrived: float | None = None) -> object:
+            with reader.request_view(arrived):
+                return reader.account_by_key_hash(key)
+
+        assert look_up("hash-a") == alice  # now cached
+        with _admin(pg_url) as db:  # a write whose notification has not come: its counter moved
+            db.execute("UPDATE accounts SET key_hash = 'hash-b'")
+            db.execute(f"SELECT nextval('foxden_changes_{ACCOUNTS}')")
+        assert look_up("hash-a") is None
+        assert look_up("hash-b") == alice
+        with _admin(pg_url) as db:  # a notification with no counter moved
+            db.execute("UPDATE accounts SET key_hash = 'hash-c'")
+            db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload({ACCOUNTS})))
+        deadline = time.monotonic() + 5
+        while look_up("hash-b") is not None:
+            assert time.monotonic() < deadline, "the notification never dropped the row"
+            time.sleep(0.01)
+        assert look_up("hash-c") == alice
+        # a request that arrived the instant the last reading began needs no reading
+        spy = Statements(reader)
+        arrived = reader._checked_at
+        assert arrived is not None
+        assert spy.during(lambda: look_up("hash-c", arrived)) == []
+    finally:
+        reader.close()
