@@ -20,7 +20,7 @@ import psycopg
 import pytest
 
 from foxden import accounts
-from foxden.store import SLOT_MS, open_store, url_for
+from foxden.store import SLOT_MS, StoreError, open_store, url_for
 from foxden.store.changes import ACCOUNTS, CHANNEL, parse_payload, payload
 from foxden.store.postgres import (
     DatabaseAway,
@@ -143,6 +143,14 @@ def _topics() -> list[str]:
     from foxden.store.changes import ALL
 
     return sorted(ALL)
+
+
+def test_a_duplicate_is_refused_as_the_stores_error_and_rolled_back(store: PostgresStore) -> None:
+    alice = store.create_account("alice", "hash-a", 0)
+    with pytest.raises(StoreError, match="accounts"):
+        store.create_account("alice", "hash-b", 0)
+    assert store.accounts() == [alice]
+    assert store.account_by_key_hash("hash-b") is None
 
 
 def test_an_unreachable_database_is_refused_with_its_password_hidden() -> None:
