@@ -8,9 +8,11 @@ mutation shard spends seconds a mutant."""
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -380,6 +382,24 @@ def test_inside_without_waiting_queries_raise_and_cached_rows_answer(
         release.set()
         thread.join()
     assert store.account_by_key_hash("hash-a") == alice
+
+
+def test_an_open_store_holds_one_connection_and_its_listener_quietly(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="psycopg")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. a pool opened by its constructor
+        s = open_store(pg_url)
+    try:
+        assert len(_sessions(pg_url)) == 2  # the pool opened with one; the listener's
+        s.create_account("alice", "hash-a", 0)
+        assert [a.name for a in s.accounts()] == ["alice"]
+        assert len(_sessions(pg_url)) == 2
+        # a connection given back inside a transaction would be rolled back with a warning
+        assert [r.getMessage() for r in caplog.records if r.name.startswith("psycopg")] == []
+    finally:
+        s.close()
 
 
 def test_a_closed_store_leaves_no_connection(pg_url: str) -> None:
