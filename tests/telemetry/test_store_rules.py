@@ -585,3 +585,22 @@ def test_days_of_tail_max_samples_weigh_their_count(store: SQLiteStore) -> None:
     assert store.ingest([ramp("DEVICE01", T0 + d * DAY, 32) for d in range(10)]) == 320
     store.after_part = None
     assert stored == [256, 320]
+
+
+def test_one_device_day_twice_in_a_write_is_packed_once_at_a_time(
+    store: SQLiteStore, path: Path
+) -> None:
+    from tests.server.test_statements import Statements
+
+    store.ingest([ramp("DEVICE01", T0 + 2 * DAY, 3)])  # newest: the days below are a backfill
+    first = ramp("DEVICE01", T0, 40)
+    second = batch("DEVICE01", [T0 + 30_000 + k * 60_000 for k in range(40)], [[5, 5, 5, 5]] * 40)
+    store.ingest([first, second])  # one device-day twice: each packs what the other wrote
+    assert len(store.history("DEVICE01", T0, T0 + DAY - 1).times_ms) == 80
+    store.pack_run = 1  # one day at a time: a query for each day's chunk
+    spy = Statements(store)
+    texts = spy.during(
+        lambda: store.ingest([ramp("DEVICE02", T0, 40), ramp("DEVICE02", T0 + DAY, 40)])
+    )
+    assert len([t for t in texts if t.startswith("SELECT") and "telemetry_chunks" in t]) == 2
+    assert where(path) == (3, 1)
