@@ -22,10 +22,12 @@ and killed as a share of the mutants that ran with a test to catch them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fnmatch
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -49,6 +51,8 @@ class Shard:
     only: tuple[str, ...] = ()
     """Mutant name patterns (fnmatch) to run and count; empty: every mutant of ``sources``.
     For a module of which only some functions carry rules the shard's tests can reach."""
+    postgres: bool = False
+    """Pass ``FOXDEN_TEST_POSTGRES_URL`` on (the other shards run on SQLite only)."""
 
     def counts(self, name: str) -> bool:
         return not self.only or any(fnmatch.fnmatchcase(name, p) for p in self.only)
@@ -178,6 +182,16 @@ SHARDS = (
             "foxden.store.sqlite.xǁSQLiteStoreǁ_sync_changes__mutmut_*",
         ),
     ),
+    Shard(
+        "store-postgres",
+        ("src/foxden/store/postgres.py", "src/foxden/store/waiting.py"),
+        (
+            "tests/server/test_postgres_store.py",
+            "tests/server/test_change_checks.py",
+            "tests/server/test_loop_reads.py",
+        ),
+        postgres=True,
+    ),
 )
 BY_NAME = {shard.name: shard for shard in SHARDS}
 
@@ -194,13 +208,21 @@ def _config(shard: Shard) -> str:
     )
 
 
-def _sync_tests(work: Path) -> None:
+def _sync(work: Path) -> None:
     """Bring the copy's tests (and mutmut's own copy of them) up to the repository's, so
-    tests written to kill survivors take part when the shard runs again."""
-    for target in (work / "tests", work / "mutants" / "tests"):
+    tests written to kill survivors take part when the shard runs again; and its sources,
+    with their times kept (``copy2``): mutmut makes the mutants of a source file newer than
+    its mutants again, and forgets the verdicts of the functions whose text changed (it keeps
+    a hash of each), so a run after a change tests those functions' mutants afresh."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    for source, target in (
+        ("tests", work / "tests"),
+        ("tests", work / "mutants" / "tests"),
+        ("src", work / "src"),
+    ):
         if target.exists():
             shutil.rmtree(target)
-            shutil.copytree(ROOT / "tests", target, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(ROOT / source, target, ignore=ignore)
 
 
 def prepare(shard: Shard) -> Path:
@@ -208,7 +230,7 @@ def prepare(shard: Shard) -> Path:
     work = SCRATCH / shard.name
     text = (ROOT / "pyproject.toml").read_text("utf-8") + _config(shard)
     if (work / "pyproject.toml").exists():
-        _sync_tests(work)
+        _sync(work)
     else:
         work.mkdir(parents=True, exist_ok=True)
         for folder in ("src", "tests", "tools", "docs"):
@@ -224,7 +246,10 @@ def prepare(shard: Shard) -> Path:
 def run(shard: Shard, minutes: float, children: int, again: bool) -> None:
     work = prepare(shard)
     env = {**os.environ, "PYTHONPATH": str(work / "src")}
-    env.pop("FOXDEN_TEST_POSTGRES_URL", None)  # SQLite only: PostgreSQL cases skip
+    if not shard.postgres:  # SQLite only: PostgreSQL cases skip
+        env.pop("FOXDEN_TEST_POSTGRES_URL", None)
+    elif not env.get("FOXDEN_TEST_POSTGRES_URL"):
+        raise SystemExit(f"{shard.name} needs FOXDEN_TEST_POSTGRES_URL (a PostgreSQL server)")
     # the vendor's material sits beside the repository, not beside the scratch copy
     env.setdefault("FOXDEN_SHARED_DIR", str(ROOT.parent / "shared"))
     command = ["nice", "-n", "15", sys.executable, "-m", "mutmut", "run"]
@@ -243,18 +268,33 @@ def run(shard: Shard, minutes: float, children: int, again: bool) -> None:
             return
         command += list(shard.only) if pending is None else pending
     print(f"{shard.name}: mutmut in {work} for at most {minutes:g} min", flush=True)
+    # in a session of its own, so that a stop ends mutmut's forked children with it (one
+    # left behind would go on running a mutant's tests, and hold the store's files)
+    proc = subprocess.Popen(
+        command,
+        cwd=work,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
-        subprocess.run(
-            command,
-            cwd=work,
-            env=env,
-            timeout=minutes * 60,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            check=False,
-        )
+        proc.wait(timeout=minutes * 60)
     except subprocess.TimeoutExpired:
         print(f"{shard.name}: stopped after {minutes:g} min; run it again to carry on")
+    finally:
+        if proc.poll() is None or _group_alive(proc.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait()
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def verdicts(shard: Shard) -> dict[str, Counter[str]]:

@@ -573,3 +573,78 @@ def test_a_part_ends_once_it_holds_ingest_part_samples(store: SQLiteStore) -> No
     assert store.ingest(items) == 512
     store.after_part = None
     assert stored == [256, 512]
+
+
+def test_whole_days_of_a_backfill_are_packed_together_with_their_chunks_and_tails(
+    store: SQLiteStore, path: Path
+) -> None:
+    from tests.server.test_statements import Statements
+
+    written: dict[str, dict[int, list[float]]] = {"DEVICE01": {}, "DEVICE02": {}}
+
+    def keep(item: DeviceSamples) -> DeviceSamples:
+        for t, row in zip(item.times_ms.tolist(), item.values.tolist(), strict=True):
+            written[item.sn][t] = row
+        return item
+
+    for sn in written:  # each device-day a chunk and a tail after it
+        for d in (0, 1):
+            store.ingest([keep(ramp(sn, T0 + d * DAY, 40))])
+            store.ingest([keep(ramp(sn, T0 + d * DAY + 40 * 60_000, 3))])
+    assert where(path) == (4, 4)
+    # one write: both days of both devices again, older than their newest samples (packed
+    # whole), then a few new samples of one device (its tail)
+    backfill = [
+        keep(
+            batch(
+                sn,
+                [T0 + d * DAY + 30_000 + k * 60_000 for d in (0, 1) for k in range(40)],
+                [[1000 + k, 7, 100 + k, 200 + k] for _ in (0, 1) for k in range(40)],
+            )
+        )
+        for sn in written
+    ]
+    short = keep(ramp("DEVICE02", T0 + 2 * DAY, 2))
+    spy = Statements(store)
+    texts = spy.during(lambda: store.ingest([*backfill, short]))
+    chunk_reads = [t for t in texts if t.startswith("SELECT") and "telemetry_chunks" in t]
+    tail_reads = [t for t in texts if t.startswith("SELECT") and "FROM telemetry_tail" in t]
+    assert len(chunk_reads) == len(tail_reads) == 1  # four device-days, one query each
+    assert where(path) == (4, 1)  # the four days packed, their tails with them; the new tail
+    for sn, samples in written.items():
+        found = store.history(sn, T0, T0 + 3 * DAY)
+        assert found.times_ms.tolist() == sorted(samples)
+        assert found.values.tolist() == [samples[t] for t in sorted(samples)]
+
+
+def test_days_of_tail_max_samples_weigh_their_count(store: SQLiteStore) -> None:
+    store.PART_S = 1e6  # parts of INGEST_PART (256) samples, however slow the machine
+    assert store.pack_run > 1 and store.tail_max == 32
+    stored: list[int] = []
+    store.after_part = lambda: stored.append(
+        len(store.history("DEVICE01", 0, T0 + 20 * DAY).times_ms)
+    )
+    # ten days of tail_max samples each, every one newer than the last: appended, and
+    # weighing 32 each (a whole day to pack would weigh 32 / pack_run)
+    assert store.ingest([ramp("DEVICE01", T0 + d * DAY, 32) for d in range(10)]) == 320
+    store.after_part = None
+    assert stored == [256, 320]
+
+
+def test_one_device_day_twice_in_a_write_is_packed_once_at_a_time(
+    store: SQLiteStore, path: Path
+) -> None:
+    from tests.server.test_statements import Statements
+
+    store.ingest([ramp("DEVICE01", T0 + 2 * DAY, 3)])  # newest: the days below are a backfill
+    first = ramp("DEVICE01", T0, 40)
+    second = batch("DEVICE01", [T0 + 30_000 + k * 60_000 for k in range(40)], [[5, 5, 5, 5]] * 40)
+    store.ingest([first, second])  # one device-day twice: each packs what the other wrote
+    assert len(store.history("DEVICE01", T0, T0 + DAY - 1).times_ms) == 80
+    store.pack_run = 1  # one day at a time: a query for each day's chunk
+    spy = Statements(store)
+    texts = spy.during(
+        lambda: store.ingest([ramp("DEVICE02", T0, 40), ramp("DEVICE02", T0 + DAY, 40)])
+    )
+    assert len([t for t in texts if t.startswith("SELECT") and "telemetry_chunks" in t]) == 2
+    assert where(path) == (3, 1)
