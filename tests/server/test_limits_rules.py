@@ -15,7 +15,7 @@ import pytest
 
 from foxden.server import limits
 from foxden.server.limits import QuotaKeeper, RateLimiter, Spacing, utc_day
-from foxden.store import Store, open_store, url_for
+from foxden.store import Store, open_store, url_for, waiting
 
 DAY_MS = 86_400_000
 DAY1 = 1_700_006_400_000  # 2023-11-15 00:00 UTC
@@ -170,6 +170,30 @@ def _take_usage_away(tmp_path: Path) -> None:
 def _bring_usage_back(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "foxden.db") as db:
         db.execute("ALTER TABLE usage_away RENAME TO usage")
+
+
+def test_where_writing_may_not_wait_a_count_that_would_be_due_is_handed_on(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the event loop (``without_waiting``) calls are counted while fewer than
+    ``flush_every`` would then be in memory only; the call that would make them due raises
+    WouldWait, to be counted where the count is written at once (and while a refused write
+    waits to be tried again, counting goes on in memory)."""
+    account = store.create_account("a", "h", 0)
+    keeper = QuotaKeeper(store, per_device=100, flush_every=3)
+    with waiting.without_waiting():
+        keeper.may_count_here()
+        keeper.try_spend(account.id, 1, DAY1)
+        keeper.may_count_here()
+        keeper.try_spend(account.id, 1, DAY1)
+        with pytest.raises(waiting.WouldWait):
+            keeper.may_count_here()
+    keeper.may_count_here()  # where writing may wait: always
+    keeper.try_spend(account.id, 1, DAY1)
+    assert (store.usage(account.id, utc_day(DAY1)), keeper.unsaved) == (3, 0)
+    keeper._unsaved, keeper._retry_at = 2, time.monotonic() + 60  # a write was refused
+    with waiting.without_waiting():
+        keeper.may_count_here()
 
 
 def test_a_refused_flush_keeps_the_counts_and_waits_before_trying_again(

@@ -111,6 +111,7 @@ class Authenticator:
             # the quota's count read before anything is spent or remembered: a store that
             # may not wait (foxden.store.waiting) fails here, with nothing changed yet
             self.quota.used(account.id, now_ms)
+            self.quota.may_count_here()
         if self.replays is not None and not (
             self.shared.first_use(signature, stamp, self.window_ms, now_ms)
             if self.shared is not None

@@ -103,6 +103,18 @@ class QuotaKeeper:
             self._counts[key] = self.store.usage(*key)
         return self._counts[key]
 
+    def may_count_here(self) -> None:
+        """Raise ``WouldWait`` where writing may not wait (the event loop) when counting one
+        more call there would leave ``flush_every`` calls counted in memory only: that call
+        is counted where the count is written at once, so a crash never loses more than
+        ``flush_every - 1`` (while the database refuses writes, counts stay in memory)."""
+        if (
+            waiting.forbidden()
+            and self._unsaved + 1 >= self.flush_every
+            and time.monotonic() >= self._retry_at
+        ):
+            raise waiting.WouldWait
+
     def try_spend(
         self, account_id: int, device_count: int, now_ms: int, enforce: bool = True
     ) -> bool:
