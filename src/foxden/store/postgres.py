@@ -178,16 +178,7 @@ class PostgresStore(SqlStore):
         attempt = 0
         while True:
             try:
-                if time.monotonic() < self._away_until:
-                    raise DatabaseAway("the database is unavailable; trying again shortly")
-                try:
-                    borrowed = self._readers.connection()
-                    conn = borrowed.__enter__()
-                except self._UNAVAILABLE:
-                    self._away_until = time.monotonic() + self.AWAY_S
-                    raise
-                with contextlib.ExitStack() as stack:
-                    stack.push(borrowed)
+                with self._borrowed(self._readers) as conn:
                     reading.conn = conn
                     try:
                         return read()
@@ -266,16 +257,7 @@ class PostgresStore(SqlStore):
             if self._held:
                 yield
                 return
-            if time.monotonic() < self._away_until:
-                raise DatabaseAway("the database is unavailable; trying again shortly")
-            try:
-                borrowed = self._pool.connection()
-                conn = borrowed.__enter__()
-            except self._UNAVAILABLE:
-                self._away_until = time.monotonic() + self.AWAY_S
-                raise
-            with contextlib.ExitStack() as stack:
-                stack.push(borrowed)
+            with self._borrowed(self._pool) as conn:
                 self._db = conn
                 self._held = True
                 self._holder = threading.get_ident()
@@ -284,6 +266,22 @@ class PostgresStore(SqlStore):
                 finally:
                     self._held = False
                     self._db = None
+
+    @contextlib.contextmanager
+    def _borrowed(self, pool: Any) -> Iterator[Any]:
+        """A connection of ``pool`` for the block (given back, or dropped when the block
+        broke it); the database is taken as away for ``AWAY_S`` when none can be had."""
+        if time.monotonic() < self._away_until:
+            raise DatabaseAway("the database is unavailable; trying again shortly")
+        try:
+            borrowed = pool.connection()
+            conn = borrowed.__enter__()
+        except self._UNAVAILABLE:
+            self._away_until = time.monotonic() + self.AWAY_S
+            raise
+        with contextlib.ExitStack() as stack:
+            stack.push(borrowed)
+            yield conn
 
     def _holding(self) -> bool:
         return self._held and self._holder == threading.get_ident()
