@@ -561,7 +561,9 @@ def test_an_older_item_after_a_newer_one_leaves_the_newest(store: SQLiteStore) -
 
 
 def test_a_part_ends_once_it_holds_ingest_part_samples(store: SQLiteStore) -> None:
-    store.PART_S = 1e6  # parts of INGEST_PART (256) samples, however slow the machine
+    # the first part holds PART_MIN (32) samples (no pace measured yet), the next ones
+    # INGEST_PART (256), however slow the machine
+    store.PART_S = 1e6
     store._part_rate = 1.0  # (once a pace is known: the first part ever is PART_MIN)
     store.pack_run = 1  # whole days weigh their samples (packed together they weigh less)
     sizes = [128, 127, 1, 128, 127, 1]
@@ -618,7 +620,9 @@ def test_whole_days_of_a_backfill_are_packed_together_with_their_chunks_and_tail
 
 
 def test_days_of_tail_max_samples_weigh_their_count(store: SQLiteStore) -> None:
-    store.PART_S = 1e6  # parts of INGEST_PART (256) samples, however slow the machine
+    # the first part holds PART_MIN (32) samples (no pace measured yet), the next ones
+    # INGEST_PART (256), however slow the machine
+    store.PART_S = 1e6
     assert store.pack_run > 1 and store.tail_max == 32
     stored: list[int] = []
     store.after_part = lambda: stored.append(
@@ -628,7 +632,7 @@ def test_days_of_tail_max_samples_weigh_their_count(store: SQLiteStore) -> None:
     # weighing 32 each (a whole day to pack would weigh 32 / pack_run)
     assert store.ingest([ramp("DEVICE01", T0 + d * DAY, 32) for d in range(10)]) == 320
     store.after_part = None
-    assert stored == [256, 320]
+    assert stored == [32, 288, 320]  # weighed 32 / pack_run, all ten would be one part
 
 
 def test_one_device_day_twice_in_a_write_is_packed_once_at_a_time(
