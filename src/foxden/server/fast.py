@@ -182,11 +182,10 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
     shared = auth.shared
     read_on_loop = offload and name in LOOP_READS
     reads_quota = shared is not None and name in READS_QUOTA
-    nothing_to_admit = shared is not None and not (
-        path_counted
-        or paced_queries
-        or auth.replays is not None
-        or (auth.profile.key_bucket and shared.rate > 0)
+    nothing_to_admit = (
+        shared is not None
+        and auth.replays is None
+        and not shared.asks(paced_queries, auth.profile.key_bucket, path_counted)
     )
     """No limit applies to this call (Redis would not be asked): a read that cannot be
     identified on the loop is identified and answered in one hop to a read thread."""

@@ -247,6 +247,11 @@ class RedisLimits(QuotaKeeper):
                 self._unsaved += 1
         return code, value
 
+    def asks(self, paced: bool, bucket: bool, counted: bool) -> bool:
+        """Whether admitting a call with these limits asks Redis at all (the bucket applies
+        only with a rate): else :meth:`admit` answers (ADMITTED, -1) at once."""
+        return paced or counted or (bucket and self.rate > 0)
+
     def admit(
         self,
         account_id: int,
@@ -263,7 +268,7 @@ class RedisLimits(QuotaKeeper):
         (ADMITTED, -1) without asking Redis when no limit applies to the call. Where the
         store may be waited for (it writes the count when it is due)."""
         bucket = bucket and self.rate > 0
-        if not (paced or bucket or counted):
+        if not self.asks(paced, bucket, counted):
             return ADMITTED, -1
         seed = self._seed(account_id, utc_day(now_ms)) if counted else 0
         keys, args = self._admission(
@@ -331,7 +336,7 @@ class RedisLimits(QuotaKeeper):
         waited for); the count is not written here: the caller writes it when
         :meth:`flush_due` says so, where the store may be waited for."""
         bucket = bucket and self.rate > 0
-        if not (paced or bucket or counted):
+        if not self.asks(paced, bucket, counted):
             return ADMITTED, -1
         start = 0
         if counted:
