@@ -102,6 +102,31 @@ def test_variables_can_change_between_batches(store: Store) -> None:
     assert store.latest(["DEVICE0001"])["DEVICE0001"].values == {"pvPower": 1.234, "SoC": 51.0}
 
 
+def test_two_processes_may_each_meet_the_same_variables_first(
+    store: Store, database_url: str
+) -> None:
+    """A variable set another store (another process) registered after this one read the
+    schema table is found, not inserted twice (that was refused as a duplicate)."""
+    other = open_store(database_url)
+    try:
+        names = ("pvPower", "SoC", "feedin")
+        first = DeviceSamples(
+            "DEVICE0001", names, np.array([T0], dtype=np.int64), np.array([[1.5, 50.0, 2.0]])
+        )
+        later = DeviceSamples(
+            "DEVICE0001", names, np.array([T0 + 300_000], dtype=np.int64),
+            np.array([[1.6, 51.0, 2.5]]),
+        )  # fmt: skip
+        store.ingest([first])
+        other.ingest([later])  # this store has not seen the schema the first made
+        series = other.history("DEVICE0001", T0, T0 + DAY)
+        assert series.variables == names
+        assert series.values.tolist() == [[1.5, 50.0, 2.0], [1.6, 51.0, 2.5]]
+        assert store.history("DEVICE0001", T0, T0 + DAY).values.tolist() == series.values.tolist()
+    finally:
+        other.close()
+
+
 def test_counters_before_each_boundary(store: Store) -> None:
     batch = samples("DEVICE0001", "H1-5.0-E", T0, 288 * 2)
     store.ingest([batch])

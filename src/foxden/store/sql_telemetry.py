@@ -78,12 +78,20 @@ class TelemetryMixin(TelemetryWriter):
         return sid
 
     def _schema_id(self, variables: tuple[str, ...]) -> int:
+        """The id of a variable set, made if no store made it yet (another process may
+        have made it after this store read the table: then it is looked up)."""
         sid = self._schema_ids.get(variables)
         if sid is None:
+            text = ",".join(variables)
             row = self._x(
-                "INSERT INTO telemetry_schemas(variables) VALUES (?) RETURNING id",
-                (",".join(variables),),
+                "INSERT INTO telemetry_schemas(variables) VALUES (?) "
+                "ON CONFLICT (variables) DO NOTHING RETURNING id",
+                (text,),
             ).fetchone()
+            if row is None:
+                row = self._x(
+                    "SELECT id FROM telemetry_schemas WHERE variables = ?", (text,)
+                ).fetchone()
             sid = int(row[0])
             self._remember_schema(sid, variables)
         return sid
