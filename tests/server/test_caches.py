@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -301,6 +302,41 @@ def test_a_kept_history_day_is_rendered_again_when_its_samples_change(
     moved = history_bytes(store, account_id, req, False)
     assert b"+0530" in moved
     assert moved == history_bytes(store, account_id, req, True)
+
+
+def test_a_window_of_history_is_read_again_after_a_write_of_samples(
+    stores: tuple[Store, Store], database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a request's view the days of a window are kept under the store's cache mark: a
+    second call does not read the store, and a write of samples through this store or
+    another connection is in the next answer."""
+    store, other = stores
+    postgres = database_url.startswith("postgres")
+    account_id, _ = setup(store)
+    store.ingest([samples(SN, "H1-5.0-E", NOW - 43_200_000, 100)])
+    reads: list[int] = []
+    read = store.history_chunks
+
+    def counted(sn: str, begin: int, end: int) -> Any:
+        reads.append(begin)
+        return read(sn, begin, end)
+
+    monkeypatch.setattr(store, "history_chunks", counted)
+    req = s.HistoryQuery(sn=SN, begin=NOW - 43_200_000, end=NOW, variables=["SoC"])
+
+    def soc_points() -> int:
+        with store.request_view():
+            answer = msgspec.json.decode(history_bytes(store, account_id, req, False))
+        return len(answer[0]["datas"][0]["data"])
+
+    assert soc_points() == 100
+    assert soc_points() == 100
+    assert len(reads) == 1  # the second answer came from the kept days
+    other.ingest([samples(SN, "H1-5.0-E", NOW - 3_600_000 + 1_000, 1, seed=3)])
+    assert seen(soc_points, 101, postgres) == 101
+    store.ingest([samples(SN, "H1-5.0-E", NOW - 1_800_000 + 1_000, 1, seed=4)])
+    assert soc_points() == 102
+    assert len(reads) >= 3
 
 
 def test_postgres_sees_another_process_write_before_its_notification_is_heard() -> None:

@@ -71,6 +71,9 @@ def _cold_caches() -> None:
     local boundaries), so what it checks is computed in it, not left by another test."""
     area._READY.clear()
     area._DAYS.clear()
+    area._ANSWERS.clear()
+    area._ANSWERS_BYTES[0] = 0
+    area._WINDOWS.clear()
     for cached in (area._day_boundaries, area._month_boundaries, area._year_boundaries):
         cached.cache_clear()
     area._variable_wrapping.cache_clear()
@@ -560,3 +563,59 @@ def test_the_oldest_rendered_day_is_dropped_when_128_are_kept(desk: Desk) -> Non
     assert (H3, other.day, "UTC") in area._DAYS
     area._rendered(H3, other, zone)  # already kept: nothing goes
     assert ("OTHER", 1, "UTC") in area._DAYS
+
+
+def test_a_history_answer_is_kept_while_its_samples_stand(desk: Desk) -> None:
+    _setup(desk)
+    times = [int(t) for t in _ingest(desk)]
+    asked = {"variables": ["SoC", "pvPower"]}
+    window = s.HistoryQuery(sn=H1, begin=times[1], end=times[5], **asked)
+    first = area.history(desk.ctx(), window)
+    assert area.history(desk.ctx(), window) is first
+    # another window over the same samples: the same answer
+    wider = s.HistoryQuery(sn=H1, begin=times[1] - HOUR // 2, end=times[5] + HOUR // 2, **asked)
+    assert area.history(desk.ctx(), wider) is first
+    # one sample more, fewer variables, another device: answers of their own
+    longer = s.HistoryQuery(sn=H1, begin=times[1], end=times[6], **asked)
+    assert area.history(desk.ctx(), longer) is not first
+    assert len(_times(msgspec.json.decode(bytes(area.history(desk.ctx(), longer))), "SoC")) == 6
+    fewer = area.history(desk.ctx(), s.HistoryQuery(sn=H1, begin=times[1], end=times[5]))
+    assert fewer is not first
+    _ingest(desk, sn=H3)
+    other = area.history(desk.ctx(), s.HistoryQuery(sn=H3, begin=times[1], end=times[5], **asked))
+    assert bytes(other) == bytes(first).replace(H1.encode(), H3.encode())
+    assert other is not first
+    # a new sample inside the window: the day is another, so is the answer
+    desk.store.ingest(
+        [DeviceSamples(H1, ("SoC",), np.array([times[1] + HOUR // 2]), np.array([[77.0]]))]
+    )
+    grown = area.history(desk.ctx(), window)
+    assert grown is not first
+    values = [p["value"] for p in msgspec.json.decode(bytes(grown))[0]["datas"][0]["data"]]
+    assert values == [41.0, 77.0, 42.0, 43.0, 44.0, 45.0]
+    assert bytes(grown) == msgspec.json.encode(area.history_reference(desk.ctx(), window))
+
+
+def test_kept_history_answers_are_bounded_by_their_bytes(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _setup(desk)
+    times = [int(t) for t in _ingest(desk)]
+    windows = [s.HistoryQuery(sn=H1, begin=times[k], end=times[k + 1]) for k in range(4)]
+    sizes = [len(area.history(desk.ctx(), w).whole) for w in windows[:3]]
+    assert area._ANSWERS_BYTES[0] == sum(sizes)
+    assert len(area._ANSWERS) == 3
+    area._ANSWERS.clear()
+    area._ANSWERS_BYTES[0] = 0
+    monkeypatch.setattr(area, "_ANSWERS_KEPT_BYTES", sizes[0] + sizes[1] + sizes[2] - 1)
+    first, second, third = (area.history(desk.ctx(), w) for w in windows[:3])
+    # the third did not fit beside the first two: the oldest made went
+    assert list(area._ANSWERS.values()) == [second, third]
+    assert area._ANSWERS_BYTES[0] == sizes[1] + sizes[2]
+    assert area.history(desk.ctx(), windows[0]) is not first
+    monkeypatch.setattr(area, "_ANSWERS_KEPT_BYTES", sizes[0] - 1)
+    area._ANSWERS.clear()
+    area._ANSWERS_BYTES[0] = 0
+    big = area.history(desk.ctx(), windows[0])  # larger than all that may be kept: not kept
+    assert area._ANSWERS == {} and area._ANSWERS_BYTES[0] == 0
+    assert bytes(area.history(desk.ctx(), windows[0])) == bytes(big)

@@ -22,6 +22,7 @@ from foxden.server.context import Ctx, Handler
 from foxden.server.envelope import Enveloped
 from foxden.server.errors import invalid
 from foxden.store import DayChunk, Device, Latest
+from foxden.store.sql_telemetry import DAY_MS
 
 _COUNTER_INDEX = {name: i for i, name in enumerate(telemetry.COUNTERS)}
 _encode = msgspec.json.encode
@@ -310,18 +311,69 @@ def _variable_wrapping(name: str) -> tuple[bytes, bytes]:
     return head, b"]" + unit + b"}"
 
 
+_WINDOWS: dict[tuple[object, ...], tuple[int, list[_Day]]] = {}
+_WINDOWS_KEPT = 1024
+"""The rendered days of a device's UTC days ``first`` to ``last`` in a store, with the
+store's cache mark when they were read (``Store.cache_mark``): the mark moves with every
+write of samples (here or, as far as the store's view knows, in another process), so
+while it stands the stored days are those read (a tail merged into its day keeps the
+samples as they were) and the store need not be read again."""
+
+
+def _stored_days(ctx: Ctx, sn: str, begin: int, end: int, zone: ZoneInfo) -> list[_Day]:
+    store = ctx.store
+    mark = store.cache_mark()
+    key = (store, sn, zone.key, begin // DAY_MS, end // DAY_MS)
+    seen = _WINDOWS.get(key)
+    if seen is not None and mark is not None and seen[0] == mark:
+        return seen[1]
+    days = [_rendered(sn, c, zone) for c in store.history_chunks(sn, begin, end)]
+    if mark is not None and store.cache_mark() == mark:
+        with _DAYS_LOCK:
+            if len(_WINDOWS) >= _WINDOWS_KEPT:
+                _WINDOWS.clear()
+            _WINDOWS[key] = (mark, days)
+    return days
+
+
+_ANSWERS: dict[tuple[object, ...], Enveloped] = {}
+_ANSWERS_BYTES = [0]
+_ANSWERS_KEPT_BYTES = 32 * 1024 * 1024
+"""History answers kept, at most this many bytes in all (the oldest made is dropped first):
+each under its device, the variables answered and, for each day, the rendered day and the
+samples taken from it. A rendered day is used only while the stored day is the one it was
+made from, so a kept answer is used only while its samples are the same, whatever the
+window asked for (a dashboard asking for "the last 24 hours" every minute gets the same
+answer until a new sample lands in it)."""
+
+
+def _keep_answer(key: tuple[object, ...], answer: Enveloped) -> None:
+    size = len(answer.whole)
+    if size > _ANSWERS_KEPT_BYTES:
+        return
+    with _DAYS_LOCK:
+        if key in _ANSWERS:
+            return
+        while _ANSWERS and _ANSWERS_BYTES[0] + size > _ANSWERS_KEPT_BYTES:
+            _ANSWERS_BYTES[0] -= len(_ANSWERS.pop(next(iter(_ANSWERS))).whole)
+        _ANSWERS[key] = answer
+        _ANSWERS_BYTES[0] += size
+
+
 def history(ctx: Ctx, req: s.HistoryQuery) -> Enveloped:
     """Every stored point of the range, each with its own time string, as JSON bytes
     joined once with the envelope around them.
 
     Each stored day is rendered once for the plant's zone (``_Day``: numbers rounded in
     numpy and encoded by msgspec in one flat array, text codes rendered once per distinct
-    code) and kept; an answer is then one bytes slice per variable and day. A test checks
-    the bytes equal those of ``history_reference``, which builds the structs plainly."""
+    code) and kept; an answer is then one bytes slice per variable and day, and is kept
+    itself (``_ANSWERS``) for the next call that takes the same samples of the same rendered
+    days. A test checks the bytes equal those of ``history_reference``, which builds the
+    structs plainly."""
     device = ctx.device(req.sn)
     begin, end = _window(ctx, req)
     zone = ctx.zone_of(device)
-    days = [_rendered(device.sn, c, zone) for c in ctx.store.history_chunks(device.sn, begin, end)]
+    days = _stored_days(ctx, device.sn, begin, end, zone)
     variables: dict[str, None] = {}
     ranges = []
     for day in days:
@@ -334,8 +386,13 @@ def history(ctx: Ctx, req: s.HistoryQuery) -> Enveloped:
                 int(np.searchsorted(times, end, "right")),
             )
         )
+    wanted = tuple(n for n in _wanted(device, req.variables) if n in variables)
+    key = (device.sn, wanted, *ranges)
+    kept = _ANSWERS.get(key)
+    if kept is not None:
+        return kept
     pieces: list[bytes | memoryview] = [b'[{"deviceSN":', _encode(device.sn), b',"datas":[']
-    for k, name in enumerate(n for n in _wanted(device, req.variables) if n in variables):
+    for k, name in enumerate(wanted):
         head, tail = _variable_wrapping(name)
         if k:
             pieces.append(b",")
@@ -350,7 +407,9 @@ def history(ctx: Ctx, req: s.HistoryQuery) -> Enveloped:
                 comma = True
         pieces.append(tail)
     pieces.append(b"]}]")
-    return Enveloped(pieces)
+    answer = Enveloped(pieces)
+    _keep_answer(key, answer)
+    return answer
 
 
 def _local_ms(zone: ZoneInfo, year: int, month: int, day: int, hour: int = 0) -> int:
