@@ -332,11 +332,14 @@ def test_a_window_of_history_is_read_again_after_a_write_of_samples(
     assert soc_points() == 100
     assert soc_points() == 100
     assert len(reads) == 1  # the second answer came from the kept days
+    area._DAYS.clear()  # the renderings dropped: a window does not keep them alive
+    assert soc_points() == 100
+    assert len(reads) == 2
     other.ingest([samples(SN, "H1-5.0-E", NOW - 3_600_000 + 1_000, 1, seed=3)])
     assert seen(soc_points, 101, postgres) == 101
     store.ingest([samples(SN, "H1-5.0-E", NOW - 1_800_000 + 1_000, 1, seed=4)])
     assert soc_points() == 102
-    assert len(reads) >= 3
+    assert len(reads) >= 4
 
 
 def test_postgres_sees_another_process_write_before_its_notification_is_heard() -> None:

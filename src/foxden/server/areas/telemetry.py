@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import calendar
 import functools
+import itertools
 import math
 import threading
+import weakref
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -209,6 +211,9 @@ def history_reference(ctx: Ctx, req: s.HistoryQuery) -> list[s.HistoryDevice]:
     return [s.HistoryDevice(deviceSN=device.sn, datas=datas)]
 
 
+_DAY_SERIALS = itertools.count()
+
+
 class _Day:
     """One packed UTC day of a device rendered for a zone, a variable when first asked for:
     its ``{"time":...,"value":...}`` items joined by commas in one bytes object, where each
@@ -220,15 +225,21 @@ class _Day:
         "blobs",
         "content",
         "counts",
+        "day",
         "names",
         "prefixes",
         "present",
+        "serial",
         "starts",
         "times",
         "values",
     )
 
     def __init__(self, chunk: DayChunk, zone: ZoneInfo) -> None:
+        self.serial = next(_DAY_SERIALS)
+        """Told apart from every other rendering made in this process, so a kept answer can
+        name the renderings it was made from without keeping them alive."""
+        self.day = chunk.day
         self.content = chunk.content
         times, values = chunk.unpack()
         self.times = times
@@ -311,28 +322,44 @@ def _variable_wrapping(name: str) -> tuple[bytes, bytes]:
     return head, b"]" + unit + b"}"
 
 
-_WINDOWS: dict[tuple[object, ...], tuple[int, list[_Day]]] = {}
+_WindowKey = tuple[str, str, int, int]
+_DayKey = tuple[str, int, str]
+_WINDOWS: weakref.WeakKeyDictionary[
+    object, dict[_WindowKey, tuple[int, tuple[tuple[_DayKey, int], ...]]]
+] = weakref.WeakKeyDictionary()
 _WINDOWS_KEPT = 1024
-"""The rendered days of a device's UTC days ``first`` to ``last`` in a store, with the
-store's cache mark when they were read (``Store.cache_mark``): the mark moves with every
-write of samples (here or, as far as the store's view knows, in another process), so
-while it stands the stored days are those read (a tail merged into its day keeps the
-samples as they were) and the store need not be read again."""
+"""Per store, the rendered days (by their key in ``_DAYS`` and serial) of a device's UTC
+days ``first`` to ``last``, with the store's cache mark when they were read
+(``Store.cache_mark``): the mark moves with every write of samples (here or, as far as the
+store's view knows, in another process), so while it stands the stored days are those read
+(a tail merged into its day keeps the samples as they were) and the store need not be read
+again. Only ``_DAYS`` keeps renderings alive: a window whose days were dropped there is read
+again."""
 
 
 def _stored_days(ctx: Ctx, sn: str, begin: int, end: int, zone: ZoneInfo) -> list[_Day]:
     store = ctx.store
     mark = store.cache_mark()
-    key = (store, sn, zone.key, begin // DAY_MS, end // DAY_MS)
-    seen = _WINDOWS.get(key)
+    windows = _WINDOWS.get(store)
+    key = (sn, zone.key, begin // DAY_MS, end // DAY_MS)
+    seen = windows.get(key) if windows is not None else None
     if seen is not None and mark is not None and seen[0] == mark:
-        return seen[1]
+        kept = []
+        for day_key, serial in seen[1]:
+            day = _DAYS.get(day_key)
+            if day is None or day.serial != serial:
+                break
+            kept.append(day)
+        else:
+            return kept
     days = [_rendered(sn, c, zone) for c in store.history_chunks(sn, begin, end)]
     if mark is not None and store.cache_mark() == mark:
+        refs = tuple(((sn, d.day, zone.key), d.serial) for d in days)
         with _DAYS_LOCK:
-            if len(_WINDOWS) >= _WINDOWS_KEPT:
-                _WINDOWS.clear()
-            _WINDOWS[key] = (mark, days)
+            windows = _WINDOWS.setdefault(store, {})
+            if len(windows) >= _WINDOWS_KEPT:
+                windows.clear()
+            windows[key] = (mark, refs)
     return days
 
 
@@ -340,8 +367,8 @@ _ANSWERS: dict[tuple[object, ...], Enveloped] = {}
 _ANSWERS_BYTES = [0]
 _ANSWERS_KEPT_BYTES = 32 * 1024 * 1024
 """History answers kept, at most this many bytes in all (the oldest made is dropped first):
-each under its device, the variables answered and, for each day, the rendered day and the
-samples taken from it. A rendered day is used only while the stored day is the one it was
+each under its device, the variables answered and, for each day, the rendering's serial and
+the samples taken from it. A rendered day is used only while the stored day is the one it was
 made from, so a kept answer is used only while its samples are the same, whatever the
 window asked for (a dashboard asking for "the last 24 hours" every minute gets the same
 answer until a new sample lands in it)."""
@@ -387,7 +414,7 @@ def history(ctx: Ctx, req: s.HistoryQuery) -> Enveloped:
             )
         )
     wanted = tuple(n for n in _wanted(device, req.variables) if n in variables)
-    key = (device.sn, wanted, *ranges)
+    key = (device.sn, wanted, *((day.serial, first, stop) for day, first, stop in ranges))
     kept = _ANSWERS.get(key)
     if kept is not None:
         return kept
