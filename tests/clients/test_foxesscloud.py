@@ -36,11 +36,13 @@ SINGLE = identities.inverter_serial("H1-5.0-E", 1)
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimServer]:
-    """A KH8 and an H3 in one London plant, simulated from yesterday 00:00 UTC to about
-    now (the client asks for "today" by the machine's clock); and a second account with a
-    single unbound H1 (foxesscloud's ``get_logger`` picks the only logger)."""
+    """A KH8 and an H3 in one London plant, simulated from the day before yesterday 00:00
+    UTC to ten minutes before now (the client asks for "today" by the machine's clock), so
+    the day before the simulation's clock is whole at any time of day (from yesterday alone,
+    it began before the simulation in the first ten minutes after midnight); and a second
+    account with a single unbound H1 (foxesscloud's ``get_logger`` picks the only logger)."""
     now = RealClock().now_ms()
-    start = now - now % DAY_MS - DAY_MS
+    start = now - now % DAY_MS - 2 * DAY_MS
     sim = start_sim(
         Path(tmp_path_factory.mktemp("foxesscloud")),
         start,
