@@ -130,3 +130,47 @@ def test_history_and_reports_from_many_callers_at_once(tmp_path: Path, pg_url: s
     finally:
         live.stop()
         live.store.close()
+
+
+def test_reads_do_not_wait_for_a_write_under_way(readers: PostgresStore) -> None:
+    """While another thread's transaction holds the store (an ingest part, say), an API
+    read (a key's account, a device, the newest samples, history, a request's view) does not
+    wait for it: it reads what is committed on a read connection. The writer holds its
+    transaction until every read has answered, so a read that waited would never answer
+    and the writer's wait would run out first."""
+    now = RealClock().now_ms()
+    account, key = accounts.create_account(readers, "busy", now)
+    accounts.add_device(readers, "busy", SN, "H1-5.0-E", now)
+    first, more = samples(SN, "H1-5.0-E", T0, 12), samples(SN, "H1-5.0-E", T0 + DAY // 2, 1)
+    readers.ingest([first])
+    committed = readers.latest([SN])[SN]
+    holding, answered = threading.Event(), threading.Event()
+    events: list[str] = []
+
+    def writer() -> None:
+        with readers.transaction():
+            readers.ingest([more])  # not committed until the reads answered
+            holding.set()
+            events.append("write held" if answered.wait(timeout=10) else "write gave up")
+        events.append("write committed")
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert holding.wait(timeout=10)
+        with readers.request_view():
+            found = readers.account_by_key_hash(accounts.key_hash(key))
+            device = readers.device(SN)
+            latest = readers.latest([SN])[SN]
+            series = readers.history(SN, T0, T0 + DAY - 1)
+        events.append("read")
+        answered.set()
+    finally:
+        answered.set()
+        thread.join()
+    assert events == ["read", "write held", "write committed"]
+    assert found is not None and found.id == account.id
+    assert device is not None and device.sn == SN
+    assert latest.time_ms == committed.time_ms == int(first.times_ms[-1])  # the write unseen
+    assert series.times_ms.tolist() == first.times_ms.tolist()
+    assert readers.latest([SN])[SN].time_ms == int(more.times_ms[0])  # and seen once committed

@@ -198,6 +198,27 @@ class PostgresStore(SqlStore):
                 attempt += 1
                 time.sleep(0.05 * attempt)
 
+    @contextlib.contextmanager
+    def _cache_turn(self) -> Iterator[bool]:
+        """With read connections, a read that finds the store's lock taken by another
+        thread (the writer's transaction or ingest part, or a read filling a cache) does
+        not wait for it: it reads the database on a read connection, without the caches
+        (what is committed, as any other process would). API reads then never wait for a
+        write, however long its parts."""
+        if self._readers is None or self._holding():
+            with self._lock:
+                yield True
+            return
+        lock = self._lock
+        assert isinstance(lock, GuardedLock)
+        if not lock.acquire_now():
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            lock.__exit__()
+
     def _heard(self, topics: set[str]) -> None:
         """From the listener's thread: these topics changed somewhere."""
         with self._pending_lock:
