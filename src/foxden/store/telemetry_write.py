@@ -147,16 +147,10 @@ class TelemetryWriter:
         (ingest is idempotent)."""
         if not batch:
             return 0
-        sns = {item.sn for item in batch}
-        marks = ",".join("?" * len(sns))
         newest: dict[str, int] = {}  # each device's newest sample, read once a call
         known = set()
         with self._use():
-            for sn, time_ms in self._x(
-                "SELECT d.sn, l.time_ms FROM devices d "
-                f"LEFT JOIN telemetry_latest l ON l.sn = d.sn WHERE d.sn IN ({marks})",
-                tuple(sns),
-            ):
+            for sn, time_ms in self._devices_newest(sorted({item.sn for item in batch})):
                 known.add(str(sn))
                 if time_ms is not None:
                     newest[str(sn)] = int(time_ms)
@@ -178,6 +172,14 @@ class TelemetryWriter:
         if part:
             self._write_part(part, weight, newest)
         return written
+
+    def _devices_newest(self, sns: list[str]) -> Any:
+        """Rows (sn, newest sample's time or None) of those of ``sns`` that are devices."""
+        return self._x(
+            "SELECT d.sn, l.time_ms FROM devices d LEFT JOIN telemetry_latest l ON l.sn = d.sn "
+            f"WHERE d.sn IN ({','.join('?' * len(sns))})",
+            tuple(sns),
+        )
 
     def _part_bounds(self) -> tuple[float, int, int]:
         """(``PART_S``, ``PART_MIN``, ``INGEST_PART``): the time, floor and ceiling of the
