@@ -14,7 +14,9 @@ run on the same machine:
 
 - **re-pack**: the store as it was before the tail (``tail_max = 0``: every append decodes
   and re-packs the device's whole day; ``INGEST_PART`` unbounded: one transaction a call);
-- **tail**: the store as shipped (appends go to the day's tail in short transactions).
+- **tail**: the store as shipped (appends go to the day's tail in short transactions; on
+  PostgreSQL, whose reads here have connections of their own and wait for no part, in
+  parts of at least ``APART_PART_MIN`` samples: a live call is one transaction).
 
 While each timed ingest runs, a reader thread on the same store (as the server's requests
 share it with the fleet thread; on PostgreSQL on the read connections ``foxden serve`` gives
@@ -143,6 +145,10 @@ def run_mode(url: str, devices: int, count: int, tail: bool) -> tuple[Case, Case
             store.tail_max = 0  # type: ignore[attr-defined]
             store.INGEST_PART = 10**12  # type: ignore[attr-defined]
             store.pack_run = 1  # type: ignore[attr-defined]
+            if hasattr(store, "APART_PART_S"):  # PostgreSQL's parts with read connections
+                store.APART_PART_S = store.PART_S  # type: ignore[attr-defined]
+                store.APART_PART_MIN = store.PART_MIN  # type: ignore[attr-defined]
+                store.APART_INGEST_PART = store.INGEST_PART  # type: ignore[attr-defined]
         fleet = Fleet(sns, round(START.timestamp() * 1000))
         day = fleet.day()
         empty = timed(store, day, 0, count, sns)

@@ -10,12 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from foxden import accounts
 from foxden.clock import RealClock
 from foxden.server.limits import utc_day
-from foxden.store import open_store
+from foxden.store import open_store, url_for
 from foxden.store.postgres import PostgresStore
 from tests.conftest import fresh_postgres, start_server
 from tests.telemetry.data import samples
@@ -130,3 +131,88 @@ def test_history_and_reports_from_many_callers_at_once(tmp_path: Path, pg_url: s
     finally:
         live.stop()
         live.store.close()
+
+
+def test_reads_do_not_wait_for_a_write_under_way(readers: PostgresStore) -> None:
+    """While another thread's transaction holds the store (an ingest part, say), an API
+    read (a key's account, a device, the newest samples, history, a request's view) does not
+    wait for it: it reads what is committed on a read connection. The writer holds its
+    transaction until every read has answered, so a read that waited would never answer
+    and the writer's wait would run out first."""
+    now = RealClock().now_ms()
+    account, key = accounts.create_account(readers, "busy", now)
+    accounts.add_device(readers, "busy", SN, "H1-5.0-E", now)
+    first, more = samples(SN, "H1-5.0-E", T0, 12), samples(SN, "H1-5.0-E", T0 + DAY // 2, 1)
+    readers.ingest([first])
+    committed = readers.latest([SN])[SN]
+    holding, answered = threading.Event(), threading.Event()
+    events: list[str] = []
+
+    def writer() -> None:
+        with readers.transaction():
+            readers.ingest([more])  # not committed until the reads answered
+            holding.set()
+            events.append("write held" if answered.wait(timeout=10) else "write gave up")
+        events.append("write committed")
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert holding.wait(timeout=10)
+        with readers.request_view():
+            found = readers.account_by_key_hash(accounts.key_hash(key))
+            device = readers.device(SN)
+            latest = readers.latest([SN])[SN]
+            series = readers.history(SN, T0, T0 + DAY - 1)
+        events.append("read")
+        answered.set()
+    finally:
+        answered.set()
+        thread.join()
+    assert events == ["read", "write held", "write committed"]
+    assert found is not None and found.id == account.id
+    assert device is not None and device.sn == SN
+    assert latest.time_ms == committed.time_ms == int(first.times_ms[-1])  # the write unseen
+    assert series.times_ms.tolist() == first.times_ms.tolist()
+    assert readers.latest([SN])[SN].time_ms == int(more.times_ms[0])  # and seen once committed
+
+
+def test_with_read_connections_ingest_parts_are_larger(pg_url: str, tmp_path: Path) -> None:
+    """Reads wait for no part once they have connections of their own, so a live call of
+    600 single samples is written in parts of ``APART_PART_MIN`` (512) and the rest, not
+    of ``PART_MIN`` (32); the same values as SQLite's parts of at most 256 store."""
+    apart = open_store(pg_url)
+    stores = [apart]
+    try:
+        assert isinstance(apart, PostgresStore)
+        apart.open_readers(1)
+        now = RealClock().now_ms()
+        accounts.create_account(apart, "parts", now)
+        sns = [f"RDH1{k:08d}" for k in range(600)]
+        for sn in sns:
+            accounts.add_device(apart, "parts", sn, "H1-5.0-E", now)
+        one = [samples(sn, "H1-5.0-E", T0, 1) for sn in sns]
+        two = [samples(sn, "H1-5.0-E", T0 + 300_000, 1) for sn in sns]
+        apart.ingest(one)
+        assert apart.parts_written == 2  # 512 + 88
+        shared = open_store(pg_url)  # no read connections
+        stores.append(shared)
+        assert isinstance(shared, PostgresStore)
+        shared.ingest(two)
+        assert shared.parts_written == 600 // 32 + 1  # the first 32 sized before any pace
+        lite = open_store(url_for(tmp_path / "lite.db"))
+        stores.append(lite)
+        accounts.create_account(lite, "parts", now)
+        for sn in sns:
+            accounts.add_device(lite, "parts", sn, "H1-5.0-E", now)
+        lite.ingest(one)
+        lite.ingest(two)
+        for sn, a, b in zip(sns, one, two, strict=True):
+            seen, expected = apart.history(sn, T0, T0 + DAY - 1), lite.history(sn, T0, T0 + DAY - 1)
+            assert seen.times_ms.tolist() == [int(a.times_ms[0]), int(b.times_ms[0])]
+            assert seen.variables == expected.variables
+            assert np.array_equal(seen.times_ms, expected.times_ms)
+            assert np.array_equal(seen.values, expected.values, equal_nan=True)
+    finally:
+        for store in stores:
+            store.close()

@@ -77,6 +77,17 @@ class PostgresStore(SqlStore):
     REMOTE = True
     """Every query is a network round trip: the server runs store calls off its event loop."""
 
+    APART_PART_S = 0.05
+    APART_PART_MIN = 512
+    APART_INGEST_PART = 2048
+    """An ingest part's time, floor and ceiling (as ``PART_S``, ``PART_MIN`` and
+    ``INGEST_PART``) once reads have connections of their own (:meth:`open_readers`): no
+    read then waits for a part (``_cache_turn``), so parts are sized for the writer's
+    throughput: a part pays a round trip, a statement's start and a commit, which in a part
+    of 32 live samples cost more than its rows. A live call of a few hundred inverters'
+    samples is one part. Writes of other threads still wait for the part under way (they
+    share the store's connection), at most about ``APART_PART_S`` once a pace is known."""
+
     @staticmethod
     def _new_lock() -> contextlib.AbstractContextManager[Any]:
         return GuardedLock()  # the event loop may read the caches, never wait for them
@@ -197,6 +208,41 @@ class PostgresStore(SqlStore):
                     raise
                 attempt += 1
                 time.sleep(0.05 * attempt)
+
+    def _devices_newest(self, sns: list[str]) -> Any:
+        """One array parameter, not a placeholder a device (psycopg parses a statement of
+        more than 50 parameters afresh every time)."""
+        return self._x(
+            "SELECT d.sn, l.time_ms FROM devices d LEFT JOIN telemetry_latest l ON l.sn = d.sn "
+            "WHERE d.sn = ANY(?::text[])",
+            (sns,),
+        )
+
+    def _part_bounds(self) -> tuple[float, int, int]:
+        if self._readers is None:  # reads share the writer's connection: short parts
+            return super()._part_bounds()
+        return self.APART_PART_S, self.APART_PART_MIN, self.APART_INGEST_PART
+
+    @contextlib.contextmanager
+    def _cache_turn(self) -> Iterator[bool]:
+        """With read connections, a read that finds the store's lock taken by another
+        thread (the writer's transaction or ingest part, or a read filling a cache) does
+        not wait for it: it reads the database on a read connection, without the caches
+        (what is committed, as any other process would). API reads then never wait for a
+        write, however long its parts."""
+        if self._readers is None or self._holding():
+            with self._lock:
+                yield True
+            return
+        lock = self._lock
+        assert isinstance(lock, GuardedLock)
+        if not lock.acquire_now():
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            lock.__exit__()
 
     def _heard(self, topics: set[str]) -> None:
         """From the listener's thread: these topics changed somewhere."""

@@ -51,6 +51,9 @@ class TelemetryMixin(TelemetryWriter):
     def _read(self, read: Callable[[], T]) -> T:
         raise NotImplementedError
 
+    def _cache_turn(self) -> contextlib.AbstractContextManager[bool]:
+        raise NotImplementedError
+
     def _init_telemetry(self) -> None:
         self._schemas: dict[int, tuple[str, ...]] = {}
         self._schema_ids: dict[tuple[str, ...], int] = {}
@@ -103,8 +106,8 @@ class TelemetryMixin(TelemetryWriter):
         ingest (the same ``Latest`` object until then: callers must not change it)."""
         if not sns:
             return {}
-        with self._lock:
-            if self._depth or not (self._view.usable() or self._sync_changes()):
+        with self._cache_turn() as held:
+            if not held or self._depth or not (self._view.usable() or self._sync_changes()):
                 return self._load_latest(sns)
             found: dict[str, Latest] = {}
             missing = []

@@ -148,8 +148,8 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
     def _cached(self, topic: str, key: Hashable, load: Callable[[], T]) -> T:
         """``load()``, kept under ``topic`` until a write drops it; inside a transaction (it
         may roll back) or when other connections' writes cannot be seen, never kept."""
-        with self._lock:
-            if self._depth:
+        with self._cache_turn() as held:
+            if not held or self._depth:
                 return load()
             if self._view.usable():
                 pass
@@ -164,6 +164,15 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
             self._sync_changes()
             self._caches.put(topic, key, value, generation)
             return value
+
+    @contextlib.contextmanager
+    def _cache_turn(self) -> Iterator[bool]:
+        """The store's lock around a read that may use the caches (True), or False when
+        the read should go to the database without them rather than wait for the lock
+        (PostgreSQL with read connections, while another thread's unit of work holds the
+        store). Here: the lock, waited for."""
+        with self._lock:
+            yield True
 
     def _rollback(self) -> None:
         with contextlib.suppress(*self._TRANSIENT):  # a lost connection rolled back already
@@ -449,7 +458,9 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
     def all_devices(self) -> list[tuple[Device, Plant | None]]:
         """Every device with its plant; the same list (callers must not change it) until a
         device or a plant changes, here or in another process (the fleet asks every step)."""
-        with self._lock:
+        with self._cache_turn() as held:
+            if not held:
+                return self._devices()
             for _ in range(2):
                 plants, found = self._cached(
                     DEVICES, ("all",), lambda: (self._caches.generation(PLANTS), self._devices())
@@ -560,8 +571,8 @@ class _View(threading.local):
 
     def __enter__(self) -> None:
         if self.depth == 0:
-            with self.store._lock:
-                self.cacheable = self.store._sync_changes(self.arrived)
+            with self.store._cache_turn() as held:
+                self.cacheable = held and self.store._sync_changes(self.arrived)
         self.depth += 1
 
     def __exit__(self, *exc: object) -> None:

@@ -147,16 +147,10 @@ class TelemetryWriter:
         (ingest is idempotent)."""
         if not batch:
             return 0
-        sns = {item.sn for item in batch}
-        marks = ",".join("?" * len(sns))
         newest: dict[str, int] = {}  # each device's newest sample, read once a call
         known = set()
         with self._use():
-            for sn, time_ms in self._x(
-                "SELECT d.sn, l.time_ms FROM devices d "
-                f"LEFT JOIN telemetry_latest l ON l.sn = d.sn WHERE d.sn IN ({marks})",
-                tuple(sns),
-            ):
+            for sn, time_ms in self._devices_newest(sorted({item.sn for item in batch})):
                 known.add(str(sn))
                 if time_ms is not None:
                     newest[str(sn)] = int(time_ms)
@@ -179,12 +173,26 @@ class TelemetryWriter:
             self._write_part(part, weight, newest)
         return written
 
+    def _devices_newest(self, sns: list[str]) -> Any:
+        """Rows (sn, newest sample's time or None) of those of ``sns`` that are devices."""
+        return self._x(
+            "SELECT d.sn, l.time_ms FROM devices d LEFT JOIN telemetry_latest l ON l.sn = d.sn "
+            f"WHERE d.sn IN ({','.join('?' * len(sns))})",
+            tuple(sns),
+        )
+
+    def _part_bounds(self) -> tuple[float, int, int]:
+        """(``PART_S``, ``PART_MIN``, ``INGEST_PART``): the time, floor and ceiling of the
+        next part (PostgreSQL with read connections: larger, nobody reads behind them)."""
+        return self.PART_S, self.PART_MIN, self.INGEST_PART
+
     def _part_samples(self) -> int:
         """Samples in the next part: as many as the last parts' pace fits in ``PART_S``,
-        between ``PART_MIN`` and ``INGEST_PART``."""
+        between ``PART_MIN`` and ``INGEST_PART`` (``_part_bounds``)."""
+        part_s, least, most = self._part_bounds()
         if self._part_rate is None:  # not measured yet: the smallest, not the longest wait
-            return min(self.INGEST_PART, self.PART_MIN)
-        return int(min(self.INGEST_PART, max(self.PART_MIN, self._part_rate * self.PART_S)))
+            return min(most, least)
+        return int(min(most, max(least, self._part_rate * part_s)))
 
     def _write_part(self, part: list[_Segment], weight: float, newest: dict[str, int]) -> None:
         """One part in its own transaction. ``weight``: the part's work in the units
@@ -213,7 +221,7 @@ class TelemetryWriter:
         self._part_rate = rate if last is None else 0.5 * (last + rate)
         let_in = getattr(self._lock, "let_waiters_in", None)
         if let_in is not None:  # readers queued behind this part go before the next one
-            let_in(self.PART_S)
+            let_in(self._part_bounds()[0])
         if self.after_part is not None:
             self.after_part()
 

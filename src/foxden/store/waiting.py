@@ -79,6 +79,11 @@ class GuardedLock:
     def __exit__(self, *exc: Any) -> None:
         self._lock.release()
 
+    def acquire_now(self) -> bool:
+        """Take the lock if it is free (or already this thread's); never waits. True:
+        taken (give it back with ``__exit__``)."""
+        return self._lock.acquire(blocking=False)
+
     def let_waiters_in(self, longest_s: float) -> None:
         """Between two parts of a long write (this thread not holding the lock): while
         other threads wait for the lock, step aside (sleeping, so they get the CPU and the
