@@ -576,7 +576,7 @@ def test_a_history_answer_is_kept_while_its_samples_stand(desk: Desk) -> None:
     ((kept_key, kept),) = area._ANSWERS.items()
     assert kept is first
     assert kept_key[0] == H1 and kept_key[1] == ("SoC", "pvPower")
-    assert all(type(x) is int for part in kept_key[2:] for x in part)
+    assert all(type(x) is int for part in kept_key[2] for x in part) and len(kept_key[2]) == 1
     # another window over the same samples: the same answer
     wider = s.HistoryQuery(sn=H1, begin=times[1] - HOUR // 2, end=times[5] + HOUR // 2, **asked)
     assert area.history(desk.ctx(), wider) is first

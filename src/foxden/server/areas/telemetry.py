@@ -363,7 +363,8 @@ def _stored_days(ctx: Ctx, sn: str, begin: int, end: int, zone: ZoneInfo) -> lis
     return days
 
 
-_ANSWERS: dict[tuple[object, ...], Enveloped] = {}
+_AnswerKey = tuple[str, tuple[str, ...], tuple[tuple[int, int, int], ...]]
+_ANSWERS: dict[_AnswerKey, Enveloped] = {}
 _ANSWERS_BYTES = [0]
 _ANSWERS_KEPT_BYTES = 32 * 1024 * 1024
 """History answers kept, at most this many bytes in all (the oldest made is dropped first):
@@ -374,7 +375,7 @@ window asked for (a dashboard asking for "the last 24 hours" every minute gets t
 answer until a new sample lands in it)."""
 
 
-def _keep_answer(key: tuple[object, ...], answer: Enveloped) -> None:
+def _keep_answer(key: _AnswerKey, answer: Enveloped) -> None:
     size = len(answer.whole)
     if size > _ANSWERS_KEPT_BYTES:
         return
@@ -414,7 +415,7 @@ def history(ctx: Ctx, req: s.HistoryQuery) -> Enveloped:
             )
         )
     wanted = tuple(n for n in _wanted(device, req.variables) if n in variables)
-    key = (device.sn, wanted, *((day.serial, first, stop) for day, first, stop in ranges))
+    key = (device.sn, wanted, tuple((day.serial, first, stop) for day, first, stop in ranges))
     kept = _ANSWERS.get(key)
     if kept is not None:
         return kept
