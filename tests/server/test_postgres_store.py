@@ -23,7 +23,7 @@ import pytest
 
 from foxden import accounts
 from foxden.store import SLOT_MS, StoreError, open_store, url_for
-from foxden.store.changes import ACCOUNTS, CHANNEL, parse_payload, payload
+from foxden.store.changes import ACCOUNTS, CHANNEL, PLANTS, parse_payload, payload
 from foxden.store.postgres import (
     DatabaseAway,
     PostgresStore,
@@ -309,6 +309,27 @@ def test_another_stores_write_reaches_the_cache_by_notification(pg_url: str) -> 
     finally:
         reader.close()
         writer.close()
+
+
+def test_every_topic_heard_between_two_views_is_dropped(store: PostgresStore) -> None:
+    def look_up(key: str) -> object:
+        with store.request_view():
+            return store.account_by_key_hash(key)
+
+    # written behind the store's back (no notification: none can come late to this test)
+    with _admin(store_url(store)) as db:
+        db.execute("INSERT INTO accounts(name, key_hash, created_ms) VALUES ('alice', 'hash-a', 0)")
+    assert store._listener.listening
+    alice = look_up("hash-a")  # now cached
+    assert alice is not None and alice == store.account_by_name("alice")
+    with _admin(store_url(store)) as db:  # a write only the notifications below tell of
+        db.execute("UPDATE accounts SET key_hash = 'hash-b'")
+    # two notifications handed over before the next view, as the listener's thread hands
+    # each one over: the first's topic is not forgotten when the second comes
+    store._heard(parse_payload(payload({ACCOUNTS})))
+    store._heard(parse_payload(payload({PLANTS})))
+    assert look_up("hash-a") is None
+    assert look_up("hash-b") == alice
 
 
 def test_without_the_listener_nothing_is_cached(store: PostgresStore) -> None:
