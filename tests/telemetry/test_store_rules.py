@@ -707,3 +707,22 @@ def test_of_many_equal_times_in_one_write_the_last_written_stays(store: SQLiteSt
     found = store.history("DEVICE01", T0, T0 + DAY)
     assert found.times_ms.tolist() == sorted(last)
     assert found.values[:, 0].tolist() == [last[t] for t in sorted(last)]
+
+
+def test_rollups_of_a_packed_day_stay_when_a_tail_and_another_packed_day_follow(
+    store: SQLiteStore, path: Path
+) -> None:
+    # one item, one part: day 0 packed (40 samples), day 1 appended (3, newer than any),
+    # day 2 packed (40): each day's slots get the counters of their last sample
+    times = [T0 + d * DAY + k * 60_000 for d, n in ((0, 40), (1, 3), (2, 40)) for k in range(n)]
+    generation = [0.5 * k for k in range(len(times))]
+    values = [[1.0, 50, g, 2 * g] for g in generation]
+    store.ingest([batch("DEVICE01", times, values)])
+    assert where(path) == (2, 1)
+    last: dict[int, tuple[float, float]] = {}
+    for t, g in zip(times, generation, strict=True):
+        last[t // SLOT_MS] = (g, 2 * g)
+    expected = [(slot, *last[slot]) for slot in sorted(last)]
+    found = rows(path, "SELECT slot, generation, feedin FROM energy_slots ORDER BY slot")
+    assert len(expected) == 7  # three slots of day 0, one of day 1, three of day 2
+    assert rounded(found) == expected
