@@ -275,6 +275,26 @@ def test_the_pace_is_measured_in_part_weight_not_samples(
     assert store._part_samples() == 32  # the floor; by samples it was 160
 
 
+def test_the_pace_is_the_running_mean_of_the_parts(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = iter(k / 128 for k in range(1000))  # every part takes 1/128 s (exact in binary)
+    monkeypatch.setattr(time, "perf_counter", lambda: next(clock))
+    store.PART_S = 1 / 64  # a part of n samples in 1/128 s: the next one's share is 2n
+    store._part_rate = None
+    stored: list[int] = []
+    store.after_part = lambda: stored.append(
+        len(store.history("DEVICE01", T0, T0 + DAY).times_ms)
+    )
+    live = [ramp("DEVICE01", T0 + k * 60_000, 1) for k in range(552)]  # one sample each
+    assert store.ingest(live) == 552
+    store.after_part = None
+    # parts of 32 (no pace yet), then 2 x the mean pace: 64, 96, 144, 216 samples (the
+    # last part's pace alone would give 64, 128, 256)
+    assert stored == [32, 96, 192, 336, 552]
+    assert store._part_rate == (13_824 + 216 * 128) / 2  # samples a second
+
+
 def test_a_live_call_reads_the_newest_samples_once_not_once_a_part(
     store: SQLiteStore,
 ) -> None:
