@@ -283,9 +283,7 @@ def test_the_pace_is_the_running_mean_of_the_parts(
     store.PART_S = 1 / 64  # a part of n samples in 1/128 s: the next one's share is 2n
     store._part_rate = None
     stored: list[int] = []
-    store.after_part = lambda: stored.append(
-        len(store.history("DEVICE01", T0, T0 + DAY).times_ms)
-    )
+    store.after_part = lambda: stored.append(len(store.history("DEVICE01", T0, T0 + DAY).times_ms))
     live = [ramp("DEVICE01", T0 + k * 60_000, 1) for k in range(552)]  # one sample each
     assert store.ingest(live) == 552
     store.after_part = None
