@@ -190,6 +190,8 @@ SHARDS = (
             "tests/server/test_postgres_store.py",
             "tests/server/test_change_checks.py",
             "tests/server/test_loop_reads.py",
+            "tests/telemetry/test_ingest_turns.py",  # the lock readers take turns on
+            "tests/server/test_read_connections.py",  # readers on connections of their own
         ),
         postgres=True,
     ),
