@@ -153,7 +153,8 @@ SHARDS = (
     Shard(
         "store-ingest",
         ("src/foxden/store/telemetry_write.py",),
-        _STORE_TELEMETRY_TESTS,
+        # with the readers let in between an ingest's parts (a quarter of a second)
+        (*_STORE_TELEMETRY_TESTS, "tests/telemetry/test_ingest_turns.py"),
     ),
     Shard(
         "store-changes",
@@ -189,6 +190,8 @@ SHARDS = (
             "tests/server/test_postgres_store.py",
             "tests/server/test_change_checks.py",
             "tests/server/test_loop_reads.py",
+            "tests/telemetry/test_ingest_turns.py",  # the lock readers take turns on
+            "tests/server/test_read_connections.py",  # readers on connections of their own
         ),
         postgres=True,
     ),
@@ -263,6 +266,7 @@ def run(shard: Shard, minutes: float, children: int, again: bool) -> None:
         (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
         command += names
     elif shard.only:  # mutmut runs named mutants again, so name only those not yet run
+        _generate(work, env)  # first: the mutants of functions changed since are not yet run
         pending = _keys(shard, lambda code: code is None)
         if pending is not None and not pending:
             return
@@ -287,6 +291,27 @@ def run(shard: Shard, minutes: float, children: int, again: bool) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
             proc.wait()
+
+
+_GENERATE = """
+import mutmut.__main__ as m
+m.set_mutant_under_test("mutant_generation")
+m.copy_src_dir()
+m.copy_also_copy_files()
+m.setup_source_paths()
+m.store_lines_covered_by_tests()
+m.create_mutants(1)
+"""
+"""mutmut's first step alone (as ``mutmut run`` takes it): the mutants made afresh from the
+sources, the verdicts of the functions whose text changed forgotten."""
+
+
+def _generate(work: Path, env: dict[str, str]) -> None:
+    """Bring the copy's mutants up to its sources without running any: a shard that names
+    its mutants (``only``) must know which of them a change left to run before naming them."""
+    if (work / "mutants").exists():
+        command = ["nice", "-n", "15", sys.executable, "-c", _GENERATE]
+        subprocess.run(command, cwd=work, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
 def _group_alive(pgid: int) -> bool:

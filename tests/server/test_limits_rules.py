@@ -194,6 +194,11 @@ def test_where_writing_may_not_wait_a_count_that_would_be_due_is_handed_on(
     keeper._unsaved, keeper._retry_at = 2, time.monotonic() + 60  # a write was refused
     with waiting.without_waiting():
         keeper.may_count_here()
+    now = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    keeper._retry_at = now[0]  # from this instant on the refused write is tried again
+    with waiting.without_waiting(), pytest.raises(waiting.WouldWait):
+        keeper.may_count_here()
 
 
 def test_a_refused_flush_keeps_the_counts_and_waits_before_trying_again(

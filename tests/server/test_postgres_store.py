@@ -23,7 +23,7 @@ import pytest
 
 from foxden import accounts
 from foxden.store import SLOT_MS, StoreError, open_store, url_for
-from foxden.store.changes import ACCOUNTS, CHANNEL, parse_payload, payload
+from foxden.store.changes import ACCOUNTS, CHANNEL, PLANTS, parse_payload, payload
 from foxden.store.postgres import (
     DatabaseAway,
     PostgresStore,
@@ -311,6 +311,27 @@ def test_another_stores_write_reaches_the_cache_by_notification(pg_url: str) -> 
         writer.close()
 
 
+def test_every_topic_heard_between_two_views_is_dropped(store: PostgresStore) -> None:
+    def look_up(key: str) -> object:
+        with store.request_view():
+            return store.account_by_key_hash(key)
+
+    # written behind the store's back (no notification: none can come late to this test)
+    with _admin(store_url(store)) as db:
+        db.execute("INSERT INTO accounts(name, key_hash, created_ms) VALUES ('alice', 'hash-a', 0)")
+    assert store._listener.listening
+    alice = look_up("hash-a")  # now cached
+    assert alice is not None and alice == store.account_by_name("alice")
+    with _admin(store_url(store)) as db:  # a write only the notifications below tell of
+        db.execute("UPDATE accounts SET key_hash = 'hash-b'")
+    # two notifications handed over before the next view, as the listener's thread hands
+    # each one over: the first's topic is not forgotten when the second comes
+    store._heard(parse_payload(payload({ACCOUNTS})))
+    store._heard(parse_payload(payload({PLANTS})))
+    assert look_up("hash-a") is None
+    assert look_up("hash-b") == alice
+
+
 def test_without_the_listener_nothing_is_cached(store: PostgresStore) -> None:
     alice = store.create_account("alice", "hash-a", 0)
     store._listener.stop()
@@ -318,6 +339,7 @@ def test_without_the_listener_nothing_is_cached(store: PostgresStore) -> None:
     while store._listener.listening:
         assert time.monotonic() < deadline
         time.sleep(0.01)
+    assert store.account_by_key_hash("hash-a") == alice  # read, and not kept
     with _admin(store_url(store)) as db:  # a write no notification tells of
         db.execute("UPDATE accounts SET key_hash = 'hash-z' WHERE id = %s", (alice.id,))
     assert store.account_by_key_hash("hash-a") is None
@@ -446,5 +468,35 @@ def test_a_reading_drops_what_moved_counters_and_notifications_say(pg_url: str) 
         arrived = reader._checked_at
         assert arrived is not None
         assert spy.during(lambda: look_up("hash-c", arrived)) == []
+    finally:
+        reader.close()
+
+
+def test_each_reading_compares_the_counters_with_the_last(pg_url: str) -> None:
+    reader = open_store(pg_url)
+    assert isinstance(reader, PostgresStore)
+    reader.exact_changes = True
+    try:
+
+        def look_up(key: str, arrived: float | None = None) -> object:
+            with reader.request_view(arrived):
+                return reader.account_by_key_hash(key)
+
+        # written behind the store's back: no notification, only the counters tell
+        with _admin(pg_url) as db:
+            db.execute("INSERT INTO accounts(name, key_hash, created_ms) VALUES ('a', 'h-1', 0)")
+        alice = look_up("h-1")  # a reading, and the row cached
+        assert alice is not None
+        for old, new in (("h-1", "h-2"), ("h-2", "h-3")):  # each reading against the one before
+            with _admin(pg_url) as db:
+                db.execute(f"UPDATE accounts SET key_hash = '{new}'")
+                db.execute(f"SELECT nextval('foxden_changes_{ACCOUNTS}')")
+            assert look_up(old) is None
+            assert look_up(new) == alice
+        # on the event loop a request the last reading covers is answered from the cache
+        arrived = reader._checked_at
+        assert arrived is not None
+        with without_waiting():
+            assert look_up("h-3", arrived) == alice
     finally:
         reader.close()

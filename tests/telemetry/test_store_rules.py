@@ -275,6 +275,24 @@ def test_the_pace_is_measured_in_part_weight_not_samples(
     assert store._part_samples() == 32  # the floor; by samples it was 160
 
 
+def test_the_pace_is_the_running_mean_of_the_parts(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = iter(k / 128 for k in range(1000))  # every part takes 1/128 s (exact in binary)
+    monkeypatch.setattr(time, "perf_counter", lambda: next(clock))
+    store.PART_S = 1 / 64  # a part of n samples in 1/128 s: the next one's share is 2n
+    store._part_rate = None
+    stored: list[int] = []
+    store.after_part = lambda: stored.append(len(store.history("DEVICE01", T0, T0 + DAY).times_ms))
+    live = [ramp("DEVICE01", T0 + k * 60_000, 1) for k in range(552)]  # one sample each
+    assert store.ingest(live) == 552
+    store.after_part = None
+    # parts of 32 (no pace yet), then 2 x the mean pace: 64, 96, 144, 216 samples (the
+    # last part's pace alone would give 64, 128, 256)
+    assert stored == [32, 96, 192, 336, 552]
+    assert store._part_rate == (13_824 + 216 * 128) / 2  # samples a second
+
+
 def test_a_live_call_reads_the_newest_samples_once_not_once_a_part(
     store: SQLiteStore,
 ) -> None:
@@ -652,3 +670,77 @@ def test_one_device_day_twice_in_a_write_is_packed_once_at_a_time(
     )
     assert len([t for t in texts if t.startswith("SELECT") and "telemetry_chunks" in t]) == 2
     assert where(path) == (3, 1)
+
+
+def test_a_day_of_tail_max_samples_after_a_packed_day_goes_to_the_tail(
+    store: SQLiteStore, path: Path
+) -> None:
+    # one part: a whole day (more than tail_max samples: packed), then the next day's
+    # tail_max samples, newer than any: appended, not packed with the day before them
+    assert store.tail_max == 32
+    store.ingest([ramp("DEVICE01", T0, 40), ramp("DEVICE01", T0 + DAY, 32)])
+    assert rows(path, "SELECT day, n FROM telemetry_chunks") == [(D0, 40)]
+    assert rows(path, "SELECT day, n FROM telemetry_tail") == [(D0 + 1, 32)]
+    assert len(store.history("DEVICE01", T0, T0 + 2 * DAY).times_ms) == 72
+
+
+def test_a_device_day_met_again_ends_a_run_of_days_to_pack(store: SQLiteStore) -> None:
+    # one part: day 0 and day 1 of one item, then day 1 again in a second item; packed
+    # together the second day 1 would be packed from the chunk read before the first
+    two_days = ramp("DEVICE01", T0 + DAY - 40 * 60_000, 80)  # 40 samples each side of midnight
+    again = batch(
+        "DEVICE01", [T0 + DAY + 30_000 + k * 60_000 for k in range(40)], [[7, 7, 7, 7]] * 40
+    )
+    store.ingest([two_days, again])
+    day1 = store.history("DEVICE01", T0 + DAY, T0 + 2 * DAY - 1)
+    assert len(day1.times_ms) == 80
+    # minute by minute: the ramp's value (40 on), then the second item's 7 half a minute on
+    assert day1.values[:, 0].tolist() == [40.0 + k // 2 if k % 2 == 0 else 7.0 for k in range(80)]
+
+
+def test_a_run_of_exactly_two_days_is_packed_with_one_chunk_query(
+    store: SQLiteStore, path: Path
+) -> None:
+    from tests.server.test_statements import Statements
+
+    spy = Statements(store)
+    texts = spy.during(
+        lambda: store.ingest([ramp("DEVICE02", T0, 40), ramp("DEVICE02", T0 + DAY, 40)])
+    )
+    assert len([t for t in texts if t.startswith("SELECT") and "telemetry_chunks" in t]) == 1
+    assert len([t for t in texts if t.startswith("SELECT") and "FROM telemetry_tail" in t]) == 1
+    found = rows(path, "SELECT day, n FROM telemetry_chunks ORDER BY day")
+    assert found == [(D0, 40), (D0 + 1, 40)]
+
+
+def test_of_many_equal_times_in_one_write_the_last_written_stays(store: SQLiteStore) -> None:
+    # 3,000 samples of 300 times, each time ten times over in a shuffled order: the value
+    # kept for a time is the one written last (a sort that is not stable mixes them up)
+    rng = np.random.default_rng(7)
+    times = np.repeat(T0 + np.arange(300, dtype=np.int64) * 60_000, 10)
+    rng.shuffle(times)
+    index = np.arange(len(times), dtype=float)
+    store.ingest([DeviceSamples("DEVICE01", VARS, times, np.column_stack([index] * 4))])
+    last = {int(t): float(i) for i, t in enumerate(times.tolist())}
+    found = store.history("DEVICE01", T0, T0 + DAY)
+    assert found.times_ms.tolist() == sorted(last)
+    assert found.values[:, 0].tolist() == [last[t] for t in sorted(last)]
+
+
+def test_rollups_of_a_packed_day_stay_when_a_tail_and_another_packed_day_follow(
+    store: SQLiteStore, path: Path
+) -> None:
+    # one item, one part: day 0 packed (40 samples), day 1 appended (3, newer than any),
+    # day 2 packed (40): each day's slots get the counters of their last sample
+    times = [T0 + d * DAY + k * 60_000 for d, n in ((0, 40), (1, 3), (2, 40)) for k in range(n)]
+    generation = [0.5 * k for k in range(len(times))]
+    values = [[1.0, 50, g, 2 * g] for g in generation]
+    store.ingest([batch("DEVICE01", times, values)])
+    assert where(path) == (2, 1)
+    last: dict[int, tuple[float, float]] = {}
+    for t, g in zip(times, generation, strict=True):
+        last[t // SLOT_MS] = (g, 2 * g)
+    expected = [(slot, *last[slot]) for slot in sorted(last)]
+    found = rows(path, "SELECT slot, generation, feedin FROM energy_slots ORDER BY slot")
+    assert len(expected) == 7  # three slots of day 0, one of day 1, three of day 2
+    assert rounded(found) == expected
