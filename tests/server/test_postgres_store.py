@@ -22,7 +22,7 @@ import psycopg
 import pytest
 
 from foxden import accounts
-from foxden.store import SLOT_MS, StoreError, open_store, url_for
+from foxden.store import SLOT_MS, Account, StoreError, open_store, url_for
 from foxden.store.changes import ACCOUNTS, CHANNEL, PLANTS, parse_payload, payload
 from foxden.store.postgres import (
     DatabaseAway,
@@ -383,7 +383,7 @@ def test_inside_without_waiting_queries_raise_and_cached_rows_answer(
 ) -> None:
     alice = store.create_account("alice", "hash-a", 0)
 
-    def answered_from_the_cache() -> object:
+    def answered_from_the_cache() -> Account | None:
         """The row read (and cached), then read again without waiting; the store's own
         notification of the write may arrive in between and drop it once."""
         assert store.account_by_key_hash("hash-a") == alice
@@ -393,7 +393,8 @@ def test_inside_without_waiting_queries_raise_and_cached_rows_answer(
             except WouldWait:
                 return None
 
-    assert seen(answered_from_the_cache, alice, True) == alice
+    want: Account | None = alice
+    assert seen(answered_from_the_cache, want, True) == alice
     with without_waiting(), pytest.raises(WouldWait):
         store.accounts()
     held, release = threading.Event(), threading.Event()
