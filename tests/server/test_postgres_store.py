@@ -164,6 +164,22 @@ def test_an_unreachable_database_is_refused_with_its_password_hidden() -> None:
     assert redact("postgresql://127.0.0.1/foxden") == "postgresql://127.0.0.1/foxden"
 
 
+def test_a_store_is_refused_once_its_first_connection_has_not_come_in_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The store's pool waits ``OPEN_WAIT_S`` for its first connection (not a pool that
+    opens by itself later, nor psycopg's default wait), then the store is refused with the
+    database's address, its password hidden."""
+    monkeypatch.setattr(PostgresStore, "OPEN_WAIT_S", 0.3)
+    url = "postgresql://foxden:s3cret@127.0.0.1:1/foxden"
+    began = time.monotonic()
+    refusal = r"^cannot open database postgresql://foxden:\*\*\*@127\.0\.0\.1:1/foxden: "
+    with pytest.raises(StoreError, match=refusal) as refused:
+        PostgresStore(url)
+    assert 0.3 <= time.monotonic() - began < 5
+    assert "s3cret" not in str(refused.value)
+
+
 # ---------------------------------------------------------------- the same writes as SQLite
 
 

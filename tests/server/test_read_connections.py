@@ -4,21 +4,26 @@ committed write is read back at once by the next read on any connection."""
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psycopg
 import pytest
 
 from foxden import accounts
 from foxden.clock import RealClock
 from foxden.server.limits import utc_day
-from foxden.store import open_store, url_for
-from foxden.store.postgres import PostgresStore
-from tests.conftest import fresh_postgres, start_server
+from foxden.store import StoreError, open_store, url_for
+from foxden.store.postgres import PostgresStore, redact
+from tests.conftest import POSTGRES_URL, fresh_postgres, start_server
+from tests.server.test_postgres_store import _sessions
 from tests.telemetry.data import samples
 
 SN = "RDH100000001"
@@ -41,6 +46,83 @@ def readers(pg_url: str) -> Iterator[PostgresStore]:
         yield store
     finally:
         store.close()
+
+
+def test_read_connections_open_once_and_not_for_no_readers(pg_url: str) -> None:
+    store = open_store(pg_url)
+    assert isinstance(store, PostgresStore)
+    try:
+        alone = len(_sessions(pg_url))  # the store's connection and its listener's
+        store.open_readers(0)
+        assert len(_sessions(pg_url)) == alone
+        store.open_readers(2)
+        assert len(_sessions(pg_url)) == alone + 1  # the readers' pool opens with one
+        store.open_readers(3)  # already open: the same pool, no second one
+        assert len(_sessions(pg_url)) == alone + 1
+    finally:
+        store.close()
+
+
+def test_reads_on_read_connections_are_quiet(pg_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """No warning: not a pool that opens itself when first used (psycopg_pool warns), not
+    a connection given back inside a transaction (rolled back with a warning)."""
+    caplog.set_level(logging.WARNING, logger="psycopg")
+    store = open_store(pg_url)
+    assert isinstance(store, PostgresStore)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            store.open_readers(2)
+            store.create_account("alice", "hash-a", 0)
+            assert [a.name for a in store.accounts()] == ["alice"]
+            assert store._read(lambda: store._x("SELECT 1").fetchone()) == (1,)
+        assert [r.getMessage() for r in caplog.records if r.name.startswith("psycopg")] == []
+    finally:
+        store.close()
+
+
+def test_refused_read_connections_leave_the_store_reading_on_its_own(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read connections that cannot be had within ``OPEN_WAIT_S`` are refused with the
+    database's address, its password hidden; the store goes on reading on its own one."""
+    monkeypatch.setattr(PostgresStore, "OPEN_WAIT_S", 0.3)
+    store = open_store(pg_url)
+    assert isinstance(store, PostgresStore)
+    name = psycopg.conninfo.conninfo_to_dict(pg_url)["dbname"]
+    password = psycopg.conninfo.conninfo_to_dict(pg_url).get("password")
+    try:
+        store.create_account("alice", "hash-a", 0)
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            try:
+                began = time.monotonic()
+                with pytest.raises(StoreError) as refused:
+                    store.open_readers(2)
+                assert 0.3 <= time.monotonic() - began < 5
+            finally:
+                admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        message = str(refused.value)
+        assert message.startswith(f"cannot open read connections to {redact(pg_url)}: ")
+        if password:
+            assert f":{password}@" not in message
+        assert [a.name for a in store.accounts()] == ["alice"]
+    finally:
+        store.close()
+
+
+def test_busy_read_connections_make_a_read_wait_the_pool_timeout(
+    readers: PostgresStore,
+) -> None:
+    from psycopg_pool import PoolTimeout
+
+    pool = readers._readers
+    with pool.connection(), pool.connection():  # both read connections taken
+        began = time.monotonic()
+        with pytest.raises(PoolTimeout):
+            readers.accounts()
+        waited = time.monotonic() - began
+    assert readers.POOL_TIMEOUT_S <= waited < readers.POOL_TIMEOUT_S + 2
 
 
 def test_two_reads_are_in_flight_at_once_on_two_connections(readers: PostgresStore) -> None:

@@ -81,7 +81,8 @@ def test_a_reader_that_cannot_get_in_keeps_the_writer_at_most_longest_s() -> Non
     reader = blocked_reader(lock, order)
     started = time.perf_counter()
     lock.let_waiters_in(0.05)
-    assert time.perf_counter() - started >= 0.05
+    waited = time.perf_counter() - started
+    assert 0.05 <= waited < 0.8  # steps aside in short sleeps, and not past longest_s
     assert lock.waiting == 1
     done.set()
     holder.join()

@@ -66,6 +66,9 @@ class PostgresStore(SqlStore):
 
     POOL_TIMEOUT_S = 1.0
     """How long one operation waits for a connection while the database is away."""
+    OPEN_WAIT_S = 10.0
+    """How long opening the store (and its read connections) waits for a first connection
+    before it is refused with ``StoreError``."""
     AWAY_S = 1.0
     """After a wait for a connection timed out, operations fail at once for this long
     (rather than each waiting ``POOL_TIMEOUT_S`` while the database is still away)."""
@@ -126,7 +129,7 @@ class PostgresStore(SqlStore):
             name="foxden",
         )
         try:
-            self._pool.open(wait=True, timeout=10)
+            self._pool.open(wait=True, timeout=self.OPEN_WAIT_S)
         except psycopg.Error as exc:
             self._pool.close()
             raise StoreError(f"cannot open database {_redact(url)}: {exc}") from exc
@@ -168,7 +171,7 @@ class PostgresStore(SqlStore):
             name="foxden-read",
         )
         try:
-            pool.open(wait=True, timeout=10)
+            pool.open(wait=True, timeout=self.OPEN_WAIT_S)
         except Exception as exc:
             pool.close()
             raise StoreError(
