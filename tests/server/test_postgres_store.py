@@ -300,6 +300,22 @@ def test_a_write_moves_its_topics_counters_and_notifies_them(store: PostgresStor
     assert moved != set(_topics())  # a sample write touches only its own cache
 
 
+def test_a_unit_of_work_of_several_topics_moves_each_counter_and_notifies_them_once(
+    store: PostgresStore,
+) -> None:
+    with _admin(store_url(store)) as db:
+        db.execute(f"LISTEN {CHANNEL}")
+        before = {t: _counter(db, t) for t in _topics()}
+        with store.transaction():
+            accounts.create_account(store, "a", 0)
+            accounts.add_device(store, "a", "DEVICE01", "H1-5.0-E", 0)
+        after = {t: _counter(db, t) for t in _topics()}
+        heard = [parse_payload(n.payload) for n in db.notifies(timeout=2.0, stop_after=1)]
+    moved = {t for t in _topics() if after[t] != before[t]}
+    assert len(moved) >= 2 and heard == [moved]
+    assert all(after[t] - before[t] == 1 for t in moved)
+
+
 def store_url(s: PostgresStore) -> str:
     url: str = s._listener.url
     return url

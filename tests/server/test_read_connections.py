@@ -48,6 +48,35 @@ def readers(pg_url: str) -> Iterator[PostgresStore]:
         store.close()
 
 
+def test_a_read_inside_a_read_stays_on_its_connection(readers: PostgresStore) -> None:
+    def pid() -> int:
+        return int(readers._x("SELECT pg_backend_pid()").fetchone()[0])
+
+    outer, inner = readers._read(lambda: (pid(), readers._read(pid)))
+    assert outer == inner
+
+
+def test_a_read_failing_on_its_connection_is_tried_again_twice_backing_off(
+    readers: PostgresStore,
+) -> None:
+    """A read that fails as on a lost connection is run again on a fresh one, after 50 ms,
+    then after 100 ms more; the third failure is the caller's."""
+    tries: list[float] = []
+
+    def lost() -> None:
+        tries.append(time.monotonic())
+        if len(tries) > 10:
+            raise RuntimeError("tried again without end")
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    with pytest.raises(psycopg.OperationalError, match="closed the connection"):
+        readers._read(lost)
+    assert len(tries) == 1 + readers._READ_RETRIES == 3
+    assert 0.05 <= tries[1] - tries[0] < 0.5
+    assert 0.1 <= tries[2] - tries[1] < 0.5
+    assert [a.name for a in readers.accounts()] == []  # the store reads on
+
+
 def test_read_connections_open_once_and_not_for_no_readers(pg_url: str) -> None:
     store = open_store(pg_url)
     assert isinstance(store, PostgresStore)

@@ -50,6 +50,28 @@ def test_a_writer_lets_a_queued_reader_in_before_its_next_part() -> None:
     assert lock.waiting == 0
 
 
+def test_the_lock_counts_each_thread_waiting_for_it() -> None:
+    lock = GuardedLock(guarded=False)
+    order: list[str] = []
+    with lock:
+        first = blocked_reader(lock, order)
+
+        def second() -> None:
+            with lock:
+                order.append("second")
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while lock.waiting != 2:
+            assert time.monotonic() < deadline, f"{lock.waiting} waiting, not 2"
+            time.sleep(0.001)
+    first.join()
+    thread.join()
+    assert sorted(order) == ["reader", "second"]
+    assert lock.waiting == 0
+
+
 def test_letting_waiters_in_returns_at_once_without_waiters_or_holding_the_lock() -> None:
     lock = GuardedLock(guarded=False)
     started = time.perf_counter()

@@ -308,8 +308,8 @@ class PostgresStore(SqlStore):
                 return
             with self._borrowed(self._pool) as conn:
                 self._db = conn
+                self._holder = threading.get_ident()  # before _held: _holding() reads both
                 self._held = True
-                self._holder = threading.get_ident()
                 try:
                     yield
                 finally:
