@@ -744,3 +744,63 @@ def test_rollups_of_a_packed_day_stay_when_a_tail_and_another_packed_day_follow(
     found = rows(path, "SELECT slot, generation, feedin FROM energy_slots ORDER BY slot")
     assert len(expected) == 7  # three slots of day 0, one of day 1, three of day 2
     assert rounded(found) == expected
+
+
+# ---------------------------------------------------------------- the WAL copied between parts
+
+
+def _open_fds(path: Path) -> int:
+    """This process's descriptors open on ``path``."""
+    fds = Path("/proc/self/fd")
+    found = 0
+    for fd in fds.iterdir():
+        try:
+            found += (fds / fd.name).readlink() == path
+        except OSError:
+            continue
+    return found
+
+
+def test_an_ingest_copies_the_wal_into_the_database_between_its_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store's own commits leave the WAL alone until ``WAL_AUTOCHECKPOINT`` pages (a
+    copy made inside a commit holds the store); the ingest copies it between its parts,
+    with the store free, so the database file grows as the parts come."""
+    monkeypatch.setattr(SQLiteStore, "CHECKPOINT_EVERY_S", 0.0)
+    s = open_store(url_for(tmp_path))
+    assert isinstance(s, SQLiteStore)
+    database = (tmp_path / "foxden.db").resolve()
+    try:
+        assert s._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 4000
+        accounts.create_account(s, "a", 0)
+        accounts.add_device(s, "a", "DEVICE01", "H1-5.0-E", 0)
+        before = database.stat().st_size
+        parts = s.parts_written
+        s.ingest([ramp("DEVICE01", T0, 3 * 1440)])  # three days, packed: several parts
+        assert s.parts_written - parts >= 2
+        assert database.stat().st_size > before  # copied: a commit alone would not have
+        wal = (tmp_path / "foxden.db-wal").stat().st_size
+        assert wal < 4000 * 4096
+        assert len(s.history("DEVICE01", T0, T0 + 3 * DAY).times_ms) == 3 * 1440
+        assert _open_fds(database) == 2  # the store's connection and the copying one
+    finally:
+        s.close()
+    assert _open_fds(database) == 0
+
+
+def test_the_wal_is_copied_at_most_every_checkpoint_every_s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(SQLiteStore, "CHECKPOINT_EVERY_S", 3600.0)
+    s = open_store(url_for(tmp_path))
+    assert isinstance(s, SQLiteStore)
+    database = tmp_path / "foxden.db"
+    try:
+        accounts.create_account(s, "a", 0)
+        accounts.add_device(s, "a", "DEVICE01", "H1-5.0-E", 0)
+        before = database.stat().st_size
+        s.ingest([ramp("DEVICE01", T0, 3 * 1440)])
+        assert database.stat().st_size == before  # not yet: everything is in the WAL
+    finally:
+        s.close()

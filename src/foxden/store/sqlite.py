@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -28,6 +29,8 @@ from foxden.store.changes import (
 from foxden.store.snapshot import SnapshotMixin
 from foxden.store.sql_telemetry import TelemetryMixin
 from foxden.store.waiting import GuardedLock
+
+log = logging.getLogger("foxden.store")
 
 SCHEMA_VERSION = "2"
 T = TypeVar("T")
@@ -580,9 +583,23 @@ class _View(threading.local):
 
 
 class SQLiteStore(SqlStore):
-    """The embedded default: one connection in WAL mode."""
+    """The embedded default: one connection in WAL mode.
+
+    A commit that takes the WAL past ``wal_autocheckpoint`` pages (1,000 by default)
+    copies it into the database before it returns, with the store held: during a long
+    ingest that made some parts several times as long as the others, and a reader waited for
+    them (docs/bench-ingest.md). So the store's connection checkpoints only past
+    ``WAL_AUTOCHECKPOINT`` pages (a safety net for other writes), and an ingest copies the
+    WAL itself between its parts, at most every ``CHECKPOINT_EVERY_S``, on a connection of
+    its own with the store free (a passive checkpoint: it waits for no reader or writer, and
+    what it cannot copy yet is copied the next time). Copied often, the WAL starts again
+    from its beginning and stays far below the safety net."""
 
     _BEGIN = "BEGIN IMMEDIATE"
+    WAL_AUTOCHECKPOINT = 4000
+    """Pages (4 KiB each) the WAL may hold before a commit copies it into the database."""
+    CHECKPOINT_EVERY_S = 0.05
+    """An ingest copies the WAL into the database at most this often (seconds)."""
 
     def __init__(self, path: str) -> None:
         if path != ":memory:":
@@ -599,6 +616,10 @@ class SQLiteStore(SqlStore):
             self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.execute("PRAGMA busy_timeout = 10000")
+        self._path = path
+        self._checkpointer: sqlite3.Connection | None = None
+        self._checkpointing = threading.Lock()
+        self._checkpointed_at = time.monotonic()
         self._apply_schema(schema_statements())
         if path != ":memory:":  # SQLite gives -wal and -shm the database's mode; make sure
             for suffix in ("-wal", "-shm"):
@@ -606,6 +627,9 @@ class SQLiteStore(SqlStore):
                 if side.exists():
                     side.chmod(0o600)
         wal = self._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        if wal:
+            self._db.execute(f"PRAGMA wal_autocheckpoint = {self.WAL_AUTOCHECKPOINT}")
+        self._wal = wal
         self._marker = WalMarker.open(path) if wal else None
         self._seen_marker: bytes | None = None
         """The WAL-index header as it was just before data_version was last read."""
@@ -625,7 +649,29 @@ class SQLiteStore(SqlStore):
         self._seen_marker = marker
         return synced
 
+    def _between_parts(self) -> None:
+        if not self._wal or time.monotonic() - self._checkpointed_at < self.CHECKPOINT_EVERY_S:
+            return
+        if not self._checkpointing.acquire(blocking=False):
+            return  # another thread's ingest is copying it now
+        try:
+            if self._checkpointer is None:
+                self._checkpointer = sqlite3.connect(
+                    self._path, check_same_thread=False, isolation_level=None, timeout=0
+                )
+            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as exc:  # busy, or closed: the next part, or the safety net
+            log.debug("checkpoint between ingest parts skipped: %s", exc)
+        finally:
+            self._checkpointed_at = time.monotonic()
+            self._checkpointing.release()
+
     def close(self) -> None:
+        with self._checkpointing:
+            if self._checkpointer is not None:
+                self._checkpointer.close()
+                self._checkpointer = None
+            self._wal = False  # no checkpoint connection is opened again
         with self._lock:
             if self._marker is not None:
                 self._marker.close()

@@ -222,8 +222,13 @@ class TelemetryWriter:
         let_in = getattr(self._lock, "let_waiters_in", None)
         if let_in is not None:  # readers queued behind this part go before the next one
             let_in(self._part_bounds()[0])
+        self._between_parts()
         if self.after_part is not None:
             self.after_part()
+
+    def _between_parts(self) -> None:
+        """Housekeeping of the store's own between two ingest parts, with the store free
+        (SQLite: the WAL copied into the database, see ``SQLiteStore``)."""
 
     def _write_segments(self, part: list[_Segment], newest: dict[str, int]) -> None:
         """One device-day at a time: appended to the day's tail when its samples are few
