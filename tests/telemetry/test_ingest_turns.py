@@ -148,6 +148,8 @@ def store(tmp_path: Path) -> Iterator[SQLiteStore]:
 def test_a_reader_queued_during_a_part_reads_before_the_next_part(store: SQLiteStore) -> None:
     store.INGEST_PART = 1
     store.PART_S = 10.0  # a part a device; a queued reader may keep the writer up to 10 s
+    # no WAL copy between parts: its wait on the disk would let the reader in by itself
+    store.CHECKPOINT_EVERY_S = 1e9
     variables = ("pvPower", "SoC")
     lock = store._lock
     assert isinstance(lock, GuardedLock)
@@ -187,3 +189,27 @@ def test_a_reader_queued_during_a_part_reads_before_the_next_part(store: SQLiteS
     # the reader queued during part 2 read as soon as it was committed, before part 3
     assert events == ["read after part 2"]
     assert store.parts_written == 4
+
+
+def test_an_ingest_lets_waiters_in_after_each_part_for_at_most_its_part_time(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the test above shows through a racing reader, asked of the writer directly: after
+    each part it steps aside (``let_waiters_in``, tested above) for at most ``PART_S``."""
+    calls: list[tuple[bool, float]] = []
+    original = GuardedLock.let_waiters_in
+
+    def spy(self: GuardedLock, longest_s: float) -> None:
+        calls.append((self is store._lock, longest_s))
+        original(self, longest_s)
+
+    monkeypatch.setattr(GuardedLock, "let_waiters_in", spy)
+    store.INGEST_PART = 1
+    store.PART_S = 0.5
+    variables = ("pvPower", "SoC")
+    batch = [
+        DeviceSamples(f"DEVICE{k:02d}", variables, np.array([T0]), np.array([[1.0, 2.0]]))
+        for k in range(4)
+    ]
+    assert store.ingest(batch) == 4
+    assert calls == [(True, 0.5)] * 4

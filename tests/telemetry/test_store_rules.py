@@ -713,6 +713,20 @@ def test_a_run_of_exactly_two_days_is_packed_with_one_chunk_query(
     assert found == [(D0, 40), (D0 + 1, 40)]
 
 
+def test_with_pack_run_1_each_day_is_packed_alone(store: SQLiteStore, path: Path) -> None:
+    from tests.server.test_statements import Statements
+
+    store.pack_run = 1  # one day at a time, as before days were packed together
+    store.PART_MIN = store.INGEST_PART = 1000  # both days in one part
+    spy = Statements(store)
+    texts = spy.during(
+        lambda: store.ingest([ramp("DEVICE02", T0, 40), ramp("DEVICE02", T0 + DAY, 40)])
+    )
+    assert len([t for t in texts if t.startswith("SELECT") and "telemetry_chunks" in t]) == 2
+    found = rows(path, "SELECT day, n FROM telemetry_chunks ORDER BY day")
+    assert found == [(D0, 40), (D0 + 1, 40)]
+
+
 def test_of_many_equal_times_in_one_write_the_last_written_stays(store: SQLiteStore) -> None:
     # 3,000 samples of 300 times, each time ten times over in a shuffled order: the value
     # kept for a time is the one written last (a sort that is not stable mixes them up)
