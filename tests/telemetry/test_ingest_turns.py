@@ -20,18 +20,21 @@ from foxden.store.waiting import GuardedLock, WouldWait, without_waiting
 T0 = 1_711_929_600_000
 
 
-def blocked_reader(lock: GuardedLock, order: list[str]) -> threading.Thread:
-    """A thread that waits for ``lock`` (already held), records its turn, lets it go."""
+def blocked_reader(
+    lock: GuardedLock, order: list[str], name: str = "reader", waiting: int = 1
+) -> threading.Thread:
+    """A thread that waits for ``lock`` (already held), records its turn as ``name``, lets
+    it go; returned once the lock counts ``waiting`` threads waiting for it."""
 
     def read() -> None:
         with lock:
-            order.append("reader")
+            order.append(name)
 
     thread = threading.Thread(target=read)
     thread.start()
     deadline = time.monotonic() + 10
-    while lock.waiting != 1:
-        assert time.monotonic() < deadline, "the reader never queued"
+    while lock.waiting != waiting:
+        assert time.monotonic() < deadline, f"{lock.waiting} waiting, not {waiting}"
         time.sleep(0.001)
     return thread
 
@@ -55,19 +58,9 @@ def test_the_lock_counts_each_thread_waiting_for_it() -> None:
     order: list[str] = []
     with lock:
         first = blocked_reader(lock, order)
-
-        def second() -> None:
-            with lock:
-                order.append("second")
-
-        thread = threading.Thread(target=second)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while lock.waiting != 2:
-            assert time.monotonic() < deadline, f"{lock.waiting} waiting, not 2"
-            time.sleep(0.001)
+        second = blocked_reader(lock, order, "second", waiting=2)
     first.join()
-    thread.join()
+    second.join()
     assert sorted(order) == ["reader", "second"]
     assert lock.waiting == 0
 

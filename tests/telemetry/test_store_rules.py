@@ -804,17 +804,9 @@ def test_an_ingest_copies_the_wal_into_the_database_between_its_parts(
 
 
 def test_the_wal_is_copied_at_most_every_checkpoint_every_s(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: SQLiteStore, path: Path
 ) -> None:
-    monkeypatch.setattr(SQLiteStore, "CHECKPOINT_EVERY_S", 3600.0)
-    s = open_store(url_for(tmp_path))
-    assert isinstance(s, SQLiteStore)
-    database = tmp_path / "foxden.db"
-    try:
-        accounts.create_account(s, "a", 0)
-        accounts.add_device(s, "a", "DEVICE01", "H1-5.0-E", 0)
-        before = database.stat().st_size
-        s.ingest([ramp("DEVICE01", T0, 3 * 1440)])
-        assert database.stat().st_size == before  # not yet: everything is in the WAL
-    finally:
-        s.close()
+    store.CHECKPOINT_EVERY_S = 3600.0
+    before = path.stat().st_size
+    store.ingest([ramp("DEVICE01", T0, 3 * 1440)])
+    assert path.stat().st_size == before  # not yet: everything is in the WAL
