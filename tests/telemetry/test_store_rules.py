@@ -803,9 +803,7 @@ def test_an_ingest_copies_the_wal_into_the_database_between_its_parts(
     assert _open_fds(database) == 0
 
 
-def test_the_wal_is_copied_at_most_every_checkpoint_every_s(
-    store: SQLiteStore, path: Path
-) -> None:
+def test_the_wal_is_copied_at_most_every_checkpoint_every_s(store: SQLiteStore, path: Path) -> None:
     store.CHECKPOINT_EVERY_S = 3600.0
     before = path.stat().st_size
     store.ingest([ramp("DEVICE01", T0, 3 * 1440)])
