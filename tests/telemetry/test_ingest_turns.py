@@ -206,3 +206,64 @@ def test_an_ingest_lets_waiters_in_after_each_part_for_at_most_its_part_time(
     ]
     assert store.ingest(batch) == 4
     assert calls == [(True, 0.5)] * 4
+
+
+def test_the_lock_adds_up_each_threads_time_blocked_in_it() -> None:
+    lock = GuardedLock(guarded=False)
+    with lock:
+        pass
+    assert lock.waited_s() == 0.0  # taken at once: nothing waited
+    waited: list[float] = []
+
+    def read() -> None:
+        with lock:
+            waited.append(lock.waited_s())
+
+    lock.__enter__()
+    reader = threading.Thread(target=read)
+    reader.start()
+    deadline = time.monotonic() + 10
+    while lock.waiting != 1:
+        assert time.monotonic() < deadline, "the reader never queued"
+        time.sleep(0.001)
+    time.sleep(0.05)
+    lock.__exit__(None, None, None)
+    reader.join()
+    assert len(waited) == 1 and 0.05 <= waited[0] < 10
+    assert lock.waited_s() == 0.0  # this thread never waited: each thread its own sum
+
+
+def test_a_sqlite_request_view_holds_the_store_until_it_ends(store: SQLiteStore) -> None:
+    """A request's reads wait for another thread's ingest part once at most, and see one
+    state of the store: the writer waits for the whole view, not for each read in it."""
+    variables = ("pvPower", "SoC")
+    sample = DeviceSamples("DEVICE00", variables, np.array([T0]), np.array([[1.0, 2.0]]))
+    written = threading.Event()
+
+    def write() -> None:
+        store.ingest([sample])
+        written.set()
+
+    with store.request_view():
+        assert store.latest(["DEVICE00"]) == {}
+        writer = threading.Thread(target=write)
+        writer.start()
+        deadline = time.monotonic() + 10
+        while store._lock.waiting != 1:  # type: ignore[attr-defined]
+            assert time.monotonic() < deadline, "the writer never queued"
+            time.sleep(0.001)
+        assert not written.wait(0.05)  # between two reads of the view: still waiting
+        assert store.latest(["DEVICE00"]) == {}
+    writer.join(10)
+    assert written.is_set()
+    with store.request_view():
+        assert store.latest(["DEVICE00"])["DEVICE00"].time_ms == T0
+    # the view let the store go when it ended, also when the view failed
+    with pytest.raises(RuntimeError), store.request_view():
+        raise RuntimeError("a handler failed")
+    other = threading.Thread(target=write)
+    written.clear()
+    other.start()
+    other.join(10)
+    assert written.is_set()
+    assert store.lock_waited_s() == 0.0  # this thread never waited for the writer

@@ -54,6 +54,10 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
     """Errors that mean no connection could be had at all: not tried again."""
     _READ_RETRIES = 2
     _db: Any
+    _VIEW_HOLDS = False
+    """Whether a request's view (``request_view``) holds the store from its beginning to
+    its end: then a request waits for another thread's unit of work (an ingest part) once
+    at most, however many reads it makes, and its reads see one state of the store."""
 
     @staticmethod
     def _new_lock() -> contextlib.AbstractContextManager[Any]:
@@ -66,6 +70,12 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
         self._touched: set[str] = set()
         self._seen_version: object = None
         self._view = _View(self)
+
+    def lock_waited_s(self) -> float:
+        """Seconds this thread has spent waiting for the store while another thread's unit
+        of work (an ingest part, a write) held it, in all."""
+        waited = getattr(self._lock, "waited_s", None)
+        return float(waited()) if waited is not None else 0.0
 
     def _sql(self, sql: str) -> str:
         """The statement in this driver's placeholder style."""
@@ -568,18 +578,29 @@ class _View(threading.local):
         self.depth = 0
         self.cacheable = False
         self.arrived: float | None = None
+        self.holds = store._VIEW_HOLDS
 
     def usable(self) -> bool:
         return self.depth > 0 and self.cacheable
 
     def __enter__(self) -> None:
         if self.depth == 0:
-            with self.store._cache_turn() as held:
-                self.cacheable = held and self.store._sync_changes(self.arrived)
+            lock = self.store._lock
+            if self.holds:
+                lock.__enter__()
+            try:
+                with self.store._cache_turn() as held:
+                    self.cacheable = held and self.store._sync_changes(self.arrived)
+            except BaseException:
+                if self.holds:
+                    lock.__exit__(None, None, None)
+                raise
         self.depth += 1
 
     def __exit__(self, *exc: object) -> None:
         self.depth -= 1
+        if self.depth == 0 and self.holds:
+            self.store._lock.__exit__(None, None, None)
 
 
 class SQLiteStore(SqlStore):
@@ -596,6 +617,7 @@ class SQLiteStore(SqlStore):
     from its beginning and stays far below the safety net."""
 
     _BEGIN = "BEGIN IMMEDIATE"
+    _VIEW_HOLDS = True  # one connection: every read holds the store anyway
     WAL_AUTOCHECKPOINT = 4000
     """Pages (4 KiB each) the WAL may hold before a commit copies it into the database."""
     CHECKPOINT_EVERY_S = 0.05

@@ -49,7 +49,7 @@ class TelemetryWriter:
 
     INGEST_PART = 256
     """At most about this many samples a transaction: the store is free for readers between."""
-    PART_S = 0.004
+    PART_S = 0.0015
     """A part also ends once it has taken this long (seconds): however slow the machine, a
     reader waits for one part of about this long at most (one big day to pack may take more)."""
     PART_MIN = 32

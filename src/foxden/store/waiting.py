@@ -46,15 +46,20 @@ def forbidden() -> bool:
     return _flag.on
 
 
+class _Waited(threading.local):
+    s = 0.0
+
+
 class GuardedLock:
     """A re-entrant lock that, inside :func:`without_waiting`, is taken only if it is free
     (or already this thread's), else raises :class:`WouldWait` (``guarded=False``: never
     raises, a plain re-entrant lock). It counts the threads blocked waiting for it, so that
     a long writer can let them in between its parts (:meth:`let_waiters_in`): a plain lock
     is not fair, and a writer that takes it again at once can keep a reader waiting for
-    several parts in a row."""
+    several parts in a row. Each thread's time spent blocked in it is added up
+    (:meth:`waited_s`): what a write made a reader wait, apart from the CPU they shared."""
 
-    __slots__ = ("_count", "_guarded", "_lock", "waiting")
+    __slots__ = ("_count", "_guarded", "_lock", "_waited", "waiting")
 
     def __init__(self, guarded: bool = True) -> None:
         self._lock = threading.RLock()
@@ -62,6 +67,7 @@ class GuardedLock:
         self._count = threading.Lock()
         self.waiting = 0
         """Threads blocked in ``__enter__`` now."""
+        self._waited = _Waited()
 
     def __enter__(self) -> None:
         if self._lock.acquire(blocking=False):
@@ -70,11 +76,17 @@ class GuardedLock:
             raise WouldWait
         with self._count:
             self.waiting += 1
+        started = time.perf_counter()
         try:
             self._lock.acquire()
         finally:
+            self._waited.s += time.perf_counter() - started
             with self._count:
                 self.waiting -= 1
+
+    def waited_s(self) -> float:
+        """Seconds this thread has spent blocked waiting for the lock, in all."""
+        return self._waited.s
 
     def __exit__(self, *exc: Any) -> None:
         self._lock.release()
