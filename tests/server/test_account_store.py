@@ -150,6 +150,15 @@ def test_the_wal_marker_moves_with_every_commit(tmp_path: Path) -> None:
         assert second is not None and second != first
         with open(database + "-shm", "rb") as shm:
             assert second == shm.read(48)  # the header: the file's first 48 bytes
+        assert marker._map is not None  # read from memory, without a system call
+        unmapped = WalMarker.open(database)
+        assert unmapped is not None
+        unmapped._map.close()  # type: ignore[union-attr]
+        unmapped._map = None  # as when the file cannot be mapped: read with pread
+        assert unmapped.read() == second
+        s.create_account("bob", "g", 0)
+        assert unmapped.read() == marker.read() != second
+        unmapped.close()
         marker.close()
         assert marker.read() is None
         marker.close()  # twice is fine

@@ -59,6 +59,7 @@ if TYPE_CHECKING:  # the simulator (numpy physics, pvlib) loads only with a flee
     from foxden.server.fleet_lease import FleetDuty
     from foxden.server.shared_limits import RedisLimits
     from foxden.sim.runner import FleetRunner
+    from foxden.store.postgres_async import AsyncChangeCounters
 
 log = logging.getLogger("foxden.server")
 
@@ -160,6 +161,15 @@ class FoxdenApp:
             settings.replay_cache,
             shared,
         )
+        self.changes: AsyncChangeCounters | None = None
+        """With several workers on PostgreSQL (``exact_changes``): the change counters read
+        on the event loop, so that a request whose rows are cached is answered there."""
+        if self.db_thread is not None and getattr(store, "exact_changes", False):
+            from foxden.store.postgres import PostgresStore
+            from foxden.store.postgres_async import AsyncChangeCounters
+
+            if isinstance(store, PostgresStore):
+                self.changes = AsyncChangeCounters(store)
         self.worker_header = (
             [(b"x-foxden-worker", str(os.getpid()).encode())] if settings.workers > 1 else []
         )
@@ -240,6 +250,8 @@ class FoxdenApp:
                 self.duty.close()
             if self.auth.shared is not None:
                 await self.auth.shared.aclose()
+            if self.changes is not None:
+                await self.changes.aclose()
             if self.db_thread is not None:
                 self.db_thread.shutdown(wait=True)
             if self.read_threads is not None:

@@ -190,6 +190,7 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
     """No limit applies to this call (Redis would not be asked): a read that cannot be
     identified on the loop is identified and answered in one hop to a read thread."""
     serve_lock = foxden.serve_lock
+    changes = foxden.changes if read_on_loop else None
 
     def answer(account: Account, headers: dict[str, str], call: Exchange, parsed: Any) -> bytes:
         """The envelope of the handler's answer (inside the store's view of the call)."""
@@ -241,6 +242,8 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
         """``whole`` where the store's queries go over the network: on the loop while the
         call needs nothing but cached rows and no other call is being answered, else (from
         where the loop had to stop: nothing is spent twice) in the database thread."""
+        if on_loop and changes is not None:
+            await changes.seen_since(call.started)  # else the view below would wait
         if on_loop and serve_lock.acquire(blocking=False):
             try:
                 with without_waiting():
@@ -289,6 +292,8 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
         nothing but cached rows and no other call is being answered there, else in the
         database thread)."""
         if offload:
+            if changes is not None:
+                await changes.seen_since(call.started)  # else the view below would wait
             try:
                 with without_waiting():
                     identified = identify_in_view(headers, call)

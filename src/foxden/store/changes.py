@@ -26,6 +26,7 @@ workers sharing a database) can listen on the same channel with its own topics.
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 import threading
 from collections.abc import Callable, Hashable, Iterable
@@ -91,13 +92,26 @@ class WalMarker:
     ``-shm`` file, which SQLite rewrites at the end of every commit by any connection (the
     change counter, the last valid frame, checksums; its own readers compare this header to
     learn that the database changed: https://www.sqlite.org/walformat.html). A checkpoint
-    leaves it as it is. Read with ``pread`` on a descriptor held open, so a file that is
-    replaced or cut short gives another value (or None), never a fault."""
+    leaves it as it is.
+
+    Read through a shared read-only mapping of the file's first page (a memory read, no
+    system call: ``pread`` cost a few microseconds a request under load), as SQLite itself
+    maps the file. A mapped page faults only if the file is cut to nothing, which SQLite
+    never does while a connection has it open (it cuts a stale file to 3 bytes when the
+    first connection opens it; ``SQLiteStore`` keeps its connection open for as long as its
+    marker); a file shorter than the header gives None (then data_version must be asked),
+    and so does one that cannot be mapped, read with ``pread`` instead."""
 
     SIZE = 48
 
     def __init__(self, path: str) -> None:
         self._fd: int | None = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self._map: mmap.mmap | None = None
+        try:
+            if os.fstat(self._fd).st_size >= self.SIZE:
+                self._map = mmap.mmap(self._fd, self.SIZE, mmap.MAP_SHARED, mmap.PROT_READ)
+        except (OSError, ValueError):
+            self._map = None
 
     @classmethod
     def open(cls, database: str) -> WalMarker | None:
@@ -109,6 +123,8 @@ class WalMarker:
 
     def read(self) -> bytes | None:
         """The header now; None when it cannot be read (then data_version must be asked)."""
+        if self._map is not None:
+            return self._map[: self.SIZE]
         if self._fd is None:
             return None
         try:
@@ -118,6 +134,9 @@ class WalMarker:
         return header if len(header) == self.SIZE else None
 
     def close(self) -> None:
+        if self._map is not None:
+            self._map.close()
+            self._map = None
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None

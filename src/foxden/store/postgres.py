@@ -279,19 +279,42 @@ class PostgresStore(SqlStore):
             self._versions = None
             self._checked_at = None
             return False
+        self.take_versions(row, began, topics)
+        return True
+
+    @property
+    def url(self) -> str:
+        """The database's address (with its password: never shown)."""
+        return self._url
+
+    VERSIONS_SQL = _VERSIONS_SQL
+    """The change counters, all in one row (what :meth:`take_versions` takes)."""
+
+    def changes_read_since(self, arrived: float) -> bool:
+        """Whether a reading of the change counters that began at or after ``arrived``
+        (``time.perf_counter()``) has been taken: a request that arrived then needs none of
+        its own (see :meth:`_sync_changes`)."""
+        checked = self._checked_at
+        return checked is not None and checked >= arrived
+
+    def take_versions(self, row: Any, began: float, topics: Set[str] = frozenset()) -> None:
+        """A reading of the change counters (``VERSIONS_SQL``'s row) that began at
+        ``began``: the cached rows of every topic whose counter moved are dropped (and of
+        ``topics``), and requests that arrived before ``began`` need no reading of their
+        own. Read in this thread or on an event loop (``AsyncChangeCounters``)."""
         versions = tuple(int(v) for v in row)
+        moved = set(topics)
         if self._versions is not None:
-            topics |= {
+            moved |= {
                 t
                 for t, old, new in zip(_SEQUENCES, self._versions, versions, strict=True)
                 if old != new
             }
         self._versions = versions
-        if topics:
-            self._caches.drop(topics)
+        if moved:
+            self._caches.drop(moved)
         if self._checked_at is None or began > self._checked_at:
             self._checked_at = began
-        return True
 
     def _announce(self, topics: Set[str]) -> None:
         counters = [_SEQUENCES[t] for t in sorted(topics) if t in _SEQUENCES]
