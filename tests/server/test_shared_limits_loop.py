@@ -8,16 +8,22 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from foxden.accounts import key_hash
 from foxden.client import ApiError, Client
 from foxden.clock import FrozenClock
+from foxden.config import Settings
+from foxden.server.app import FoxdenApp
 from foxden.server.limits import utc_day
 from foxden.server.shared_limits import RedisLimits
-from tests.conftest import LiveServer, fresh_postgres, start_server
+from foxden.store import open_store
+from foxden.store.postgres_async import AsyncChangeCounters
+from tests.conftest import LiveServer, fresh_postgres, serve_in_thread, start_server
 
 H1 = "60H150E2430101A"
 H3 = "60H310E2430102A"
@@ -133,6 +139,52 @@ def test_warm_calls_with_redis_limits_never_use_the_database_thread(
         # 6 soc reads + 6 real-time calls admitted; the refused ones cost nothing
         assert int(count.total) - int(count.remaining) == 12
     finally:
+        live.stop()
+        live.store.close()
+
+
+def test_a_worker_reading_the_change_counters_answers_warm_calls_on_the_loop(
+    tmp_path: Path, pg_url: str, redis_url: str
+) -> None:
+    """A worker among several (``exact_changes``: every request sees what other processes
+    committed before it was sent) reads the change counters on its event loop, so warm
+    calls still give its database threads no work; another process's write is read back
+    by the very next call."""
+    settings = replace(
+        Settings(data_dir=str(tmp_path)),
+        database_url=pg_url,
+        redis_url=redis_url,
+        limit_profile="lenient",
+        quota_flush_s=3600.0,
+        quota_flush_every=1000,
+    )
+    store = open_store(settings.database())
+    store.exact_changes = True  # type: ignore[attr-defined]
+    foxden = FoxdenApp(settings, store)
+    counters = foxden.changes
+    assert isinstance(counters, AsyncChangeCounters)
+    url, server, thread = serve_in_thread(foxden.app, settings)
+    live = LiveServer(url, store, foxden, tmp_path, server, thread)
+    other = open_store(pg_url)  # another process's store (the CLI, another worker)
+    try:
+        key = live.account("loop")
+        live.device("loop", H1)
+        pool = _counting(live)
+        client = live.client(key)
+        first = client.battery_soc(H1)  # cold: account, device and the day's count
+        client.access_count()
+        cold, readings = pool.given, counters.readings
+        assert cold >= 1 and readings >= 1
+        for _ in range(5):
+            assert client.battery_soc(H1) == first
+            assert int(client.access_count().remaining) > 0
+        assert pool.given == cold  # all on the loop
+        assert counters.readings >= readings + 10  # each call arrived after the last reading
+        other.set_key_hash("loop", key_hash("a-new-key-0123456789"))
+        assert errno_of(lambda: client.battery_soc(H1)) == 41808  # the old key, at once
+        assert live.client("a-new-key-0123456789").battery_soc(H1) == first
+    finally:
+        other.close()
         live.stop()
         live.store.close()
 

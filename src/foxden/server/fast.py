@@ -190,7 +190,11 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
     """No limit applies to this call (Redis would not be asked): a read that cannot be
     identified on the loop is identified and answered in one hop to a read thread."""
     serve_lock = foxden.serve_lock
-    changes = foxden.changes if read_on_loop else None
+    changes = foxden.changes if read_on_loop and (ready is not None or reads_quota) else None
+    """The change counters read on the loop before the call is identified there: for calls
+    whose answers are usually ready (or need only cached rows and the quota's count); a
+    call that usually needs a query (a history) goes to a read thread whole at once, where
+    the counters are read too, rather than wait on the loop for them first."""
 
     def answer(account: Account, headers: dict[str, str], call: Exchange, parsed: Any) -> bytes:
         """The envelope of the handler's answer (inside the store's view of the call)."""
