@@ -41,6 +41,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -64,7 +65,7 @@ from auth_throughput import (
     rss_mb,
     run_wrk,
 )
-from handlers import fresh_postgres
+from handlers import cpu_seconds, fresh_postgres
 
 from foxden.clock import RealClock
 from foxden.demo import DEMO_PLANTS, seed_demo
@@ -369,12 +370,52 @@ def check_answers(port: int, key: str, calls: list[Endpoint]) -> None:
             raise RuntimeError(f"{call.name} answered {status}: {body[:300]!r}")
 
 
-def auth_run(server: Server, key: str, args: argparse.Namespace) -> WrkResult:
+CPU_GROUPS = ("foxden", "redis", "postgres", "wrk")
+"""Where a run's CPU time goes: foxden's processes (supervisor, workers, fleet), every
+redis-server and postgres process on the machine, and the load generator."""
+
+
+def named_pids(name: str) -> list[int]:
+    """The processes whose command name is ``name``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text("ascii").strip() == name:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def cpu_by_group(server: Server) -> dict[str, float]:
+    """CPU seconds used so far by foxden's processes, Redis's and PostgreSQL's, and this
+    process's finished children (the wrk runs)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "foxden": cpu_seconds(server.proc.pid),
+        "redis": sum(cpu_seconds(p) for p in named_pids("redis-server")),
+        "postgres": sum(cpu_seconds(p) for p in named_pids("postgres")),
+        "wrk": children.ru_utime + children.ru_stime,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class AuthRun:
+    result: WrkResult
+    cpu: dict[str, float]
+    """Each group's share of one CPU during the measured run (1.0: a whole CPU)."""
+
+
+def auth_run(server: Server, key: str, args: argparse.Namespace) -> AuthRun:
     headers = signed(key, PATH)
     url = server.url_of(PATH)
     if args.warmup:
         run_wrk(url, headers, args.warmup, args.connections, 1)
-    return run_wrk(url, headers, args.duration, args.connections, 1)
+    before, started = cpu_by_group(server), time.monotonic()
+    result = run_wrk(url, headers, args.duration, args.connections, 1)
+    after, elapsed = cpu_by_group(server), time.monotonic() - started
+    return AuthRun(result, {g: (after[g] - before[g]) / elapsed for g in CPU_GROUPS})
 
 
 def mixed_run(
@@ -464,7 +505,7 @@ def run(
     busy = cpu_busy()
     print(f"CPU in use before the runs: {busy:.0%}" if busy is not None else "CPU use unknown")
 
-    auth: dict[str, WrkResult] = {}
+    auth: dict[str, AuthRun] = {}
     memory: list[float] = []
     supervisor_mb = 0.0
     fleet_mb = 0.0
@@ -494,9 +535,16 @@ def run(
     first_step_s, tick_s, window_s = live_step_seconds(pg_url)
 
     print(f"\nthe authenticated call (getAccessCount), {args.connections} connections:")
-    print(f"{'server':<26}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'failed':>8}")
-    for name, r in auth.items():
-        print(f"{name:<26}{r.rps:>10.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}{failed(r):>8}")
+    print(f"{'server':<26}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'failed':>8}"
+          f"   CPU % of one: {' / '.join(CPU_GROUPS)} (us a call)")  # fmt: skip
+    for name, run_ in auth.items():
+        r = run_.result
+        shares = " / ".join(
+            f"{run_.cpu[g] * 100:.0f} ({run_.cpu[g] / max(r.rps, 1e-9) * 1e6:.0f})"
+            for g in CPU_GROUPS
+        )
+        print(f"{name:<26}{r.rps:>10.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}{failed(r):>8}"
+              f"   {shares}")  # fmt: skip
     print(f"\nmixed load, 2 workers on PostgreSQL, {args.connections} clients at once:")
     print(f"{'endpoint':<26}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'failed':>8}")
     for name, r in mixed.items():
@@ -509,9 +557,9 @@ def run(
           f"{first_step_s:.1f} s; a tick (every second) {tick_s * 1000:.0f} ms; five minutes "
           f"of every inverter at once {window_s:.1f} s")  # fmt: skip
 
-    one = auth["postgresql, 1 worker"].rps
-    two = auth["postgresql, 2 workers"].rps
-    lite = auth["sqlite, 1 worker"].rps
+    one = auth["postgresql, 1 worker"].result.rps
+    two = auth["postgresql, 2 workers"].result.rps
+    lite = auth["sqlite, 1 worker"].result.rps
     worst_p99 = max(r.p99_ms for r in mixed.values())
     checks = [
         (f"2 workers / 1 worker, authenticated call: {two / one:.2f}", two / one >= RATIO_TARGET,
@@ -524,7 +572,7 @@ def run(
     print()
     for text, held, target in checks:
         print(f"{'met ' if held else 'MISSED'} {text} (target {target})")
-    errors = sum(failed(r) for r in [*auth.values(), *mixed.values()])
+    errors = sum(failed(r) for r in [*(a.result for a in auth.values()), *mixed.values()])
     if errors:
         print(f"{errors} requests failed")
     return 0 if all(held for _, held, _ in checks) and not errors else 1
