@@ -109,7 +109,7 @@ class WalMarker:
         self._map: mmap.mmap | None = None
         try:
             if os.fstat(self._fd).st_size >= self.SIZE:
-                self._map = mmap.mmap(self._fd, self.SIZE, mmap.MAP_SHARED, mmap.PROT_READ)
+                self._map = mmap.mmap(self._fd, self.SIZE, access=mmap.ACCESS_READ)
         except (OSError, ValueError):
             self._map = None
 
