@@ -328,3 +328,76 @@ def test_with_read_connections_ingest_parts_are_larger(pg_url: str, tmp_path: Pa
     finally:
         for store in stores:
             store.close()
+
+
+def test_a_read_waits_briefly_for_another_reads_fill_and_then_uses_the_cache(
+    readers: PostgresStore,
+) -> None:
+    """Another read holding the store (filling a cache, or reading the change counters: one
+    query) is waited for, at most ``FILL_WAIT_S``, and the cached row then answers without a
+    statement; held longer, the read goes around the caches with a query of its own."""
+    from tests.server.test_statements import Statements
+
+    deadline = time.monotonic() + 10
+    while not readers._listener.listening:
+        assert time.monotonic() < deadline, "the change listener never connected"
+        time.sleep(0.01)
+    now = RealClock().now_ms()
+    account, key = accounts.create_account(readers, "fill", now)
+    hashed = accounts.key_hash(key)
+    deadline = time.monotonic() + 10
+    spy = Statements(readers)
+    while spy.during(lambda: readers.account_by_key_hash(hashed)):  # until cached
+        assert time.monotonic() < deadline, "the account was never cached"
+        time.sleep(0.01)
+
+    def hold(seconds: float, holding: threading.Event) -> None:
+        with readers._lock:  # as a read filling a cache holds it: no unit of work
+            holding.set()
+            time.sleep(seconds)
+
+    readers.FILL_WAIT_S = 5.0
+    holding = threading.Event()
+    filler = threading.Thread(target=hold, args=(0.1, holding))
+    filler.start()
+    assert holding.wait(10)
+    started = time.monotonic()
+    found: list[object] = []
+    texts = spy.during(lambda: found.append(readers.account_by_key_hash(hashed)))
+    waited = time.monotonic() - started
+    filler.join()
+    assert texts == []  # the cached row, once the other read let the store go
+    assert getattr(found[0], "id", None) == account.id
+    assert 0.05 <= waited < 5.0
+    readers.FILL_WAIT_S = 0.02
+    holding.clear()
+    filler = threading.Thread(target=hold, args=(2.0, holding))
+    filler.start()
+    assert holding.wait(10)
+    started = time.monotonic()
+    found.clear()
+    texts = spy.during(lambda: found.append(readers.account_by_key_hash(hashed)))
+    waited = time.monotonic() - started
+    filler.join()
+    assert len(texts) >= 1  # went around: a query of its own on a read connection
+    assert getattr(found[0], "id", None) == account.id
+    assert 0.02 <= waited < 1.5
+    # a unit of work (a write, an ingest part) holding the store is gone around at once
+    readers.FILL_WAIT_S = 5.0
+    holding.clear()
+
+    def write() -> None:
+        with readers.transaction():
+            holding.set()
+            time.sleep(2.0)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert holding.wait(10)
+    started = time.monotonic()
+    found.clear()
+    texts = spy.during(lambda: found.append(readers.account_by_key_hash(hashed)))
+    waited = time.monotonic() - started
+    writer.join()
+    assert len(texts) >= 1 and getattr(found[0], "id", None) == account.id
+    assert waited < 1.5  # not the 5 s a read's fill may be waited for

@@ -267,3 +267,28 @@ def test_a_sqlite_request_view_holds_the_store_until_it_ends(store: SQLiteStore)
     other.join(10)
     assert written.is_set()
     assert store.lock_waited_s() == 0.0  # this thread never waited for the writer
+
+
+def test_the_lock_is_taken_within_a_time_or_not_at_all() -> None:
+    lock = GuardedLock()
+    assert lock.acquire_within(0.01)  # free: at once
+    lock.__exit__(None, None, None)
+    results: list[tuple[bool, float]] = []
+
+    def other() -> None:
+        started = time.perf_counter()
+        taken = lock.acquire_within(0.05)
+        results.append((taken, time.perf_counter() - started))
+        if taken:
+            lock.__exit__(None, None, None)
+
+    with lock:
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join(10)
+    assert len(results) == 1
+    taken, waited = results[0]
+    assert not taken and 0.05 <= waited < 5
+    assert lock.waiting == 0
+    with lock:  # given back: free again
+        pass

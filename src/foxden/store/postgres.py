@@ -73,6 +73,11 @@ class PostgresStore(SqlStore):
     """After a wait for a connection timed out, operations fail at once for this long
     (rather than each waiting ``POOL_TIMEOUT_S`` while the database is still away)."""
     exact_changes = False
+    FILL_WAIT_S = 0.005
+    """A read that finds the store's lock held by another read (filling a cache, or reading
+    the change counters: one query) waits for it this long at most, then reads the cache
+    it filled, rather than go around the caches with queries of its own; held by a unit of
+    work (a write, an ingest part), it goes around at once."""
     """Read the change counters as each request's view opens (several server processes
     answer for one database: a write through one is read back through every other at once);
     else only notifications drop cached rows, a moment after another process's commit, and
@@ -239,7 +244,11 @@ class PostgresStore(SqlStore):
             return
         lock = self._lock
         assert isinstance(lock, GuardedLock)
-        if not lock.acquire_now():
+        if not lock.acquire_now() and (
+            self._held  # a unit of work: go around it
+            or waiting.forbidden()  # the event loop never waits
+            or not lock.acquire_within(self.FILL_WAIT_S)
+        ):
             yield False
             return
         try:

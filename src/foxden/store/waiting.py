@@ -91,6 +91,19 @@ class GuardedLock:
     def __exit__(self, *exc: Any) -> None:
         self._lock.release()
 
+    def acquire_within(self, timeout_s: float) -> bool:
+        """Take the lock, waiting for it at most ``timeout_s`` (counted as a wait, see
+        :meth:`waited_s`). True: taken (give it back with ``__exit__``)."""
+        with self._count:
+            self.waiting += 1
+        started = time.perf_counter()
+        try:
+            return self._lock.acquire(timeout=timeout_s)
+        finally:
+            self._waited.s += time.perf_counter() - started
+            with self._count:
+                self.waiting -= 1
+
     def acquire_now(self) -> bool:
         """Take the lock if it is free (or already this thread's); never waits. True:
         taken (give it back with ``__exit__``)."""
