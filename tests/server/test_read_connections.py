@@ -401,3 +401,61 @@ def test_a_read_waits_briefly_for_another_reads_fill_and_then_uses_the_cache(
     writer.join()
     assert len(texts) >= 1 and getattr(found[0], "id", None) == account.id
     assert waited < 1.5  # not the 5 s a read's fill may be waited for
+
+
+def test_a_view_reads_kept_rows_without_the_store_while_a_unit_of_work_holds_it(
+    readers: PostgresStore,
+) -> None:
+    """A request's view opens without the store's lock when no query is needed to tell what
+    changed, and its kept rows are read without it: a write under way in another thread
+    (an ingest part, the quota's flush) neither delays them nor turns them into queries."""
+    from tests.server.test_statements import Statements
+
+    deadline = time.monotonic() + 10
+    while not readers._listener.listening:
+        assert time.monotonic() < deadline, "the change listener never connected"
+        time.sleep(0.01)
+    now = RealClock().now_ms()
+    account, key = accounts.create_account(readers, "kept", now)
+    accounts.add_device(readers, "kept", SN, "H1-5.0-E", now)
+    hashed = accounts.key_hash(key)
+    spy = Statements(readers)
+
+    def look() -> tuple[object, object, int | None]:
+        with readers.request_view():
+            return readers.account_by_key_hash(hashed), readers.device(SN), readers.cache_mark()
+
+    deadline = time.monotonic() + 10
+    while spy.during(look):  # until both rows are kept
+        assert time.monotonic() < deadline, "the rows were never kept"
+        time.sleep(0.01)
+    holding, done = threading.Event(), threading.Event()
+
+    def write() -> None:
+        with readers.transaction():
+            holding.set()
+            done.wait(10)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert holding.wait(10)
+        readers.FILL_WAIT_S = 5.0  # had the view or a read waited, it would take 5 s
+        started = time.monotonic()
+        seen: list[tuple[object, object, int | None]] = []
+        texts = spy.during(lambda: seen.append(look()))
+        took = time.monotonic() - started
+    finally:
+        done.set()
+        writer.join()
+    assert texts == []  # no query: the kept rows
+    found, device, mark = seen[0]
+    assert getattr(found, "id", None) == account.id
+    assert getattr(device, "sn", None) == SN
+    assert mark is not None  # another thread's transaction is not this view's
+    assert took < 1.0
+    # this thread's own transaction reads the database, and keeps nothing
+    with readers.transaction(), readers.request_view():
+        assert readers.cache_mark() is None
+        inside = spy.during(lambda: readers.device(SN))
+    assert len(inside) >= 1

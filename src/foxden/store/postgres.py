@@ -291,6 +291,23 @@ class PostgresStore(SqlStore):
         self.take_versions(row, began, topics)
         return True
 
+    def _in_own_unit(self) -> bool:
+        return self._holding()  # the depth is the store's: another thread's transaction moves it
+
+    def _sync_lockless(self, arrived: float | None) -> bool:
+        """What ``_sync_changes`` does for a request covered by a reading of the change
+        counters (or with no counters to read): the topics heard dropped, no query; without
+        the store's lock, so that opening a view never meets a unit of work."""
+        if self._readers is None or not self._listener.listening:
+            return False
+        if self.exact_changes and (arrived is None or not self.changes_read_since(arrived)):
+            return False
+        with self._pending_lock:
+            topics, self._pending = self._pending, set()
+        if topics:
+            self._caches.drop(topics)
+        return True
+
     @property
     def url(self) -> str:
         """The database's address (with its password: never shown)."""

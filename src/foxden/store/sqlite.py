@@ -154,13 +154,35 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
         return view
 
     def cache_mark(self) -> int | None:
-        if self._depth or not self._view.usable():
+        if self._in_own_unit() or not self._view.usable():
             return None
         return self._caches.mark
 
+    def _in_own_unit(self) -> bool:
+        """Whether this thread is inside a transaction of this store (whose writes may roll
+        back: nothing read there is kept or answered from the caches). Here: the store's
+        transaction depth, which only the thread holding the store moves."""
+        return self._depth > 0
+
+    def _sync_lockless(self, arrived: float | None) -> bool:
+        """Open a request's view without the store's lock when nothing needs a query to
+        tell what changed; False: open it the usual way (under the lock)."""
+        return False
+
     def _cached(self, topic: str, key: Hashable, load: Callable[[], T]) -> T:
         """``load()``, kept under ``topic`` until a write drops it; inside a transaction (it
-        may roll back) or when other connections' writes cannot be seen, never kept."""
+        may roll back) or when other connections' writes cannot be seen, never kept.
+
+        Inside a request's view that could use the caches a kept row is read without the
+        store's lock: a drop (a write's end, another process's change heard) may come at
+        any time with or without it, and a fill only keeps a row read after the last drop
+        of its topic (the topic's generation), so the lock adds nothing to a hit; it
+        orders fills and drops, and that only a miss needs."""
+        if self._view.usable() and not self._in_own_unit():
+            found = self._caches.get(topic, key)
+            if found is not MISS:
+                hit: T = found
+                return hit
         with self._cache_turn() as held:
             if not held or self._depth:
                 return load()
@@ -584,7 +606,9 @@ class _View(threading.local):
         return self.depth > 0 and self.cacheable
 
     def __enter__(self) -> None:
-        if self.depth == 0:
+        if self.depth == 0 and not self.holds and self.store._sync_lockless(self.arrived):
+            self.cacheable = True
+        elif self.depth == 0:
             lock = self.store._lock
             if self.holds:
                 lock.__enter__()
