@@ -475,7 +475,7 @@ def run(args: argparse.Namespace, work: Path, loop: str, http: str, servers: lis
     if busy is not None:
         print(f"CPU busy before the runs (other processes): {busy:.0%}")
     pairs = bench_calls(args, work, loop, http, servers)
-    if args.postgres and not args.only:
+    if args.postgres and (not args.only or "auth postgresql" in args.only):
         pairs.append(bench_postgres(args, work, loop, http, servers))
     print()
     print(
