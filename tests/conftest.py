@@ -100,6 +100,15 @@ def fresh_postgres() -> Iterator[str]:
         yield url
 
 
+def listening(store: Any) -> None:
+    """Wait until a PostgreSQL store's change listener is connected (until then it keeps
+    nothing cached)."""
+    deadline = time.monotonic() + 10
+    while not store._listener.listening:
+        assert time.monotonic() < deadline, "the change listener never connected"
+        time.sleep(0.01)
+
+
 T = TypeVar("T")
 
 

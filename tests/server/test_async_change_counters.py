@@ -16,7 +16,7 @@ from foxden.store import open_store
 from foxden.store.postgres import PostgresStore
 from foxden.store.postgres_async import AsyncChangeCounters
 from foxden.store.waiting import WouldWait, without_waiting
-from tests.conftest import fresh_postgres
+from tests.conftest import fresh_postgres, listening
 
 
 @pytest.fixture
@@ -32,13 +32,6 @@ def stores() -> Iterator[tuple[PostgresStore, PostgresStore]]:
         finally:
             reader.close()
             writer.close()
-
-
-def listening(store: PostgresStore) -> None:
-    deadline = time.monotonic() + 10
-    while not store._listener.listening:
-        assert time.monotonic() < deadline, "the change listener never connected"
-        time.sleep(0.01)
 
 
 def on_loop(store: PostgresStore, arrived: float, key: str) -> object:

@@ -22,7 +22,7 @@ from foxden.clock import RealClock
 from foxden.server.limits import utc_day
 from foxden.store import StoreError, open_store, url_for
 from foxden.store.postgres import PostgresStore, redact
-from tests.conftest import POSTGRES_URL, fresh_postgres, start_server
+from tests.conftest import POSTGRES_URL, fresh_postgres, listening, start_server
 from tests.server.test_postgres_store import _sessions
 from tests.telemetry.data import samples
 
@@ -338,10 +338,7 @@ def test_a_read_waits_briefly_for_another_reads_fill_and_then_uses_the_cache(
     statement; held longer, the read goes around the caches with a query of its own."""
     from tests.server.test_statements import Statements
 
-    deadline = time.monotonic() + 10
-    while not readers._listener.listening:
-        assert time.monotonic() < deadline, "the change listener never connected"
-        time.sleep(0.01)
+    listening(readers)
     now = RealClock().now_ms()
     account, key = accounts.create_account(readers, "fill", now)
     hashed = accounts.key_hash(key)
@@ -356,50 +353,39 @@ def test_a_read_waits_briefly_for_another_reads_fill_and_then_uses_the_cache(
             holding.set()
             time.sleep(seconds)
 
+    def write(seconds: float, holding: threading.Event) -> None:
+        with readers.transaction():  # a unit of work (a write, an ingest part)
+            holding.set()
+            time.sleep(seconds)
+
+    def look_while(holder: Any, seconds: float) -> tuple[list[str], object, float]:
+        """The key's account looked up while ``holder`` holds the store for ``seconds``:
+        the statements sent, the account, the time the look-up took."""
+        holding = threading.Event()
+        thread = threading.Thread(target=holder, args=(seconds, holding))
+        thread.start()
+        assert holding.wait(10)
+        started = time.monotonic()
+        found: list[object] = []
+        texts = spy.during(lambda: found.append(readers.account_by_key_hash(hashed)))
+        waited = time.monotonic() - started
+        thread.join()
+        return texts, found[0], waited
+
     readers.FILL_WAIT_S = 5.0
-    holding = threading.Event()
-    filler = threading.Thread(target=hold, args=(0.1, holding))
-    filler.start()
-    assert holding.wait(10)
-    started = time.monotonic()
-    found: list[object] = []
-    texts = spy.during(lambda: found.append(readers.account_by_key_hash(hashed)))
-    waited = time.monotonic() - started
-    filler.join()
+    texts, found, waited = look_while(hold, 0.1)
     assert texts == []  # the cached row, once the other read let the store go
-    assert getattr(found[0], "id", None) == account.id
+    assert getattr(found, "id", None) == account.id
     assert 0.05 <= waited < 5.0
     readers.FILL_WAIT_S = 0.02
-    holding.clear()
-    filler = threading.Thread(target=hold, args=(2.0, holding))
-    filler.start()
-    assert holding.wait(10)
-    started = time.monotonic()
-    found.clear()
-    texts = spy.during(lambda: found.append(readers.account_by_key_hash(hashed)))
-    waited = time.monotonic() - started
-    filler.join()
+    texts, found, waited = look_while(hold, 2.0)
     assert len(texts) >= 1  # went around: a query of its own on a read connection
-    assert getattr(found[0], "id", None) == account.id
+    assert getattr(found, "id", None) == account.id
     assert 0.02 <= waited < 1.5
-    # a unit of work (a write, an ingest part) holding the store is gone around at once
+    # a unit of work holding the store is gone around at once
     readers.FILL_WAIT_S = 5.0
-    holding.clear()
-
-    def write() -> None:
-        with readers.transaction():
-            holding.set()
-            time.sleep(2.0)
-
-    writer = threading.Thread(target=write)
-    writer.start()
-    assert holding.wait(10)
-    started = time.monotonic()
-    found.clear()
-    texts = spy.during(lambda: found.append(readers.account_by_key_hash(hashed)))
-    waited = time.monotonic() - started
-    writer.join()
-    assert len(texts) >= 1 and getattr(found[0], "id", None) == account.id
+    texts, found, waited = look_while(write, 2.0)
+    assert len(texts) >= 1 and getattr(found, "id", None) == account.id
     assert waited < 1.5  # not the 5 s a read's fill may be waited for
 
 
@@ -411,10 +397,7 @@ def test_a_view_reads_kept_rows_without_the_store_while_a_unit_of_work_holds_it(
     (an ingest part, the quota's flush) neither delays them nor turns them into queries."""
     from tests.server.test_statements import Statements
 
-    deadline = time.monotonic() + 10
-    while not readers._listener.listening:
-        assert time.monotonic() < deadline, "the change listener never connected"
-        time.sleep(0.01)
+    listening(readers)
     now = RealClock().now_ms()
     account, key = accounts.create_account(readers, "kept", now)
     accounts.add_device(readers, "kept", SN, "H1-5.0-E", now)

@@ -270,12 +270,10 @@ class PostgresStore(SqlStore):
         saw it (under load, one query answers for every request queued behind it)."""
         if not self._listener.listening:
             return False
-        checked = self._checked_at
-        covered = arrived is not None and checked is not None and checked >= arrived
+        covered = arrived is not None and self.changes_read_since(arrived)
         if self.exact_changes and not covered and waiting.forbidden():
             raise WouldWait  # the counters are a query away
-        with self._pending_lock:
-            topics, self._pending = self._pending, set()
+        topics = self._take_heard()
         if not self.exact_changes or covered:
             if topics:
                 self._caches.drop(topics)
@@ -302,11 +300,16 @@ class PostgresStore(SqlStore):
             return False
         if self.exact_changes and (arrived is None or not self.changes_read_since(arrived)):
             return False
-        with self._pending_lock:
-            topics, self._pending = self._pending, set()
+        topics = self._take_heard()
         if topics:
             self._caches.drop(topics)
         return True
+
+    def _take_heard(self) -> set[str]:
+        """The topics heard changed since last taken (from the listener's thread)."""
+        with self._pending_lock:
+            topics, self._pending = self._pending, set()
+        return topics
 
     @property
     def url(self) -> str:

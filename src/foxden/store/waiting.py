@@ -74,15 +74,7 @@ class GuardedLock:
             return
         if self._guarded and _flag.on:
             raise WouldWait
-        with self._count:
-            self.waiting += 1
-        started = time.perf_counter()
-        try:
-            self._lock.acquire()
-        finally:
-            self._waited.s += time.perf_counter() - started
-            with self._count:
-                self.waiting -= 1
+        self.acquire_within(-1)
 
     def waited_s(self) -> float:
         """Seconds this thread has spent blocked waiting for the lock, in all."""
@@ -92,8 +84,9 @@ class GuardedLock:
         self._lock.release()
 
     def acquire_within(self, timeout_s: float) -> bool:
-        """Take the lock, waiting for it at most ``timeout_s`` (counted as a wait, see
-        :meth:`waited_s`). True: taken (give it back with ``__exit__``)."""
+        """Take the lock, waiting for it at most ``timeout_s`` (-1: for as long as it
+        takes), counted among the waiters and as a wait (see :meth:`waited_s`). True: taken
+        (give it back with ``__exit__``)."""
         with self._count:
             self.waiting += 1
         started = time.perf_counter()
