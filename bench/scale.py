@@ -48,7 +48,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -418,10 +418,29 @@ def auth_run(server: Server, key: str, args: argparse.Namespace) -> AuthRun:
     return AuthRun(result, {g: (after[g] - before[g]) / elapsed for g in CPU_GROUPS})
 
 
+def statements_run(url: str) -> int:
+    """Transactions committed on the database so far (``pg_stat_database``): in autocommit
+    every statement a worker sends outside a transaction is one."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as db:
+        row = db.execute(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def mixed_run(
-    server: Server, key: str, calls: list[Endpoint], work: Path, args: argparse.Namespace
-) -> dict[str, WrkResult]:
-    """The three endpoints' wrk processes at once; each one's figures."""
+    server: Server,
+    key: str,
+    calls: list[Endpoint],
+    work: Path,
+    args: argparse.Namespace,
+    statements: Callable[[], int] | None = None,
+) -> tuple[dict[str, WrkResult], int]:
+    """The three endpoints' wrk processes at once; each one's figures, and how far
+    ``statements()`` moved during the measured run (0 without it)."""
     scripts = {c.name: lua_rotation(work, c.name, c.bodies) for c in calls}
     shares = {c.name: max(1, round(args.connections * SPLIT[c.name])) for c in calls}
     results: dict[str, WrkResult] = {}
@@ -440,7 +459,9 @@ def mixed_run(
         except BaseException as exc:
             errors.append(exc)
 
+    moved = 0
     for seconds in ([args.warmup] if args.warmup else []) + [args.duration]:
+        before = statements() if statements is not None else 0
         threads = [threading.Thread(target=one, args=(c, seconds)) for c in calls]
         for t in threads:
             t.start()
@@ -448,7 +469,8 @@ def mixed_run(
             t.join()
         if errors:
             raise errors[0]
-    return results
+        moved = statements() - before if statements is not None else 0
+    return results, moved
 
 
 def failed(result: WrkResult) -> int:
@@ -524,7 +546,9 @@ def run(
                 server, key, args
             )
             if workers == 2:
-                mixed = mixed_run(server, key, calls, work, args)
+                mixed, statements = mixed_run(
+                    server, key, calls, work, args, lambda: statements_run(pg_url)
+                )
                 fleet = fleet_pid(server)
                 memory = [rss_mb(p) for p in worker_pids(server.proc.pid) if p != fleet]
                 fleet_mb = rss_mb(fleet) if fleet is not None else 0.0
@@ -551,6 +575,9 @@ def run(
         print(f"{name:<26}{r.rps:>10.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}{failed(r):>8}")
     total = sum(r.rps for r in mixed.values())
     print(f"{'all':<26}{total:>10.0f}")
+    answered = sum(r.requests for r in mixed.values())
+    print(f"database statements a call (the workers' and the live fleet's, over the calls "
+          f"answered): {statements / max(answered, 1):.2f}")  # fmt: skip
     print(f"\nmemory: workers {', '.join(f'{m:.0f}' for m in memory)} MB; "
           f"fleet process {fleet_mb:.0f} MB; supervisor {supervisor_mb:.0f} MB")  # fmt: skip
     print(f"live fleet of {len(serials)} inverters, in this process: built and caught up in "
