@@ -141,3 +141,13 @@ def test_long_strings(server: tuple[LiveServer, str]) -> None:
     for path, body, field in cases:
         answer, detail = call(live, key, path, body)
         assert refused(answer, detail, field), (path, field, answer)
+
+
+def test_a_nul_under_a_key_like_the_separator_names_the_field_before_it(
+    server: tuple[LiveServer, str],
+) -> None:
+    live, key = server
+    answer, detail = call(live, key, "/op/v0/plant/create", {":\U00018cd6": {"\x00": None}})
+    assert answer["errno"] == 40257 and answer["result"] is None
+    field, _, reason = detail.partition(": ")
+    assert (field, reason) == (":.\\0", "must not contain a NUL character")

@@ -131,3 +131,24 @@ def test_values_outside_the_bounds_name_their_field(
 
 def _flat(body: dict[str, Any]) -> dict[str, str]:
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()}
+
+
+@given(st.text(max_size=30))
+def test_a_refused_fields_name_is_never_blank_and_never_holds_the_separator(raw: str) -> None:
+    from foxden.server.validate import field_name
+
+    name = field_name(raw, "body")
+    assert name and name == name.strip()
+    assert ": " not in name  # the detail "field: reason" splits at its first ": "
+    assert all(c.isprintable() for c in name)
+    if raw.isprintable() and ": " not in raw and raw.strip() == raw and raw:
+        assert name == raw  # an ordinary key is named as sent
+
+
+def test_a_key_that_reads_as_the_separator_is_named_without_it() -> None:
+    from foxden.server.validate import field_name
+
+    # found by the fuzz test: ":" and an unassigned character (printed as a space)
+    assert field_name(":\U00018cd6.\\0", "body") == ":.\\0"
+    assert field_name("a:  b", "body") == "a:b"
+    assert field_name("\x01\x02", "query") == "query"

@@ -61,16 +61,24 @@ def check_nul_body(body: bytes) -> None:
         return  # the typed decoder reports it
     where = nul_path(decoded)
     if where is not None:
-        where = "".join(c if c.isprintable() else " " for c in where).strip() or "body"
-        raise invalid(where, "must not contain a NUL character")
+        raise invalid(field_name(where, "body"), "must not contain a NUL character")
 
 
 def check_nul_query(params: dict[str, str]) -> None:
     for key, value in params.items():
         if "\x00" in key or "\x00" in value:
-            name = "".join(c if c.isprintable() else " " for c in key.replace("\x00", "\\0"))
-            name = name.strip() or "query"
+            name = field_name(key.replace("\x00", "\\0"), "query")
             raise invalid(name, "must not contain a NUL character")
+
+
+def field_name(raw: str, blank: str) -> str:
+    """A client's key (or key path) as the field a 40257's detail names: unprintable
+    characters as spaces, trimmed, ``blank`` when nothing is left, and never holding the
+    ``": "`` that separates the field from the reason in the detail."""
+    name = "".join(c if c.isprintable() else " " for c in raw).strip()
+    while ": " in name:
+        name = name.replace(": ", ":")
+    return name or blank
 
 
 def too_large(limit: int) -> ApiError:
