@@ -116,7 +116,7 @@ def _gateway_app() -> Any:
 
 def foxden_factory() -> Any:
     """``foxden`` for granian, which imports its target in its worker process."""
-    from foxden.server.http import freeze_heap
+    from foxden.server.heap import freeze_heap
 
     app = _foxden_app(Counter())
     freeze_heap()
@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, ignore)
 
     if args.target == "foxden":  # as ``foxden serve`` does before it serves
-        from foxden.server.http import freeze_heap
+        from foxden.server.heap import freeze_heap
 
         freeze_heap()
     _write_atomically(args.port_file, str(port))

@@ -362,6 +362,24 @@ def test_one_fleet_runs_and_no_sample_is_stored_twice(workers: Workers) -> None:
         assert worker["pid"] in workers.worker_pids() and not worker["runs_fleet"]
 
 
+def test_every_worker_froze_its_start_up_heap_and_times_its_collections(
+    workers: Workers,
+) -> None:
+    frozen: dict[int, float] = {}
+    for _ in range(100):
+        response = httpx.get(workers.url + "/metrics", timeout=10)
+        pid = int(response.headers["x-foxden-worker"])
+        found = re.search(r"^foxden_gc_frozen_objects (\S+)$", response.text, re.M)
+        assert found is not None
+        assert re.search(r'^foxden_gc_pause_seconds_count\{generation="0"\} ', response.text, re.M)
+        frozen[pid] = float(found.group(1))
+        if len(frozen) == 2:
+            break
+    assert set(frozen) == workers.worker_pids()
+    # a forked worker inherits its parent's heap unfrozen: each froze its own before serving
+    assert all(n > 10_000 for n in frozen.values()), frozen
+
+
 def test_a_killed_worker_is_replaced_without_failing_other_calls(workers: Workers) -> None:
     before = workers.worker_pids()
     fleet = workers.fleet_runner()

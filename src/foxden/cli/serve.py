@@ -201,7 +201,8 @@ def serve(
     from foxden.seeding import resume_ms
     from foxden.seeding import seed as seeding_of
     from foxden.server.app import FoxdenApp
-    from foxden.server.http import freeze_heap, raise_file_limit, uvicorn_config
+    from foxden.server.heap import freeze_heap
+    from foxden.server.http import raise_file_limit, uvicorn_config
     from foxden.sim.clock import SimClock
     from foxden.sim.engine import STEP_MS
     from foxden.sim.runner import FleetRunner

@@ -90,6 +90,7 @@ def serve_worker(
     from foxden.clock import RealClock
     from foxden.server.app import FoxdenApp
     from foxden.server.fleet_lease import FleetDuty, Lease, NoLease, open_lease
+    from foxden.server.heap import freeze_heap
     from foxden.server.http import raise_file_limit, uvicorn_config
     from foxden.sim.runner import FleetRunner
     from foxden.store import open_store
@@ -115,6 +116,7 @@ def serve_worker(
             enable_access_log(sys.stdout)
         raise_file_limit(settings.max_connections)
         config = uvicorn_config(foxden.app, settings, log_level=settings.log_level, lifespan="on")
+        freeze_heap()
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         store.close()

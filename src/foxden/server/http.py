@@ -24,7 +24,6 @@ defaults and the measurements behind them.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import resource
 from dataclasses import dataclass
@@ -302,14 +301,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self.cycle.disconnected = True
             self.cycle.message_event.set()
         self.transport.close()
-
-
-def freeze_heap() -> None:
-    """Put every object alive once the server is built (modules, the app, its caches, the
-    fleet) out of the garbage collector's sight: its full collections then walk what
-    requests allocate, not the whole start-up heap, which they would never free anyway."""
-    gc.collect()
-    gc.freeze()
 
 
 def guarded_protocol(limits: HttpLimits) -> type[GuardedHttpToolsProtocol]:

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+import msgspec
+
 from foxden.server.chaos import serials_in
 
 log = logging.getLogger("foxden.server")
@@ -26,9 +28,12 @@ BODY_LIMIT = 65_536
 """Bodies longer than this are kept cut, as text."""
 
 
-@dataclass(slots=True)
-class Exchange:
-    """One Open API call as the journal keeps it; the view fills it in as it goes."""
+class Exchange(msgspec.Struct, gc=False):
+    """One Open API call as the journal keeps it; the view fills it in as it goes.
+
+    Not tracked by the garbage collector (``gc=False``: it holds strings, bytes and
+    numbers only, so it can never be part of a reference cycle): the ring keeps 10,000 of
+    them, and every full collection walked each one's fields (docs/decisions.md)."""
 
     time_ms: int
     method: str

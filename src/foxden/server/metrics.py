@@ -2,8 +2,9 @@
 
 Each app has its own registry (several servers can share a process, as in tests):
 Open API calls by path and errno, their latency by path, each account's quota use today,
-the fleet's step duration and the samples it stored. The access log is one JSON object a
-line on the ``foxden.access`` logger for every Open API call.
+the fleet's step duration and the samples it stored, and the garbage collector's pauses
+(``foxden.server.heap``). The access log is one JSON object a line on the
+``foxden.access`` logger for every Open API call.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from foxden.server.heap import HeapMetrics
 from foxden.server.journal import Exchange
 
 access_log = logging.getLogger("foxden.access")
@@ -136,6 +138,7 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_Quota(quota))
+        self.registry.register(HeapMetrics())
 
     def observe(self, call: Exchange) -> None:
         """Count an answered Open API call (the event loop's thread only)."""
