@@ -543,26 +543,33 @@ def test_history_from_a_days_first_sample(desk: Desk) -> None:
     assert got == {"pvPower": [1.234, 2.234], "SoC": [40.0, 41.0]}
 
 
-def test_the_oldest_rendered_day_is_dropped_when_128_are_kept(desk: Desk) -> None:
+def test_the_oldest_rendered_days_are_dropped_past_the_memory_budget(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _setup(desk)
     _ingest(desk)
     zone = ZoneInfo("UTC")
     (chunk,) = desk.store.history_chunks(H1, NOW - DAY // 2, NOW)
     kept = area._rendered(H1, chunk, zone)
-    assert area._DAYS_KEPT == 128
+    kept.items("pvPower", 0, 2)
+    assert area._DAYS_BUDGET == 64 * 2**20
+    assert kept.nbytes > kept.values.nbytes + kept.times.nbytes  # the rendered variable too
     area._DAYS.clear()
-    for k in range(127):
+    for k in range(2):
         area._DAYS[("OTHER", k, "UTC")] = kept
-    area._rendered(H1, chunk, zone)  # 127 kept: one more fits
-    assert len(area._DAYS) == 128
+    fresh = area._rendered(H1, chunk, zone)  # rendered again, nothing asked of it yet
+    assert len(area._DAYS) == 3 and fresh is not kept
+    # room for half another such day
+    monkeypatch.setattr(area, "_DAYS_BUDGET", 2 * kept.nbytes + fresh.nbytes * 3 // 2)
     _ingest(desk, sn=H3)
     (other,) = desk.store.history_chunks(H3, NOW - DAY // 2, NOW)
-    area._rendered(H3, other, zone)  # full: the oldest goes
-    assert len(area._DAYS) == 128
+    area._rendered(H3, other, zone)  # past the budget: the oldest go until it fits
     assert ("OTHER", 0, "UTC") not in area._DAYS
     assert (H3, other.day, "UTC") in area._DAYS
+    assert sum(d.nbytes for d in area._DAYS.values()) <= area._DAYS_BUDGET
     area._rendered(H3, other, zone)  # already kept: nothing goes
     assert ("OTHER", 1, "UTC") in area._DAYS
+    assert len(area._DAYS) == 3
 
 
 def test_a_history_answer_is_kept_while_its_samples_stand(desk: Desk) -> None:

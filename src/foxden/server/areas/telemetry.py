@@ -229,6 +229,7 @@ class _Day:
         "counts",
         "day",
         "names",
+        "nbytes",
         "prefixes",
         "present",
         "serial",
@@ -251,6 +252,13 @@ class _Day:
             b'{"time":' + _encode(t) + b',"value":' for t in timefmt.format_local_many(times, zone)
         ]
         self.present = ~np.isnan(values)
+        self.nbytes = (
+            times.nbytes
+            + values.nbytes
+            + self.present.nbytes
+            + sum(len(p) + _BYTES_OVERHEAD for p in self.prefixes)
+        )
+        """About how much memory it holds; grows as variables are rendered."""
         self.blobs: dict[str, memoryview] = {}
         self.starts: dict[str, array[int]] = {}
         self.counts: dict[str, array[int]] = {}
@@ -277,10 +285,12 @@ class _Day:
         ]
         # ``counts`` last: ``items`` takes a name in it as rendered (another thread may be
         # rendering the same variable meanwhile; both make the same bytes)
-        self.blobs[name] = memoryview(b",".join(items))
+        blob = b",".join(items)
+        self.blobs[name] = memoryview(blob)
         lengths = np.fromiter(map(len, items), dtype=np.int64, count=len(items)) + 1
         self.starts[name] = _positions(np.cumsum(lengths))
         self.counts[name] = _positions(np.cumsum(keep, dtype=np.int64))
+        self.nbytes += len(blob) + 8 * (len(items) + len(keep) + 2)
 
     def items(self, name: str, first: int, stop: int) -> memoryview | None:
         """The items of samples ``first`` up to ``stop`` (exclusive) of a variable, joined
@@ -304,13 +314,20 @@ def _positions(running: npt.NDArray[np.int64]) -> array[int]:
     return out
 
 
+_BYTES_OVERHEAD = 33
+"""What a bytes object holds beyond its bytes (CPython, 64-bit)."""
 _DAYS: dict[tuple[str, int, str], _Day] = {}
 _DAYS_LOCK = threading.Lock()
-_DAYS_KEPT = 128
-"""Rendered device-days kept (the oldest rendered is dropped first): each is used only while
-the stored day is byte for byte the one it was rendered from, so a day is rendered again
-only when its samples (or the plant's zone) change. Each holds its decoded samples (about
-230 kB for 100 variables) and the variables asked for (about 16 kB each)."""
+_DAYS_BUDGET = 64 * 2**20
+"""Rendered device-days are kept up to about this many bytes in all (the oldest rendered is
+dropped first): each is used only while the stored day is byte for byte the one it was
+rendered from, so a day is rendered again only when its samples (or the plant's zone)
+change. A full day of 100 variables holds about 285 kB (its decoded samples, each sample's
+time already written out) and 12-20 kB more for each variable asked for: some 180 such days
+with five variables asked for; a day of fewer variables, or one still filling, holds less.
+Counted in bytes, not days (it was 128 days): a client that reads the last 24 hours (two
+UTC days) of 100 inverters in turn asks for 200 days, and a cache of fewer days than one
+cycle of requests holds none of them when they are asked again (docs/scaling.md)."""
 
 
 def _rendered(sn: str, chunk: DayChunk, zone: ZoneInfo) -> _Day:
@@ -319,8 +336,10 @@ def _rendered(sn: str, chunk: DayChunk, zone: ZoneInfo) -> _Day:
     if day is None or day.content != chunk.content:
         day = _Day(chunk, zone)
         with _DAYS_LOCK:  # several threads may answer history at once (PostgreSQL readers)
-            if key not in _DAYS and len(_DAYS) >= _DAYS_KEPT:
-                del _DAYS[next(iter(_DAYS))]
+            _DAYS.pop(key, None)
+            held = day.nbytes + sum(d.nbytes for d in _DAYS.values())
+            while _DAYS and held > _DAYS_BUDGET:
+                held -= _DAYS.pop(next(iter(_DAYS))).nbytes
             _DAYS[key] = day
     return day
 
