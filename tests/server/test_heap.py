@@ -49,7 +49,10 @@ def test_freezing_leaves_full_collections_nothing_of_the_start_up_heap(unfrozen:
     walked = gc.get_objects()
     assert any(o is made_after[0] for o in walked)
     assert len(walked) < len(kept)
-    assert _sample(_exposed(), "foxden_gc_frozen_objects") == gc.get_freeze_count()
+    before = gc.get_freeze_count()
+    exposed = _sample(_exposed(), "foxden_gc_frozen_objects")
+    # frozen objects freed meanwhile leave the count (nothing is frozen meanwhile)
+    assert gc.get_freeze_count() <= exposed <= before
 
 
 def test_the_watch_is_installed_once_per_process() -> None:
