@@ -497,6 +497,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", default=os.environ.get("FOXDEN_TEST_POSTGRES_URL", ""))
     parser.add_argument("--redis", default=os.environ.get("FOXDEN_TEST_REDIS_URL", ""))
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if shutil.which("wrk") is None:
         print(f"wrk is missing; install it with: {INSTALL_WRK}", file=sys.stderr)
         return 2
