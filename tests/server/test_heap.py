@@ -15,6 +15,7 @@ from prometheus_client.exposition import generate_latest
 from foxden.server import heap
 from foxden.server.areas.telemetry import _Day
 from foxden.server.journal import Exchange, Journal, Query
+from foxden.server.metrics import HeapMetrics
 from foxden.store import DayChunk
 
 
@@ -27,7 +28,7 @@ def unfrozen() -> Iterator[None]:
 
 def _exposed() -> str:
     registry = CollectorRegistry()
-    registry.register(heap.HeapMetrics())
+    registry.register(HeapMetrics())
     return generate_latest(registry).decode()
 
 
@@ -59,7 +60,7 @@ def test_the_watch_is_installed_once_per_process() -> None:
     first = heap.watch()
     assert heap.watch() is first
     assert sum(1 for c in gc.callbacks if c is first) == 1
-    heap.HeapMetrics()
+    HeapMetrics()
     assert sum(1 for c in gc.callbacks if isinstance(c, heap.PauseWatch)) == 1
 
 
@@ -99,7 +100,7 @@ def test_the_pauses_read_as_prometheus_clients_own_histogram() -> None:
     w = heap.PauseWatch(lambda: next(ticks))
     theirs = CollectorRegistry()
     histogram = Histogram(
-        heap.HeapMetrics.PAUSE,
+        HeapMetrics.PAUSE,
         "Time the garbage collector stopped this process, by generation (2: full)",
         ["generation"],
         buckets=heap.PAUSE_BUCKETS,
@@ -112,14 +113,14 @@ def test_the_pauses_read_as_prometheus_clients_own_histogram() -> None:
         w("stop", {"generation": generation})
         histogram.labels(str(generation)).observe(100.0 + seconds - 100.0)
     ours = CollectorRegistry()
-    ours.register(heap.HeapMetrics(w))
+    ours.register(HeapMetrics(w))
 
     def pause_lines(registry: CollectorRegistry) -> list[str]:
         text = generate_latest(registry).decode()
         return [
             line
             for line in text.splitlines()
-            if line.startswith(heap.HeapMetrics.PAUSE) and "_created" not in line
+            if line.startswith(HeapMetrics.PAUSE) and "_created" not in line
         ]
 
     assert pause_lines(ours) == pause_lines(theirs)

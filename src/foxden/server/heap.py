@@ -1,5 +1,6 @@
 """The server process's heap and its garbage collector: the start-up heap frozen out of the
-collector's sight, and every collection's pause timed for ``/metrics``.
+collector's sight, and every collection's pause timed (``foxden.server.metrics`` exposes
+them on ``/metrics``).
 
 Python's full collections (generation 2) walk every object the collector tracks, with the
 event loop stopped: in a worker under load one took 50-75 ms of CPU and set every
@@ -13,12 +14,8 @@ import gc
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
-
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
-from prometheus_client.utils import floatToGoString
 
 PAUSE_BUCKETS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1)
 """Upper bounds (seconds) of the collection pauses' histogram."""
@@ -72,46 +69,3 @@ def watch() -> PauseWatch:
             _watch = PauseWatch()
             gc.callbacks.append(_watch)
         return _watch
-
-
-class HeapMetrics(Collector):
-    """``foxden_gc_pause_seconds`` (a histogram by generation), the longest pause of each
-    generation, and ``foxden_gc_frozen_objects``: what the collector no longer walks."""
-
-    PAUSE = "foxden_gc_pause_seconds"
-
-    def __init__(self, pauses: PauseWatch | None = None) -> None:
-        self.watch = pauses or watch()
-        self.edges = [
-            floatToGoString(b)  # type: ignore[no-untyped-call]
-            for b in (*self.watch.bounds, float("inf"))
-        ]
-
-    def collect(self) -> Iterator[Metric]:
-        w = self.watch
-        pauses = Metric(
-            self.PAUSE,
-            "Time the garbage collector stopped this process, by generation (2: full)",
-            "histogram",
-        )
-        longest = GaugeMetricFamily(
-            "foxden_gc_pause_longest_seconds",
-            "Longest garbage-collector pause of this process since it started, by generation",
-            labels=["generation"],
-        )
-        for generation in range(3):
-            labels = {"generation": str(generation)}
-            acc = 0
-            for edge, n in zip(self.edges, list(w.counts[generation]), strict=True):
-                acc += n
-                pauses.add_sample(self.PAUSE + "_bucket", {**labels, "le": edge}, acc)
-            pauses.add_sample(self.PAUSE + "_count", labels, acc)
-            pauses.add_sample(self.PAUSE + "_sum", labels, w.sums[generation])
-            longest.add_metric([str(generation)], w.longest[generation])
-        yield pauses
-        yield longest
-        yield GaugeMetricFamily(
-            "foxden_gc_frozen_objects",
-            "Objects of the start-up heap frozen out of the garbage collector's walks",
-            value=gc.get_freeze_count(),
-        )

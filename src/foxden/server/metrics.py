@@ -9,6 +9,7 @@ the fleet's step duration and the samples it stored, and the garbage collector's
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import time
@@ -22,7 +23,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from foxden.server.heap import HeapMetrics
+from foxden.server.heap import PauseWatch, watch
 from foxden.server.journal import Exchange
 
 access_log = logging.getLogger("foxden.access")
@@ -42,6 +43,23 @@ def enable_access_log(stream: TextIO) -> None:
     access_log.addHandler(handler)
     access_log.setLevel(logging.INFO)
     access_log.propagate = False
+
+
+def _edges(bounds: list[float]) -> list[str]:
+    """A histogram's ``le`` labels: its bounds, then +Inf."""
+    return [floatToGoString(b) for b in (*bounds, float("inf"))]  # type: ignore[no-untyped-call]
+
+
+def _histogram(
+    metric: Metric, labels: dict[str, str], edges: list[str], counts: list[float], total: float
+) -> None:
+    """One labelled series of a histogram, from its count in each bucket (the last +Inf)."""
+    acc = 0.0
+    for edge, n in zip(edges, counts, strict=True):
+        acc += n
+        metric.add_sample(metric.name + "_bucket", {**labels, "le": edge}, acc)
+    metric.add_sample(metric.name + "_count", labels, acc)
+    metric.add_sample(metric.name + "_sum", labels, total)
 
 
 class _Quota(Collector):
@@ -79,10 +97,7 @@ class _Calls(Collector):
         self.latency: dict[str, list[float]] = {}
         """path -> [count of each bucket (the last is +Inf)..., sum, created]."""
         self.bounds = [float(b) for b in LATENCY_BUCKETS]
-        self.edges: list[str] = [
-            floatToGoString(b)  # type: ignore[no-untyped-call]
-            for b in (*self.bounds, float("inf"))
-        ]
+        self.edges = _edges(self.bounds)
 
     def observe(self, path: str, errno: int | None, seconds: float) -> None:
         counts = self.counts.get((path, errno))
@@ -110,14 +125,47 @@ class _Calls(Collector):
             self.LATENCY, "Time from a call's arrival to its answer, by path", "histogram"
         )
         for path, row in list(self.latency.items()):
-            acc = 0.0
-            for name, n in zip(self.edges, row, strict=False):
-                acc += n
-                latency.add_sample(self.LATENCY + "_bucket", {"path": path, "le": name}, acc)
-            latency.add_sample(self.LATENCY + "_count", {"path": path}, acc)
-            latency.add_sample(self.LATENCY + "_sum", {"path": path}, row[-2])
-            latency.add_sample(self.LATENCY + "_created", {"path": path}, row[-1])
+            labels = {"path": path}
+            _histogram(latency, labels, self.edges, row[: len(self.edges)], row[-2])
+            latency.add_sample(self.LATENCY + "_created", labels, row[-1])
         yield latency
+
+
+class HeapMetrics(Collector):
+    """``foxden_gc_pause_seconds`` (a histogram by generation), the longest pause of each
+    generation, and ``foxden_gc_frozen_objects``: what the collector no longer walks
+    (``foxden.server.heap``)."""
+
+    PAUSE = "foxden_gc_pause_seconds"
+
+    def __init__(self, pauses: PauseWatch | None = None) -> None:
+        self.watch = pauses or watch()
+        self.edges = _edges(self.watch.bounds)
+
+    def collect(self) -> Iterator[Metric]:
+        w = self.watch
+        pauses = Metric(
+            self.PAUSE,
+            "Time the garbage collector stopped this process, by generation (2: full)",
+            "histogram",
+        )
+        longest = GaugeMetricFamily(
+            "foxden_gc_pause_longest_seconds",
+            "Longest garbage-collector pause of this process since it started, by generation",
+            labels=["generation"],
+        )
+        for generation in range(3):
+            counts = [float(n) for n in w.counts[generation]]
+            _histogram(pauses, {"generation": str(generation)}, self.edges, counts,
+                       w.sums[generation])  # fmt: skip
+            longest.add_metric([str(generation)], w.longest[generation])
+        yield pauses
+        yield longest
+        yield GaugeMetricFamily(
+            "foxden_gc_frozen_objects",
+            "Objects of the start-up heap frozen out of the garbage collector's walks",
+            value=gc.get_freeze_count(),
+        )
 
 
 class Metrics:
