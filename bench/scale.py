@@ -10,9 +10,11 @@ Set-up: a fresh PostgreSQL database (on the server of ``--postgres`` or
 autovacuum's first pass over the rows just written); a Redis (``--redis``, else a
 redis-server of the bench's own on a free loopback port, stopped afterwards). Servers are
 started through ``bench/launcher.py workers``, which runs ``foxden serve``'s supervisor
-and workers on the bound socket, with every limit off (load test), limits counted in Redis
-and the fleet live at speed 1 (one process of them runs it: every inverter gets a sample
-each 5 minutes).
+and workers (role api) on the bound socket, with every limit off (load test) and limits
+counted in Redis. The fleet is live at speed 1 (every inverter gets a sample each 5
+minutes) in one process of its own (``foxden serve --role fleet``), started once and
+running beside every PostgreSQL server measured, 1 worker or 2, so both serve the same box
+with the same live fleet.
 
 Runs, each a wrk run of ``--duration`` seconds after ``--warmup`` seconds:
 
@@ -22,7 +24,8 @@ Runs, each a wrk run of ``--duration`` seconds after ``--warmup`` seconds:
    real-time (real/query, all variables), history (24 h, five variables) and report (month,
    every counter), each rotating over 100 inverters: throughput and p50/p99 per endpoint;
 3. the authenticated call with 1 worker on SQLite (the same account and inverters, no
-   history) against PostgreSQL's.
+   history, no live fleet: the fleet process is stopped, SIGSTOP, during this run) against
+   PostgreSQL's.
 
 The authenticated call's three servers are measured ``--rounds`` times in turn (1, 2
 workers, SQLite; each started afresh), the mixed load once, on the last round's 2 workers:
@@ -49,6 +52,7 @@ import os
 import re
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -227,25 +231,63 @@ def worker_pids(pid: int) -> list[int]:
         return []
 
 
-def fleet_pid(server: Server) -> int | None:
-    """The supervisor's fleet process, as its log names it."""
-    found = re.findall(r"the fleet in process (\d+)|fleet process (\d+) started in place",
-                       server.log())  # fmt: skip
-    return int(found[-1][0] or found[-1][1]) if found else None
-
-
-def wait_fleet_live(server: Server, timeout_s: float = 900) -> float:
+def wait_fleet_live(log: Callable[[], str], timeout_s: float = 900) -> float:
     """Wait until the fleet process took the lease and caught the seeded fleet up to the
-    clock (its log says so); the seconds that took, as it says."""
+    clock (its log, read through ``log``, says so); the seconds that took, as it says."""
     started = time.monotonic()
     while True:
-        found = re.search(r"caught the fleet up to its clock: \d+ samples in ([\d.]+) s",
-                          server.log())  # fmt: skip
+        text = log()
+        found = re.search(r"caught the fleet up to its clock: \d+ samples in ([\d.]+) s", text)
         if found:
             return float(found.group(1))
         if time.monotonic() - started > timeout_s:
-            raise RuntimeError(f"the fleet did not catch up in {timeout_s:.0f} s")
+            raise RuntimeError(f"the fleet did not catch up in {timeout_s:.0f} s:\n{text}")
         time.sleep(0.5)
+
+
+@contextlib.contextmanager
+def fleet_process(work: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """``foxden serve --role fleet`` on the environment's database, once it took the fleet
+    lease and caught the fleet up to the clock; stopped (SIGTERM, then SIGKILL) after."""
+    log_file = work / "fleet.log"
+    with log_file.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "foxden", "serve"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            env={**env, "FOXDEN_ROLE": "fleet", "FOXDEN_WORKERS": "1"},
+        )
+        try:
+
+            def text() -> str:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"the fleet process ended:\n{log_file.read_text()}")
+                return log_file.read_text("utf-8", errors="replace")
+
+            caught_up_s = wait_fleet_live(text)
+            print(f"the live fleet (process {proc.pid}) caught up to the clock in "
+                  f"{caught_up_s:.1f} s")  # fmt: skip
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGCONT)  # in case it was paused
+                proc.terminate()
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+@contextlib.contextmanager
+def paused(proc: subprocess.Popen[bytes]) -> Iterator[None]:
+    """``proc`` stopped (SIGSTOP) while the block runs, then continued."""
+    proc.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGCONT)
 
 
 def live_step_seconds(url: str, ticks: int = 30) -> tuple[float, float, float]:
@@ -395,12 +437,13 @@ def named_pids(name: str) -> list[int]:
     return found
 
 
-def cpu_by_group(server: Server) -> dict[str, float]:
-    """CPU seconds used so far by foxden's processes, Redis's and PostgreSQL's, and this
-    process's finished children (the wrk runs)."""
+def cpu_by_group(server: Server, fleet: int | None = None) -> dict[str, float]:
+    """CPU seconds used so far by foxden's processes (the server's, and the fleet process
+    ``fleet``), Redis's and PostgreSQL's, and this process's finished children (the wrk
+    runs)."""
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
-        "foxden": cpu_seconds(server.proc.pid),
+        "foxden": cpu_seconds(server.proc.pid) + (cpu_seconds(fleet) if fleet else 0.0),
         "redis": sum(cpu_seconds(p) for p in named_pids("redis-server")),
         "postgres": sum(cpu_seconds(p) for p in named_pids("postgres")),
         "wrk": children.ru_utime + children.ru_stime,
@@ -414,14 +457,16 @@ class AuthRun:
     """Each group's share of one CPU during the measured run (1.0: a whole CPU)."""
 
 
-def auth_run(server: Server, key: str, args: argparse.Namespace) -> AuthRun:
+def auth_run(
+    server: Server, key: str, args: argparse.Namespace, fleet: int | None = None
+) -> AuthRun:
     headers = signed(key, PATH)
     url = server.url_of(PATH)
     if args.warmup:
         run_wrk(url, headers, args.warmup, args.connections, 1)
-    before, started = cpu_by_group(server), time.monotonic()
+    before, started = cpu_by_group(server, fleet), time.monotonic()
     result = run_wrk(url, headers, args.duration, args.connections, 1)
-    after, elapsed = cpu_by_group(server), time.monotonic() - started
+    after, elapsed = cpu_by_group(server, fleet), time.monotonic() - started
     return AuthRun(result, {g: (after[g] - before[g]) / elapsed for g in CPU_GROUPS})
 
 
@@ -545,35 +590,34 @@ def run(
     fleet_mb = 0.0
     mixed: dict[str, WrkResult] = {}
     statements = 0
-    for round_ in range(1, args.rounds + 1):
-        # each round measures the three servers in turn, so a ratio is taken within a round
-        # (the machine's speed drifts between minutes): the median of the rounds is judged
-        runs: dict[str, AuthRun] = {}
-        for workers in (1, 2):
-            # one worker serves only (role api: no fleet in its process, as on SQLite
-            # below); two run as foxden serve --workers 2 does, the fleet live in a third
-            role = "all" if workers > 1 else "api"
-            env = server_env(pg_dir, pg_url, redis_url, workers, role)
-            with serving(work, f"pg{workers}-{round_}", env, key, loop, http, workers) as server:
-                if role == "all":
-                    caught_up_s = wait_fleet_live(server)
-                    print(f"round {round_}: the live fleet caught up to the clock in "
-                          f"{caught_up_s:.1f} s")  # fmt: skip
-                check_answers(server.port, key, calls)
-                name = f"postgresql, {workers} worker{'s' if workers > 1 else ''}"
-                runs[name] = auth_run(server, key, args)
-                if workers == 2 and round_ == args.rounds:
-                    mixed, statements = mixed_run(
-                        server, key, calls, work, args, lambda: statements_run(pg_url)
-                    )
-                    fleet = fleet_pid(server)
-                    memory = [rss_mb(p) for p in worker_pids(server.proc.pid) if p != fleet]
-                    fleet_mb = rss_mb(fleet) if fleet is not None else 0.0
-                    supervisor_mb = rss_mb(server.proc.pid)
-        env = server_env(sqlite_dir, sqlite_url, redis_url, 1, "api")
-        with serving(work, f"sqlite1-{round_}", env, sqlite_key, loop, http, 1) as server:
-            runs["sqlite, 1 worker"] = auth_run(server, sqlite_key, args)
-        auth.append(runs)
+    with fleet_process(work, server_env(pg_dir, pg_url, redis_url, 1, "fleet")) as fleet:
+        for round_ in range(1, args.rounds + 1):
+            # each round measures the three servers in turn, so a ratio is taken within a
+            # round (the machine's speed drifts between minutes): the median is judged
+            runs: dict[str, AuthRun] = {}
+            for workers in (1, 2):
+                # both serve beside the one live fleet process, as on several machines
+                env = server_env(pg_dir, pg_url, redis_url, workers, "api")
+                with serving(
+                    work, f"pg{workers}-{round_}", env, key, loop, http, workers
+                ) as server:
+                    check_answers(server.port, key, calls)
+                    name = f"postgresql, {workers} worker{'s' if workers > 1 else ''}"
+                    runs[name] = auth_run(server, key, args, fleet.pid)
+                    if workers == 2 and round_ == args.rounds:
+                        mixed, statements = mixed_run(
+                            server, key, calls, work, args, lambda: statements_run(pg_url)
+                        )
+                        memory = [rss_mb(p) for p in worker_pids(server.proc.pid)]
+                        fleet_mb = rss_mb(fleet.pid)
+                        supervisor_mb = rss_mb(server.proc.pid)
+            env = server_env(sqlite_dir, sqlite_url, redis_url, 1, "api")
+            with (
+                paused(fleet),
+                serving(work, f"sqlite1-{round_}", env, sqlite_key, loop, http, 1) as server,
+            ):
+                runs["sqlite, 1 worker"] = auth_run(server, sqlite_key, args)
+            auth.append(runs)
     first_step_s, tick_s, window_s = live_step_seconds(pg_url)
 
     print(f"\nthe authenticated call (getAccessCount), {args.connections} connections:")
