@@ -247,8 +247,9 @@ def wait_fleet_live(log: Callable[[], str], timeout_s: float = 900) -> float:
 
 @contextlib.contextmanager
 def fleet_process(work: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """``foxden serve --role fleet`` on the environment's database, once it took the fleet
-    lease and caught the fleet up to the clock; stopped (SIGTERM, then SIGKILL) after."""
+    """``foxden serve`` on ``env`` (role fleet: ``server_env(..., role="fleet")``), once it
+    took the fleet lease and caught the fleet up to the clock; stopped (SIGTERM, then
+    SIGKILL) after."""
     log_file = work / "fleet.log"
     with log_file.open("wb") as log:
         proc = subprocess.Popen(
@@ -256,7 +257,7 @@ def fleet_process(work: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
-            env={**env, "FOXDEN_ROLE": "fleet", "FOXDEN_WORKERS": "1"},
+            env=env,
         )
         try:
 
