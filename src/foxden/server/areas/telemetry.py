@@ -503,6 +503,8 @@ def day_boundaries(zone: ZoneInfo, year: int, month: int, day: int) -> list[int]
 
     On a 23-hour day the skipped hour's bucket is empty (0); on a 25-hour day the repeated
     hour's bucket holds both occurrences, so there are always 24 values that add up to the day.
+    Where the clock goes back off the hour (Chatham: 03:45 to 02:45) the second 02:45-03:00
+    stays in hour 3's bucket, which had begun (docs/decisions.md, DST days).
     """
     return list(_day_boundaries(zone, year, month, day))
 
