@@ -67,7 +67,8 @@ class Settings:
     max_connections: int = 512
     """Open connections served at once; a new one beyond it gets HTTP 503 and is closed."""
     quota_flush_every: int = 8
-    """Counted calls kept in memory before their quota use is written (a crash loses fewer)."""
+    """Counted calls kept in memory before their quota use is written (a crash loses fewer);
+    with ``redis_url`` the count lives in Redis and only the timed write runs."""
     replay_cache: bool = False
     """Refuse a signature seen before within the timestamp window (docs/security.md)."""
     journal_size: int = 10_000

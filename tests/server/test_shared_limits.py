@@ -85,6 +85,43 @@ def test_quota_is_exact_across_servers_under_50_callers(pair_factory: Any) -> No
     assert clients[1].access_count().remaining == "10"
 
 
+def test_the_store_gets_the_count_from_the_timed_flush_not_after_every_few_calls(
+    pair_factory: Any,
+) -> None:
+    """Redis holds the day's count: counted calls never wait for (or are sent to the
+    database thread by) a write of it, even with ``quota_flush_every`` 1; the timed flush
+    (``quota_flush_s``, and shutdown) writes it."""
+    pair = pair_factory(
+        limit_profile="off", daily_quota_per_device=30, quota_flush_every=1, quota_flush_s=3600.0
+    )
+    live = pair.servers[0]
+    client = live.client(pair.key)
+    for _ in range(5):
+        client.device_list()
+    account = live.store.account_by_name("alice")
+    assert account is not None
+    day = utc_day(pair.wall.now_ms())
+    assert client.access_count().remaining == "55"  # Redis counted all five
+    assert live.store.usage(account.id, day) == 0  # and none was written after a call
+    live.foxden.quota.flush()  # what the timed flush does
+    assert live.store.usage(account.id, day) == 5
+
+
+def test_the_timed_flush_writes_the_count_to_the_store(pair_factory: Any) -> None:
+    pair = pair_factory(limit_profile="off", daily_quota_per_device=30, quota_flush_s=0.2)
+    live = pair.servers[1]
+    client = live.client(pair.key)
+    for _ in range(3):
+        client.device_list()
+    account = live.store.account_by_name("alice")
+    assert account is not None
+    day = utc_day(pair.wall.now_ms())
+    deadline = time.monotonic() + 10
+    while live.store.usage(account.id, day) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert live.store.usage(account.id, day) == 3
+
+
 def test_quota_refuses_exactly_at_the_total_across_servers(pair_factory: Any) -> None:
     pair = pair_factory(
         limit_profile="lenient",

@@ -148,7 +148,6 @@ class FoxdenApp:
                 settings.rate_burst,
                 url=settings.redis_url,
             )
-            shared.flush_every = max(1, settings.quota_flush_every)
         self.quota: QuotaKeeper = shared or QuotaKeeper(
             store, settings.daily_quota_per_device, settings.quota_flush_every
         )

@@ -14,9 +14,11 @@ client stays for what runs in that thread (setting-write claims, the quota's flu
 listing, the chaos path's check).
 
 Keys hold the account in a hash tag (``foxden:{a7}:quota:2026-12-03``), so on a Redis
-cluster every key of one call lives on the same node. A day's quota count lives in Redis;
-each worker writes it to the store now and then (the admin listing and a Redis that lost
-its data start again from there).
+cluster every key of one call lives on the same node. A day's quota count lives in Redis,
+so a worker that dies loses none of it; each worker writes the counts it moved to the store
+every ``quota_flush_s`` and at shutdown (:meth:`RedisLimits.flush_due` is never true: not
+after every few calls, as the in-memory keeper must), and a Redis that lost its data starts
+again from there.
 """
 
 from __future__ import annotations
@@ -184,6 +186,14 @@ class RedisLimits(QuotaKeeper):
     def _key(self, account_id: int, kind: str, name: str = "") -> str:
         return f"{self.prefix}{{a{account_id}}}:{kind}:{name}"
 
+    def flush_due(self) -> bool:
+        """Never after a call: Redis holds the count, so no call waits for (or is sent to
+        the database thread by) a write of it; the server's timed flush writes it every
+        ``quota_flush_s``, and at shutdown. Written every 8 counted calls, as the in-memory
+        keeper must, it cost a mixed load of counted calls on two workers a quarter of its
+        throughput (docs/scaling.md)."""
+        return False
+
     def _seed(self, account_id: int, day: str) -> int:
         key = (account_id, day)
         seen = self._seen.get(key)
@@ -266,7 +276,7 @@ class RedisLimits(QuotaKeeper):
     ) -> tuple[int, int]:
         """(ADMITTED, calls used today) or (PACED, wait ms), (BUCKET, 0), (QUOTA, used);
         (ADMITTED, -1) without asking Redis when no limit applies to the call. Where the
-        store may be waited for (it writes the count when it is due)."""
+        store may be waited for (a day's first count may be read from it)."""
         bucket = bucket and self.rate > 0
         if not self.asks(paced, bucket, counted):
             return ADMITTED, -1
@@ -282,15 +292,7 @@ class RedisLimits(QuotaKeeper):
             counted=counted,
             enforce=enforce,
         )
-        code, value = self._admitted(
-            account_id, now_ms, counted, self._call(self._admit, keys, args)
-        )
-        if code == ADMITTED and counted and self.flush_due():
-            try:
-                self.flush()
-            except Exception as exc:  # Redis has the count; written later
-                log.warning("quota use not written to the database yet: %s", exc)
-        return code, value
+        return self._admitted(account_id, now_ms, counted, self._call(self._admit, keys, args))
 
     def seed(self, account_id: int, day: str) -> int:
         """The day's count this process starts from when Redis has none (the store's, read
@@ -333,8 +335,7 @@ class RedisLimits(QuotaKeeper):
         """:meth:`admit` on the event loop: the script awaited with the asynchronous client
         (other calls' admissions go on meanwhile; Redis runs each script whole). A day's
         count not seen yet comes from ``seed(account, day)`` (the store, where it may be
-        waited for); the count is not written here: the caller writes it when
-        :meth:`flush_due` says so, where the store may be waited for."""
+        waited for); the count is written to the store by the server's timed flush."""
         bucket = bucket and self.rate > 0
         if not self.asks(paced, bucket, counted):
             return ADMITTED, -1
