@@ -66,7 +66,9 @@ def _instants_of(zone: str, day: date) -> list[int]:
 @example(zone="Pacific/Chatham", day=date(2020, 9, 27))  # 02:45 -> 03:45 skips 03:00
 @example(zone="Pacific/Chatham", day=date(2020, 4, 5))  # 03:45 -> 02:45: hours 2, 3, 2, 3
 @example(zone="Pacific/Chatham", day=date(2026, 4, 5))
-def test_a_day_reports_buckets_hold_exactly_its_wall_clock_hours(zone: str, day: date) -> None:
+def test_a_day_reports_buckets_hold_the_wall_clock_hours_its_day_reaches(
+    zone: str, day: date
+) -> None:
     tz = timefmt.zone(zone)
     edges = day_boundaries(tz, day.year, day.month, day.day)
     assert len(edges) == 25
