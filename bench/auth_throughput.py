@@ -30,7 +30,6 @@ import platform
 import pstats
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from foxden import accounts
 from foxden.clock import RealClock
@@ -214,18 +214,27 @@ class Server:
 
     def stop(self) -> dict[str, object]:
         """Stop the server gracefully (SIGTERM, then SIGKILL); its error counts."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self._log.close()
         if not self.stats_file.exists():
             return {}
         stats: dict[str, object] = json.loads(self.stats_file.read_text("utf-8"))
         return stats
+
+
+def stop_process(
+    proc: subprocess.Popen[Any], timeout_s: float = 15, killed_timeout_s: float | None = None
+) -> None:
+    """Stop ``proc`` gracefully: SIGTERM, then SIGKILL when it has not ended within
+    ``timeout_s`` (then waited for, at most ``killed_timeout_s``); nothing if it ended."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=killed_timeout_s)
 
 
 def rss_mb(pid: int) -> float:

@@ -52,6 +52,7 @@ from auth_throughput import (
     rss_mb,
     run_wrk,
     server_env,
+    stop_process,
     versions,
 )
 
@@ -406,12 +407,7 @@ def serve_rss(work: Path) -> float:
         time.sleep(3)  # the fleet's first live steps
         return rss_mb(proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout_s=20)
         log.close()
 
 

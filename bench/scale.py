@@ -75,6 +75,7 @@ from auth_throughput import (
     pick_implementations,
     rss_mb,
     run_wrk,
+    stop_process,
 )
 from handlers import cpu_seconds, fresh_postgres
 
@@ -273,12 +274,7 @@ def fleet_process(work: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGCONT)  # in case it was paused
-                proc.terminate()
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc)
 
 
 @contextlib.contextmanager

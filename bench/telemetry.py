@@ -58,6 +58,7 @@ from typing import Any
 import httpx
 import msgspec
 import numpy as np
+from auth_throughput import stop_process
 from telemetry_data import DAY_MS, MODEL, PER_DAY, STEP_MS, Fleet
 
 from foxden import accounts
@@ -345,13 +346,7 @@ def start_server(name: str, tmp: Path, args: list[str]) -> Proc:
 
 
 def stop_server(proc: Proc) -> None:
-    if proc.popen.poll() is None:
-        proc.popen.send_signal(signal.SIGTERM)
-        try:
-            proc.popen.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.popen.kill()
-            proc.popen.wait(timeout=5)
+    stop_process(proc.popen, killed_timeout_s=5)
 
 
 @dataclass

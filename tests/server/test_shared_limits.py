@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,18 @@ def test_quota_is_exact_across_servers_under_50_callers(pair_factory: Any) -> No
     assert clients[1].access_count().remaining == "10"
 
 
+def counted_calls(pair: Pair, live: LiveServer, n: int) -> Callable[[], int]:
+    """``n`` counted calls of alice through ``live``; then what its store holds as alice's
+    count of the day (read anew at each call of the result)."""
+    client = live.client(pair.key)
+    for _ in range(n):
+        client.device_list()
+    account = live.store.account_by_name("alice")
+    assert account is not None
+    day = utc_day(pair.wall.now_ms())
+    return lambda: live.store.usage(account.id, day)
+
+
 def test_the_store_gets_the_count_from_the_timed_flush_not_after_every_few_calls(
     pair_factory: Any,
 ) -> None:
@@ -95,31 +107,20 @@ def test_the_store_gets_the_count_from_the_timed_flush_not_after_every_few_calls
         limit_profile="off", daily_quota_per_device=30, quota_flush_every=1, quota_flush_s=3600.0
     )
     live = pair.servers[0]
-    client = live.client(pair.key)
-    for _ in range(5):
-        client.device_list()
-    account = live.store.account_by_name("alice")
-    assert account is not None
-    day = utc_day(pair.wall.now_ms())
-    assert client.access_count().remaining == "55"  # Redis counted all five
-    assert live.store.usage(account.id, day) == 0  # and none was written after a call
+    stored = counted_calls(pair, live, 5)
+    assert live.client(pair.key).access_count().remaining == "55"  # Redis counted all five
+    assert stored() == 0  # and none was written after a call
     live.foxden.quota.flush()  # what the timed flush does
-    assert live.store.usage(account.id, day) == 5
+    assert stored() == 5
 
 
 def test_the_timed_flush_writes_the_count_to_the_store(pair_factory: Any) -> None:
     pair = pair_factory(limit_profile="off", daily_quota_per_device=30, quota_flush_s=0.2)
-    live = pair.servers[1]
-    client = live.client(pair.key)
-    for _ in range(3):
-        client.device_list()
-    account = live.store.account_by_name("alice")
-    assert account is not None
-    day = utc_day(pair.wall.now_ms())
+    stored = counted_calls(pair, pair.servers[1], 3)
     deadline = time.monotonic() + 10
-    while live.store.usage(account.id, day) < 3 and time.monotonic() < deadline:
+    while stored() < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert live.store.usage(account.id, day) == 3
+    assert stored() == 3
 
 
 def test_quota_refuses_exactly_at_the_total_across_servers(pair_factory: Any) -> None:
