@@ -107,6 +107,7 @@ def test_a_database_that_cannot_be_read_sends_requests_the_other_way_for_a_while
     class Away:
         url = "postgresql://nobody@127.0.0.1:1/none"
         VERSIONS_SQL = reader.VERSIONS_SQL
+        shared_counters = None
 
         def changes_read_since(self, arrived: float) -> bool:
             return False

@@ -67,7 +67,9 @@ def settings_from(
 
 def open_database(settings: config.Settings, *, create: bool = False) -> Store:
     """The server's store. Without ``create``, a database that does not exist yet is an
-    error that says where it looked and how to make one, and nothing is created."""
+    error that says where it looked and how to make one, and nothing is created. With
+    ``redis_url`` (PostgreSQL), its writes move the change counters the server's workers
+    read there, so they see them at once."""
     need("server", "this command")
     from foxden.store import StoreError, database_exists, describe, open_store
 
@@ -83,9 +85,14 @@ def open_database(settings: config.Settings, *, create: bool = False) -> Store:
                 "(foxden init --data-dir DIR); or give the server's --data-dir, "
                 "FOXDEN_DATA_DIR or --database-url",
             )
-        return open_store(url)
+        store = open_store(url)
     except StoreError as exc:
         fail(str(exc), EXIT_USAGE)
+    if settings.redis_url:
+        from foxden.server.shared_changes import share_changes
+
+        share_changes(store, settings.redis_url)
+    return store
 
 
 def admin_token(data: Path) -> str:

@@ -126,6 +126,7 @@ def run_fleet_only(settings: Settings, clock: SimClock) -> int:
     """Role fleet: no port; tick the fleet duty once a second (five times a second when the
     clock runs fast) until SIGTERM or SIGINT."""
     from foxden.server.fleet_lease import FleetDuty, open_lease
+    from foxden.server.shared_changes import share_changes
     from foxden.sim.runner import FleetRunner
     from foxden.store import open_store
 
@@ -140,6 +141,7 @@ def run_fleet_only(settings: Settings, clock: SimClock) -> int:
         level=settings.log_level.upper(), format="%(levelname)s: %(name)s: %(message)s"
     )
     store = open_store(settings.database())
+    share_changes(store, settings.redis_url)  # workers read the change counters there
     runner = FleetRunner(store, clock, settings.seed, settings.random_faults)
     duty = FleetDuty(
         runner, clock, open_lease(settings.database(), settings.data_dir), settings.backfill_days

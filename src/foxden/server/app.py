@@ -148,6 +148,10 @@ class FoxdenApp:
                 settings.rate_burst,
                 url=settings.redis_url,
             )
+            if hasattr(store, "shared_counters"):  # PostgreSQL: its change counters too
+                from foxden.server.shared_changes import RedisChangeCounters
+
+                store.shared_counters = RedisChangeCounters(shared.client, shared.async_client)
         self.quota: QuotaKeeper = shared or QuotaKeeper(
             store, settings.daily_quota_per_device, settings.quota_flush_every
         )

@@ -319,6 +319,11 @@ class RedisLimits(QuotaKeeper):
             found = self._loops[loop] = (client, client.register_script(_ADMIT))
         return found
 
+    def async_client(self) -> redis.asyncio.Redis:
+        """This event loop's asynchronous client (made on first use)."""
+        client: redis.asyncio.Redis = self._async()[0]
+        return client
+
     async def admit_async(
         self,
         account_id: int,

@@ -17,7 +17,11 @@ touches; they are dropped when it ends. Other processes learn of a write through
   A notification arrives a moment after the commit, so each write also moves a change counter
   per topic (a sequence) in its transaction, and a store with ``exact_changes`` (server
   workers) reads them all in one query as a request's view opens: a write another process
-  committed is seen at once, heard of or not.
+  committed is seen at once, heard of or not. With Redis beside the database
+  (:class:`SharedCounters`), the counters read are Redis's: every writer that knows Redis
+  moves them right after its commit, and a reading is a Redis round trip instead of a
+  PostgreSQL query (the cheaper of the two for both sides, docs/scaling.md); a writer that
+  does not know Redis is seen once its notification is heard.
 
 The listener knows nothing of stores: anything that needs "another process changed X" (server
 workers sharing a database) can listen on the same channel with its own topics.
@@ -29,8 +33,8 @@ import logging
 import mmap
 import os
 import threading
-from collections.abc import Callable, Hashable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Callable, Hashable, Iterable, Sequence, Set
+from typing import Any, Protocol, TypeVar
 
 log = logging.getLogger("foxden.store.changes")
 
@@ -40,6 +44,8 @@ PLANTS = "plants"
 SETTINGS = "settings"
 LATEST = "latest"
 ALL: frozenset[str] = frozenset({ACCOUNTS, DEVICES, PLANTS, SETTINGS, LATEST})
+TOPIC_ORDER: tuple[str, ...] = tuple(sorted(ALL))
+"""The order of a reading's counters, one per topic."""
 CHANNEL = "foxden_changes"
 MAX_ENTRIES = 10_000
 """A topic's cache is emptied when it grows past this many entries."""
@@ -85,6 +91,21 @@ class TopicCaches:
 
 
 MISS = _MISS
+
+
+class SharedCounters(Protocol):
+    """Change counters kept beside the database, one per topic (Redis: see
+    ``foxden.server.shared_changes``): a writer moves those of its topics once its commit is
+    done, and a reader compares them with its last reading."""
+
+    def bump(self, topics: Set[str]) -> None:
+        """Move the counters of ``topics`` (after a commit); raises when it could not."""
+
+    def read(self) -> Sequence[int]:
+        """Every counter, in ``TOPIC_ORDER``; raises when they could not be read."""
+
+    async def read_async(self) -> Sequence[int]:
+        """:meth:`read` on the running event loop."""
 
 
 class WalMarker:

@@ -8,6 +8,7 @@ translated), through psycopg 3.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import threading
 import time
@@ -17,10 +18,19 @@ from typing import Any, TypeVar
 from foxden.protocol import telemetry
 from foxden.store import waiting
 from foxden.store.base import StoreError
-from foxden.store.changes import ALL, CHANNEL, ChangeListener, payload
+from foxden.store.changes import (
+    ALL,
+    CHANNEL,
+    TOPIC_ORDER,
+    ChangeListener,
+    SharedCounters,
+    payload,
+)
 from foxden.store.sqlite import SqlStore, schema_statements
 from foxden.store.telemetry_write import COUNTER_COLUMNS
 from foxden.store.waiting import GuardedLock, WouldWait
+
+log = logging.getLogger("foxden.store")
 
 T = TypeVar("T")
 
@@ -43,7 +53,7 @@ def postgres_schema() -> list[str]:
     return statements
 
 
-_SEQUENCES = {topic: f"foxden_changes_{topic}" for topic in sorted(ALL)}
+_SEQUENCES = {topic: f"foxden_changes_{topic}" for topic in TOPIC_ORDER}
 """A change counter per cache topic: every write moves those of its topics in its
 transaction, and a request reads them all in one query as it begins."""
 _VERSIONS_SQL = "SELECT " + ", ".join(f"(SELECT last_value FROM {s})" for s in _SEQUENCES.values())
@@ -116,6 +126,10 @@ class PostgresStore(SqlStore):
         self._INTEGRITY = (psycopg.errors.IntegrityError,)
         self._held = False
         self._url = url
+        self.shared_counters: SharedCounters | None = None
+        """Change counters beside the database (Redis): moved after every commit of this
+        store that touched a topic, and with ``exact_changes`` read instead of the
+        sequences (which every write still moves, for readers without them)."""
         self._readers: Any = None
         """A pool of connections for reads outside any unit of work (:meth:`open_readers`);
         None: reads share the one connection, one at a time."""
@@ -279,8 +293,12 @@ class PostgresStore(SqlStore):
                 self._caches.drop(topics)
             return True
         began = time.perf_counter()
+        shared = self.shared_counters
         try:
-            row = self._read(lambda: self._x(_VERSIONS_SQL).fetchone())
+            if shared is not None:
+                row = shared.read()
+            else:
+                row = self._read(lambda: self._x(_VERSIONS_SQL).fetchone())
         except Exception:  # cannot tell: nothing cached for this read
             self._caches.drop(ALL)
             self._versions = None
@@ -344,6 +362,17 @@ class PostgresStore(SqlStore):
             self._caches.drop(moved)
         if self._checked_at is None or began > self._checked_at:
             self._checked_at = began
+
+    def _committed(self, topics: Set[str]) -> None:
+        """After a commit: the shared counters of ``topics`` moved. A failure is logged, not
+        raised (the write is done; readers see it once its notification is heard)."""
+        shared = self.shared_counters
+        if shared is None:
+            return
+        try:
+            shared.bump(topics)
+        except Exception as exc:
+            log.warning("could not move the shared change counters of %s: %s", payload(topics), exc)
 
     def _announce(self, topics: Set[str]) -> None:
         counters = [_SEQUENCES[t] for t in sorted(topics) if t in _SEQUENCES]

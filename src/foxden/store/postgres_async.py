@@ -8,7 +8,8 @@ request, however many requests one reading answered). Here the loop reads the co
 itself on a connection of its own, through psycopg's asynchronous connection, one reading
 at a time: a request that arrived while a reading was under way waits for the next one,
 and every request that arrived before a reading began is answered by it. The loop never
-waits for the database: it awaits the reading like any other socket.
+waits for the database: it awaits the reading like any other socket. With the counters in
+Redis (``PostgresStore.shared_counters``) a reading is a Redis round trip instead.
 """
 
 from __future__ import annotations
@@ -63,7 +64,12 @@ class AsyncChangeCounters:
 
     async def _read(self) -> bool:
         began = time.perf_counter()
+        shared = self.store.shared_counters
         try:
+            if shared is not None:  # Redis's counters: no PostgreSQL connection at all
+                self.store.take_versions(await shared.read_async(), began)
+                self.readings += 1
+                return True
             if self._conn is None or self._conn.closed:
                 import psycopg
 

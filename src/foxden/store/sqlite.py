@@ -113,11 +113,13 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
                 return
             self._x(self._BEGIN)
             self._depth = 1
+            committed: Set[str] = frozenset()
             try:
                 yield
                 if self._touched:
                     self._announce(self._touched)
                 self._x("COMMIT")
+                committed = self._touched
             except self._INTEGRITY as exc:
                 self._rollback()
                 raise StoreError(str(exc)) from exc
@@ -128,9 +130,15 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
                 self._depth = 0
                 self._caches.drop(self._touched)
                 self._touched = set()
+            if committed:
+                self._committed(committed)
 
     def _announce(self, topics: Set[str]) -> None:
         """Tell other processes, with the commit, which cached rows changed (PostgreSQL)."""
+
+    def _committed(self, topics: Set[str]) -> None:
+        """After the commit of a transaction that touched ``topics`` (PostgreSQL: the
+        shared change counters move); must not raise."""
 
     def _sync_changes(self, arrived: float | None = None) -> bool:
         """Drop cached rows other connections changed; False when this store cannot tell
