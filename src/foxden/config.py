@@ -79,7 +79,8 @@ class Settings:
     """One JSON line per Open API call on the ``foxden.access`` logger."""
     redis_url: str = ""
     """Redis for call limits and quota counts shared by every worker and machine
-    (``redis://HOST:PORT/DB``); empty: kept in this process's memory."""
+    (``redis://HOST:PORT/DB``), and with PostgreSQL the change counters of the caches (moved
+    by every write of a process that has it); empty: kept in this process's memory."""
     db_readers: int = 3
     """PostgreSQL: threads (each with a connection of its own) that answer read-only calls
     needing a query at once, beside the one thread that runs writes one at a time."""
