@@ -119,7 +119,9 @@ def test_history_is_backfilled_and_survives_the_upstream_going_down(
         cloud = upstream.client()
         local = gw.client(gw.key("exporter"))
         now = upstream.now_ms()
-        begin, end = now - 20 * 3_600_000, now
+        # on whole seconds: a point is mirrored at its answer's time, to the second, so a
+        # begin inside a point's second would keep the point upstream and not here
+        begin, end = (now - 20 * 3_600_000) // 1000 * 1000, now // 1000 * 1000 - 1
         theirs = cloud.history(sns[0], begin, end, ["pvPower", "SoC"])
         before_down = local.history(sns[0], begin, end, ["pvPower", "SoC"])
         assert before_down == theirs
