@@ -362,10 +362,12 @@ def test_one_fleet_runs_and_no_sample_is_stored_twice(workers: Workers) -> None:
         assert worker["pid"] in workers.worker_pids() and not worker["runs_fleet"]
 
 
-def test_every_worker_froze_its_start_up_heap_and_times_its_collections(
+def test_every_worker_froze_its_start_up_heap_times_its_collections_and_counts_its_readings(
     workers: Workers,
 ) -> None:
+    workers.per_worker(workers.demo_key)  # an Open API call answered by each worker
     frozen: dict[int, float] = {}
+    readings: dict[int, float] = {}
     for _ in range(100):
         response = httpx.get(workers.url + "/metrics", timeout=10)
         pid = int(response.headers["x-foxden-worker"])
@@ -373,9 +375,14 @@ def test_every_worker_froze_its_start_up_heap_and_times_its_collections(
         assert found is not None
         assert re.search(r'^foxden_gc_pause_seconds_count\{generation="0"\} ', response.text, re.M)
         frozen[pid] = float(found.group(1))
+        taken = re.search(r"^foxden_change_readings_total (\S+)$", response.text, re.M)
+        assert taken is not None
+        readings[pid] = float(taken.group(1))
         if len(frozen) == 2:
             break
     assert set(frozen) == workers.worker_pids()
+    # each read the change counters (in Redis) on its loop before answering from its caches
+    assert all(n >= 1 for n in readings.values()), readings
     # a forked worker inherits its parent's heap unfrozen: each froze its own before serving
     assert all(n > 10_000 for n in frozen.values()), frozen
 

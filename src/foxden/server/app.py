@@ -192,6 +192,9 @@ class FoxdenApp:
         """Answers kept ready (``foxden.server.fast``), by call, account, request and lang,
         each with the store's cache mark it was made under."""
         self.metrics = Metrics(self.quota_use, settings.access_log)
+        changes = self.changes
+        if changes is not None:
+            self.metrics.count_readings(lambda: changes.readings)
         if runner is not None:
             runner.on_step = self.metrics.step
         routes = [

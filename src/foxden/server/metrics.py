@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TextIO
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
@@ -168,6 +168,22 @@ class HeapMetrics(Collector):
         )
 
 
+class _ChangeReadings(Collector):
+    """``foxden_change_readings_total``: readings of the change counters this worker's
+    event loop took (several workers on PostgreSQL: each answers every call that arrived
+    before it began), so that readings a call can be seen."""
+
+    def __init__(self, taken: Callable[[], int]) -> None:
+        self.taken = taken
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "foxden_change_readings",
+            "Readings of the change counters taken on this worker's event loop",
+            value=self.taken(),
+        )
+
+
 class Metrics:
     def __init__(self, quota: QuotaView, log_calls: bool = True) -> None:
         self.registry = CollectorRegistry()
@@ -209,6 +225,10 @@ class Metrics:
                     separators=(",", ":"),
                 )
             )
+
+    def count_readings(self, taken: Callable[[], int]) -> None:
+        """Report ``taken()`` as ``foxden_change_readings_total``."""
+        self.registry.register(_ChangeReadings(taken))
 
     def step(self, seconds: float, samples: int) -> None:
         self.fleet_step.observe(seconds)
