@@ -145,3 +145,26 @@ def test_a_reading_slower_than_the_timeout_sends_the_request_the_other_way(
         await counters.aclose()
 
     asyncio.run(scenario())
+
+
+def test_a_request_cancelled_while_it_waits_leaves_the_reading_to_the_others(
+    stores: tuple[PostgresStore, PostgresStore],
+) -> None:
+    reader, _ = stores
+    listening(reader)
+    counters = AsyncChangeCounters(reader)
+
+    async def scenario() -> None:
+        arrived = time.perf_counter()
+        first = asyncio.ensure_future(counters.seen_since(arrived))
+        second = asyncio.ensure_future(counters.seen_since(arrived))
+        await asyncio.sleep(0)  # both wait for the one reading under way
+        assert not first.done() and not second.done()
+        first.cancel()
+        assert await second
+        assert counters.readings == 1
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        await counters.aclose()
+
+    asyncio.run(scenario())

@@ -29,7 +29,8 @@ class AsyncChangeCounters:
     """Readings of ``store``'s change counters on the running event loop."""
 
     TIMEOUT_S = 1.0
-    """How long a request waits for a reading before it goes the other way (a thread)."""
+    """How long a reading may take; longer, it is given up and the requests waiting for it
+    go the other way (a thread)."""
     AWAY_S = 1.0
     """After a failed reading, none is tried for this long (requests go the other way)."""
 
@@ -38,6 +39,8 @@ class AsyncChangeCounters:
         self._conn: Any = None
         self._current: asyncio.Future[bool] | None = None
         self._away_until = 0.0
+        self._waiters: list[asyncio.Future[bool]] = []
+        """Requests waiting for the reading under way."""
         self.readings = 0
         """Readings taken (each answers every request that arrived before it began)."""
 
@@ -50,46 +53,53 @@ class AsyncChangeCounters:
         while not store.changes_read_since(arrived):
             if time.monotonic() < self._away_until:
                 return False
-            current = self._current
-            if current is None:
-                current = self._current = asyncio.ensure_future(self._read())
-            try:
-                taken = await asyncio.wait_for(asyncio.shield(current), self.TIMEOUT_S)
-            except TimeoutError:
-                return False
-            if not taken:
+            if self._current is None:
+                self._current = asyncio.ensure_future(self._read())
+            # a future of its own, answered when the reading under way ends (one timer a
+            # reading, not one a waiting request; a request cancelled cancels only this)
+            waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            if not await waiter:
                 return False
             # that reading began before this request arrived: the next one answers it
         return True
 
     async def _read(self) -> bool:
         began = time.perf_counter()
-        shared = self.store.shared_counters
+        taken = False
         try:
-            if shared is not None:  # Redis's counters: no PostgreSQL connection at all
-                self.store.take_versions(await shared.read_async(), began)
-                self.readings += 1
-                return True
-            if self._conn is None or self._conn.closed:
-                import psycopg
-
-                self._conn = await psycopg.AsyncConnection.connect(
-                    self.store.url, autocommit=True, connect_timeout=5
-                )
-            cursor = await self._conn.execute(self.store.VERSIONS_SQL)
-            row = await cursor.fetchone()
-            if row is None:
-                raise RuntimeError("the change counters answered no row")
-            self.store.take_versions(row, began)
+            await asyncio.wait_for(self._take(began), self.TIMEOUT_S)
             self.readings += 1
-            return True
+            taken = True
         except Exception as exc:
             log.warning("could not read the change counters on the event loop: %s", exc)
             self._away_until = time.monotonic() + self.AWAY_S
             await self._drop_connection()
-            return False
         finally:
             self._current = None
+            waiters, self._waiters = self._waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(taken)
+        return taken
+
+    async def _take(self, began: float) -> None:
+        """One reading (raises when it could not be taken)."""
+        shared = self.store.shared_counters
+        if shared is not None:  # Redis's counters: no PostgreSQL connection at all
+            self.store.take_versions(await shared.read_async(), began)
+            return
+        if self._conn is None or self._conn.closed:
+            import psycopg
+
+            self._conn = await psycopg.AsyncConnection.connect(
+                self.store.url, autocommit=True, connect_timeout=5
+            )
+        cursor = await self._conn.execute(self.store.VERSIONS_SQL)
+        row = await cursor.fetchone()
+        if row is None:
+            raise RuntimeError("the change counters answered no row")
+        self.store.take_versions(row, began)
 
     async def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None
