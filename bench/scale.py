@@ -19,7 +19,8 @@ with the same live fleet.
 Runs, each a wrk run of ``--duration`` seconds after ``--warmup`` seconds:
 
 1. the authenticated call (getAccessCount, the auth bench's call) at ``--connections``
-   connections with 1 worker, then with 2: the ratio of 2 workers to 1;
+   connections with 1 worker, then with 2: the ratio of 2 workers to 1, each run's CPU by
+   group and the change-counter readings a call (``foxden_change_readings_total``);
 2. with 2 workers, ``--connections`` clients split over three wrk processes at once:
    real-time (real/query, all variables), history (24 h, five variables) and report (month,
    every counter), each rotating over 100 inverters: throughput and p50/p99 per endpoint;
@@ -47,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import json
 import os
 import re
@@ -447,24 +449,62 @@ def cpu_by_group(server: Server, fleet: int | None = None) -> dict[str, float]:
     }
 
 
+READINGS = re.compile(rb"^foxden_change_readings_total (\S+)$", re.M)
+
+
+def change_readings(port: int, workers: int) -> float | None:
+    """The change-counter readings every worker has taken so far (``/metrics``, asked on a
+    new connection until each worker has answered: the kernel picks the worker); None when
+    the server reports none (SQLite, or one process without several workers)."""
+    seen: dict[str, float] = {}
+    for _ in range(200):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            conn.request("GET", "/metrics")
+            response = conn.getresponse()
+            body, worker = response.read(), response.getheader("x-foxden-worker", "")
+        finally:
+            conn.close()
+        found = READINGS.search(body)
+        if found is None:
+            return None
+        seen[worker] = float(found.group(1))
+        if len(seen) >= workers:
+            return sum(seen.values())
+    raise RuntimeError(f"only {len(seen)} of {workers} workers answered /metrics")
+
+
 @dataclass(frozen=True, slots=True)
 class AuthRun:
     result: WrkResult
     cpu: dict[str, float]
     """Each group's share of one CPU during the measured run (1.0: a whole CPU)."""
+    readings: float | None = None
+    """Change-counter readings a call during the measured run (None: not reported)."""
 
 
 def auth_run(
-    server: Server, key: str, args: argparse.Namespace, fleet: int | None = None
+    server: Server,
+    key: str,
+    args: argparse.Namespace,
+    fleet: int | None = None,
+    workers: int = 1,
 ) -> AuthRun:
     headers = signed(key, PATH)
     url = server.url_of(PATH)
     if args.warmup:
         run_wrk(url, headers, args.warmup, args.connections, 1)
+    taken = change_readings(server.port, workers)
     before, started = cpu_by_group(server, fleet), time.monotonic()
     result = run_wrk(url, headers, args.duration, args.connections, 1)
     after, elapsed = cpu_by_group(server, fleet), time.monotonic() - started
-    return AuthRun(result, {g: (after[g] - before[g]) / elapsed for g in CPU_GROUPS})
+    now_taken = change_readings(server.port, workers)
+    readings = (
+        (now_taken - taken) / max(result.requests, 1)
+        if taken is not None and now_taken is not None
+        else None
+    )
+    return AuthRun(result, {g: (after[g] - before[g]) / elapsed for g in CPU_GROUPS}, readings)
 
 
 def statements_run(url: str) -> int:
@@ -600,7 +640,7 @@ def run(
                 ) as server:
                     check_answers(server.port, key, calls)
                     name = f"postgresql, {workers} worker{'s' if workers > 1 else ''}"
-                    runs[name] = auth_run(server, key, args, fleet.pid)
+                    runs[name] = auth_run(server, key, args, fleet.pid, workers)
                     if workers == 2 and round_ == args.rounds:
                         mixed, statements = mixed_run(
                             server, key, calls, work, args, lambda: statements_run(pg_url)
@@ -619,7 +659,7 @@ def run(
 
     print(f"\nthe authenticated call (getAccessCount), {args.connections} connections:")
     print(f"{'server':<35}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'failed':>8}"
-          f"   CPU % of one: {' / '.join(CPU_GROUPS)} (us a call)")  # fmt: skip
+          f"   CPU % of one: {' / '.join(CPU_GROUPS)} (us a call)   readings a call")  # fmt: skip
     for round_, runs in enumerate(auth, 1):
         for name, run_ in runs.items():
             r = run_.result
@@ -628,8 +668,9 @@ def run(
                 for g in CPU_GROUPS
             )
             label = f"{name}, round {round_}" if len(auth) > 1 else name
+            readings = "-" if run_.readings is None else f"{run_.readings:.3f}"
             print(f"{label:<35}{r.rps:>10.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}{failed(r):>8}"
-                  f"   {shares}")  # fmt: skip
+                  f"   {shares}   {readings}")  # fmt: skip
     print(f"\nmixed load, 2 workers on PostgreSQL, {args.connections} clients at once:")
     print(f"{'endpoint':<26}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'failed':>8}")
     for name, r in mixed.items():
