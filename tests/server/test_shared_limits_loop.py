@@ -12,7 +12,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+import redis
 
 from foxden.accounts import key_hash
 from foxden.client import ApiError, Client
@@ -20,8 +22,10 @@ from foxden.clock import FrozenClock
 from foxden.config import Settings
 from foxden.server.app import FoxdenApp
 from foxden.server.limits import utc_day
+from foxden.server.shared_changes import RedisChangeCounters
 from foxden.server.shared_limits import RedisLimits
 from foxden.store import open_store
+from foxden.store.changes import ACCOUNTS, DEVICES
 from foxden.store.postgres_async import AsyncChangeCounters
 from tests.conftest import LiveServer, fresh_postgres, serve_in_thread, start_server
 
@@ -148,14 +152,16 @@ def test_a_worker_reading_the_change_counters_answers_warm_calls_on_the_loop(
     tmp_path: Path, pg_url: str, redis_url: str
 ) -> None:
     """A worker among several (``exact_changes``: every request sees what other processes
-    committed before it was sent) reads the change counters on its event loop, so warm
-    calls still give its database threads no work; another process's write is read back
-    by the very next call."""
+    committed before it was sent) confirms its cached rows on its event loop, with the
+    Redis round trip each call makes anyway (the admission, or the day's count read
+    ahead), so warm calls give its database threads no work and need no reading of the
+    change counters of their own; another process's write is read back by the very next
+    call."""
     settings = replace(
         Settings(data_dir=str(tmp_path)),
         database_url=pg_url,
         redis_url=redis_url,
-        limit_profile="lenient",
+        limit_profile="cloud",
         quota_flush_s=3600.0,
         quota_flush_every=1000,
     )
@@ -166,7 +172,14 @@ def test_a_worker_reading_the_change_counters_answers_warm_calls_on_the_loop(
     assert isinstance(counters, AsyncChangeCounters)
     url, server, thread = serve_in_thread(foxden.app, settings)
     live = LiveServer(url, store, foxden, tmp_path, server, thread)
-    other = open_store(pg_url)  # another process's store (the CLI, another worker)
+    shared = RedisChangeCounters(redis.Redis.from_url(redis_url))
+
+    def another_process(sql: str, topic: str) -> None:
+        """A write another process made, seen through Redis alone (no notification)."""
+        with psycopg.connect(pg_url, autocommit=True) as db:
+            db.execute(sql.encode())
+        shared.bump({topic})
+
     try:
         key = live.account("loop")
         live.device("loop", H1)
@@ -180,12 +193,24 @@ def test_a_worker_reading_the_change_counters_answers_warm_calls_on_the_loop(
             assert client.battery_soc(H1) == first
             assert int(client.access_count().remaining) > 0
         assert pool.given == cold  # all on the loop
-        assert counters.readings >= readings + 10  # each call arrived after the last reading
-        other.set_key_hash("loop", key_hash("a-new-key-0123456789"))
+        assert counters.readings == readings  # each call confirmed by its admission
+        count = client.access_count()
+        used = int(count.total) - int(count.remaining)
+        another_process("SELECT 1", DEVICES)
+        assert client.battery_soc(H1) == first  # the mark moved: not admitted, then again
+        assert counters.readings == readings + 1
+        another_process("SELECT 1", DEVICES)
+        count = client.access_count()  # the day's count read with the mark: moved, again
+        assert counters.readings == readings + 2
+        assert int(count.total) - int(count.remaining) == used + 1  # counted once
+        new_hash = key_hash("a-new-key-0123456789")
+        another_process(
+            f"UPDATE accounts SET key_hash = '{new_hash}' WHERE name = 'loop'", ACCOUNTS
+        )
         assert errno_of(lambda: client.battery_soc(H1)) == 41808  # the old key, at once
+        assert counters.readings == readings + 3  # the admission found the mark moved
         assert live.client("a-new-key-0123456789").battery_soc(H1) == first
     finally:
-        other.close()
         live.stop()
         live.store.close()
 

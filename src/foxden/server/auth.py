@@ -22,7 +22,7 @@ from foxden.protocol import signing
 from foxden.protocol.errno import Errno
 from foxden.server.errors import ApiError, header_invalid
 from foxden.server.limits import QuotaKeeper, RateLimiter, Spacing
-from foxden.server.shared_limits import ADMITTED, BUCKET, PACED, RedisLimits
+from foxden.server.shared_limits import ADMITTED, BUCKET, PACED, STALE, Expected, RedisLimits
 from foxden.store import Account, Store
 
 REQUIRED_HEADERS = ("token", "timestamp", "signature", "lang")
@@ -174,12 +174,16 @@ class Authenticator:
         counted: bool,
         paced: bool,
         seed: Callable[[int, str], Awaitable[int]],
-    ) -> None:
+        expect: Expected | None = None,
+    ) -> bool:
         """The rest of :meth:`check` with limits in Redis, awaited on the event loop: the
         replay cache, then pacing, bucket and quota in one script. ``seed(account, day)``:
-        the day's stored count, read where the store may be waited for."""
+        the day's stored count, read where the store may be waited for. ``expect`` (without
+        the replay cache only): False, and nothing spent, when the change counters the
+        caller was identified with no longer stand (``RedisLimits.admit_async``)."""
         shared = self.shared
         assert shared is not None, "admission on the loop needs the limits in Redis"
+        assert expect is None or self.replays is None, "a replay check is not undone"
         account = caller.account
         if self.replays is not None and not await shared.first_use_async(
             caller.signature, caller.stamp_ms, self.window_ms, now_ms
@@ -195,8 +199,12 @@ class Authenticator:
             counted=counted,
             enforce=self.profile.quota,
             seed=seed,
+            expect=expect,
         )
+        if code == STALE:
+            return False
         self._refuse(code, value, account, path)
+        return True
 
     def _admit_shared(
         self,

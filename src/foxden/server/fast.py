@@ -36,6 +36,7 @@ from foxden.server.incoming import (
     write_target,
 )
 from foxden.server.journal import Exchange
+from foxden.server.shared_limits import Expected
 from foxden.store import Account
 from foxden.store.waiting import WouldWait, without_waiting
 
@@ -182,11 +183,10 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
     shared = auth.shared
     read_on_loop = offload and name in LOOP_READS
     reads_quota = shared is not None and name in READS_QUOTA
-    nothing_to_admit = (
-        shared is not None
-        and auth.replays is None
-        and not shared.asks(paced_queries, auth.profile.key_bucket, path_counted)
+    asks_redis = shared is not None and shared.asks(
+        paced_queries, auth.profile.key_bucket, path_counted
     )
+    nothing_to_admit = shared is not None and auth.replays is None and not asks_redis
     """No limit applies to this call (Redis would not be asked): a read that cannot be
     identified on the loop is identified and answered in one hop to a read thread."""
     serve_lock = foxden.serve_lock
@@ -195,6 +195,17 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
     whose answers are usually ready (or need only cached rows and the quota's count); a
     call that usually needs a query (a history) goes to a read thread whole at once, where
     the counters are read too, rather than wait on the loop for them first."""
+    guess = (
+        changes is not None
+        and auth.replays is None
+        and (asks_redis or reads_quota)
+        and hasattr(store, "last_reading")
+    )
+    """Whether the call may be identified from the cached rows as the last reading of the
+    change counters left them, before a reading of its own: the Redis round trip the call
+    makes anyway (its admission, or the quota's count) confirms the counters still stand,
+    or does nothing and sends it the usual way (``RedisLimits.admit_async``). Not with the
+    replay cache: a signature seen cannot be given back."""
 
     def answer(account: Account, headers: dict[str, str], call: Exchange, parsed: Any) -> bytes:
         """The envelope of the handler's answer (inside the store's view of the call)."""
@@ -272,9 +283,28 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
             foxden.flush_soon()
         return answered
 
-    def identify_in_view(headers: dict[str, str], call: Exchange) -> Identified:
-        with store.request_view(call.started):
+    def identify_in_view(
+        headers: dict[str, str], call: Exchange, arrived: float | None = None
+    ) -> Identified:
+        with store.request_view(call.started if arrived is None else arrived):
             return auth.identify(call.path, headers, call.time_ms)
+
+    def guessed(
+        headers: dict[str, str], call: Exchange
+    ) -> tuple[Identified, Expected, tuple[int, ...]] | None:
+        """The caller identified from the cached rows as the last reading of the change
+        counters left them, with what its round trip to Redis must find to confirm them
+        and that reading; None when that needs a query (or the rows follow no reading)."""
+        reading = store.last_reading()  # type: ignore[attr-defined]
+        counters = store.shared_counters  # type: ignore[attr-defined]
+        if reading is None or counters is None:
+            return None
+        try:
+            with without_waiting():
+                identified = identify_in_view(headers, call, reading[1])
+        except WouldWait:
+            return None
+        return identified, (counters.mark_key, reading[0][-1]), reading[0]
 
     def identify_and_respond(
         headers: dict[str, str], call: Exchange, caller: list[Account]
@@ -289,12 +319,44 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
         counted: int = await foxden.in_read_thread(shared.seed, account_id, day)
         return counted
 
-    async def admitted(headers: dict[str, str], call: Exchange, caller: list[Account]) -> bytes:
+    async def admitted(
+        headers: dict[str, str], call: Exchange, caller: list[Account], may_guess: bool = True
+    ) -> bytes:
         """``whole`` with the limits in Redis: the caller identified (on the loop while its
         rows are cached, else in the database thread), admitted by Redis on the loop (many
         calls' round trips in flight at once), then answered (on the loop when it needs
         nothing but cached rows and no other call is being answered there, else in the
-        database thread)."""
+        database thread). With several workers on PostgreSQL the cached rows are used as
+        the last reading of the change counters left them when the call's own round trip
+        to Redis can confirm they still stand (``guess``); else, or when they moved, after a
+        reading that began once the call arrived."""
+        guessed_with = guessed(headers, call) if guess and may_guess else None
+        if guessed_with is not None:
+            identified, expect, versions = guessed_with
+            account = identified.account
+            caller.append(account)
+            call.account = account.name
+            began = time.perf_counter()
+            stood = await auth.admit(
+                identified,
+                call.path,
+                call.time_ms,
+                path_counted,
+                paced_queries,
+                seed,
+                expect if asks_redis else None,
+            )
+            if stood and reads_quota:
+                assert shared is not None
+                stood = await shared.read_ahead(
+                    account.id, call.time_ms, None if asks_redis else expect
+                )
+            if not stood:  # nothing spent: the usual way, after a reading of the counters
+                caller.clear()
+                return await admitted(headers, call, caller, may_guess=False)
+            store.confirm(versions, began)  # type: ignore[attr-defined]
+            foxden.flush_soon()
+            return await answer_admitted(account, headers, call)
         if offload:
             if changes is not None:
                 await changes.seen_since(call.started)  # else the view below would wait
@@ -318,6 +380,10 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
         if reads_quota:
             assert shared is not None
             await shared.read_ahead(account.id, call.time_ms)
+        return await answer_admitted(account, headers, call)
+
+    async def answer_admitted(account: Account, headers: dict[str, str], call: Exchange) -> bytes:
+        """The answer to a call Redis admitted (see ``admitted``)."""
         if not offload:
             return respond_in_view(account, headers, call)
         if read_on_loop and serve_lock.acquire(blocking=False):

@@ -21,6 +21,17 @@ again every reading differs from the ones before, and every topic is dropped onc
 Order: a writer moves the counters after its commit and before it answers, so a request
 sent after that answer reads counters that moved; a reader that saw them move drops the
 topic's cached rows and reads them again from the database, which has the commit.
+
+The change mark (``foxden:{changes}:mark``, a string beside the hash) moves with every
+bump, after the counters: one number that says whether anything changed since a reading.
+The first writer sets it to a random number (``SET NX``), so a Redis made again does not
+come back to a mark a reader saw. A reading takes the mark first, then the counters, and
+gives the mark after them: a bump between the two leaves the reading's mark behind its
+counters, never ahead. A request in a worker identified from the cached rows as the last
+reading left them has its own Redis round trip confirm that mark still stands (the call
+limits' script compares it, or the day's count is read with it in one ``MGET``;
+``foxden.server.fast``): it then needs no reading of its own, and when the mark moved the
+script did nothing and the request goes the usual way.
 """
 
 from __future__ import annotations
@@ -41,7 +52,8 @@ log = logging.getLogger("foxden.server")
 
 
 class RedisChangeCounters:
-    """A :class:`~foxden.store.changes.SharedCounters` in one Redis hash."""
+    """A :class:`~foxden.store.changes.SharedCounters` in one Redis hash, with the change
+    mark beside it."""
 
     def __init__(
         self,
@@ -53,6 +65,8 @@ class RedisChangeCounters:
         self._async_client = async_client
         """The running event loop's client (None: no reading on a loop)."""
         self.key = f"{prefix}{{changes}}"
+        self.mark_key = f"{prefix}{{changes}}:mark"
+        """The change mark: a random number the first writer sets, moved by every bump."""
         self._fields = [BORN, *TOPIC_ORDER]
 
     def bump(self, topics: Set[str]) -> None:
@@ -60,26 +74,36 @@ class RedisChangeCounters:
         pipe.hsetnx(self.key, BORN, secrets.randbits(48))
         for field in sorted(topics):
             pipe.hincrby(self.key, field, 1)
+        pipe.set(self.mark_key, secrets.randbits(48), nx=True)
+        pipe.incr(self.mark_key)  # after the counters (see ``read``)
         pipe.execute()
 
     def read(self) -> Sequence[int]:
-        return _counters(self.client.hmget(self.key, self._fields))
+        pipe = self.client.pipeline(transaction=False)
+        pipe.get(self.mark_key)  # before the counters (see the module's text)
+        pipe.hmget(self.key, self._fields)
+        mark, values = pipe.execute()
+        return _counters(values, mark)
 
     async def read_async(self) -> Sequence[int]:
         if self._async_client is None:
             raise RuntimeError("these change counters are not read on an event loop")
-        return _counters(await self._async_client().hmget(self.key, self._fields))
+        pipe = self._async_client().pipeline(transaction=False)
+        pipe.get(self.mark_key)
+        pipe.hmget(self.key, self._fields)
+        mark, values = await pipe.execute()
+        return _counters(values, mark)
 
 
 BORN = "born"
 """The hash's random birth mark, added to every counter read."""
 
 
-def _counters(values: Sequence[bytes | str | None]) -> tuple[int, ...]:
-    """``born + count`` per topic; a field not there (no write since the hash was made)
-    counts 0."""
+def _counters(values: Sequence[bytes | str | None], mark: bytes | str | None) -> tuple[int, ...]:
+    """``born + count`` per topic (a field not there, no write since the hash was made,
+    counts 0), then the change mark (0 when there is none)."""
     born, *counts = (int(v) if v is not None else 0 for v in values)
-    return tuple(born + count for count in counts)
+    return (*(born + count for count in counts), int(mark) if mark is not None else 0)
 
 
 def share_changes(store: object, url: str) -> bool:

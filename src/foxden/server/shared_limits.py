@@ -49,10 +49,12 @@ QUOTA_TTL_S = 3 * 86_400
 MARGIN_MS = 1_000
 """Pacing stamps outlive their interval by this much, so clocks a little apart still agree."""
 
-ADMITTED, PACED, BUCKET, QUOTA = 0, 1, 2, 3
-"""What :meth:`RedisLimits.admit` answers first: the call passed, or which limit refused it."""
+ADMITTED, PACED, BUCKET, QUOTA, STALE = 0, 1, 2, 3, 4
+"""What :meth:`RedisLimits.admit` answers first: the call passed, or which limit refused it
+(or STALE: the change mark was not the one expected, and nothing was done)."""
 
 _ADMIT = """
+if ARGV[13] ~= '' and (redis.call('GET', KEYS[4]) or '0') ~= ARGV[13] then return {4, 0} end
 local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
 if ARGV[3] == '1' then
@@ -120,6 +122,17 @@ class LimitsUnavailable(ApiError):
         )
 
 
+Expected = tuple[str, int]
+"""The change mark's key and the mark the caller's cached rows follow
+(``foxden.server.shared_changes``): a call admitted with them is admitted only while the
+mark stands."""
+
+
+def _expected(expect: Expected | None) -> list[Any]:
+    """The admission script's arguments from ARGV[13] on."""
+    return [""] if expect is None else [str(expect[1])]
+
+
 def connect(url: str) -> redis.Redis:
     """A client for ``redis://HOST:PORT/DB`` (or ``rediss://``, ``unix://``), checked with a
     PING; ValueError with the reason when it cannot be reached."""
@@ -181,7 +194,7 @@ class RedisLimits(QuotaKeeper):
         self.url = url
         """Where the asynchronous client connects (None: the synchronous client's address)."""
         self._loops: dict[asyncio.AbstractEventLoop, tuple[Any, Any]] = {}
-        """The asynchronous client of each event loop that asked, with its admission script."""
+        """The asynchronous client of each event loop that asked, with its scripts."""
 
     def _key(self, account_id: int, kind: str, name: str = "") -> str:
         return f"{self.prefix}{{a{account_id}}}:{kind}:{name}"
@@ -219,15 +232,20 @@ class RedisLimits(QuotaKeeper):
         bucket: bool,
         counted: bool,
         enforce: bool,
+        expect: Expected | None = None,
     ) -> tuple[list[str], list[Any]]:
-        """The admission script's keys and arguments."""
+        """The admission script's keys and arguments (with ``expect``: refused as STALE,
+        nothing done, unless the change counters are those)."""
         day = utc_day(now_ms)
+        keys = [
+            self._key(account_id, "pace", path),
+            self._key(account_id, "bucket"),
+            self._key(account_id, "quota", day),
+        ]
+        if expect is not None:
+            keys.append(expect[0])
         return (
-            [
-                self._key(account_id, "pace", path),
-                self._key(account_id, "bucket"),
-                self._key(account_id, "quota", day),
-            ],
+            keys,
             [
                 now_ms,
                 self.path_interval_ms,
@@ -241,6 +259,7 @@ class RedisLimits(QuotaKeeper):
                 seed,
                 QUOTA_TTL_S,
                 MARGIN_MS,
+                *_expected(expect),
             ],
         )
 
@@ -336,11 +355,14 @@ class RedisLimits(QuotaKeeper):
         counted: bool,
         enforce: bool,
         seed: Callable[[int, str], Awaitable[int]],
+        expect: Expected | None = None,
     ) -> tuple[int, int]:
         """:meth:`admit` on the event loop: the script awaited with the asynchronous client
         (other calls' admissions go on meanwhile; Redis runs each script whole). A day's
         count not seen yet comes from ``seed(account, day)`` (the store, where it may be
-        waited for); the count is written to the store by the server's timed flush."""
+        waited for); the count is written to the store by the server's timed flush.
+        ``expect`` (the change mark's key and the mark a caller's cached rows follow):
+        (STALE, 0), and nothing done, unless the mark still stands when the script runs."""
         bucket = bucket and self.rate > 0
         if not self.asks(paced, bucket, counted):
             return ADMITTED, -1
@@ -359,6 +381,7 @@ class RedisLimits(QuotaKeeper):
             bucket=bucket,
             counted=counted,
             enforce=enforce,
+            expect=expect,
         )
         _, script = self._async()
         try:
@@ -371,25 +394,36 @@ class RedisLimits(QuotaKeeper):
         self, signature: str, stamp_ms: int, window_ms: int, now_ms: int
     ) -> bool:
         """:meth:`first_use` on the event loop."""
-        client, _ = self._async()
+        client = self._async()[0]
         key, value, keep = self._replay(signature, stamp_ms, window_ms, now_ms)
         try:
             return bool(await client.set(key, value, nx=True, px=keep))
         except self._errors as exc:
             raise LimitsUnavailable(exc) from None
 
-    async def read_ahead(self, account_id: int, now_ms: int) -> None:
+    async def read_ahead(
+        self, account_id: int, now_ms: int, expect: Expected | None = None
+    ) -> bool:
         """Read the day's count with the asynchronous client for the call being answered in
-        this context, so that :meth:`used` on the event loop needs no round trip."""
+        this context, so that :meth:`used` on the event loop needs no round trip. With
+        ``expect`` (as for :meth:`admit_async`): the change mark read with it (one
+        ``MGET``), and False, with nothing read ahead, unless it stands."""
         day = utc_day(now_ms)
-        client, _ = self._async()
+        client = self._async()[0]
+        key = self._key(account_id, "quota", day)
         try:
-            raw = await client.get(self._key(account_id, "quota", day))
+            if expect is None:
+                raw = await client.get(key)
+            else:
+                raw, mark = await client.mget(key, expect[0])
+                if int(mark or 0) != expect[1]:
+                    return False
         except self._errors as exc:
             raise LimitsUnavailable(exc) from None
         count = int(raw) if raw is not None else self._seen.get((account_id, day))
         if count is not None:
             _READ_AHEAD.set((account_id, day, count))
+        return True
 
     async def aclose(self) -> None:
         """Close this event loop's asynchronous client (the server's shutdown)."""

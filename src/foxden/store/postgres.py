@@ -352,16 +352,48 @@ class PostgresStore(SqlStore):
         versions = tuple(int(v) for v in row)
         moved = set(topics)
         if self._versions is not None:
+            # a reading from Redis ends with its change mark, which no topic follows
             moved |= {
                 t
-                for t, old, new in zip(_SEQUENCES, self._versions, versions, strict=True)
+                for t, old, new in zip(_SEQUENCES, self._versions, versions, strict=False)
                 if old != new
             }
-        self._versions = versions
-        if moved:
+            if len(versions) != len(self._versions):  # the sequences' reading, then Redis's
+                moved |= ALL
+        if moved:  # before the counters are shown (``last_reading``)
             self._caches.drop(moved)
+        self._versions = versions
         if self._checked_at is None or began > self._checked_at:
             self._checked_at = began
+
+    def last_reading(self) -> tuple[tuple[int, ...], float] | None:
+        """The change counters last read from Redis (ending with its change mark, see
+        ``foxden.server.shared_changes``) and when that reading began, while the cached
+        rows follow them; None when they do not (no Redis, no listener, no reading yet).
+        A request may use the cached rows before a reading of its own when a later step
+        confirms the mark still stands (the call's own round trip to Redis does:
+        ``foxden.server.fast``), then :meth:`confirm`."""
+        if not (self.exact_changes and self.shared_counters is not None):
+            return None
+        versions, checked = self._versions, self._checked_at
+        if (
+            versions is None
+            or checked is None
+            or len(versions) != len(_SEQUENCES) + 1
+            or not self._listener.listening
+        ):
+            return None
+        return versions, checked
+
+    def confirm(self, versions: tuple[int, ...], began: float) -> None:
+        """The change counters were ``versions`` (``last_reading``'s) at a moment after
+        ``began`` (``time.perf_counter()``): what a reading that began then would have
+        said."""
+        if versions is self._versions:
+            if self._checked_at is None or began > self._checked_at:
+                self._checked_at = began
+        else:
+            self.take_versions(versions, began)
 
     def _committed(self, topics: Set[str]) -> None:
         """After a commit: the shared counters of ``topics`` moved. A failure is logged, not
