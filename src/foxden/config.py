@@ -68,7 +68,12 @@ class Settings:
     """Open connections served at once; a new one beyond it gets HTTP 503 and is closed."""
     quota_flush_every: int = 8
     """Counted calls kept in memory before their quota use is written (a crash loses fewer);
-    with ``redis_url`` the count lives in Redis and only the timed write runs."""
+    with ``redis_url`` the count lives in Redis, and with ``quota_journal`` on SQLite in the
+    journal, and only the timed write runs."""
+    quota_journal: bool = True
+    """On SQLite without Redis: keep every count as it is made in a memory-mapped file beside
+    the database (``<database>-quota``), so a killed server loses no counted call and no call
+    waits for a write of the counts (``foxden.server.quota_journal``)."""
     replay_cache: bool = False
     """Refuse a signature seen before within the timestamp window (docs/security.md)."""
     journal_size: int = 10_000

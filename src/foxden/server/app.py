@@ -152,9 +152,7 @@ class FoxdenApp:
                 from foxden.server.shared_changes import RedisChangeCounters
 
                 store.shared_counters = RedisChangeCounters(shared.client, shared.async_client)
-        self.quota: QuotaKeeper = shared or QuotaKeeper(
-            store, settings.daily_quota_per_device, settings.quota_flush_every
-        )
+        self.quota: QuotaKeeper = shared or _quota_keeper(store, settings)
         self.auth = Authenticator(
             store,
             round(settings.timestamp_window_s * 1000),
@@ -266,6 +264,7 @@ class FoxdenApp:
                 self.quota.flush()
             except Exception:
                 log.exception("could not save quota use at shutdown")
+            self.quota.close()
             self.journal.flush()
 
     def extra_routes(self) -> list[Route]:
@@ -428,6 +427,20 @@ class FoxdenApp:
                 return self.refused(scope, None, failed)
 
         return view
+
+
+def _quota_keeper(store: Store, settings: Settings) -> QuotaKeeper:
+    """The quota's keeper of a single process: on a SQLite file, every count kept in a
+    journal beside it as it is made (``foxden.server.quota_journal``); else (or when the
+    journal is another process's) written to the store every ``quota_flush_every`` calls."""
+    database = getattr(store, "file", None)
+    if database is not None and settings.quota_journal:
+        from foxden.server.quota_journal import JournaledQuota, QuotaJournal
+
+        journal = QuotaJournal.open(database + "-quota")
+        if journal is not None:
+            return JournaledQuota(store, settings.daily_quota_per_device, journal)
+    return QuotaKeeper(store, settings.daily_quota_per_device, settings.quota_flush_every)
 
 
 def create_app(

@@ -134,6 +134,9 @@ class QuotaKeeper:
                 log.warning("quota use kept in memory, the database refused it: %s", exc)
         return True
 
+    def close(self) -> None:
+        """After the last flush (the server's shutdown): nothing to give back here."""
+
     def forget(self) -> None:
         """Drop the counts in memory (the store's were replaced); they are read again."""
         self._counts.clear()

@@ -671,6 +671,8 @@ class SQLiteStore(SqlStore):
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.execute("PRAGMA busy_timeout = 10000")
         self._path = path
+        self.file: str | None = None if path == ":memory:" else path
+        """The database's file (None in memory)."""
         self._checkpointer: sqlite3.Connection | None = None
         self._checkpointing = threading.Lock()
         self._checkpointed_at = time.monotonic()
