@@ -38,6 +38,7 @@ from foxden.server.incoming import (
 from foxden.server.journal import Exchange
 from foxden.server.shared_limits import Expected
 from foxden.store import Account
+from foxden.store.changes import ConfirmedReadings
 from foxden.store.waiting import WouldWait, without_waiting
 
 if TYPE_CHECKING:
@@ -195,11 +196,12 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
     whose answers are usually ready (or need only cached rows and the quota's count); a
     call that usually needs a query (a history) goes to a read thread whole at once, where
     the counters are read too, rather than wait on the loop for them first."""
+    readings = store if isinstance(store, ConfirmedReadings) else None
     guess = (
         changes is not None
+        and readings is not None
         and auth.replays is None
         and (asks_redis or reads_quota)
-        and hasattr(store, "last_reading")
     )
     """Whether the call may be identified from the cached rows as the last reading of the
     change counters left them, before a reading of its own: the Redis round trip the call
@@ -295,16 +297,16 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
         """The caller identified from the cached rows as the last reading of the change
         counters left them, with what its round trip to Redis must find to confirm them
         and that reading; None when that needs a query (or the rows follow no reading)."""
-        reading = store.last_reading()  # type: ignore[attr-defined]
-        counters = store.shared_counters  # type: ignore[attr-defined]
-        if reading is None or counters is None:
+        reading = readings.last_reading() if readings is not None else None
+        if reading is None:
             return None
+        versions, began, mark_key = reading
         try:
             with without_waiting():
-                identified = identify_in_view(headers, call, reading[1])
+                identified = identify_in_view(headers, call, began)
         except WouldWait:
             return None
-        return identified, (counters.mark_key, reading[0][-1]), reading[0]
+        return identified, (mark_key, versions[-1]), versions
 
     def identify_and_respond(
         headers: dict[str, str], call: Exchange, caller: list[Account]
@@ -354,7 +356,8 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
             if not stood:  # nothing spent: the usual way, after a reading of the counters
                 caller.clear()
                 return await admitted(headers, call, caller, may_guess=False)
-            store.confirm(versions, began)  # type: ignore[attr-defined]
+            assert readings is not None
+            readings.confirm(versions, began)
             foxden.flush_soon()
             return await answer_admitted(account, headers, call)
         if offload:

@@ -34,7 +34,7 @@ import mmap
 import os
 import threading
 from collections.abc import Callable, Hashable, Iterable, Sequence, Set
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 log = logging.getLogger("foxden.store.changes")
 
@@ -106,6 +106,26 @@ class SharedCounters(Protocol):
 
     async def read_async(self) -> Sequence[int]:
         """:meth:`read` on the running event loop."""
+
+    @property
+    def mark_key(self) -> str:
+        """Where the change mark lives, which every bump moves after the counters and a
+        reading gives after them (the reading's last number)."""
+
+
+@runtime_checkable
+class ConfirmedReadings(Protocol):
+    """A store whose cached rows a request may use as the last reading of the change
+    counters left them, when its own round trip to the counters' service confirms that the
+    change mark still stands (``foxden.server.fast``)."""
+
+    def last_reading(self) -> tuple[tuple[int, ...], float, str] | None:
+        """The counters last read (ending with the change mark), when that reading began
+        (``time.perf_counter()``) and the mark's key, while the cached rows follow them;
+        None when they do not."""
+
+    def confirm(self, versions: tuple[int, ...], began: float) -> None:
+        """The counters were ``versions`` at a moment after ``began``."""
 
 
 class WalMarker:

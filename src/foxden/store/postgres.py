@@ -366,14 +366,15 @@ class PostgresStore(SqlStore):
         if self._checked_at is None or began > self._checked_at:
             self._checked_at = began
 
-    def last_reading(self) -> tuple[tuple[int, ...], float] | None:
+    def last_reading(self) -> tuple[tuple[int, ...], float, str] | None:
         """The change counters last read from Redis (ending with its change mark, see
         ``foxden.server.shared_changes``) and when that reading began, while the cached
         rows follow them; None when they do not (no Redis, no listener, no reading yet).
         A request may use the cached rows before a reading of its own when a later step
         confirms the mark still stands (the call's own round trip to Redis does:
         ``foxden.server.fast``), then :meth:`confirm`."""
-        if not (self.exact_changes and self.shared_counters is not None):
+        shared = self.shared_counters
+        if not self.exact_changes or shared is None:
             return None
         versions, checked = self._versions, self._checked_at
         if (
@@ -383,7 +384,7 @@ class PostgresStore(SqlStore):
             or not self._listener.listening
         ):
             return None
-        return versions, checked
+        return versions, checked, shared.mark_key
 
     def confirm(self, versions: tuple[int, ...], began: float) -> None:
         """The change counters were ``versions`` (``last_reading``'s) at a moment after
