@@ -15,7 +15,13 @@ from hypothesis import strategies as st
 from foxden.config import Settings
 from foxden.server.app import FoxdenApp
 from foxden.server.limits import QuotaKeeper, utc_day
-from foxden.server.quota_journal import MAGIC, SLOT, JournaledQuota, QuotaJournal
+from foxden.server.quota_journal import (
+    HEADER,
+    SLOT,
+    JournaledQuota,
+    QuotaJournal,
+    owner_of,
+)
 from foxden.store import Store, open_store, url_for
 
 DAY1 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
@@ -35,8 +41,12 @@ def journal_of(store: Store) -> str:
     return str(database) + "-quota"
 
 
+def opened(store: Store) -> QuotaJournal | None:
+    return QuotaJournal.open(journal_of(store), owner_of(store))
+
+
 def keeper(store: Store) -> JournaledQuota:
-    journal = QuotaJournal.open(journal_of(store))
+    journal = opened(store)
     assert journal is not None
     return JournaledQuota(store, 100, journal)
 
@@ -77,7 +87,7 @@ def test_a_flush_writes_the_store_and_empties_the_journal(store: Store) -> None:
 
 def test_a_spent_quota_counts_nothing(store: Store) -> None:
     alice = store.create_account("alice", "h1", 1)
-    journal = QuotaJournal.open(journal_of(store))
+    journal = opened(store)
     assert journal is not None
     quota = JournaledQuota(store, 2, journal)  # 2 calls a device a day
     assert quota.try_spend(alice.id, 1, DAY1) and quota.try_spend(alice.id, 1, DAY1)
@@ -92,15 +102,15 @@ def test_a_half_written_slot_is_skipped(store: Store) -> None:
     first.try_spend(alice.id, 1, DAY1)
     first.try_spend(alice.id + 1, 1, DAY1)
     # the power went while the second slot's count was written: its check no longer fits
-    struct.pack_into("<I", first.journal._map, len(MAGIC) + SLOT.size + 12, 900)
+    struct.pack_into("<I", first.journal._map, HEADER + SLOT.size + 12, 900)
     assert first.journal.left() == {(alice.id, utc_day(DAY1)): 1}
     first.journal.close()
 
 
 def test_another_process_s_journal_is_left_alone(store: Store, tmp_path: Path) -> None:
-    held = QuotaJournal.open(journal_of(store))
+    held = opened(store)
     assert held is not None
-    assert QuotaJournal.open(journal_of(store)) is None  # flock: one process at a time
+    assert opened(store) is None  # flock: one process at a time
     settings = replace(Settings(data_dir=str(tmp_path)), quota_flush_every=3)
     app = FoxdenApp(settings, store)
     assert type(app.quota) is QuotaKeeper and app.quota.flush_every == 3
@@ -128,8 +138,8 @@ def test_a_full_journal_keeps_counts_in_memory_until_the_flush(
     import foxden.server.quota_journal as module
 
     accounts = [store.create_account(f"a{i}", f"h{i}", 1) for i in range(3)]
-    monkeypatch.setattr(module, "SIZE", len(MAGIC) + 2 * SLOT.size)  # two slots
-    journal = QuotaJournal.open(journal_of(store))
+    monkeypatch.setattr(module, "SIZE", HEADER + 2 * SLOT.size)  # two slots
+    journal = opened(store)
     assert journal is not None
     quota = JournaledQuota(store, 100, journal)
     for account in accounts:
@@ -153,7 +163,7 @@ def test_the_journal_reads_back_the_last_count_of_each_account_and_day(
     import tempfile
 
     with tempfile.TemporaryDirectory() as where:
-        journal = QuotaJournal(str(Path(where) / "j"))
+        journal = QuotaJournal(str(Path(where) / "j"), bytes(range(16)))
         journal.start({})
         expected: dict[tuple[int, str], int] = {}
         for account_id, day, count in writes:
@@ -172,3 +182,16 @@ def test_a_count_of_an_account_deleted_since_is_dropped(store: Store) -> None:
     first.journal.close()
     keeper(store).close()  # starts all the same
     assert store.usage(alice.id, utc_day(DAY1)) == 1
+
+
+def test_a_journal_is_read_only_into_the_database_it_counted_for(store: Store) -> None:
+    alice = store.create_account("alice", "h1", 1)
+    first = keeper(store)
+    first.try_spend(alice.id, 1, DAY1)
+    first.journal.close()  # killed
+    store.empty()  # then started again from nothing (--reset): ids start again
+    bob = store.create_account("bob", "h2", 1)
+    assert bob.id == alice.id
+    keeper(store).close()
+    assert store.usage(bob.id, utc_day(DAY1)) == 0  # alice's count is not bob's
+    assert owner_of(store) == owner_of(store)  # kept once made

@@ -435,9 +435,9 @@ def _quota_keeper(store: Store, settings: Settings) -> QuotaKeeper:
     journal is another process's) written to the store every ``quota_flush_every`` calls."""
     database = getattr(store, "file", None)
     if database is not None and settings.quota_journal:
-        from foxden.server.quota_journal import JournaledQuota, QuotaJournal
+        from foxden.server.quota_journal import JournaledQuota, QuotaJournal, owner_of
 
-        journal = QuotaJournal.open(database + "-quota")
+        journal = QuotaJournal.open(database + "-quota", owner_of(store))
         if journal is not None:
             return JournaledQuota(store, settings.daily_quota_per_device, journal)
     return QuotaKeeper(store, settings.daily_quota_per_device, settings.quota_flush_every)

@@ -15,7 +15,10 @@ it may lose SQLite's last commits (``synchronous = NORMAL``).
 The file is one process's at a time (``flock``): a second process on the same database
 (which counts in its own memory anyway) keeps the usual writes every few calls. Each slot
 is an account, a day and its count, with a check number over the three, so a slot half
-written when the power went is recognised and skipped.
+written when the power went is recognised and skipped. The file's header names the
+database it counts for (a random id kept in the database's ``meta`` table), so a file left
+beside a database made again, or emptied (``--reset``: its ids start again), is not read
+into it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import fcntl
 import logging
 import mmap
 import os
+import secrets
 import struct
 import threading
 from collections.abc import Mapping
@@ -36,12 +40,17 @@ from foxden.store import Store
 log = logging.getLogger("foxden.server")
 
 MAGIC = b"foxden-quota-1\0\0"
+OWNER = 16
+"""Bytes of the database's id after the magic."""
+HEADER = len(MAGIC) + OWNER
 SLOT = struct.Struct("<qiII")
 """account id, day (date ordinal), count, check."""
 SLOTS = 4096
 """(account, day) pairs the file holds between two flushes; past that, counts wait in
 memory for the next flush (which empties the file)."""
-SIZE = len(MAGIC) + SLOTS * SLOT.size
+SIZE = HEADER + SLOTS * SLOT.size
+META_KEY = "quota_journal"
+"""The database's id for its journal, in its ``meta`` table (hex)."""
 _COUNT = struct.Struct("<II")
 """count and check, written together (one copy of 8 bytes)."""
 
@@ -55,7 +64,10 @@ def _check(account_id: int, ordinal: int, count: int) -> int:
 class QuotaJournal:
     """The file's slots (see the module's text). Not thread-safe: its keeper holds a lock."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, owner: bytes) -> None:
+        if len(owner) != OWNER:
+            raise ValueError(f"a journal's owner is {OWNER} bytes")
+        self.owner = owner
         fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError: another's
@@ -73,11 +85,11 @@ class QuotaJournal:
         self._ordinals: dict[str, int] = {}
 
     @classmethod
-    def open(cls, path: str) -> QuotaJournal | None:
-        """The journal at ``path``; None (logged) when another process holds it or it
-        cannot be made."""
+    def open(cls, path: str, owner: bytes) -> QuotaJournal | None:
+        """The journal at ``path`` for the database ``owner`` names; None (logged) when
+        another process holds it or it cannot be made."""
         try:
-            return cls(path)
+            return cls(path, owner)
         except BlockingIOError:
             log.warning("%s is another process's: quota counts written every few calls", path)
         except OSError as exc:
@@ -88,9 +100,9 @@ class QuotaJournal:
         """The counts the file holds (what the process before this one counted and may not
         have written to the store)."""
         found: dict[tuple[int, str], int] = {}
-        if self._map[: len(MAGIC)] != MAGIC:
-            return found
-        for offset in range(len(MAGIC), len(self._map) - SLOT.size + 1, SLOT.size):
+        if self._map[:HEADER] != MAGIC + self.owner:
+            return found  # never written, or another database's
+        for offset in range(HEADER, len(self._map) - SLOT.size + 1, SLOT.size):
             account_id, ordinal, count, check = SLOT.unpack_from(self._map, offset)
             if ordinal == 0:
                 break  # slots are filled in order: the rest were never written
@@ -104,7 +116,7 @@ class QuotaJournal:
         """Empty the file, then write ``keep`` (counts not yet in the store)."""
         self._map[:] = bytes(len(self._map))
         self._slots.clear()
-        self._map[: len(MAGIC)] = MAGIC
+        self._map[:HEADER] = MAGIC + self.owner
         for key, count in keep.items():
             self.write(key, count)
 
@@ -113,7 +125,7 @@ class QuotaJournal:
         offset = self._slots.get(key)
         ordinal = self._ordinal(key[1])
         if offset is None:
-            offset = len(MAGIC) + len(self._slots) * SLOT.size
+            offset = HEADER + len(self._slots) * SLOT.size
             if offset + SLOT.size > len(self._map):
                 return False
             SLOT.pack_into(
@@ -136,6 +148,20 @@ class QuotaJournal:
         with contextlib.suppress(BufferError, ValueError):
             self._map.close()
         os.close(self._fd)
+
+
+def owner_of(store: Store) -> bytes:
+    """The database's id for its journal (made and kept in its ``meta`` table the first
+    time)."""
+    known = store.meta(META_KEY)
+    if known is not None:
+        with contextlib.suppress(ValueError):
+            owner = bytes.fromhex(known)
+            if len(owner) == OWNER:
+                return owner
+    owner = secrets.token_bytes(OWNER)
+    store.put_meta(META_KEY, owner.hex())
+    return owner
 
 
 class JournaledQuota(QuotaKeeper):

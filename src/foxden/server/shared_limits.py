@@ -194,7 +194,7 @@ class RedisLimits(QuotaKeeper):
         self.url = url
         """Where the asynchronous client connects (None: the synchronous client's address)."""
         self._loops: dict[asyncio.AbstractEventLoop, tuple[Any, Any]] = {}
-        """The asynchronous client of each event loop that asked, with its scripts."""
+        """The asynchronous client of each event loop that asked, with its admission script."""
 
     def _key(self, account_id: int, kind: str, name: str = "") -> str:
         return f"{self.prefix}{{a{account_id}}}:{kind}:{name}"
