@@ -124,15 +124,19 @@ class QuotaKeeper:
         used = self.used(account_id, now_ms)
         if enforce and used >= self.total(device_count):
             return False
-        self._counts[key] = used + 1
-        self._dirty.add(key)
-        self._unsaved += 1
+        self._count(key, used + 1)
         if self.flush_due() and not waiting.forbidden():
             try:
                 self.flush()
             except Exception as exc:  # the call is counted in memory; written later
                 log.warning("quota use kept in memory, the database refused it: %s", exc)
         return True
+
+    def _count(self, key: tuple[int, str], count: int) -> None:
+        """Keep ``count`` as (account, day)'s count, to be written to the store."""
+        self._counts[key] = count
+        self._dirty.add(key)
+        self._unsaved += 1
 
     def close(self) -> None:
         """After the last flush (the server's shutdown): nothing to give back here."""

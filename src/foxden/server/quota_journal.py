@@ -34,7 +34,7 @@ import threading
 from collections.abc import Mapping
 from datetime import date
 
-from foxden.server.limits import QuotaKeeper, utc_day
+from foxden.server.limits import QuotaKeeper
 from foxden.store import Store
 
 log = logging.getLogger("foxden.server")
@@ -186,21 +186,12 @@ class JournaledQuota(QuotaKeeper):
     def flush_due(self) -> bool:
         return False
 
-    def try_spend(
-        self, account_id: int, device_count: int, now_ms: int, enforce: bool = True
-    ) -> bool:
-        key = (account_id, utc_day(now_ms))
-        used = self.used(account_id, now_ms)
-        if enforce and used >= self.total(device_count):
-            return False
+    def _count(self, key: tuple[int, str], count: int) -> None:
         with self._lock:
-            self._counts[key] = used + 1
-            self._dirty.add(key)
-            self._unsaved += 1
-            if not self.journal.write(key, used + 1) and not self._full:
+            super()._count(key, count)
+            if not self.journal.write(key, count) and not self._full:
                 self._full = True
                 log.warning("quota journal full: counts kept in memory until the next flush")
-        return True
 
     def flush(self) -> None:
         with self._lock:
