@@ -213,6 +213,7 @@ class FoxdenApp:
             routes += self.admin.routes()
         for endpoint in ENDPOINTS:
             custom = self.custom_view(endpoint)
+            at_once = None
             if custom is not None:
                 view = custom
             elif endpoint.public:
@@ -221,8 +222,8 @@ class FoxdenApp:
                 handler = HANDLERS.get(endpoint.name)
                 if handler is None:
                     continue
-                view = signed_view(self, endpoint, handler)
-            served = Served(self, view)
+                view, at_once = signed_view(self, endpoint, handler)
+            served = Served(self, view, at_once)
             for path in (endpoint.path, *endpoint.aliases):
                 # Starlette keeps the route to answer 405 for a wrong method (and HEAD)
                 routes.append(Route(path, served, methods=[endpoint.method]))

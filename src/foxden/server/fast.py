@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,7 +29,9 @@ from foxden.server.context import Handler
 from foxden.server.errors import ApiError
 from foxden.server.incoming import (
     DETAIL_HEADER_RAW,
+    DirectAnswer,
     RawView,
+    SyncView,
     decoder_for,
     detail_header_value,
     read_body,
@@ -37,6 +40,7 @@ from foxden.server.incoming import (
 )
 from foxden.server.journal import Exchange
 from foxden.server.shared_limits import Expected
+from foxden.server.validate import too_large
 from foxden.store import Account
 from foxden.store.changes import ConfirmedReadings
 from foxden.store.waiting import WouldWait, without_waiting
@@ -111,6 +115,14 @@ class FastPath:
         self.fallback = fallback
         self.extra_headers = extra_headers or []
         """Added to every answer that goes through Starlette (the views add their own)."""
+        self.direct: dict[tuple[str, str], DirectAnswer] = {
+            key: view.answer_now
+            for key, view in views.items()
+            if isinstance(view, Served) and view.at_once is not None
+        }
+        """The views foxden's HTTP protocol may call without an ASGI cycle
+        (``foxden.server.http``): a request it can answer at once is answered as its last
+        byte arrives (no task, no ASGI messages), else it goes through ``__call__``."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -135,10 +147,39 @@ class Served:
     """An Open API view as an ASGI app: the call recorded, chaos answers sent, the
     envelope written to the socket, then the call observed (journal, metrics, log)."""
 
-    def __init__(self, foxden: FoxdenApp, view: RawView) -> None:
+    def __init__(self, foxden: FoxdenApp, view: RawView, at_once: SyncView | None = None) -> None:
         self.foxden = foxden
         self.view = view
+        self.at_once = at_once
+        """The view's answer without waiting, where it has one (``answer_now``)."""
         self.tail = foxden.worker_header
+        self.tail_lines = b"".join(b"%s: %s\r\n" % pair for pair in self.tail)
+
+    def answer_now(self, scope: Scope, body: bytes, write: Callable[[bytes, bytes], None]) -> bool:
+        """The call answered as ``__call__`` would, from its body already read, without an
+        ASGI cycle: False, having spent and written nothing, when it would have to wait."""
+        assert self.at_once is not None
+        call = Exchange(
+            self.foxden.wall.now_ms(),
+            scope["method"],
+            scope["path"],
+            scope["query_string"].decode("latin-1"),
+            time.perf_counter(),
+        )
+        answered = self.at_once(scope, body, call)
+        if answered is None:
+            return False
+        data, detail = answered
+        head = b"content-type: application/json\r\ncontent-length: %d\r\n%s" % (
+            len(data),
+            self.tail_lines,
+        )
+        if detail:
+            head += b"%s: %s\r\n" % (DETAIL_HEADER_RAW, detail_header_value(detail))
+        write(head, data)
+        call.latency_ms = (time.perf_counter() - call.started) * 1000
+        self.foxden.observe(call)
+        return True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         call = Exchange(
@@ -165,9 +206,13 @@ class Served:
         self.foxden.observe(call)
 
 
-def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawView:
+def signed_view(
+    foxden: FoxdenApp, endpoint: Endpoint, handler: Handler
+) -> tuple[RawView, SyncView | None]:
     """The view of a signed Open API call: headers, signature, pacing and quota
-    (``Authenticator.check``), chaos, then the handler's answer in the envelope."""
+    (``Authenticator.check``), chaos, then the handler's answer in the envelope; and, on a
+    store whose queries do not go over the network and without limits in Redis, the same
+    view answering at once (None while chaos rules are set: they may delay an answer)."""
     decode = decoder_for(endpoint)
     body_limit = foxden.settings.max_body_bytes
     name = endpoint.name
@@ -411,6 +456,35 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
         with store.request_view(call.started):
             return answer(account, headers, call, decode(call))
 
+    def failed(
+        scope: Scope, call: Exchange, account: Account | None, exc: Exception
+    ) -> tuple[bytes, str]:
+        """The refusal of a call that raised ``exc`` (an unexpected one is logged and
+        answered as the cloud answers a failure)."""
+        if isinstance(exc, ApiError):
+            refusal = exc
+        else:
+            log.error("unexpected failure in %s", name, exc_info=exc)
+            refusal = ApiError(Errno.QUERY_FAILED, "unexpected server failure (in the log)")
+        call.errno, call.msg, call.detail = int(refusal.errno), refusal.msg, refusal.detail
+        return foxden.refused(scope, account, refusal)
+
+    def at_once(scope: Scope, body: bytes, call: Exchange) -> tuple[bytes, str] | None:
+        if chaos.rules:
+            return None
+        caller: list[Account] = []
+        try:
+            headers = signed_headers(scope)
+            if has_body:
+                if body_limit and len(body) > body_limit:
+                    raise too_large(body_limit)
+                call.body = body
+            answered = whole(headers, call, caller)
+            call.errno, call.msg = 0, SUCCESS_MESSAGE
+            return answered, ""
+        except Exception as exc:
+            return failed(scope, call, caller[0] if caller else None, exc)
+
     async def view(scope: Scope, receive: Receive, call: Exchange) -> tuple[bytes, str]:
         account: Account | None = None
         caller: list[Account] = []
@@ -442,20 +516,12 @@ def signed_view(foxden: FoxdenApp, endpoint: Endpoint, handler: Handler) -> RawV
                 body = answer_in_view(account, headers, call)
             call.errno, call.msg = 0, SUCCESS_MESSAGE
             return body, ""
-        except ApiError as exc:
-            account = account or (caller[0] if caller else None)
-            call.errno, call.msg, call.detail = int(exc.errno), exc.msg, exc.detail
-            return foxden.refused(scope, account, exc)
         except ChaosAnswer:
             raise
-        except Exception:
-            account = account or (caller[0] if caller else None)
-            log.exception("unexpected failure in %s", name)
-            failed = ApiError(Errno.QUERY_FAILED, "unexpected server failure (in the log)")
-            call.errno, call.msg, call.detail = int(failed.errno), failed.msg, failed.detail
-            return foxden.refused(scope, account, failed)
+        except Exception as exc:
+            return failed(scope, call, account or (caller[0] if caller else None), exc)
 
-    return view
+    return view, (at_once if shared is None and not offload else None)
 
 
 def _chaos_call(call: Exchange, headers: dict[str, str]) -> Call:

@@ -17,6 +17,15 @@ arrive, before the application sees a request:
   once, so a flood of idle connections cannot use up the process's file descriptors;
 - idle keep-alive connections close after ``keep_alive_timeout_s`` (uvicorn's own timer).
 
+It also answers the Open API calls an app lists as ``direct`` (``foxden.server.fast``)
+without an ASGI cycle: uvicorn makes a scope, a cycle, an event, a task and two ASGI
+messages per request, half of what a request costs it on this machine (docs/decisions.md);
+a listed call whose last byte has arrived is answered there and then, in the parser's
+callback, and one it cannot answer without waiting goes to the app as usual. Only a request
+with nothing before it on the connection (no cycle under way, none queued, the transport
+not full) is answered so, which keeps pipelined answers in order and a client that does not
+read from piling answers up.
+
 The numbers are settings (``foxden.config.Settings``); docs/security.md explains the
 defaults and the measurements behind them.
 """
@@ -26,17 +35,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httptools
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from foxden.config import Settings
 from foxden.protocol.errno import Errno
 from foxden.server import envelope
 from foxden.server.errors import invalid
+from foxden.server.incoming import DirectAnswer
 
 log = logging.getLogger("foxden.http")
 
@@ -132,9 +143,14 @@ class _Refused(Exception):
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with the limits above (``limits`` set by a subclass)."""
+    """uvicorn's httptools protocol with the limits above (``limits`` set by a subclass)
+    and the calls answered without an ASGI cycle (``direct``, by method and path)."""
 
     limits: ClassVar[HttpLimits] = HttpLimits.from_settings(Settings())
+    direct: ClassVar[Mapping[tuple[str, str], DirectAnswer]] = {}
+    _default_lines: ClassVar[tuple[object, bytes]] = (None, b"")
+    """uvicorn's default headers (date, server) as header lines, with the list they were
+    made from (uvicorn puts a new one in place every second)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -147,6 +163,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._body_seen = 0
         self._timer: asyncio.TimerHandle | None = None
         self._refused = False
+        self._answer: DirectAnswer | None = None
+        """The direct answer of the request being read, if it is to have one."""
+        self._answer_body = b""
+        self._keep_alive = True
 
     # ------------------------------------------------------------ connection
 
@@ -183,9 +203,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 self.send_400_response("Invalid HTTP request received.")
             return
         if self._in_head:
-            # everything since the head began is head: a request line and headers that
-            # never end are refused after max_header_bytes, not kept growing
-            self._head_seen = len(data) if self._head_started_here else self._head_seen + len(data)
+            # a request line and headers that never end are refused after max_header_bytes,
+            # not kept growing: the head's parsed bytes in the chunk where it began (the
+            # chunk may hold pipelined requests before it), then every byte since
+            self._head_seen = (
+                self._head_exact if self._head_started_here else self._head_seen + len(data)
+            )
             if self._head_seen > self.limits.max_header_bytes:
                 self._refuse(431, b"request headers too large")
 
@@ -232,6 +255,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                     raise _Refused
         self._in_head = False
         self._arm(self.limits.body_timeout_s)
+        if self.direct and self._answers_directly():
+            return
         super().on_headers_complete()
         cycle = self.cycle
         if cycle is not None and cycle.transport is self.transport:
@@ -242,11 +267,115 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._body_seen > self.limits.max_body_bytes:
             self._refuse_body()
             raise _Refused
+        if self._answer is not None:
+            self._answer_body += body
+            return
         super().on_body(body)
 
     def on_message_complete(self) -> None:
         self._disarm()
-        super().on_message_complete()
+        answer = self._answer
+        if answer is None:
+            super().on_message_complete()
+            return
+        self._answer = None
+        body, self._answer_body = self._answer_body, b""
+        try:
+            if answer(self.scope, body, self._write_answer):  # type: ignore[arg-type]
+                return
+        except Exception:  # a defect: answered as uvicorn answers an app that raised
+            log.exception("direct answer failed")
+            self._refused = True
+            if not self.transport.is_closing():
+                self.transport.write(
+                    b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain; "
+                    b"charset=utf-8\r\ncontent-length: 21\r\nconnection: close\r\n\r\n"
+                    b"Internal Server Error"
+                )
+                self.transport.close()
+            return
+        self._start_cycle(body)
+
+    # ------------------------------------------------------------ direct answers
+
+    def _answers_directly(self) -> bool:
+        """Whether the request whose head just ended is one of ``direct`` that may be
+        answered once its body is in: if so it is made ready for that (scope completed as
+        uvicorn completes it) and no cycle is started."""
+        cycle = self.cycle
+        if (
+            self.pipeline
+            or (cycle is not None and not cycle.response_complete)
+            or self.expect_100_continue
+            or self.flow.write_paused
+            or self.root_path
+            or self.limit_concurrency is not None
+        ):
+            return False
+        parser = self.parser
+        if parser.should_upgrade():
+            return False
+        method = parser.get_method().decode("ascii")
+        url = httptools.parse_url(self.url)
+        raw_path: bytes = url.path
+        if b"%" in raw_path:
+            return False  # uvicorn unquotes it; none of the direct paths has one
+        answer = self.direct.get((method, raw_path.decode("ascii")))
+        if answer is None:
+            return False
+        scope = self.scope
+        http_version = parser.get_http_version()
+        scope["method"] = method
+        if http_version != "1.1":
+            scope["http_version"] = http_version
+        scope["path"] = raw_path.decode("ascii")
+        scope["raw_path"] = raw_path
+        scope["query_string"] = url.query or b""
+        self._keep_alive = http_version != "1.0" and parser.should_keep_alive()
+        self._answer = answer
+        return True
+
+    def _write_answer(self, head: bytes, body: bytes) -> None:
+        """Send a direct answer: HTTP 200 with ``head``'s header lines after uvicorn's
+        default ones, in one write; then what uvicorn does once a response is complete."""
+        defaults = self.server_state.default_headers
+        made_from, lines = GuardedHttpToolsProtocol._default_lines
+        if made_from is not defaults:
+            lines = b"".join(b"%s: %s\r\n" % pair for pair in defaults)
+            GuardedHttpToolsProtocol._default_lines = (defaults, lines)
+        if not self._keep_alive:
+            head += b"connection: close\r\n"
+        start = b"HTTP/1.1 200 OK\r\n%s%s\r\n" % (lines, head)
+        transport = self.transport
+        if len(body) > _JOIN_MAX:
+            transport.writelines([start, body])
+        else:
+            transport.write(start + body)
+        if not self._keep_alive:
+            transport.close()
+        self.on_response_complete()
+
+    def _start_cycle(self, body: bytes) -> None:
+        """Give a request made ready for a direct answer to the app as uvicorn would have,
+        its body already read."""
+        cycle = RequestResponseCycle(
+            scope=self.scope,
+            transport=_OneWrite(self.transport, self.loop),  # type: ignore[arg-type]
+            flow=self.flow,
+            logger=self.logger,
+            access_logger=self.access_logger,
+            access_log=self.access_log,
+            default_headers=self.server_state.default_headers,
+            message_event=asyncio.Event(),
+            expect_100_continue=False,
+            keep_alive=self._keep_alive,
+            on_response=self.on_response_complete,
+        )
+        cycle.body = bytearray(body)
+        cycle.more_body = False
+        cycle.message_event.set()
+        self.cycle = cycle
+        self._start_asgi_task(cycle, self.app)
 
     # ------------------------------------------------------------ refusing
 
@@ -274,7 +403,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         """Whether a status line can still be written for the request being read: none
         was started for it (and none for an earlier pipelined request is under way)."""
         cycle = self.cycle
-        if self._in_head:
+        if self._in_head or self._answer is not None:
             return cycle is None or cycle.response_complete
         return cycle is not None and not cycle.response_started
 
@@ -303,9 +432,16 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
-def guarded_protocol(limits: HttpLimits) -> type[GuardedHttpToolsProtocol]:
-    """The protocol class uvicorn builds per connection, with these limits."""
-    return type("FoxdenHttpProtocol", (GuardedHttpToolsProtocol,), {"limits": limits})
+def guarded_protocol(
+    limits: HttpLimits, direct: Mapping[tuple[str, str], DirectAnswer] | None = None
+) -> type[GuardedHttpToolsProtocol]:
+    """The protocol class uvicorn builds per connection, with these limits and these calls
+    answered without an ASGI cycle."""
+    return type(
+        "FoxdenHttpProtocol",
+        (GuardedHttpToolsProtocol,),
+        {"limits": limits, "direct": dict(direct or {})},
+    )
 
 
 def raise_file_limit(connections: int) -> None:
@@ -325,12 +461,15 @@ def raise_file_limit(connections: int) -> None:
 
 def uvicorn_config(app: Any, settings: Settings, **options: Any) -> uvicorn.Config:
     """uvicorn's configuration for foxden: the guarded httptools protocol and the limits
-    of ``settings``; ``options`` (host, port, log_level, loop, ...) pass through."""
+    of ``settings``, with the calls ``app`` lists as ``direct`` (``FastPath.direct``)
+    answered without an ASGI cycle; ``options`` (host, port, log_level, loop, ...) pass
+    through."""
     limits = HttpLimits.from_settings(settings)
     options.setdefault("access_log", False)
+    direct = getattr(app, "direct", None) if not options.get("access_log") else None
     return uvicorn.Config(
         app,
-        http=guarded_protocol(limits),
+        http=guarded_protocol(limits, direct),
         timeout_keep_alive=max(1, round(limits.keep_alive_timeout_s)),
         **options,
     )

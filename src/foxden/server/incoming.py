@@ -45,6 +45,16 @@ RawView = Callable[[Scope, Receive, Exchange], Awaitable[tuple[bytes, str]]]
 refusal for the ``X-Foxden-Detail`` header ("" when there is none); it fills in the
 journal's record of the call as it goes."""
 
+SyncView = Callable[[Scope, bytes, Exchange], "tuple[bytes, str] | None"]
+"""The same view answering at once from a request whose body has been read (``bytes``):
+its answer, or None when it cannot answer without waiting (the call is then given to the
+``RawView``, nothing having been spent)."""
+
+DirectAnswer = Callable[[Scope, bytes, Callable[[bytes, bytes], None]], bool]
+"""A call the HTTP protocol may answer without an ASGI cycle (``foxden.server.http``): given
+the scope (method, path, query string, headers), the body and a writer of the answer's header
+lines and body, it answers and says True, or says False having written and spent nothing."""
+
 DETAIL_HEADER = "X-Foxden-Detail"
 DETAIL_HEADER_RAW = DETAIL_HEADER.lower().encode("ascii")
 _CONTROL = {c: " " for c in (*range(0x20), 0x7F)}
