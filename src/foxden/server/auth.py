@@ -137,14 +137,16 @@ class Authenticator:
     def identify(self, path: str, headers: Mapping[str, str], now_ms: int) -> Identified:
         """The first checks of :meth:`check`: the headers present, the timestamp inside the
         window, the key known and the signature right (inside a view of the store)."""
-        values = {}
-        for name in REQUIRED_HEADERS:
-            value = headers.get(name)
-            if value is None or not value.strip():
-                raise header_invalid(f"no {name}", f"request header {name!r} missing or empty")
-            values[name] = value.strip()
+        get = headers.get
+        token = get("token", "").strip()
+        timestamp = get("timestamp", "").strip()
+        sent = get("signature", "").strip()
+        if not (token and timestamp and sent and get("lang", "").strip()):
+            for name in REQUIRED_HEADERS:  # the first one missing, in the cloud's order
+                if not get(name, "").strip():
+                    raise header_invalid(f"no {name}", f"request header {name!r} missing or empty")
         try:
-            stamp = int(values["timestamp"])
+            stamp = int(timestamp)
         except ValueError:
             raise header_invalid(
                 "illegal timestamp", "timestamp must be milliseconds since 1970"
@@ -155,16 +157,15 @@ class Authenticator:
                 f"timestamp is {stamp - now_ms:+d} ms from the server clock "
                 f"(at most {self.window_ms} ms allowed)",
             )
-        token = values["token"]
         account = self.store.account_by_key_hash(self._key_hash(token))
-        signed = signing.verify(path, token, values["timestamp"], values["signature"])
+        signed = signing.verify(path, token, timestamp, sent)
         if account is None or not signed:
             raise ApiError(
                 Errno.TOKEN_INVALID,
                 "unknown API key, or the signature is not md5(path + '\\r\\n' + token + "
                 "'\\r\\n' + timestamp) of this request",
             )
-        return Identified(account, values["signature"], stamp)
+        return Identified(account, sent, stamp)
 
     async def admit(
         self,

@@ -85,6 +85,9 @@ class HttpLimits:
         )
 
 
+_METHODS = {b"GET": "GET", b"POST": "POST"}
+"""The methods of the Open API's calls (a direct answer is looked up by method and path)."""
+
 _JOIN_MAX = 16_384
 """Bodies up to this size are joined to the held headers; larger ones go beside them."""
 
@@ -315,12 +318,15 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         parser = self.parser
         if parser.should_upgrade():
             return False
-        method = parser.get_method().decode("ascii")
-        url = httptools.parse_url(self.url)
-        raw_path: bytes = url.path
+        method = _METHODS.get(parser.get_method())
+        url = self.url
+        if method is None or url[:1] != b"/" or b"#" in url:
+            return False  # another method, an absolute URL, a fragment: as uvicorn does
+        raw_path, _, query = url.partition(b"?")
         if b"%" in raw_path:
-            return False  # uvicorn unquotes it; none of the direct paths has one
-        answer = self.direct.get((method, raw_path.decode("ascii")))
+            return False  # uvicorn unquotes it; no direct path has one
+        path = raw_path.decode("latin-1")
+        answer = self.direct.get((method, path))
         if answer is None:
             return False
         scope = self.scope
@@ -328,9 +334,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         scope["method"] = method
         if http_version != "1.1":
             scope["http_version"] = http_version
-        scope["path"] = raw_path.decode("ascii")
+        scope["path"] = path
         scope["raw_path"] = raw_path
-        scope["query_string"] = url.query or b""
+        scope["query_string"] = query
         self._keep_alive = http_version != "1.0" and parser.should_keep_alive()
         self._answer = answer
         return True

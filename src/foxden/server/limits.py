@@ -98,7 +98,7 @@ class QuotaKeeper:
         return quota_total(self.per_device, device_count)
 
     def used(self, account_id: int, now_ms: int) -> int:
-        key = (account_id, utc_day(now_ms))
+        key = (account_id, _day_name(now_ms // 86_400_000))  # utc_day, called often
         if key not in self._counts:
             self._counts[key] = self.store.usage(*key)
         return self._counts[key]
@@ -120,8 +120,10 @@ class QuotaKeeper:
     ) -> bool:
         """Count one call; False (and nothing counted) when the day's quota is spent and
         ``enforce`` is on."""
-        key = (account_id, utc_day(now_ms))
-        used = self.used(account_id, now_ms)
+        key = (account_id, _day_name(now_ms // 86_400_000))  # utc_day
+        used = self._counts.get(key)
+        if used is None:
+            used = self.used(account_id, now_ms)
         if enforce and used >= self.total(device_count):
             return False
         self._count(key, used + 1)

@@ -107,7 +107,7 @@ class TelemetryMixin(TelemetryWriter):
         if not sns:
             return {}
         with self._cache_turn() as held:
-            if not held or self._depth or not (self._view.usable() or self._sync_changes()):
+            if not held or self._depth or not (self._view.usable or self._sync_changes()):
                 return self._load_latest(sns)
             found: dict[str, Latest] = {}
             missing = []

@@ -57,7 +57,8 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
     _VIEW_HOLDS = False
     """Whether a request's view (``request_view``) holds the store from its beginning to
     its end: then a request waits for another thread's unit of work (an ingest part) once
-    at most, however many reads it makes, and its reads see one state of the store."""
+    at most, however many reads it makes, and its reads see one state of the store. Only
+    for a store whose ``_cache_turn`` is its lock (the view, holding it, takes no turn)."""
 
     @staticmethod
     def _new_lock() -> contextlib.AbstractContextManager[Any]:
@@ -162,7 +163,7 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
         return view
 
     def cache_mark(self) -> int | None:
-        if self._in_own_unit() or not self._view.usable():
+        if self._in_own_unit() or not self._view.usable:
             return None
         return self._caches.mark
 
@@ -186,7 +187,7 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
         any time with or without it, and a fill only keeps a row read after the last drop
         of its topic (the topic's generation), so the lock adds nothing to a hit; it
         orders fills and drops, and that only a miss needs."""
-        if self._view.usable() and not self._in_own_unit():
+        if self._view.usable and not self._in_own_unit():
             found = self._caches.get(topic, key)
             if found is not MISS:
                 hit: T = found
@@ -194,7 +195,7 @@ class SqlStore(TelemetryMixin, SnapshotMixin):
         with self._cache_turn() as held:
             if not held or self._depth:
                 return load()
-            if self._view.usable():
+            if self._view.usable:
                 pass
             elif not self._sync_changes():
                 return load()
@@ -607,32 +608,36 @@ class _View(threading.local):
         self.store = store
         self.depth = 0
         self.cacheable = False
+        self.usable = False
+        """Whether a view is open and the store's caches were usable when it opened."""
         self.arrived: float | None = None
         self.holds = store._VIEW_HOLDS
-
-    def usable(self) -> bool:
-        return self.depth > 0 and self.cacheable
 
     def __enter__(self) -> None:
         if self.depth == 0 and not self.holds and self.store._sync_lockless(self.arrived):
             self.cacheable = True
         elif self.depth == 0:
-            lock = self.store._lock
-            if self.holds:
+            store = self.store
+            if self.holds:  # the store's lock, which is all its cache turn would take
+                lock = store._lock
                 lock.__enter__()
-            try:
-                with self.store._cache_turn() as held:
-                    self.cacheable = held and self.store._sync_changes(self.arrived)
-            except BaseException:
-                if self.holds:
+                try:
+                    self.cacheable = store._sync_changes(self.arrived)
+                except BaseException:
                     lock.__exit__(None, None, None)
-                raise
+                    raise
+            else:
+                with store._cache_turn() as held:
+                    self.cacheable = held and store._sync_changes(self.arrived)
         self.depth += 1
+        self.usable = self.cacheable
 
     def __exit__(self, *exc: object) -> None:
         self.depth -= 1
-        if self.depth == 0 and self.holds:
-            self.store._lock.__exit__(None, None, None)
+        if self.depth == 0:
+            self.usable = False
+            if self.holds:
+                self.store._lock.__exit__(None, None, None)
 
 
 class SQLiteStore(SqlStore):
