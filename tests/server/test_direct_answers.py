@@ -18,13 +18,16 @@ import pytest
 from foxden.clock import RealClock
 from foxden.protocol import signing
 from foxden.server.chaos import Match, RuleSpec
+from foxden.server.fast import CARRIED
 from foxden.server.http import GuardedHttpToolsProtocol
 from foxden.server.journal import Query
-from tests.conftest import LiveServer, start_server
+from tests.conftest import LiveServer, fresh_postgres, start_server
 
 COUNT = "/op/v0/user/getAccessCount"
 LIST = "/op/v0/device/list"
 VARIABLES = "/op/v0/device/variable/get"
+SOC = "/op/v0/device/battery/soc/get"
+SN = "PGDIRECT00001"
 
 
 @pytest.fixture
@@ -208,3 +211,41 @@ def test_a_client_that_does_not_read_gets_every_answer_in_order(
         sender.join()
     assert [used(body) for _, body in answers[1::2]] == list(range(1, count + 1))
     assert through_app  # the transport filled up: some waited for the client
+
+
+def test_on_postgresql_a_read_that_needs_a_query_is_finished_by_the_app_counted_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the direct answer checks, counts and answers a call on the loop from
+    cached rows; once a write dropped the device's settings the answer needs a query, so
+    the app finishes the call in a thread from where the loop stopped: each call counted
+    once, recorded once, answered."""
+    with fresh_postgres() as url:
+        live = start_server(tmp_path, database_url=url, rate_per_second=1e6, rate_burst=10**6)
+        carried: list[Any] = []
+        start_cycle = GuardedHttpToolsProtocol._start_cycle
+
+        def counted(protocol: GuardedHttpToolsProtocol, body: bytes) -> None:
+            carried.append(protocol.scope.get(CARRIED))
+            start_cycle(protocol, body)
+
+        try:
+            key = live.account("pg")
+            live.device("pg", SN)
+            client = live.client(key)
+            assert client.battery_soc(SN).minSoc == 10  # rows cached after this
+            monkeypatch.setattr(GuardedHttpToolsProtocol, "_start_cycle", counted)
+            for i in range(3):
+                client.set_battery_soc(SN, 11 + i, 20)  # the device's settings dropped
+                assert client.battery_soc(SN).minSoc == 11 + i  # a query, once counted
+            count = client.access_count()
+        finally:
+            live.stop()
+            live.store.close()
+    # the writes go through the app; each read was checked and counted on the loop, then
+    # carried to the app with its account
+    reads = [c for c in carried if c is not None and c[0].path == SOC]
+    assert [len(c[1]) for c in reads] == [1, 1, 1]
+    assert int(count.total) - int(count.remaining) == 7  # 4 reads and 3 writes, once each
+    journal = live.foxden.journal.query(Query(path=SOC))
+    assert [(e["errno"], e["account"]) for e in journal] == [(0, "pg")] * 4

@@ -97,6 +97,9 @@ READY_MAX_BYTES = 65_536
 """Answers kept ready at most (all calls together), and the largest kept."""
 
 _CONTENT_TYPE = (b"content-type", b"application/json")
+CARRIED = "foxden.carried"
+"""The scope's key for a call a direct answer began and the app finishes: its record and
+the account it checked and counted, if it got that far (``Served.answer_now``)."""
 
 
 class FastPath:
@@ -157,7 +160,8 @@ class Served:
 
     def answer_now(self, scope: Scope, body: bytes, write: Callable[[bytes, bytes], None]) -> bool:
         """The call answered as ``__call__`` would, from its body already read, without an
-        ASGI cycle: False, having spent and written nothing, when it would have to wait."""
+        ASGI cycle: False, having written nothing, when it would have to wait (``__call__``
+        then goes on with the call's record and what was done, ``CARRIED`` in the scope)."""
         assert self.at_once is not None
         call = Exchange(
             self.foxden.wall.now_ms(),
@@ -182,12 +186,17 @@ class Served:
         return True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        call = Exchange(
-            self.foxden.wall.now_ms(),  # looked up per call: tests set the wall clock
-            scope["method"],
-            scope["path"],
-            scope.get("query_string", b"").decode("latin-1"),
-            time.perf_counter(),
+        carried = scope.get(CARRIED)
+        call = (
+            carried[0]
+            if carried is not None
+            else Exchange(
+                self.foxden.wall.now_ms(),  # looked up per call: tests set the wall clock
+                scope["method"],
+                scope["path"],
+                scope.get("query_string", b"").decode("latin-1"),
+                time.perf_counter(),
+            )
         )
         try:
             body, detail = await self.view(scope, receive, call)
@@ -300,28 +309,40 @@ def signed_view(
         with store.request_view(call.started):
             return respond(account, headers, call)
 
-    async def offloaded(headers: dict[str, str], call: Exchange, caller: list[Account]) -> bytes:
-        """``whole`` where the store's queries go over the network: on the loop while the
-        call needs nothing but cached rows and no other call is being answered, else (from
-        where the loop had to stop: nothing is spent twice) in the database thread."""
-        if on_loop and changes is not None:
-            await changes.seen_since(call.started)  # else the view below would wait
-        if on_loop and serve_lock.acquire(blocking=False):
-            try:
-                with without_waiting():
-                    with store.request_view(call.started):
-                        account = auth.check(
-                            call.path, headers, call.time_ms, path_counted, paced_queries
-                        )
-                    caller.append(account)
-                    call.account = account.name
-                    body = respond_in_view(account, headers, call)
-                foxden.flush_soon()
+    def on_the_loop(headers: dict[str, str], call: Exchange, caller: list[Account]) -> bytes | None:
+        """``whole`` on the event loop while the call needs nothing but cached rows and no
+        other call is being answered; None where it had to stop (the account in ``caller``
+        once checked and counted: nothing is spent twice)."""
+        if not (on_loop and serve_lock.acquire(blocking=False)):
+            return None
+        try:
+            with without_waiting():
+                with store.request_view(call.started):
+                    account = auth.check(
+                        call.path, headers, call.time_ms, path_counted, paced_queries
+                    )
+                caller.append(account)
+                call.account = account.name
+                body = respond_in_view(account, headers, call)
+            foxden.flush_soon()
+            return body
+        except WouldWait:
+            return None
+        finally:
+            serve_lock.release()
+
+    async def offloaded(
+        headers: dict[str, str], call: Exchange, caller: list[Account], tried: bool = False
+    ) -> bytes:
+        """``whole`` where the store's queries go over the network: on the loop while it
+        can be (``on_the_loop``; ``tried``: it was, by the direct answer), else from where
+        the loop had to stop in the database thread."""
+        if not tried:
+            if on_loop and changes is not None:
+                await changes.seen_since(call.started)  # else the view below would wait
+            body = on_the_loop(headers, call, caller)
+            if body is not None:
                 return body
-            except WouldWait:
-                pass
-            finally:
-                serve_lock.release()
         if caller:  # checked and counted on the loop; the answer (reads only) needs a query
             answered: bytes = await foxden.in_read_thread(respond_in_view, caller[0], headers, call)
         else:
@@ -479,7 +500,13 @@ def signed_view(
                 if body_limit and len(body) > body_limit:
                     raise too_large(body_limit)
                 call.body = body
-            answered = whole(headers, call, caller)
+            if offload:
+                answered = on_the_loop(headers, call, caller)
+                if answered is None:  # the rest waits: the app goes on from here
+                    scope[CARRIED] = (call, caller)
+                    return None
+            else:
+                answered = whole(headers, call, caller)
             call.errno, call.msg = 0, SUCCESS_MESSAGE
             return answered, ""
         except Exception as exc:
@@ -492,6 +519,12 @@ def signed_view(
             headers = signed_headers(scope)
             if has_body:
                 call.body = await read_body(receive, body_limit)
+            carried = scope.get(CARRIED)
+            if carried is not None:  # begun by the direct answer, which could not finish
+                caller = carried[1]
+                body = await offloaded(headers, call, caller, tried=True)
+                call.errno, call.msg = 0, SUCCESS_MESSAGE
+                return body, ""
             if not chaos.rules:
                 if shared is not None:
                     body = await admitted(headers, call, caller)
@@ -521,7 +554,8 @@ def signed_view(
         except Exception as exc:
             return failed(scope, call, account or (caller[0] if caller else None), exc)
 
-    return view, (at_once if shared is None and not offload else None)
+    direct = shared is None and (not offload or (on_loop and changes is None))
+    return view, (at_once if direct else None)
 
 
 def _chaos_call(call: Exchange, headers: dict[str, str]) -> Call:

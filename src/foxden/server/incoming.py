@@ -47,13 +47,15 @@ journal's record of the call as it goes."""
 
 SyncView = Callable[[Scope, bytes, Exchange], "tuple[bytes, str] | None"]
 """The same view answering at once from a request whose body has been read (``bytes``):
-its answer, or None when it cannot answer without waiting (the call is then given to the
-``RawView``, nothing having been spent)."""
+its answer, or None when it cannot answer without waiting; the call is then given to the
+``RawView``, which goes on from where this one stopped (what it had checked and counted is
+left in the scope: nothing is spent twice)."""
 
 DirectAnswer = Callable[[Scope, bytes, Callable[[bytes, bytes], None]], bool]
 """A call the HTTP protocol may answer without an ASGI cycle (``foxden.server.http``): given
 the scope (method, path, query string, headers), the body and a writer of the answer's header
-lines and body, it answers and says True, or says False having written and spent nothing."""
+lines and body, it answers and says True, or says False having written nothing; the protocol
+then gives the request, with that scope, to the app."""
 
 DETAIL_HEADER = "X-Foxden-Detail"
 DETAIL_HEADER_RAW = DETAIL_HEADER.lower().encode("ascii")
