@@ -106,7 +106,7 @@ class Authenticator:
     ) -> Account:
         """The calling account, or the ApiError of the first check that fails; ``paced``:
         the path is a query interface, one call a second per key (cloud profile)."""
-        account, signature, stamp = self.identify(path, headers, now_ms)
+        account, signature, stamp = self._identify(path, headers, now_ms)
         if counted and self.shared is None:
             # the quota's count read before anything is spent or remembered: a store that
             # may not wait (foxden.store.waiting) fails here, with nothing changed yet
@@ -137,6 +137,12 @@ class Authenticator:
     def identify(self, path: str, headers: Mapping[str, str], now_ms: int) -> Identified:
         """The first checks of :meth:`check`: the headers present, the timestamp inside the
         window, the key known and the signature right (inside a view of the store)."""
+        return Identified(*self._identify(path, headers, now_ms))
+
+    def _identify(
+        self, path: str, headers: Mapping[str, str], now_ms: int
+    ) -> tuple[Account, str, int]:
+        """:meth:`identify` as a plain tuple (every call makes one)."""
         get = headers.get
         token = get("token", "").strip()
         timestamp = get("timestamp", "").strip()
@@ -157,7 +163,7 @@ class Authenticator:
                 f"timestamp is {stamp - now_ms:+d} ms from the server clock "
                 f"(at most {self.window_ms} ms allowed)",
             )
-        account = self.store.account_by_key_hash(self._key_hash(token))
+        account = self.store.account_by_key_hash(self._hashes.get(token) or self._key_hash(token))
         signed = signing.verify(path, token, timestamp, sent)
         if account is None or not signed:
             raise ApiError(
@@ -165,7 +171,7 @@ class Authenticator:
                 "unknown API key, or the signature is not md5(path + '\\r\\n' + token + "
                 "'\\r\\n' + timestamp) of this request",
             )
-        return Identified(account, sent, stamp)
+        return account, sent, stamp
 
     async def admit(
         self,

@@ -88,6 +88,10 @@ class HttpLimits:
 _METHODS = {b"GET": "GET", b"POST": "POST"}
 """The methods of the Open API's calls (a direct answer is looked up by method and path)."""
 
+_Route = tuple[str, str, bytes, bytes, DirectAnswer]
+_ROUTES_KEPT = 4096
+"""Request targets whose route is kept at most (then they are all forgotten)."""
+
 _JOIN_MAX = 16_384
 """Bodies up to this size are joined to the held headers; larger ones go beside them."""
 
@@ -151,6 +155,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     limits: ClassVar[HttpLimits] = HttpLimits.from_settings(Settings())
     direct: ClassVar[Mapping[tuple[str, str], DirectAnswer]] = {}
+    _routes: ClassVar[dict[tuple[bytes, bytes], _Route | tuple[()]]] = {}
+    """``_route``'s answers by method and URL, kept (a client asks the same URLs again and
+    again); each class made by ``guarded_protocol`` has its own."""
     _default_lines: ClassVar[tuple[object, bytes]] = (None, b"")
     """uvicorn's default headers (date, server) as header lines, with the list they were
     made from (uvicorn puts a new one in place every second)."""
@@ -318,17 +325,17 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         parser = self.parser
         if parser.should_upgrade():
             return False
-        method = _METHODS.get(parser.get_method())
-        url = self.url
-        if method is None or url[:1] != b"/" or b"#" in url:
-            return False  # another method, an absolute URL, a fragment: as uvicorn does
-        raw_path, _, query = url.partition(b"?")
-        if b"%" in raw_path:
-            return False  # uvicorn unquotes it; no direct path has one
-        path = raw_path.decode("latin-1")
-        answer = self.direct.get((method, path))
-        if answer is None:
+        target = (parser.get_method(), self.url)
+        route = self._routes.get(target)
+        if route is None:
+            route = self._route(*target)
+            routes = self._routes
+            if len(routes) >= _ROUTES_KEPT:
+                routes.clear()
+            routes[target] = route
+        if not route:
             return False
+        method, path, raw_path, query, answer = route
         scope = self.scope
         http_version = parser.get_http_version()
         scope["method"] = method
@@ -341,6 +348,22 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._answer = answer
         return True
 
+    @classmethod
+    def _route(cls, method: bytes, url: bytes) -> _Route | tuple[()]:
+        """The direct answer for a request line's method and URL, with the scope's method,
+        path, raw path and query string as uvicorn makes them; () when it has none."""
+        name = _METHODS.get(method)
+        if name is None or url[:1] != b"/" or b"#" in url:
+            return ()  # another method, an absolute URL, a fragment: as uvicorn does
+        raw_path, _, query = url.partition(b"?")
+        if b"%" in raw_path:
+            return ()  # uvicorn unquotes it; no direct path has one
+        path = raw_path.decode("latin-1")
+        answer = cls.direct.get((name, path))
+        if answer is None:
+            return ()
+        return name, path, raw_path, query, answer
+
     def _write_answer(self, head: bytes, body: bytes) -> None:
         """Send a direct answer: HTTP 200 with ``head``'s header lines after uvicorn's
         default ones, in one write; then what uvicorn does once a response is complete."""
@@ -351,12 +374,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             GuardedHttpToolsProtocol._default_lines = (defaults, lines)
         if not self._keep_alive:
             head += b"connection: close\r\n"
-        start = b"HTTP/1.1 200 OK\r\n%s%s\r\n" % (lines, head)
         transport = self.transport
         if len(body) > _JOIN_MAX:
-            transport.writelines([start, body])
+            transport.writelines([b"HTTP/1.1 200 OK\r\n%s%s\r\n" % (lines, head), body])
         else:
-            transport.write(start + body)
+            transport.write(b"HTTP/1.1 200 OK\r\n%s%s\r\n%s" % (lines, head, body))
         if not self._keep_alive:
             transport.close()
         self.on_response_complete()
@@ -446,7 +468,7 @@ def guarded_protocol(
     return type(
         "FoxdenHttpProtocol",
         (GuardedHttpToolsProtocol,),
-        {"limits": limits, "direct": dict(direct or {})},
+        {"limits": limits, "direct": dict(direct or {}), "_routes": {}},
     )
 
 

@@ -124,7 +124,7 @@ class QuotaKeeper:
         used = self._counts.get(key)
         if used is None:
             used = self.used(account_id, now_ms)
-        if enforce and used >= self.total(device_count):
+        if enforce and used >= quota_total(self.per_device, device_count):
             return False
         self._count(key, used + 1)
         if self.flush_due() and not waiting.forbidden():

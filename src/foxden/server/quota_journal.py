@@ -56,9 +56,15 @@ _COUNT = struct.Struct("<II")
 
 
 def _check(account_id: int, ordinal: int, count: int) -> int:
-    return (account_id * 0x9E3779B1 + ordinal * 0x85EBCA77 + count * 0xC2B2AE3D + 0x27D4EB2F) & (
-        0xFFFFFFFF
-    )
+    return (_slot_base(account_id, ordinal) + count * _COUNT_FACTOR) & 0xFFFFFFFF
+
+
+def _slot_base(account_id: int, ordinal: int) -> int:
+    """The part of a slot's check that does not change with its count."""
+    return account_id * 0x9E3779B1 + ordinal * 0x85EBCA77 + 0x27D4EB2F
+
+
+_COUNT_FACTOR = 0xC2B2AE3D
 
 
 class QuotaJournal:
@@ -80,7 +86,8 @@ class QuotaJournal:
             raise
         self._fd = fd
         self.path = path
-        self._slots: dict[tuple[int, str], int] = {}
+        self._slots: dict[tuple[int, str], tuple[int, int]] = {}
+        """(account, day) -> the slot's offset and ``_slot_base``."""
         """Where each (account, day) written since the file was last emptied lives."""
         self._ordinals: dict[str, int] = {}
 
@@ -122,18 +129,19 @@ class QuotaJournal:
 
     def write(self, key: tuple[int, str], count: int) -> bool:
         """Keep ``count`` for (account, day); False when the file is full."""
-        offset = self._slots.get(key)
-        ordinal = self._ordinal(key[1])
-        if offset is None:
-            offset = HEADER + len(self._slots) * SLOT.size
-            if offset + SLOT.size > len(self._map):
-                return False
-            SLOT.pack_into(
-                self._map, offset, key[0], ordinal, count, _check(key[0], ordinal, count)
+        slot = self._slots.get(key)
+        if slot is not None:  # every count after an account-day's first
+            offset, base = slot
+            _COUNT.pack_into(
+                self._map, offset + 12, count, (base + count * _COUNT_FACTOR) & 0xFFFFFFFF
             )
-            self._slots[key] = offset
             return True
-        _COUNT.pack_into(self._map, offset + 12, count, _check(key[0], ordinal, count))
+        offset = HEADER + len(self._slots) * SLOT.size
+        if offset + SLOT.size > len(self._map):
+            return False
+        ordinal = self._ordinal(key[1])
+        SLOT.pack_into(self._map, offset, key[0], ordinal, count, _check(key[0], ordinal, count))
+        self._slots[key] = (offset, _slot_base(key[0], ordinal))
         return True
 
     def _ordinal(self, day: str) -> int:
