@@ -607,34 +607,38 @@ class _View(threading.local):
     def __init__(self, store: SqlStore) -> None:
         self.store = store
         self.depth = 0
-        self.cacheable = False
         self.usable = False
         """Whether a view is open and the store's caches were usable when it opened."""
         self.arrived: float | None = None
         self.holds = store._VIEW_HOLDS
 
+    # every attribute of a thread's local is a look-up in its own dictionary: each is read
+    # once here (a view is opened and closed by every call)
+
     def __enter__(self) -> None:
-        if self.depth == 0 and not self.holds and self.store._sync_lockless(self.arrived):
-            self.cacheable = True
-        elif self.depth == 0:
+        depth = self.depth
+        if depth == 0:
             store = self.store
             if self.holds:  # the store's lock, which is all its cache turn would take
                 lock = store._lock
                 lock.__enter__()
                 try:
-                    self.cacheable = store._sync_changes(self.arrived)
+                    usable = store._sync_changes(self.arrived)
                 except BaseException:
                     lock.__exit__(None, None, None)
                     raise
+            elif store._sync_lockless(self.arrived):
+                usable = True
             else:
                 with store._cache_turn() as held:
-                    self.cacheable = held and store._sync_changes(self.arrived)
-        self.depth += 1
-        self.usable = self.cacheable
+                    usable = held and store._sync_changes(self.arrived)
+            self.usable = usable
+        self.depth = depth + 1
 
     def __exit__(self, *exc: object) -> None:
-        self.depth -= 1
-        if self.depth == 0:
+        depth = self.depth - 1
+        self.depth = depth
+        if depth == 0:
             self.usable = False
             if self.holds:
                 self.store._lock.__exit__(None, None, None)
