@@ -92,6 +92,10 @@ def header_map(scope: Scope) -> dict[str, str]:
 
 
 _SIGNED = {name.encode("ascii"): name for name in ("token", "timestamp", "signature", "lang")}
+_UNSIGNED = frozenset(
+    {b"host", b"content-type", b"content-length", b"user-agent", b"accept", b"accept-encoding"}
+)
+"""Headers most requests also carry, known at once not to be signed ones."""
 
 
 def signed_headers(scope: Scope) -> dict[str, str]:
@@ -100,9 +104,14 @@ def signed_headers(scope: Scope) -> dict[str, str]:
     found = {}
     signed = _SIGNED
     for raw, value in scope["headers"]:
-        name = signed.get(raw) or signed.get(raw.lower())
-        if name is not None:
-            found[name] = value.decode("latin-1")
+        name = signed.get(raw)
+        if name is None:
+            if raw in _UNSIGNED:
+                continue
+            name = signed.get(raw.lower())
+            if name is None:
+                continue
+        found[name] = value.decode("latin-1")
     return found
 
 
