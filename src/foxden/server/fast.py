@@ -316,14 +316,11 @@ def signed_view(
         if not (on_loop and serve_lock.acquire(blocking=False)):
             return None
         try:
-            with without_waiting():
-                with store.request_view(call.started):
-                    account = auth.check(
-                        call.path, headers, call.time_ms, path_counted, paced_queries
-                    )
+            with without_waiting(), store.request_view(call.started):
+                account = auth.check(call.path, headers, call.time_ms, path_counted, paced_queries)
                 caller.append(account)
                 call.account = account.name
-                body = respond_in_view(account, headers, call)
+                body = respond(account, headers, call)  # in the same view
             foxden.flush_soon()
             return body
         except WouldWait:

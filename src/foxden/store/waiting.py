@@ -10,10 +10,8 @@ so the work can start again from the beginning.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 
@@ -30,15 +28,18 @@ class _Flag(threading.local):
 _flag = _Flag()
 
 
-@contextlib.contextmanager
-def without_waiting() -> Iterator[None]:
-    """In this thread, store calls that would wait raise :class:`WouldWait` instead."""
-    before = _flag.on
-    _flag.on = True
-    try:
-        yield
-    finally:
-        _flag.on = before
+class without_waiting:
+    """In this thread, store calls that would wait raise :class:`WouldWait` instead (a
+    context manager; a class, not a generator: it is entered by calls on the event loop)."""
+
+    __slots__ = ("_before",)
+
+    def __enter__(self) -> None:
+        self._before = _flag.on
+        _flag.on = True
+
+    def __exit__(self, *exc: object) -> None:
+        _flag.on = self._before
 
 
 def forbidden() -> bool:
