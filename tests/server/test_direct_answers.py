@@ -249,3 +249,44 @@ def test_on_postgresql_a_read_that_needs_a_query_is_finished_by_the_app_counted_
     assert int(count.total) - int(count.remaining) == 7  # 4 reads and 3 writes, once each
     journal = live.foxden.journal.query(Query(path=SOC))
     assert [(e["errno"], e["account"]) for e in journal] == [(0, "pg")] * 4
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+def test_a_direct_answer_that_fails_before_it_is_written_is_a_500_and_closes(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = server.account("one")
+
+    def broken() -> int:
+        raise RuntimeError("clock gone")
+
+    monkeypatch.setattr(server.foxden.wall, "now_ms", broken)
+    with socket.create_connection(("127.0.0.1", port_of(server)), timeout=10) as sock:
+        sock.sendall(request(COUNT, key))
+        data = read_until_closed(sock)
+    assert data.startswith(b"HTTP/1.1 500 ") and data.endswith(b"Internal Server Error")
+    assert "direct answer failed" in caplog.text
+
+
+def test_a_direct_answer_that_fails_after_it_is_written_only_closes(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = server.account("one")
+
+    def broken(call: object) -> None:
+        raise RuntimeError("journal gone")
+
+    monkeypatch.setattr(server.foxden, "observe", broken)
+    with socket.create_connection(("127.0.0.1", port_of(server)), timeout=10) as sock:
+        sock.sendall(request(COUNT, key))
+        data = read_until_closed(sock)
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ")  # the answer whole, and nothing after it
+    assert int(header(head, b"content-length")) == len(body)
+    assert msgspec.json.decode(body)["errno"] == 0

@@ -290,13 +290,16 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         self._answer = None
         body, self._answer_body = self._answer_body, b""
+        answered = self.server_state.total_requests
         try:
             if answer(self.scope, body, self._write_answer):  # type: ignore[arg-type]
                 return
-        except Exception:  # a defect: answered as uvicorn answers an app that raised
+        except Exception:  # a defect: handled as uvicorn handles an app that raised
             log.exception("direct answer failed")
             self._refused = True
-            if not self.transport.is_closing():
+            if self.server_state.total_requests != answered:  # after its answer: close
+                self.transport.close()
+            elif not self.transport.is_closing():
                 self.transport.write(
                     b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain; "
                     b"charset=utf-8\r\ncontent-length: 21\r\nconnection: close\r\n\r\n"
