@@ -4,7 +4,9 @@ header list made once, and the call recorded (journal, metrics, log).
 
 A warm call on SQLite awaits nothing but ``receive`` (for a body) and ``send``: no task, no
 thread, no statement (the store's caches and the WAL index's header say whether anything
-changed). The answers of the read-only calls that depend on nothing but the store's rows
+changed). Served by foxden's HTTP protocol it awaits nothing at all: the protocol calls the
+view's ``answer_now`` as the request's last byte arrives (``FastPath.direct``), without an
+ASGI cycle. The answers of the read-only calls that depend on nothing but the store's rows
 (real-time data, settings, schedules, device lists and details, reports) are kept ready: an
 identical request by the same account is answered with the same bytes while no cached row has
 been dropped since they were made (``Store.cache_mark``); authentication, pacing, quota,
@@ -219,9 +221,11 @@ def signed_view(
     foxden: FoxdenApp, endpoint: Endpoint, handler: Handler
 ) -> tuple[RawView, SyncView | None]:
     """The view of a signed Open API call: headers, signature, pacing and quota
-    (``Authenticator.check``), chaos, then the handler's answer in the envelope; and, on a
-    store whose queries do not go over the network and without limits in Redis, the same
-    view answering at once (None while chaos rules are set: they may delay an answer)."""
+    (``Authenticator.check``), chaos, then the handler's answer in the envelope; and, without
+    limits in Redis, the same view answering at once (``SyncView``): on SQLite the whole
+    call, on PostgreSQL with one worker a read as far as cached rows take it. None when it
+    has no such view; the view answers None while chaos rules are set (they may delay an
+    answer)."""
     decode = decoder_for(endpoint)
     body_limit = foxden.settings.max_body_bytes
     name = endpoint.name
