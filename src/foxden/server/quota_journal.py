@@ -87,8 +87,8 @@ class QuotaJournal:
         self._fd = fd
         self.path = path
         self._slots: dict[tuple[int, str], tuple[int, int]] = {}
-        """(account, day) -> the slot's offset and ``_slot_base``."""
-        """Where each (account, day) written since the file was last emptied lives."""
+        """Where each (account, day) written since the file was last emptied lives: its
+        slot's offset, and the ``_slot_base`` of its check."""
         self._ordinals: dict[str, int] = {}
 
     @classmethod
