@@ -1,9 +1,11 @@
 """Signed calls over loopback shared by the server's tests: headers signed now, a POST
 that returns the envelope, the result of an accepted one, the alice/bob fleet's serials,
-and a server without limits for the generated-input tests."""
+a server without limits for the generated-input tests, and raw HTTP/1.1 requests and
+answers for the tests that speak to the socket themselves."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +79,33 @@ HEATING = {
     "time2EndHour": "6",
     "time2EndMinute": "45",
 }  # fmt: skip
+
+
+def raw_request(path: str, key: str, body: bytes | None = None, extra: str = "") -> bytes:
+    """A signed HTTP/1.1 request as a client writes it to the socket: GET, or POST of
+    ``body`` as JSON; ``extra``: more header lines, each ending in CRLF."""
+    headers = signing.headers(path, key, RealClock().now_ms(), "en")
+    lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    if body is None:
+        return f"GET {path} HTTP/1.1\r\nhost: x\r\n{lines}{extra}\r\n".encode()
+    return (
+        f"POST {path} HTTP/1.1\r\nhost: x\r\n{lines}content-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n{extra}\r\n"
+    ).encode() + body
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+def header_of(head: bytes, name: bytes) -> bytes:
+    """The value of header ``name`` (lower case) in an answer's status line and headers."""
+    for line in head.split(b"\r\n")[1:]:
+        key, _, value = line.partition(b":")
+        if key.strip().lower() == name:
+            return value.strip()
+    raise AssertionError(f"no {name!r} header in {head!r}")

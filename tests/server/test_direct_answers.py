@@ -15,13 +15,12 @@ from typing import Any
 import msgspec
 import pytest
 
-from foxden.clock import RealClock
-from foxden.protocol import signing
 from foxden.server.chaos import Match, RuleSpec
 from foxden.server.fast import CARRIED
 from foxden.server.http import GuardedHttpToolsProtocol
 from foxden.server.journal import Query
 from tests.conftest import LiveServer, fresh_postgres, start_server
+from tests.server.calls import header_of, raw_request, read_until_closed
 
 COUNT = "/op/v0/user/getAccessCount"
 LIST = "/op/v0/device/list"
@@ -41,17 +40,6 @@ def port_of(live: LiveServer) -> int:
     return int(live.url.rsplit(":", 1)[1])
 
 
-def request(path: str, key: str, body: bytes | None = None, extra: str = "") -> bytes:
-    headers = signing.headers(path, key, RealClock().now_ms(), "en")
-    lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    if body is None:
-        return f"GET {path} HTTP/1.1\r\nhost: x\r\n{lines}{extra}\r\n".encode()
-    return (
-        f"POST {path} HTTP/1.1\r\nhost: x\r\n{lines}content-type: application/json\r\n"
-        f"content-length: {len(body)}\r\n{extra}\r\n"
-    ).encode() + body
-
-
 def read_answers(sock: socket.socket, count: int) -> list[tuple[bytes, bytes]]:
     """``count`` answers (head, body) read from ``sock`` by their content-length."""
     data = b""
@@ -62,7 +50,7 @@ def read_answers(sock: socket.socket, count: int) -> list[tuple[bytes, bytes]]:
             assert chunk, f"connection closed after {len(answers)} answers"
             data += chunk
         head, _, data = data.partition(b"\r\n\r\n")
-        length = int(header(head, b"content-length"))
+        length = int(header_of(head, b"content-length"))
         while len(data) < length:
             chunk = sock.recv(65536)
             assert chunk, "connection closed inside a body"
@@ -70,14 +58,6 @@ def read_answers(sock: socket.socket, count: int) -> list[tuple[bytes, bytes]]:
         answers.append((head, data[:length]))
         data = data[length:]
     return answers
-
-
-def header(head: bytes, name: bytes) -> bytes:
-    for line in head.split(b"\r\n")[1:]:
-        key, _, value = line.partition(b":")
-        if key.strip().lower() == name:
-            return value.strip()
-    raise AssertionError(f"no {name!r} header in {head!r}")
 
 
 def names(head: bytes) -> list[bytes]:
@@ -100,11 +80,11 @@ def test_a_direct_answer_has_the_bytes_and_headers_of_one_through_the_app(
 ) -> None:
     key = server.account("one")
     with socket.create_connection(("127.0.0.1", port_of(server)), timeout=10) as sock:
-        sock.sendall(request(COUNT, key))
+        sock.sendall(raw_request(COUNT, key))
         ((direct_head, direct_body),) = read_answers(sock, 1)
         # any chaos rule sends every call through the app (a rule may delay an answer)
         server.foxden.chaos.add(RuleSpec(match=Match(path="/op/v0/plant/list"), delay_ms=1), 0)
-        sock.sendall(request(COUNT, key))
+        sock.sendall(raw_request(COUNT, key))
         ((app_head, app_body),) = read_answers(sock, 1)
     assert direct_head.startswith(b"HTTP/1.1 200 OK\r\n")
     assert names(direct_head) == names(app_head)
@@ -117,11 +97,11 @@ def test_a_direct_answer_has_the_bytes_and_headers_of_one_through_the_app(
 def test_pipelined_requests_are_answered_in_order_across_both_ways(server: LiveServer) -> None:
     key = server.account("one")
     batch = (
-        request(COUNT, key)
+        raw_request(COUNT, key)
         + b"GET /openapi.json HTTP/1.1\r\nhost: x\r\n\r\n"  # through the app
-        + request(COUNT, key)
-        + request(LIST, key, b'{"currentPage":1,"pageSize":10}')
-        + request(COUNT, key)
+        + raw_request(COUNT, key)
+        + raw_request(LIST, key, b'{"currentPage":1,"pageSize":10}')
+        + raw_request(COUNT, key)
     )
     with socket.create_connection(("127.0.0.1", port_of(server)), timeout=10) as sock:
         sock.sendall(batch)
@@ -134,23 +114,21 @@ def test_pipelined_requests_are_answered_in_order_across_both_ways(server: LiveS
 def test_http_10_and_connection_close_end_the_connection(server: LiveServer) -> None:
     key = server.account("one")
     for raw in (
-        request(COUNT, key).replace(b"HTTP/1.1", b"HTTP/1.0", 1),
-        request(COUNT, key, extra="connection: close\r\n"),
+        raw_request(COUNT, key).replace(b"HTTP/1.1", b"HTTP/1.0", 1),
+        raw_request(COUNT, key, extra="connection: close\r\n"),
     ):
         with socket.create_connection(("127.0.0.1", port_of(server)), timeout=10) as sock:
             sock.sendall(raw)
-            data = b""
-            while chunk := sock.recv(65536):  # the server closes
-                data += chunk
+            data = read_until_closed(sock)  # the server closes
         head, _, body = data.partition(b"\r\n\r\n")
-        assert header(head, b"connection") == b"close"
-        assert int(header(head, b"content-length")) == len(body)
+        assert header_of(head, b"connection") == b"close"
+        assert int(header_of(head, b"content-length")) == len(body)
         assert msgspec.json.decode(body)["errno"] == 0
 
 
 def test_a_body_that_arrives_in_pieces_is_answered_once_whole(server: LiveServer) -> None:
     key = server.account("one")
-    raw = request(LIST, key, b'{"currentPage":1,"pageSize":10}')
+    raw = raw_request(LIST, key, b'{"currentPage":1,"pageSize":10}')
     with socket.create_connection(("127.0.0.1", port_of(server)), timeout=10) as sock:
         for part in (raw[:-20], raw[-20:-5], raw[-5:]):
             sock.sendall(part)
@@ -162,23 +140,21 @@ def test_a_body_that_arrives_in_pieces_is_answered_once_whole(server: LiveServer
 
 def test_a_body_that_stops_coming_gets_408(server: LiveServer) -> None:
     key = server.account("one")
-    raw = request(LIST, key, b'{"currentPage":1,"pageSize":10}')
+    raw = raw_request(LIST, key, b'{"currentPage":1,"pageSize":10}')
     with socket.create_connection(("127.0.0.1", port_of(server)), timeout=10) as sock:
         sock.sendall(raw[:-5])
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
+        data = read_until_closed(sock)
     assert data.startswith(b"HTTP/1.1 408 ")
 
 
 def test_a_bad_request_is_refused_directly_with_the_vendor_envelope(server: LiveServer) -> None:
     key = server.account("one")
-    raw = request(LIST, key, b'{"currentPage":"x"}')
+    raw = raw_request(LIST, key, b'{"currentPage":"x"}')
     with socket.create_connection(("127.0.0.1", port_of(server)), timeout=10) as sock:
         sock.sendall(raw)
         ((head, body),) = read_answers(sock, 1)
     assert msgspec.json.decode(body)["errno"] == 40257
-    assert b"currentPage" in header(head, b"x-foxden-detail")
+    assert b"currentPage" in header_of(head, b"x-foxden-detail")
 
 
 def test_a_client_that_does_not_read_gets_every_answer_in_order(
@@ -199,7 +175,7 @@ def test_a_client_that_does_not_read_gets_every_answer_in_order(
     monkeypatch.setattr(GuardedHttpToolsProtocol, "_start_asgi_task", counted)
     key = server.account("one")
     count = 1000  # within the daily quota (1,440 calls)
-    one = request(VARIABLES, key) + request(COUNT, key)
+    one = raw_request(VARIABLES, key) + raw_request(COUNT, key)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window
         sock.settimeout(30)
@@ -251,13 +227,6 @@ def test_on_postgresql_a_read_that_needs_a_query_is_finished_by_the_app_counted_
     assert [(e["errno"], e["account"]) for e in journal] == [(0, "pg")] * 4
 
 
-def read_until_closed(sock: socket.socket) -> bytes:
-    data = b""
-    while chunk := sock.recv(65536):
-        data += chunk
-    return data
-
-
 def test_a_direct_answer_that_fails_before_it_is_written_is_a_500_and_closes(
     server: LiveServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -268,7 +237,7 @@ def test_a_direct_answer_that_fails_before_it_is_written_is_a_500_and_closes(
 
     monkeypatch.setattr(server.foxden.wall, "now_ms", broken)
     with socket.create_connection(("127.0.0.1", port_of(server)), timeout=10) as sock:
-        sock.sendall(request(COUNT, key))
+        sock.sendall(raw_request(COUNT, key))
         data = read_until_closed(sock)
     assert data.startswith(b"HTTP/1.1 500 ") and data.endswith(b"Internal Server Error")
     assert "direct answer failed" in caplog.text
@@ -284,9 +253,9 @@ def test_a_direct_answer_that_fails_after_it_is_written_only_closes(
 
     monkeypatch.setattr(server.foxden, "observe", broken)
     with socket.create_connection(("127.0.0.1", port_of(server)), timeout=10) as sock:
-        sock.sendall(request(COUNT, key))
+        sock.sendall(raw_request(COUNT, key))
         data = read_until_closed(sock)
     head, _, body = data.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 ")  # the answer whole, and nothing after it
-    assert int(header(head, b"content-length")) == len(body)
+    assert int(header_of(head, b"content-length")) == len(body)
     assert msgspec.json.decode(body)["errno"] == 0

@@ -10,10 +10,9 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from foxden.clock import RealClock
-from foxden.protocol import signing
 from foxden.server.http import _OneWrite
 from tests.conftest import start_server
+from tests.server.calls import header_of, raw_request, read_until_closed
 
 
 class Recorder:
@@ -111,10 +110,7 @@ def exchange(port: int, request: bytes) -> bytes:
     """Send one request and read until the server closes the connection."""
     with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
         sock.sendall(request)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    return data
+        return read_until_closed(sock)
 
 
 def test_answers_over_http_are_whole(tmp_path: Path) -> None:
@@ -122,25 +118,14 @@ def test_answers_over_http_are_whole(tmp_path: Path) -> None:
     try:
         key = server.account("one")
         port = int(server.url.rsplit(":", 1)[1])
-        path = "/op/v0/user/getAccessCount"
-        headers = signing.headers(path, key, RealClock().now_ms(), "en")
-        lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         got = exchange(
-            port, f"GET {path} HTTP/1.1\r\nhost: x\r\n{lines}connection: close\r\n\r\n".encode()
+            port, raw_request("/op/v0/user/getAccessCount", key, extra="connection: close\r\n")
         )
         head, _, body = got.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 200 ")
         assert b'"errno":0' in body
-        assert int(_header(head, b"content-length")) == len(body)
+        assert int(header_of(head, b"content-length")) == len(body)
         got = exchange(port, b"HEAD /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
         assert got.startswith(b"HTTP/1.1 ") and got.endswith(b"\r\n\r\n")
     finally:
         server.stop()
-
-
-def _header(head: bytes, name: bytes) -> bytes:
-    for line in head.split(b"\r\n")[1:]:
-        key, _, value = line.partition(b":")
-        if key.strip().lower() == name:
-            return value.strip()
-    raise AssertionError(f"no {name!r} header in {head!r}")
